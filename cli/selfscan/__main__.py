@@ -1,0 +1,5 @@
+"""``python -m selfscan``."""
+
+from .cli import main
+
+main()

