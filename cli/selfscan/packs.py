@@ -1,0 +1,425 @@
+"""Install, import, choose and list model packs.
+
+:func:`install_pack` is the only code in selfscan that opens a network connection, and it runs
+only on an explicit ``selfscan models install``. What it fetches is checked against SHA-256 sums
+fixed in :data:`selfscan.models.PACKS` before anything uses it. A pack is assembled in a private
+temp dir inside ``<data dir>/models`` and renamed into place only once every file has verified,
+so a failed install never leaves a half-written pack behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Literal
+
+from . import __version__
+from .config import FILE_MODE, ensure_private_dir, private_umask, write_private
+from .errors import InputError, ModelError
+from .models import (
+    DEFAULT_PACK,
+    PACKS,
+    REINSTALL_DEFAULT,
+    ModelPack,
+    PackSpec,
+    active_marker,
+    active_pack_name,
+    candidate_dirs,
+    file_status,
+    find_pack,
+    models_home,
+    sha256_file,
+)
+
+ProgressFn = Callable[[int, int | None], None]
+"""Called with (bytes so far, total bytes or None) while a download runs."""
+
+CHUNK = 1 << 16
+TIMEOUT_S = 30
+# Far above any real weight file; stops a hostile zip from filling the disk on import.
+MAX_FILE_BYTES = 2 << 30
+
+
+class _BadContent(ModelError):
+    """The archive or folder does not hold the expected files: the download is useless."""
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One weight file of a pack, as found on disk."""
+
+    name: str
+    path: Path
+    size: int | None
+    status: Literal["ok", "mismatch", "missing"]
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    """What ``selfscan models list`` shows about one known pack."""
+
+    name: str
+    description: str
+    licence: str
+    installed: bool
+    active: bool
+    directory: Path
+    files: tuple[FileInfo, ...]
+    model_id: str | None
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (paths as strings)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "licence": self.licence,
+            "installed": self.installed,
+            "active": self.active,
+            "directory": str(self.directory),
+            "model_id": self.model_id,
+            "files": [
+                {"name": f.name, "path": str(f.path), "size": f.size, "status": f.status}
+                for f in self.files
+            ],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """The pack ``install`` left in place, and whether it had to download it."""
+
+    pack: ModelPack
+    downloaded: bool
+
+
+def known_spec(name: str) -> PackSpec:
+    """The spec of pack ``name``, or a ``ModelError`` listing the known ones."""
+    spec = PACKS.get(name)
+    if spec is None:
+        raise ModelError(f"unknown model pack {name!r}; known packs: {', '.join(sorted(PACKS))}")
+    return spec
+
+
+def list_packs() -> list[PackInfo]:
+    """Every known pack: where it is, each file's size and checksum status, which is in use."""
+    active = active_pack_name()
+    infos = []
+    for name, spec in PACKS.items():
+        pack = find_pack(name)
+        dirs = candidate_dirs(name)
+        if pack is not None:
+            directory = pack.directory
+        else:  # show the copy closest to usable, else where an install would go
+            present = [d for d in dirs if any((d / f).exists() for f, _ in spec.files)]
+            directory = present[0] if present else models_home() / name
+        files = []
+        for fname, expected in spec.files:
+            path = directory / fname
+            size = path.stat().st_size if path.is_file() else None
+            files.append(FileInfo(fname, path, size, file_status(path, expected)))
+        notes = [
+            f"{d / f} has the wrong SHA-256 and is ignored"
+            for d in dirs
+            if d != directory
+            for f, sha in spec.files
+            if file_status(d / f, sha) == "mismatch"
+        ]
+        infos.append(
+            PackInfo(
+                name=name,
+                description=spec.description,
+                licence=spec.licence,
+                installed=pack is not None,
+                active=name == active,
+                directory=directory,
+                files=tuple(files),
+                model_id=pack.model_id if pack else None,
+                notes=tuple(notes),
+            )
+        )
+    return infos
+
+
+def how_to_get(name: str) -> str:
+    """The command that makes pack ``name`` available."""
+    if name == DEFAULT_PACK:
+        return f"it ships with selfscan; reinstall it with: {REINSTALL_DEFAULT}"
+    return f"run 'selfscan models install {name}', or 'selfscan models import ZIP|DIR' offline"
+
+
+def use_pack(name: str) -> ModelPack:
+    """Make ``name`` the active pack (recorded in ``<data dir>/models/active``). Refuses a pack
+    that is not installed and verified."""
+    known_spec(name)
+    pack = find_pack(name)
+    if pack is None:
+        raise ModelError(
+            f"model pack {name} is not installed or failed verification: {how_to_get(name)}"
+        )
+    write_private(active_marker(), f"{name}\n".encode())
+    return pack
+
+
+def install(
+    name: str,
+    *,
+    url: str | None = None,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> InstallResult:
+    """Download pack ``name`` from its release archive (or ``url``, a mirror: the SHA-256 sums
+    stay the ones in ``PACKS``) into ``<data dir>/models``. A pack that is already available
+    and verified is left as it is unless ``force``."""
+    spec = known_spec(name)
+    if not force:
+        existing = find_pack(name)
+        if existing is not None:
+            return InstallResult(existing, downloaded=False)
+    if spec.url is None or spec.archive_sha256 is None:
+        raise ModelError(f"model pack {name} has nothing to download: {how_to_get(name)}")
+    pack = install_pack(spec, url or spec.url, spec.archive_sha256, progress=progress)
+    return InstallResult(pack, downloaded=True)
+
+
+def install_pack(
+    spec: PackSpec,
+    url: str,
+    sha256: str,
+    dest_root: Path | None = None,
+    progress: ProgressFn | None = None,
+) -> ModelPack:
+    """Fetch the zip at ``url`` (resuming a partial download), check it has SHA-256 ``sha256``,
+    then install ``spec``'s two files from it into ``dest_root/<spec.name>``."""
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise InputError(f"cannot download {url!r}: only http and https URLs are supported")
+    dest_root = ensure_private_dir(dest_root or models_home())
+    part = dest_root / f"{spec.name}-{sha256[:12]}.zip.part"
+    download(url, part, sha256, progress)
+    try:
+        pack = _assemble(spec, dest_root, lambda work: _extract_zip(spec, part, work))
+    except _BadContent:
+        part.unlink(missing_ok=True)
+        raise
+    part.unlink(missing_ok=True)
+    return pack
+
+
+def import_pack(
+    source: Path, spec: PackSpec | None = None, dest_root: Path | None = None
+) -> ModelPack:
+    """Install a pack from a local zip (the release archive, or a zip of a folder) or a folder
+    holding the two ``.onnx`` files; the pack is recognised by its file names unless ``spec``
+    is given. Every file is checked against its SHA-256."""
+    source = source.expanduser()
+    if source.is_dir():
+        found = {p.name: p for p in [*source.glob("*/*.onnx"), *source.glob("*.onnx")]}
+        spec = spec or _spec_for(set(found), source)
+        _require(spec, set(found), source)
+
+        def fill(work: Path) -> None:
+            for fname, expected in spec.files:
+                with _open_source(found[fname]) as src:
+                    _copy_verified(src, work / fname, expected, f"{found[fname]}")
+
+        return _assemble(spec, ensure_private_dir(dest_root or models_home()), fill)
+    if not source.exists():
+        raise InputError(f"{source} does not exist: give the pack's zip archive or its folder")
+    try:
+        with zipfile.ZipFile(source) as zf:
+            names = {PurePosixPath(i.filename).name for i in zf.infolist() if not i.is_dir()}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(
+            f"{source} is neither a folder nor a readable zip archive ({exc})"
+        ) from None
+    spec = spec or _spec_for(names, source)
+    _require(spec, names, source)
+    root = ensure_private_dir(dest_root or models_home())
+    return _assemble(spec, root, lambda work: _extract_zip(spec, source, work))
+
+
+def download(url: str, part: Path, sha256: str, progress: ProgressFn | None = None) -> Path:
+    """Fetch ``url`` into ``part`` (mode 0600), continuing a partial file with an HTTP Range
+    request and starting over when the server ignores it; then check its SHA-256. A wrong
+    checksum deletes the file; an interrupted transfer keeps it for the next try."""
+    done = part.stat().st_size if part.is_file() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": f"selfscan/{__version__}"})
+    if done:
+        request.add_header("Range", f"bytes={done}-")
+    host = urllib.parse.urlsplit(url).netloc
+    try:
+        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and done:  # nothing left to send: the partial file may be whole
+            return _verified(part, sha256, url)
+        raise ModelError(
+            f"downloading {url} failed: HTTP {exc.code} {exc.reason}; try again "
+            "later, or fetch it elsewhere and run 'selfscan models import ZIP'"
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ModelError(
+            f"cannot reach {host} ({reason}); check the network connection, or "
+            f"fetch {url} on another machine and run 'selfscan models import ZIP'"
+        ) from None
+    with response:
+        resumed = done > 0 and response.status == 206 and _range_start(response) == done
+        if not resumed:
+            done = 0
+        length = response.headers.get("Content-Length", "")
+        total = done + int(length) if length.isdigit() else None
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resumed else os.O_TRUNC)
+        try:
+            with os.fdopen(os.open(part, flags, FILE_MODE), "wb") as fh:
+                for block in _blocks(response):
+                    fh.write(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total)
+        except (OSError, http.client.HTTPException) as exc:
+            raise _interrupted(url, part, done, total, exc) from None
+    if total is not None and done < total:
+        raise _interrupted(url, part, done, total, "connection closed early")
+    return _verified(part, sha256, url)
+
+
+def _blocks(response: Any) -> Iterator[bytes]:
+    while block := response.read(CHUNK):
+        yield block
+
+
+def _range_start(response: Any) -> int | None:
+    """First byte offset of a ``Content-Range: bytes START-END/TOTAL`` header."""
+    value = response.headers.get("Content-Range", "")
+    unit, _, rest = value.partition(" ")
+    start = rest.split("-", 1)[0]
+    return int(start) if unit == "bytes" and start.isdigit() else None
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _interrupted(url: str, part: Path, done: int, total: int | None, why: object) -> ModelError:
+    of = f" of {_mb(total)}" if total else ""
+    return ModelError(
+        f"the download of {url} was interrupted after {_mb(done)}{of} ({why}); "
+        f"run the same command again to resume it (partial file kept at {part})"
+    )
+
+
+def _verified(part: Path, sha256: str, url: str) -> Path:
+    actual = sha256_file(part)
+    if actual != sha256:
+        part.unlink(missing_ok=True)
+        raise ModelError(
+            f"the archive downloaded from {url} has the wrong SHA-256 (expected "
+            f"{sha256}, got {actual}), so it was deleted; run the command again, "
+            "and if it fails the same way the file on the server has changed"
+        )
+    return part
+
+
+def _spec_for(names: set[str], source: Path) -> PackSpec:
+    for spec in PACKS.values():
+        if {f for f, _ in spec.files} <= names:
+            return spec
+    expected = "; ".join(f"{s.name}: {s.detector} + {s.recognizer}" for s in PACKS.values())
+    raise ModelError(f"{source} holds no known model pack (expected {expected})")
+
+
+def _require(spec: PackSpec, names: set[str], source: Path) -> None:
+    missing = [f for f, _ in spec.files if f not in names]
+    if missing:
+        raise ModelError(f"{source} has no {' or '.join(missing)}: it is not a {spec.name} pack")
+
+
+@contextlib.contextmanager
+def _open_source(path: Path) -> Iterator[IO[bytes]]:
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise ModelError(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        yield fh
+
+
+def _copy_verified(src: IO[bytes], dest: Path, expected: str, label: str) -> None:
+    """Copy ``src`` to a new 0600 file ``dest``, checking its SHA-256 as it streams."""
+    digest = hashlib.sha256()
+    written = 0
+    with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb") as fh:
+        while block := src.read(1 << 20):
+            written += len(block)
+            if written > MAX_FILE_BYTES:
+                raise _BadContent(
+                    f"{label} is larger than any {dest.name} can be; nothing was installed"
+                )
+            digest.update(block)
+            fh.write(block)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if digest.hexdigest() != expected:
+        raise _BadContent(
+            f"{label} has the wrong SHA-256 (expected {expected}, got "
+            f"{digest.hexdigest()}): it is damaged or not the official file; "
+            "nothing was installed"
+        )
+
+
+def _extract_zip(spec: PackSpec, archive: Path, work: Path) -> None:
+    """Write ``spec``'s two files from ``archive`` (at any depth) into ``work``; nothing else
+    from the archive is kept, and member paths are never used as destinations."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [i for i in zf.infolist() if not i.is_dir()]
+            for fname, expected in spec.files:
+                found = [i for i in members if PurePosixPath(i.filename).name == fname]
+                if not found:
+                    raise _BadContent(f"{archive} has no {fname}: it is not a {spec.name} pack")
+                with zf.open(found[0]) as src:
+                    _copy_verified(src, work / fname, expected, f"{fname} in {archive}")
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _BadContent(
+            f"{archive} is a damaged zip archive ({exc}); nothing was installed"
+        ) from None
+
+
+def _assemble(spec: PackSpec, dest_root: Path, fill: Callable[[Path], None]) -> ModelPack:
+    """Run ``fill`` on a private temp dir inside ``dest_root``, then rename it to
+    ``dest_root/<spec.name>`` (replacing an old copy). On any failure the temp dir goes."""
+    final = dest_root / spec.name
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{spec.name}-new-", dir=dest_root))
+    except OSError as exc:
+        raise ModelError(f"cannot write into {dest_root}: {exc.strerror}") from None
+    try:
+        with private_umask():
+            fill(work)
+        if final.exists() or final.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{spec.name}-old-", dir=dest_root))
+            os.replace(final, old / spec.name)
+            os.replace(work, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(work, final)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write {spec.name} into {dest_root}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ModelPack(spec, final)
