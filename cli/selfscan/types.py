@@ -5,8 +5,8 @@ Everything outside ``faces.py`` and ``models.py`` sees these types, never insigh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +42,7 @@ class Face:
     landmarks: NDArray[np.float32]  # 5 x 2: eyes, nose, mouth corners
     det_score: float
     embedding: NDArray[np.float32] | None = None  # L2-normalised; None when not embedded
+    time: float | None = None  # seconds into a video; None for photos
 
     @property
     def height(self) -> float:
@@ -132,3 +133,17 @@ class Item:
     read: Callable[[], bytes] | None = None
     error: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """What the models saw in one item, before comparing with any profile. This is what the
+    index stores, so a profile can be matched again without detection."""
+
+    faces: tuple[Face, ...] = ()
+    width: int | None = None
+    height: int | None = None
+    orientation: int = 1
+    error: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None

@@ -1,0 +1,262 @@
+"""The ``selfscan`` command: parse options, call one library function, render the result.
+
+Errors from the library (``SelfscanError``) are caught in one place, ``main``, and printed as one
+line; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__, ops, render
+from .errors import InputError, SelfscanError
+from .reports import FORMATS, writer_for
+from .types import FileResult, ScanSummary
+
+app = typer.Typer(
+    name="selfscan",
+    help="Find every photo of you in your own files, offline. Nothing leaves your machine and "
+    "your photos are never modified.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"selfscan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Find every photo of you in your own files, offline.
+
+    Enroll a few photos of your face, then point selfscan at folders and data exports.
+
+    [bold]Examples[/]
+
+      selfscan enroll me1.jpg me2.jpg
+
+      selfscan find ~/Pictures ~/Downloads/takeout-001.zip
+
+      selfscan find --me me.jpg ~/Pictures --format jsonl -o found.jsonl
+    """
+
+
+@app.command()
+def enroll(
+    photos: Annotated[list[Path], typer.Argument(help="Photos of your face, one face each.")],
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name.")] = "me",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+) -> None:
+    """Build or extend a profile from photos of yourself.
+
+    Each photo must show one clear face at least 80 px tall (the largest face is used when it
+    clearly dominates). The profile is stored privately in the data dir.
+
+    [bold]Example[/]: selfscan enroll me-2023.jpg me-passport.png --profile me
+    """
+    saved, where = ops.enroll(photos, profile, device)
+    out.print(render.profile_table(saved, str(where)))
+    out.print(f"[green]enrolled[/] {len(photos)} photo(s) into profile {saved.name!r}")
+
+
+@app.command()
+def find(
+    paths: Annotated[list[Path], typer.Argument(help="Files, folders or archives to scan.")],
+    me: Annotated[
+        list[Path] | None,
+        typer.Option("--me", help="A photo of you (repeatable); nothing is stored by default."),
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Saved profile to use.")] = "me",
+    save_profile: Annotated[
+        bool, typer.Option("--save-profile", help="Store the --me photos as the profile.")
+    ] = False,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="table, jsonl, json, csv or html.")
+    ] = "table",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Match threshold on the similarity (default: the model's calibrated)."),
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Large faces only; fastest.")] = False,
+    thorough: Annotated[
+        bool, typer.Option("--thorough", help="Smallest faces too; slowest.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: one per core).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Keep nothing on disk: no index, no profile.")
+    ] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every file in the table, not only matches.")
+    ] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+) -> None:
+    """Scan files and folders for photos of you.
+
+    Each file gets one status: match, possible (just below the threshold: review it), no_match,
+    no_face or error. The exit status is 0 whenever the scan ran, unreadable files included.
+
+    [bold]Examples[/]
+
+      selfscan find ~/Pictures
+
+      selfscan find --me me.jpg ~/Pictures --format jsonl -o found.jsonl
+
+      selfscan find ~/Pictures --threshold 0.4 --format csv > found.csv
+    """
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if quick and thorough:
+        raise InputError("--quick and --thorough exclude each other")
+    if workers is not None and workers < 1:
+        raise InputError("--workers must be at least 1")
+    request = ops.FindRequest(
+        paths=paths,
+        me=me or [],
+        profile=profile,
+        save_profile=save_profile,
+        threshold=threshold,
+        mode="quick" if quick else "thorough" if thorough else "default",
+        workers=workers,
+        device=device,
+        store=not no_store,
+    )
+    _run_find(request, fmt, output, show_all, not no_progress)
+
+
+def _run_find(
+    request: ops.FindRequest, fmt: str, output: Path | None, show_all: bool, progress: bool
+) -> None:
+    session = ops.prepare_find(request)
+    for note in session.notes:
+        err.print(f"[dim]{note}[/]")
+    stream = None
+    writer = None
+    if fmt != "table":
+        if output is not None:
+            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            stream = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        writer = writer_for(fmt, stream or sys.stdout)
+    kept: list[FileResult] = []
+    errors: list[FileResult] = []
+    counts: dict[str, int] = {}
+    faces = cached = 0
+    started = time.monotonic()
+    interrupted = False
+    try:
+        with render.scan_progress(err, progress and err.is_terminal) as cb:
+            for result in session.results(cb):
+                counts[result.status] = counts.get(result.status, 0) + 1
+                faces += len(result.faces)
+                if writer is not None:
+                    writer.add(result)
+                if show_all or result.status in ("match", "possible"):
+                    kept.append(result)
+                if result.status == "error":
+                    errors.append(result)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        session.close()
+    summary = ScanSummary(
+        total=sum(counts.values()),
+        counts=counts,
+        faces=faces,
+        cached=cached,
+        seconds=time.monotonic() - started,
+        interrupted=interrupted,
+    )
+    if writer is not None:
+        writer.close(summary)
+    if stream is not None:
+        stream.close()
+    screen = out if (fmt == "table" or output is not None) else err
+    if fmt == "table" or output is not None:
+        if kept:
+            screen.print(render.results_table(kept, "photos of you"))
+        if errors:
+            screen.print(render.errors_table(errors))
+    screen.print(render.summary_line(summary))
+    if output is not None:
+        screen.print(f"report written to {output}")
+    if interrupted:
+        raise typer.Exit(130)
+
+
+@app.command()
+def demo(
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Show selfscan working on the sample photos shipped with its models, offline.
+
+    Enrolls yaoming.jpg as "me" (nothing is stored), scans the packaged sample photos and finds
+    him in the team photo players.jpg and nowhere else.
+
+    [bold]Example[/]: selfscan demo
+    """
+    with ops.demo_tempdir() as tmp:
+        demo_files = ops.demo_library(Path(tmp))
+        out.print(
+            f"enrolling [bold]{demo_files['me'].name}[/] as 'me'; scanning "
+            f"{len(list(demo_files['library'].iterdir()))} sample photos"
+        )
+        request = ops.FindRequest(
+            paths=[demo_files["library"]],
+            me=[demo_files["me"]],
+            store=False,
+            workers=workers if workers is not None else 1,
+        )
+        _run_find(request, "table", None, show_all=True, progress=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the installation: versions, model files and checksums, providers, formats, data dir.
+
+    [bold]Example[/]: selfscan doctor
+    """
+    render.doctor_report(out, ops.doctor())
+
+
+def main() -> None:
+    """Entry point: the single error boundary."""
+    try:
+        app()
+    except SelfscanError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line, and the traceback only on request
+        if os.environ.get("SELFSCAN_DEBUG"):
+            raise
+        err.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {exc} (set SELFSCAN_DEBUG=1 for "
+            "details and please report it)",
+            highlight=False,
+        )
+        sys.exit(70)

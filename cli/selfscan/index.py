@@ -1,0 +1,241 @@
+"""The SQLite index: what was found in every scanned item, so a rescan skips unchanged files.
+
+One row per scanned item (path or archive member, size, mtime_ns, a content fingerprint, error,
+image size, orientation, facts) and one per face (box, landmarks, detector score, float32
+embedding, video time). Every row records the model id that made it; rows of another model are
+never used. Schema changes are numbered migrations applied when the database opens. WAL mode and
+one transaction per batch: a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import data_dir, ensure_private_dir, private_umask
+from .types import Analysis, Face, Item
+
+MODES = {"quick": 0, "default": 1, "thorough": 2}
+
+
+# Numbered migrations: MIGRATIONS[n - 1] takes the schema from version n - 1 to n.
+MIGRATIONS: list[str] = [
+    """
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            fingerprint TEXT,
+            model_id TEXT NOT NULL,
+            mode INTEGER NOT NULL,
+            error TEXT,
+            width INTEGER,
+            height INTEGER,
+            orientation INTEGER NOT NULL DEFAULT 1,
+            facts TEXT,
+            scanned_at REAL NOT NULL
+        );
+        CREATE INDEX files_fingerprint ON files(fingerprint, size);
+        CREATE TABLE faces (
+            id INTEGER PRIMARY KEY,
+            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+            x1 REAL, y1 REAL, x2 REAL, y2 REAL,
+            det_score REAL NOT NULL,
+            landmarks BLOB NOT NULL,
+            embedding BLOB,
+            time REAL
+        );
+        CREATE INDEX faces_file ON faces(file_id);
+    """,
+]
+
+
+def index_path() -> Path:
+    """Where the index lives."""
+    return data_dir() / "index.sqlite"
+
+
+@dataclass(frozen=True)
+class Cached:
+    """An index hit: the stored analysis of an unchanged item."""
+
+    file_id: int
+    analysis: Analysis
+
+
+class Index:
+    """The index database. ``Index(None)`` is an in-memory one that keeps nothing (--no-store)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        if path is not None:
+            ensure_private_dir(path.parent)
+            with private_umask():
+                self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+        else:
+            self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+        self._in_tx = False
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.executescript(
+                f"BEGIN IMMEDIATE; {migration}; PRAGMA user_version={number}; COMMIT;"
+            )
+
+    def close(self) -> None:
+        self.commit()
+        self.db.close()
+
+    def begin(self) -> None:
+        if not self._in_tx:
+            self.db.execute("BEGIN")
+            self._in_tx = True
+
+    def commit(self) -> None:
+        if self._in_tx:
+            self.db.execute("COMMIT")
+            self._in_tx = False
+
+    def lookup(self, item: Item, model_id: str, mode: str) -> Cached | None:
+        """The stored analysis when ``item`` is unchanged (same path, size and mtime_ns), was
+        analysed by ``model_id``, and at least as thoroughly as ``mode``."""
+        row = self.db.execute(
+            "SELECT id, size, mtime_ns, model_id, mode FROM files WHERE path = ?", (item.path,)
+        ).fetchone()
+        if row is None:
+            return None
+        file_id, size, mtime_ns, stored_model, stored_mode = row
+        if size != item.size or mtime_ns != item.mtime_ns or stored_model != model_id:
+            return None
+        if stored_mode < MODES[mode]:
+            return None
+        return Cached(file_id, self._load(file_id))
+
+    def moved(self, fingerprint: str, size: int, model_id: str, mode: str) -> Cached | None:
+        """A stored item with the same content whose path no longer exists (moved or renamed)."""
+        rows = self.db.execute(
+            "SELECT id, path FROM files WHERE fingerprint = ? AND size = ? AND model_id = ? "
+            "AND mode >= ?",
+            (fingerprint, size, model_id, MODES[mode]),
+        ).fetchall()
+        for file_id, path in rows:
+            if "!/" not in path and not Path(path).exists():
+                return Cached(file_id, self._load(file_id))
+        return None
+
+    def _load(self, file_id: int) -> Analysis:
+        row = self.db.execute(
+            "SELECT error, width, height, orientation, facts, fingerprint FROM files WHERE id = ?",
+            (file_id,),
+        ).fetchone()
+        faces = []
+        for x1, y1, x2, y2, det, lm, emb, t in self.db.execute(
+            "SELECT x1, y1, x2, y2, det_score, landmarks, embedding, time FROM faces "
+            "WHERE file_id = ? ORDER BY id",
+            (file_id,),
+        ):
+            faces.append(
+                Face(
+                    box=(x1, y1, x2, y2),
+                    landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2).copy(),
+                    det_score=det,
+                    embedding=None if emb is None else np.frombuffer(emb, dtype="<f4").copy(),
+                    time=t,
+                )
+            )
+        return Analysis(
+            faces=tuple(faces),
+            width=row[1],
+            height=row[2],
+            orientation=row[3],
+            error=row[0],
+            facts=json.loads(row[4]) if row[4] else {},
+            fingerprint=row[5],
+        )
+
+    def put(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
+        """Store (or replace) the analysis of ``item``; returns its row id."""
+        self.begin()
+        self.db.execute("DELETE FROM files WHERE path = ?", (item.path,))
+        cur = self.db.execute(
+            "INSERT INTO files (path, size, mtime_ns, fingerprint, model_id, mode, error, width, "
+            "height, orientation, facts, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                item.path,
+                item.size,
+                item.mtime_ns,
+                analysis.fingerprint,
+                model_id,
+                MODES[mode],
+                analysis.error,
+                analysis.width,
+                analysis.height,
+                analysis.orientation,
+                json.dumps(analysis.facts, default=str) if analysis.facts else None,
+                time.time(),
+            ),
+        )
+        file_id = int(cur.lastrowid or 0)
+        self.db.executemany(
+            "INSERT INTO faces (file_id, x1, y1, x2, y2, det_score, landmarks, embedding, time) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    file_id,
+                    *f.box,
+                    f.det_score,
+                    np.asarray(f.landmarks, dtype="<f4").tobytes(),
+                    None if f.embedding is None else f.embedding.astype("<f4").tobytes(),
+                    f.time,
+                )
+                for f in analysis.faces
+            ],
+        )
+        return file_id
+
+    def forget_missing(self, roots: list[str], seen: set[str]) -> int:
+        """Delete rows under ``roots`` that this scan did not see (deleted or moved away)."""
+        removed = 0
+        self.begin()
+        for root in roots:
+            base = root.rstrip("/")
+            rows = self.db.execute(
+                "SELECT id, path FROM files WHERE path >= ? AND path < ?",
+                (base, base + "\U0010ffff"),
+            ).fetchall()
+            gone = [
+                (fid,)
+                for fid, path in rows
+                if path not in seen and (path == base or path.startswith((base + "/", base + "!/")))
+            ]
+            self.db.executemany("DELETE FROM files WHERE id = ?", gone)
+            removed += len(gone)
+        return removed
+
+    def stats(self) -> dict[str, int]:
+        """Counts of indexed items, faces and stored embeddings."""
+        files = self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+        faces = self.db.execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+        embs = self.db.execute("SELECT COUNT(*) FROM faces WHERE embedding IS NOT NULL").fetchone()
+        return {"files": files, "faces": faces, "embeddings": embs[0]}
+
+    def iter_paths(self) -> Iterator[str]:
+        for (path,) in self.db.execute("SELECT path FROM files ORDER BY path"):
+            yield path
+
+
+def open_index(store: bool) -> Index:
+    """The persistent index in the data dir, or an in-memory one when ``store`` is False."""
+    return Index(index_path() if store else None)

@@ -1,0 +1,67 @@
+"""Similarity, thresholds and bands. Pure numpy.
+
+The score of a face is its cosine similarity to the closest of the profile's reference embeddings
+(1.0 = identical, around 0 = unrelated people). A file's score is its best face's score.
+
+- ``match``: score >= the model's match threshold.
+- ``possible``: score in the review band just below it; shown so a person can look.
+- ``no_match``: faces found, none close enough.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .types import Status
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Cut-offs on the cosine similarity for one model."""
+
+    match: float
+    possible: float
+
+    def classify(self, score: float | None) -> Status:
+        """The band a best-face score falls in (``no_match`` when no face was comparable)."""
+        if score is None:
+            return "no_match"
+        if score >= self.match:
+            return "match"
+        if score >= self.possible:
+            return "possible"
+        return "no_match"
+
+    def with_match(self, match: float) -> Thresholds:
+        """These thresholds with the match cut-off overridden; the review band keeps its width."""
+        width = self.match - self.possible
+        return Thresholds(match=match, possible=match - width)
+
+
+# Calibrated with benchmarks/calibrate.py on the labelled photos (see README, "Scores").
+THRESHOLDS: dict[str, Thresholds] = {
+    "buffalo_s": Thresholds(match=0.36, possible=0.28),
+    "buffalo_l": Thresholds(match=0.34, possible=0.26),
+}
+
+
+def thresholds_for(pack_name: str, override: float | None = None) -> Thresholds:
+    """The thresholds of a pack, with ``--threshold`` applied when given."""
+    base = THRESHOLDS.get(pack_name, THRESHOLDS["buffalo_s"])
+    return base.with_match(override) if override is not None else base
+
+
+def similarities(
+    faces: NDArray[np.float32], references: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """For each face embedding (rows of ``faces``), its cosine similarity to the closest reference.
+
+    Both inputs are L2-normalised; one matrix product does all faces at once.
+    """
+    if faces.size == 0 or references.size == 0:
+        return np.zeros((faces.shape[0],), dtype=np.float32)
+    sims = faces.astype(np.float32) @ references.astype(np.float32).T
+    return sims.max(axis=1)

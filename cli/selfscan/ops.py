@@ -1,0 +1,215 @@
+"""What each command does, as library calls that return data (the CLI only parses and renders)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import data_dir, loose_permissions
+from .errors import EnrollError, InputError
+from .faces import FaceAnalyzer
+from .index import Index, index_path, open_index
+from .match import Thresholds, thresholds_for
+from .models import LICENCE, PACKS, active_pack_name, find_pack, load_pack, vectron_model_dir
+from .profiles import build_profile, for_model, load_profile, save_profile
+from .scan import Progress, ScanOptions, check_paths, default_workers, scan
+from .types import FileResult, Profile
+
+
+@dataclass
+class FindRequest:
+    """Everything ``find`` needs; defaults match the CLI's."""
+
+    paths: list[Path]
+    me: list[Path] = field(default_factory=list)
+    profile: str = "me"
+    save_profile: bool = False
+    threshold: float | None = None
+    mode: str = "default"
+    workers: int | None = None
+    device: str = "cpu"
+    store: bool = True
+    model: str | None = None
+
+
+@dataclass
+class FindSession:
+    """A prepared scan: the profile, the models and the index, ready to iterate."""
+
+    request: FindRequest
+    profile: Profile
+    thresholds: Thresholds
+    analyzer: FaceAnalyzer
+    index: Index
+    notes: list[str] = field(default_factory=list)
+
+    def results(
+        self, on_progress: Callable[[Progress], None] | None = None
+    ) -> Iterator[FileResult]:
+        req = self.request
+        workers = req.workers if req.workers is not None else default_workers()
+        return scan(
+            req.paths,
+            self.profile,
+            self.analyzer.pack,
+            self.thresholds,
+            self.index,
+            ScanOptions(mode=req.mode, workers=workers, device=req.device),
+            on_progress,
+            analyzer=self.analyzer,
+        )
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def enroll(photos: list[Path], name: str = "me", device: str = "cpu") -> tuple[Profile, Path]:
+    """Build or extend the stored profile ``name`` from ``photos``; returns it and its file."""
+    _check_photos(photos)
+    analyzer = FaceAnalyzer(load_pack(), device)
+    try:
+        base: Profile | None = load_profile(name)
+    except Exception:
+        base = None
+    profile = build_profile(analyzer, photos, name, base)
+    return profile, save_profile(profile)
+
+
+def _check_photos(photos: list[Path]) -> None:
+    for p in photos:
+        if "://" in str(p):
+            raise InputError(f"{p} looks like a URL: selfscan only reads local files")
+        if not p.is_file():
+            raise EnrollError(f"{p} is not a file")
+
+
+def prepare_find(req: FindRequest) -> FindSession:
+    """Resolve the profile (from --me photos or a stored one), the models and the index."""
+    check_paths(req.paths)
+    if req.mode not in ("quick", "default", "thorough"):
+        raise InputError(f"unknown mode {req.mode!r}")
+    pack = load_pack(req.model)
+    analyzer = FaceAnalyzer(pack, req.device)
+    notes: list[str] = []
+    if req.me:
+        _check_photos(req.me)
+        profile = build_profile(analyzer, req.me, req.profile)
+        if req.save_profile and req.store:
+            notes.append(f"profile {profile.name!r} saved to {save_profile(profile)}")
+    else:
+        stored = load_profile(req.profile)
+        profile = for_model(stored, analyzer)
+        if profile is not stored:
+            notes.append(
+                f"profile {stored.name!r} was made with {stored.model_id}; re-embedded its "
+                f"photos with {pack.model_id}"
+            )
+            if req.store:
+                save_profile(profile)
+    index = open_index(req.store)
+    return FindSession(
+        req, profile, thresholds_for(pack.name, req.threshold), analyzer, index, notes
+    )
+
+
+def demo_library(dest: Path) -> dict[str, Path]:
+    """Copy the sample photos shipped with the installed packages into ``dest``; returns the
+    reference photo and the library folder."""
+    vectron = vectron_model_dir()
+    spec = importlib.util.find_spec("insightface")
+    if vectron is None or spec is None or not spec.submodule_search_locations:
+        raise InputError("the sample photos are missing: reinstall selfscan's dependencies")
+    images = Path(next(iter(spec.submodule_search_locations))) / "data" / "images"
+    library = dest / "library"
+    library.mkdir(parents=True)
+    for src in [
+        vectron / "players.jpg",
+        vectron / "gdp.jpg",
+        *sorted(images.glob("*.jpg")),
+        *sorted(images.glob("*.png")),
+    ]:
+        if src.is_file():
+            shutil.copyfile(src, library / src.name)
+    return {"me": vectron / "yaoming.jpg", "library": library}
+
+
+def demo_tempdir() -> tempfile.TemporaryDirectory[str]:
+    """A private temporary folder for the demo library."""
+    return tempfile.TemporaryDirectory(prefix="selfscan-demo-")
+
+
+def doctor() -> dict[str, Any]:
+    """Versions, weights and checksums, providers, formats, data dir and its permissions."""
+    import onnxruntime as ort
+    from PIL import features
+
+    packs = []
+    for name, spec in PACKS.items():
+        pack = find_pack(name)
+        packs.append(
+            {
+                "name": name,
+                "installed": pack is not None,
+                "directory": str(pack.directory) if pack else None,
+                "files": {
+                    spec.detector: spec.detector_sha256,
+                    spec.recognizer: spec.recognizer_sha256,
+                },
+                "checksums": "ok" if pack else "missing or mismatched",
+                "model_id": pack.model_id if pack else None,
+            }
+        )
+    versions = {"selfscan": __version__, "python": sys.version.split()[0]}
+    for mod in (
+        "onnxruntime",
+        "insightface",
+        "PIL",
+        "numpy",
+        "cv2",
+        "typer",
+        "rich",
+        "pillow_heif",
+        "av",
+    ):
+        versions[mod] = _version(mod)
+    home = data_dir()
+    formats = ["jpeg", "png", "webp", "bmp", "tiff", "gif"]
+    if versions.get("pillow_heif"):
+        formats.append("heic")
+    if features.check("avif") or versions.get("pillow_heif"):
+        formats.append("avif")
+    if versions.get("av"):
+        formats.append("video")
+    return {
+        "versions": versions,
+        "platform": platform.platform(),
+        "active_model": active_pack_name(),
+        "packs": packs,
+        "licence": LICENCE,
+        "providers": ort.get_available_providers(),
+        "formats": formats,
+        "data_dir": str(home),
+        "data_dir_exists": home.exists(),
+        "index": str(index_path()),
+        "permission_problems": loose_permissions(home),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _version(module: str) -> str | None:
+    from importlib import import_module
+
+    try:
+        mod = import_module(module)
+    except Exception:
+        return None
+    return str(getattr(mod, "__version__", "installed"))

@@ -1,0 +1,191 @@
+"""Build, store and load profiles: the reference embeddings of the person using selfscan.
+
+A profile is one JSON file in ``<data dir>/profiles/NAME.json`` (mode 0600) holding, for each
+reference photo, where it came from, the face box and the embedding, plus the model id that made
+them. Embeddings of another model are never compared: a profile made with another pack is
+re-embedded from its source photos when they are still there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .config import data_dir, write_private
+from .errors import EnrollError, FileError, ProfileError
+from .faces import DetectPlan, FaceAnalyzer
+from .images import decode
+from .types import Face, Profile, Reference
+
+MIN_REFERENCE_HEIGHT = 80  # px, face box height in the original photo
+MIN_SHARPNESS = 20.0  # variance of the Laplacian of the aligned 112 px face
+DOMINANCE = 2.0  # the largest face must be this many times the area of the next one
+ENROLL_PLAN = DetectPlan(long_sides=(640, 1280))
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def profiles_dir() -> Path:
+    """Where profiles are stored."""
+    return data_dir() / "profiles"
+
+
+def check_name(name: str) -> str:
+    """A profile name safe to use as a file name, or a ``ProfileError``."""
+    if not _NAME.match(name):
+        raise ProfileError(
+            f"invalid profile name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
+        )
+    return name
+
+
+def _area(face: Face) -> float:
+    x1, y1, x2, y2 = face.box
+    return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+
+def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
+    """Variance of the Laplacian of the aligned face: low means blurred or featureless."""
+    from insightface.utils import face_align
+
+    crop = face_align.norm_crop(pixels, face.landmarks / scale, image_size=112)
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
+    """The one usable face in ``photo``, embedded; ``EnrollError`` saying what to do otherwise."""
+    name = photo.name
+    try:
+        image = decode(photo, max(ENROLL_PLAN.long_sides))
+    except FileError as exc:
+        raise EnrollError(f"cannot use {name}: {exc.reason}") from None
+    faces = analyzer.detect(image, ENROLL_PLAN)
+    if not faces:
+        raise EnrollError(
+            f"no face found in {name}: use a photo where your face is clearly visible and at "
+            f"least {MIN_REFERENCE_HEIGHT} px tall"
+        )
+    faces.sort(key=_area, reverse=True)
+    if len(faces) > 1 and _area(faces[0]) < DOMINANCE * _area(faces[1]):
+        raise EnrollError(
+            f"{len(faces)} faces found in {name} and none clearly dominates: crop the photo to "
+            "your face, or use a photo of you alone"
+        )
+    face = faces[0]
+    if face.height < MIN_REFERENCE_HEIGHT:
+        raise EnrollError(
+            f"the face in {name} is only {face.height:.0f} px tall: use a photo where your face "
+            f"is at least {MIN_REFERENCE_HEIGHT} px tall"
+        )
+    sharp = sharpness(image.pixels, face, image.scale)
+    if sharp < MIN_SHARPNESS:
+        raise EnrollError(
+            f"the face in {name} is too blurry to be a good reference (sharpness {sharp:.0f}, "
+            f"need {MIN_SHARPNESS:.0f}): use a sharper photo"
+        )
+    embedded = analyzer.embed(image, [face])[0]
+    assert embedded.embedding is not None
+    return Reference(
+        source=str(photo.resolve()),
+        box=face.box,
+        det_score=face.det_score,
+        embedding=embedded.embedding,
+    )
+
+
+def build_profile(
+    analyzer: FaceAnalyzer, photos: list[Path], name: str = "me", base: Profile | None = None
+) -> Profile:
+    """A profile from ``photos`` (added to ``base`` when given). Every photo must be usable."""
+    check_name(name)
+    if base is not None and base.model_id != analyzer.model_id:
+        base = None
+    refs = list(base.references) if base else []
+    known = {r.source for r in refs}
+    for photo in photos:
+        ref = reference_from_photo(analyzer, photo)
+        if ref.source in known:
+            refs = [r for r in refs if r.source != ref.source]
+        refs.append(ref)
+        known.add(ref.source)
+    return Profile(name=name, model_id=analyzer.model_id, references=tuple(refs))
+
+
+def _encode(profile: Profile) -> bytes:
+    doc: dict[str, Any] = {
+        "format": 1,
+        "name": profile.name,
+        "model_id": profile.model_id,
+        "saved_at": int(time.time()),
+        "references": [
+            {
+                "source": r.source,
+                "box": [round(v, 1) for v in r.box],
+                "det_score": round(r.det_score, 4),
+                "embedding": base64.b64encode(r.embedding.astype("<f4").tobytes()).decode(),
+            }
+            for r in profile.references
+        ],
+    }
+    return json.dumps(doc, indent=1).encode()
+
+
+def save_profile(profile: Profile) -> Path:
+    """Write ``profile`` (mode 0600); returns its path."""
+    path = profiles_dir() / f"{check_name(profile.name)}.json"
+    write_private(path, _encode(profile))
+    return path
+
+
+def load_profile(name: str) -> Profile:
+    """The stored profile ``name``, or a ``ProfileError`` saying how to make one."""
+    path = profiles_dir() / f"{check_name(name)}.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        refs = tuple(
+            Reference(
+                source=r["source"],
+                box=tuple(r["box"]),
+                det_score=float(r["det_score"]),
+                embedding=np.frombuffer(base64.b64decode(r["embedding"]), dtype="<f4").copy(),
+            )
+            for r in doc["references"]
+        )
+        return Profile(name=doc["name"], model_id=doc["model_id"], references=refs)
+    except FileNotFoundError:
+        raise ProfileError(
+            f"no profile named {name!r}: create it with 'selfscan enroll PHOTO... --profile "
+            f"{name}', or pass --me PHOTO to find"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProfileError(
+            f"profile {name!r} is unreadable ({exc}); delete it with 'selfscan forget "
+            f"--profile {name}' and enroll again"
+        ) from None
+
+
+def list_profiles() -> list[str]:
+    """Names of the stored profiles."""
+    folder = profiles_dir()
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+
+def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
+    """``profile`` in ``analyzer``'s embedding space: re-embedded from its source photos when it
+    was made by another model."""
+    if profile.model_id == analyzer.model_id:
+        return profile
+    missing = [r.source for r in profile.references if not Path(r.source).is_file()]
+    if missing:
+        raise ProfileError(
+            f"profile {profile.name!r} was made with model {profile.model_id} and its photos "
+            f"are gone ({missing[0]}): enroll again with the current model"
+        )
+    return build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)

@@ -1,0 +1,163 @@
+"""Terminal output with rich: progress, result tables, summaries. Rendering never computes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from .scan import Progress as ScanProgress
+from .types import FileResult, Profile, ScanSummary
+
+STYLE = {
+    "match": "bold green",
+    "possible": "yellow",
+    "no_match": "dim",
+    "no_face": "dim",
+    "error": "red",
+}
+
+
+@contextmanager
+def scan_progress(console: Console, enabled: bool = True) -> Iterator[Any]:
+    """A progress bar on ``console`` (stderr); yields the callback for ``scan``."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[faces]} faces, [green]{task.fields[matches]} matches"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        refresh_per_second=8,
+    )
+    task = bar.add_task("scan", total=None, faces=0, matches=0, rate="")
+
+    def update(p: ScanProgress) -> None:
+        elapsed = max(1e-6, time.monotonic() - p.started)
+        bar.update(
+            task,
+            completed=p.done,
+            total=p.total,
+            faces=p.faces,
+            matches=p.matches,
+            rate=f"{p.done / elapsed:.1f} files/s",
+        )
+
+    with bar:
+        yield update
+
+
+def results_table(results: list[FileResult], title: str) -> Table:
+    """Matches and possible matches: path, similarity, faces."""
+    table = Table(title=title, show_lines=False, expand=False)
+    table.add_column("status")
+    table.add_column("similarity", justify="right")
+    table.add_column("faces", justify="right")
+    table.add_column("path", overflow="fold")
+    for r in results:
+        table.add_row(
+            f"[{STYLE[r.status]}]{r.status}[/]",
+            "" if r.score is None else f"{r.score:.3f}",
+            str(len(r.faces)),
+            escape(r.path),
+        )
+    return table
+
+
+def errors_table(results: list[FileResult], limit: int = 20) -> Table:
+    """Files that could not be scanned, with the reason."""
+    table = Table(title="could not scan", title_style="red")
+    table.add_column("path", overflow="fold")
+    table.add_column("reason", overflow="fold")
+    for r in results[:limit]:
+        table.add_row(escape(r.path), escape(r.error or ""))
+    if len(results) > limit:
+        table.add_row(f"… and {len(results) - limit} more", "see --format jsonl for all")
+    return table
+
+
+def summary_line(summary: ScanSummary) -> str:
+    """One line: what was scanned and what was found."""
+    c = summary.counts
+    parts = [
+        f"[bold green]{c.get('match', 0)} match[/]",
+        f"[yellow]{c.get('possible', 0)} possible[/]",
+        f"{c.get('no_match', 0)} no match",
+        f"{c.get('no_face', 0)} no face",
+        f"[red]{c.get('error', 0)} error[/]",
+    ]
+    rate = summary.total / summary.seconds if summary.seconds > 0 else 0.0
+    head = "interrupted: " if summary.interrupted else ""
+    cached = f", {summary.cached} unchanged from the index" if summary.cached else ""
+    return (
+        f"{head}{summary.total} files scanned in {summary.seconds:.1f} s ({rate:.1f}/s{cached}): "
+        + ", ".join(parts)
+    )
+
+
+def profile_table(profile: Profile, where: str) -> Table:
+    """The references of a profile."""
+    table = Table(
+        title=f"profile {escape(profile.name)} ({len(profile.references)} photos)",
+        caption=escape(where),
+    )
+    table.add_column("photo", overflow="fold")
+    table.add_column("face box")
+    table.add_column("detector score", justify="right")
+    for r in profile.references:
+        box = ", ".join(f"{v:.0f}" for v in r.box)
+        table.add_row(escape(r.source), box, f"{r.det_score:.2f}")
+    return table
+
+
+def doctor_report(console: Console, info: dict[str, Any]) -> None:
+    """The doctor's findings."""
+    table = Table(title="selfscan doctor", show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for name, version in info["versions"].items():
+        table.add_row(name, version or "[dim]not installed[/]")
+    table.add_row("platform", info["platform"])
+    table.add_row("providers", ", ".join(info["providers"]))
+    table.add_row("formats", ", ".join(info["formats"]))
+    table.add_row(
+        "data dir", info["data_dir"] + ("" if info["data_dir_exists"] else " (not yet created)")
+    )
+    table.add_row("active model", info["active_model"])
+    for pack in info["packs"]:
+        status = "[green]ok[/]" if pack["installed"] else "[dim]not installed[/]"
+        files = "\n".join(f"{n} sha256 {h[:16]}…" for n, h in pack["files"].items())
+        where = pack["directory"] or ""
+        table.add_row(f"pack {pack['name']}", f"{status} {escape(where)}\n{files}")
+    table.add_row("licence", info["licence"])
+    console.print(table)
+    problems = info["permission_problems"]
+    if problems:
+        console.print(f"[yellow]warning:[/] {len(problems)} data files are readable by others:")
+        for p in problems[:10]:
+            console.print(f"  {escape(p)}")
+        console.print("fix with: chmod -R go-rwx " + escape(info["data_dir"]))
+    else:
+        console.print("[green]data dir permissions ok[/] (private to you)")

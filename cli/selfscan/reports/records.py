@@ -1,0 +1,114 @@
+"""Machine-readable records: JSONL (the stable contract), JSON and CSV.
+
+JSONL: one object per scanned item, in scan order::
+
+    {"path": str, "status": str, "score": float|null,
+     "faces": [{"box": [x1, y1, x2, y2], "det_score": float, "similarity": float|null}],
+     "error": str|null, ...}
+
+Boxes are in the original image's upright pixel coordinates. Keys after ``error`` (``width``,
+``height``, ``facts``) may be added in later versions; the ones above never change.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import IO, Any
+
+from ..types import FileResult, ScanSummary
+
+
+def record(result: FileResult) -> dict[str, Any]:
+    """The JSON-ready record of one result."""
+    return {
+        "path": result.path,
+        "status": result.status,
+        "score": result.score,
+        "faces": [
+            {"box": list(f.box), "det_score": f.det_score, "similarity": f.similarity}
+            for f in result.faces
+        ],
+        "error": result.error,
+        "width": result.width,
+        "height": result.height,
+        "facts": result.facts,
+    }
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def summary_record(summary: ScanSummary) -> dict[str, Any]:
+    return {
+        "total": summary.total,
+        "counts": summary.counts,
+        "faces": summary.faces,
+        "cached": summary.cached,
+        "seconds": round(summary.seconds, 3),
+        "interrupted": summary.interrupted,
+    }
+
+
+class JsonLinesWriter:
+    """One JSON object per line, flushed as results arrive."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def add(self, result: FileResult) -> None:
+        self.stream.write(_dumps(record(result)) + "\n")
+        self.stream.flush()
+
+    def close(self, summary: ScanSummary) -> None:
+        self.stream.flush()
+
+
+class JsonWriter:
+    """One JSON document: ``{"results": [...], "summary": {...}}``."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.results: list[dict[str, Any]] = []
+
+    def add(self, result: FileResult) -> None:
+        self.results.append(record(result))
+
+    def close(self, summary: ScanSummary) -> None:
+        doc = {"results": self.results, "summary": summary_record(summary)}
+        self.stream.write(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n")
+        self.stream.flush()
+
+
+CSV_COLUMNS = ["path", "status", "score", "faces", "best_box", "error", "width", "height"]
+
+
+class CsvWriter:
+    """One row per item; ``best_box`` is the box of the most similar face."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.csv = csv.writer(stream)
+        self.csv.writerow(CSV_COLUMNS)
+
+    def add(self, result: FileResult) -> None:
+        best = None
+        if result.score is not None:
+            best = next((f.box for f in result.faces if f.similarity == result.score), None)
+        self.csv.writerow(
+            [
+                result.path,
+                result.status,
+                "" if result.score is None else result.score,
+                len(result.faces),
+                "" if best is None else " ".join(str(v) for v in best),
+                result.error or "",
+                result.width or "",
+                result.height or "",
+            ]
+        )
+        self.stream.flush()
+
+    def close(self, summary: ScanSummary) -> None:
+        self.stream.flush()

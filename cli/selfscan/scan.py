@@ -1,0 +1,249 @@
+"""The pipeline: sources → index check → workers → match. Yields one ``FileResult`` per item.
+
+Items are fed to a pool of worker processes in discovery order and results come back in the same
+order. Unchanged items come from the index without being opened. The index is committed in small
+batches, so an interrupted scan keeps what it did and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from .analyze import Job, fingerprint_file, init_worker, run_job, set_analyzer
+from .errors import FileError, InputError
+from .faces import FaceAnalyzer
+from .index import Index
+from .match import Thresholds, similarities
+from .models import ModelPack
+from .sources import iter_items
+from .types import Analysis, FaceHit, FileResult, Item, Profile
+
+COMMIT_EVERY = 2.0  # seconds between index commits
+
+
+@dataclass
+class Progress:
+    """Live counters handed to the progress callback after every item."""
+
+    done: int = 0
+    total: int | None = None  # known once the background count finishes
+    faces: int = 0
+    matches: int = 0
+    cached: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    current: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """How to scan. ``workers`` <= 1 analyses in this process."""
+
+    mode: str = "default"
+    workers: int = 1
+    device: str = "cpu"
+
+
+def default_workers() -> int:
+    """One worker per core."""
+    return max(
+        1,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
+    )
+
+
+def check_paths(paths: list[Path]) -> list[Path]:
+    """Refuse URLs and missing paths before any work starts."""
+    for p in paths:
+        text = str(p)
+        if "://" in text:
+            raise InputError(f"{text} looks like a URL: selfscan only reads local files")
+        if not os.path.lexists(p):
+            raise InputError(f"{text} does not exist")
+    return paths
+
+
+def to_result(item: Item, analysis: Analysis, refs: np.ndarray, th: Thresholds) -> FileResult:
+    """Compare an analysis with the profile's reference embeddings."""
+    facts = {**item.facts, **analysis.facts}
+    if analysis.error is not None:
+        return FileResult(item.path, "error", error=analysis.error, facts=facts)
+    base = {"width": analysis.width, "height": analysis.height, "orientation": analysis.orientation}
+    if not analysis.faces:
+        return FileResult(item.path, "no_face", facts=facts, **base)
+    embedded = [i for i, f in enumerate(analysis.faces) if f.embedding is not None]
+    sims: list[float | None] = [None] * len(analysis.faces)
+    if embedded:
+        matrix = np.stack([analysis.faces[i].embedding for i in embedded])  # type: ignore[misc]
+        for i, s in zip(embedded, similarities(matrix, refs), strict=True):
+            sims[i] = round(float(s), 4)
+    scored = [s for s in sims if s is not None]
+    score = max(scored) if scored else None
+    hits = tuple(
+        FaceHit(tuple(round(v, 1) for v in f.box), round(f.det_score, 4), s)  # type: ignore[arg-type]
+        for f, s in zip(analysis.faces, sims, strict=True)
+    )
+    times = [f.time for f, s in zip(analysis.faces, sims, strict=True) if f.time is not None]
+    if times:
+        good = sorted(
+            {
+                f.time
+                for f, s in zip(analysis.faces, sims, strict=True)
+                if s is not None and s >= th.match and f.time is not None
+            }
+        )
+        facts["appearances"] = good
+        if scored:
+            best = max(
+                (f for f, s in zip(analysis.faces, sims, strict=True) if s == score),
+                key=lambda f: f.det_score,
+            )
+            facts["best_time"] = best.time
+    return FileResult(item.path, th.classify(score), score, hits, facts=facts, **base)
+
+
+class _Inline:
+    """Runs jobs in this process, with the same interface as the process pool."""
+
+    def __init__(self, analyzer: FaceAnalyzer) -> None:
+        set_analyzer(analyzer)
+
+    def submit(self, fn: Callable[[Job], Analysis], job: Job) -> Future[Analysis]:
+        fut: Future[Analysis] = Future()
+        fut.set_result(fn(job))
+        return fut
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        return None
+
+
+def _count(paths: list[Path], progress: Progress, stop: threading.Event) -> None:
+    n = 0
+    for _ in iter_items(paths):
+        if stop.is_set():
+            return
+        n += 1
+    progress.total = n
+
+
+def scan(
+    paths: list[Path],
+    profile: Profile,
+    pack: ModelPack,
+    thresholds: Thresholds,
+    index: Index,
+    options: ScanOptions | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    analyzer: FaceAnalyzer | None = None,
+) -> Iterator[FileResult]:
+    """Scan ``paths`` for ``profile``'s face; yield a result per item, in discovery order."""
+    options = options or ScanOptions()
+    check_paths(paths)
+    if profile.model_id != pack.model_id:
+        raise InputError("the profile was made by another model than the one scanning")
+    refs = profile.embeddings
+    progress = Progress()
+    stop = threading.Event()
+    threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
+    if options.workers <= 1:
+        executor: _Inline | ProcessPoolExecutor = _Inline(
+            analyzer or FaceAnalyzer(pack, options.device, threads=1)
+        )
+    else:
+        executor = ProcessPoolExecutor(
+            max_workers=options.workers,
+            mp_context=get_context("spawn"),
+            initializer=init_worker,
+            initargs=(pack.name, str(pack.directory), options.device, 1),
+        )
+    window = max(2, 2 * options.workers)
+    pending: deque[tuple[Item, Future[Analysis] | Analysis, bool]] = deque()
+    seen: set[str] = set()
+    has_rows = index.stats()["files"] > 0
+    last_commit = time.monotonic()
+
+    def finish() -> FileResult:
+        nonlocal last_commit
+        item, work, cached = pending.popleft()
+        analysis = work if isinstance(work, Analysis) else work.result()
+        if not cached and item.error is None:
+            index.put(item, analysis, pack.model_id, options.mode)
+        result = to_result(item, analysis, refs, thresholds)
+        progress.done += 1
+        progress.cached += cached
+        progress.faces += len(result.faces)
+        progress.matches += result.status == "match"
+        progress.counts[result.status] = progress.counts.get(result.status, 0) + 1
+        progress.current = item.path
+        if time.monotonic() - last_commit > COMMIT_EVERY:
+            index.commit()
+            last_commit = time.monotonic()
+        if on_progress:
+            on_progress(progress)
+        return result
+
+    try:
+        for item in iter_items(paths):
+            seen.add(item.path)
+            work, cached = _plan(item, index, pack, options, has_rows)
+            if isinstance(work, Job):
+                pending.append((item, executor.submit(run_job, work), False))
+            else:
+                pending.append((item, work, cached))
+            while len(pending) >= window or (pending and _ready(pending[0][1])):
+                yield finish()
+        while pending:
+            yield finish()
+        index.forget_missing([os.path.abspath(p) for p in paths], seen)
+    finally:
+        stop.set()
+        index.commit()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _ready(work: Future[Analysis] | Analysis) -> bool:
+    return isinstance(work, Analysis) or work.done()
+
+
+def _plan(
+    item: Item, index: Index, pack: ModelPack, options: ScanOptions, has_rows: bool
+) -> tuple[Job | Analysis, bool]:
+    """What to do with one item: report its known error, reuse the index, or make a job."""
+    if item.error is not None:
+        return Analysis(error=item.error), False
+    hit = index.lookup(item, pack.model_id, options.mode)
+    if hit is not None:
+        return hit.analysis, True
+    fingerprint = None
+    if has_rows and item.fs_path is not None:
+        try:
+            fingerprint = fingerprint_file(item.fs_path, item.size)
+        except OSError:
+            fingerprint = None
+        if fingerprint is not None:
+            moved = index.moved(fingerprint, item.size, pack.model_id, options.mode)
+            if moved is not None:
+                index.put(item, moved.analysis, pack.model_id, options.mode)
+                return moved.analysis, True
+    data = None
+    if item.fs_path is None:
+        if item.read is None:
+            return Analysis(error="nothing to read"), False
+        try:
+            data = item.read()
+        except FileError as exc:
+            return Analysis(error=exc.reason), False
+        except Exception as exc:  # archive libraries raise many types for damaged members
+            return Analysis(error=f"cannot read archive member: {exc}"), False
+    job = Job(item.kind, options.mode, item.size, item.mtime_ns, item.fs_path, data, fingerprint)
+    return job, False
