@@ -141,8 +141,10 @@ class FaceAnalyzer:
             return []
         boxes = np.vstack(all_boxes)
         kps_all = np.vstack(all_kps)
-        keep = nms(boxes[:, :4], boxes[:, 4], NMS_THRESHOLD) if len(all_boxes) > 1 else list(
-            range(len(boxes))
+        keep = (
+            nms(boxes[:, :4], boxes[:, 4], NMS_THRESHOLD)
+            if len(all_boxes) > 1
+            else list(range(len(boxes)))
         )
         faces = []
         for i in keep:
