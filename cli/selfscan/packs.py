@@ -328,7 +328,7 @@ def _verified(part: Path, sha256: str, url: str) -> Path:
         raise ModelError(
             f"the archive downloaded from {url} has the wrong SHA-256 (expected "
             f"{sha256}, got {actual}), so it was deleted; run the command again, "
-            "and if it fails the same way the file on the server has changed"
+            "and if it fails the same way the server is not serving the official archive"
         )
     return part
 
