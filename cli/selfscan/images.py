@@ -1,16 +1,20 @@
 """Open and decode one image: EXIF orientation, reduced-size decoding, limits. No model here.
 
 Every failure becomes a ``FileError`` with a reason a person can read; the scan records it and
-goes on.
+goes on. HEIC/HEIF needs the optional pillow-heif package, registered on the first HEIF file.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import stat
+import threading
 import warnings
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -35,50 +39,160 @@ _ORIENT_OPS = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+# Formats whose decoder can skip work for a smaller result (JPEG DCT scaling, HEIF thumbnails).
+_DRAFT_FORMATS = frozenset({"JPEG", "MPO", "HEIF"})
+
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_VIDEO_BRANDS = frozenset(
+    {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"3gp6", b"avc1"}
+)
+_IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+_OTHER_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf'\x1c", "a 7z archive"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"\x1aE\xdf\xa3", "a Matroska/WebM video"),
+)
+_HEIF_LOCK = threading.Lock()
+_heif_state: list[bool] = []  # [True] once pillow-heif is registered, [False] when missing
 
 Source = str | Path | bytes
 
 
-def _open(source: Source) -> tuple[Image.Image, BinaryIO]:
+def _brands(head: bytes) -> set[bytes]:
+    """Major and compatible brands of an ISO-BMFF ``ftyp`` box at the start of ``head``."""
+    if head[4:8] != b"ftyp":
+        return set()
+    size = min(int.from_bytes(head[:4], "big"), len(head))
+    return {head[8:12]} | {head[i : i + 4] for i in range(16, size - 3, 4)}
+
+
+def _enable_heif() -> bool:
+    with _HEIF_LOCK:
+        if not _heif_state:
+            try:
+                import pillow_heif
+
+                pillow_heif.register_heif_opener()
+                _heif_state.append(True)
+            except ImportError:
+                _heif_state.append(False)
+        return _heif_state[0]
+
+
+def _prepare_plugins(head: bytes) -> None:
+    """Register the optional opener ``head`` needs, or explain what is missing."""
+    brands = _brands(head)
+    if brands & _AVIF_BRANDS:
+        from PIL import features
+
+        if not features.check("avif"):
+            raise FileError(
+                "AVIF support needs Pillow >= 11.3 built with libavif: pip install -U Pillow"
+            )
+    elif brands & _HEIF_BRANDS and not _enable_heif():
+        raise FileError("HEIC/HEIF support needs pillow-heif: pip install 'selfscan[heif]'")
+
+
+def _open(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | None]:
+    """The opened (not decoded) image, its file, and the file's identity for a change check."""
+    ident = None
+    if isinstance(source, bytes):
+        fh: BinaryIO = io.BytesIO(source)
+        head = source[:64]
+    else:
+        fh, ident = _open_file(source)
+        head = fh.read(64)
+        fh.seek(0)
     try:
-        fh: BinaryIO = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+        _prepare_plugins(head)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(fh)
+    except FileError:
+        fh.close()
+        raise
+    except UnidentifiedImageError:
+        fh.close()
+        raise FileError(_unidentified_reason(head)) from None
+    except Exception as exc:
+        fh.close()
+        kind = _magic_kind(head) or "image"
+        raise FileError(f"cannot read {kind} header: {_short(exc)}") from None
+    return im, fh, ident
+
+
+def _open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(source, flags)  # non-blocking: opening a named pipe must not hang
     except PermissionError:
         raise FileError("permission denied") from None
     except FileNotFoundError:
+        if os.path.islink(source):
+            raise FileError("dangling symlink (its target does not exist)") from None
         raise FileError("file disappeared before it could be read") from None
     except IsADirectoryError:
         raise FileError("is a directory") from None
     except OSError as exc:
         raise FileError(f"cannot open: {exc.strerror or exc}") from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im = Image.open(fh)
-    except UnidentifiedImageError:
-        fh.close()
-        raise FileError(_unidentified_reason(source)) from None
-    except Exception as exc:
-        fh.close()
-        raise FileError(f"cannot read image header: {_short(exc)}") from None
-    return im, fh
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise FileError("is a directory")
+        raise FileError("not a regular file (a named pipe, device or socket)")
+    if st.st_size == 0:
+        os.close(fd)
+        raise FileError("empty file (0 bytes)")
+    return os.fdopen(fd, "rb"), st
 
 
-def _unidentified_reason(source: Source) -> str:
-    head = source[:64] if isinstance(source, bytes) else _head(Path(source))
+def _magic_kind(head: bytes) -> str | None:
+    for magic, name in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _unidentified_reason(head: bytes) -> str:
     if not head:
         return "empty file (0 bytes)"
-    lowered = head.lstrip().lower()
-    if lowered.startswith((b"<!doctype html", b"<html", b"<?xml", b"<svg")):
-        return "not an image: the file is HTML/XML text"
-    return "not a supported image (unrecognised or corrupt data)"
-
-
-def _head(path: Path) -> bytes:
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "not an image: the file is HTML text"
+    if lowered.startswith((b"<svg", b"<?xml")):
+        return "not an image: the file is SVG/XML text (vector drawings are not supported)"
+    for magic, what in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return f"not an image: the file is {what}"
+    if _brands(head) & _VIDEO_BRANDS:
+        return "not an image: the file is an MP4/QuickTime video"
+    kind = _magic_kind(head)
+    if kind:
+        return f"damaged {kind} file: its header cannot be read"
     try:
-        with path.open("rb") as fh:
-            return fh.read(64)
-    except OSError:
-        return b""
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "not an image: the file is plain text"
+    return "not a supported image (unrecognised or corrupt data)"
 
 
 def _short(exc: BaseException) -> str:
@@ -116,41 +230,63 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         arr = np.asarray(im, dtype=np.float64)
         top = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
         arr8 = np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB")
+        return Image.fromarray(arr8).convert("RGB")
     if mode == "F":
-        arr = np.asarray(im, dtype=np.float64)
+        arr = np.nan_to_num(np.asarray(im, dtype=np.float64))
         span = float(arr.max() - arr.min()) or 1.0
         arr8 = ((arr - arr.min()) * (255.0 / span)).astype(np.uint8)
-        return Image.fromarray(arr8, "L").convert("RGB")
+        return Image.fromarray(arr8).convert("RGB")
     return im.convert("RGB")
 
 
-def decode(source: Source, max_side: int | None = None) -> DecodedImage:
-    """Decode ``source`` upright, as BGR pixels whose long side is at least ``max_side`` (when
-    the image is that large) and at most about twice that: JPEGs use Pillow's draft mode (DCT
-    scaling, much cheaper than a full decode), other formats a box reduction.
+def _changed(path: str | Path, before: os.stat_result) -> str | None:
+    """Why the file at ``path`` is no longer the one that was opened, or None."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return "file disappeared while it was being read"
+    except OSError:
+        return None
+    if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+        return "file was replaced while it was being read"
+    if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        return "file changed while it was being read"
+    return None
 
-    Raises ``FileError`` with a reason for anything that cannot be decoded.
-    """
-    im, fh = _open(source)
+
+def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, int, str]:
+    """Upright RGB pixels (reduced towards ``max_side``), the upright full size, the applied
+    orientation and the format. Every failure is a ``FileError``."""
+    im, fh, ident = _open(source)
+    result = None
     try:
         with fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _decode_open(im, max_side)
-    except FileError:
-        raise
+            result = _upright_rgb(im, max_side)
+        reason = None
+    except FileError as exc:
+        reason = exc.reason
     except MemoryError:
-        raise FileError("out of memory while decoding") from None
+        reason = "out of memory while decoding"
     except Image.DecompressionBombError as exc:
-        raise FileError(f"decompression bomb: {_short(exc)}") from None
+        reason = f"decompression bomb: {_short(exc)}"
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         text = _short(exc)
         if "truncated" in text or isinstance(exc, EOFError):
-            raise FileError(f"truncated or damaged image data: {text}") from None
-        raise FileError(f"corrupt image data: {text}") from None
+            reason = f"truncated or damaged image data: {text}"
+        else:
+            reason = f"corrupt image data: {text}"
+    except Exception as exc:
+        reason = f"cannot decode image: {type(exc).__name__}: {_short(exc)}"
+    if ident is not None and not isinstance(source, bytes):
+        # A file changed under us may decode into a mix of old and new bytes: never trust it.
+        reason = _changed(source, ident) or reason
+    if reason is not None or result is None:
+        raise FileError(reason or "cannot decode image")
+    return result
 
 
-def _decode_open(im: Image.Image, max_side: int | None) -> DecodedImage:
+def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, int, int, int, str]:
     fmt = im.format or ""
     width, height = im.size
     if width <= 0 or height <= 0:
@@ -161,12 +297,16 @@ def _decode_open(im: Image.Image, max_side: int | None) -> DecodedImage:
             f"{MAX_PIXELS / 1e6:.0f} MP safety limit (possible decompression bomb)"
         )
     orientation = orientation_of(im)
-    if max_side and fmt == "JPEG" and max(width, height) > 2 * max_side:
+    # HEIF decoders rotate while decoding and reset the tag: report the original, apply nothing.
+    reported = im.info.get("original_orientation") or orientation
+    if reported not in _ORIENT_OPS:
+        reported = 1
+    if max_side and fmt in _DRAFT_FORMATS and max(width, height) > 2 * max_side:
         ratio = max_side / max(width, height)
         im.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
     im.load()
     if max_side and max(im.size) >= 2 * max_side:
-        factor = max(1, int(max(im.size) // max_side))
+        factor = int(max(im.size) // max_side)
         if factor > 1:
             im = im.reduce(factor)
     rgb = _to_rgb(im)
@@ -174,7 +314,24 @@ def _decode_open(im: Image.Image, max_side: int | None) -> DecodedImage:
     if op is not None:
         rgb = rgb.transpose(op)
     up_w, up_h = upright_size(width, height, orientation)
-    pixels = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    return rgb, up_w, up_h, reported, fmt
+
+
+def decode(source: Source, max_side: int | None = None) -> DecodedImage:
+    """Decode ``source`` upright, as BGR pixels whose long side is at least ``max_side`` (when
+    the image is that large) and at most about twice that: JPEGs use Pillow's draft mode (DCT
+    scaling, much cheaper than a full decode), other formats a box reduction.
+
+    Args:
+        source: a file path, or the file's bytes (an archive member).
+        max_side: the long side the caller will work at; None decodes at full size.
+
+    Raises:
+        FileError: with a reason for anything that cannot be decoded.
+    """
+    rgb, up_w, up_h, orientation, fmt = _load(source, max_side)
+    # Pillow has no BGR mode; OpenCV swaps the channels several times faster than numpy.
+    pixels = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
     return DecodedImage(
         pixels=pixels,
         scale=up_w / pixels.shape[1],
@@ -183,6 +340,22 @@ def _decode_open(im: Image.Image, max_side: int | None) -> DecodedImage:
         orientation=orientation,
         format=fmt,
     )
+
+
+def open_for_thumbnail(source: Source, max_side: int) -> Image.Image:
+    """The image upright, in RGB, its long side at most ``max_side`` (draft-decoded where the
+    format allows): for report thumbnails.
+
+    Raises:
+        FileError: with a reason for anything that cannot be decoded.
+    """
+    rgb = _load(source, max_side)[0]
+    width, height = rgb.size
+    if max(width, height) <= max_side:
+        return rgb
+    ratio = max_side / max(width, height)
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    return rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def exif_transpose(im: Image.Image) -> Image.Image:
