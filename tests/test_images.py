@@ -1,0 +1,430 @@
+"""Decoding: every hostile input gets a specific reason, real photos decode upright and map back."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from selfscan import images
+from selfscan.errors import FileError
+from selfscan.images import decode, open_for_thumbnail
+from tests.hostile import build_hostile_corpus, jpeg_claiming, png_claiming
+
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+# Corpus file -> a fragment of the FileError reason, or None when it must decode.
+CASES: dict[str, str | None] = {
+    "images/empty.jpg": "empty file",
+    "images/truncated.jpg": "truncated",
+    "images/random.jpg": "not a supported image",
+    "images/page.png": "not an image: the file is HTML",
+    "images/svg.jpg": "SVG",
+    "images/text.jpg": "plain text",
+    "images/markers_only.jpg": "damaged JPEG",
+    "images/one_pixel.png": None,
+    "images/bomb_header.png": "safety limit",
+    "images/huge_sof.jpg": "safety limit",
+    "images/animated_500.gif": None,
+    "images/corrupt.gif": "damaged GIF",
+    "images/cmyk.jpg": None,
+    "images/gray16.png": None,
+    "images/palette_transparent.png": None,
+    "images/grayscale.jpg": None,
+    "images/bad_orientation.jpg": None,
+    "images/garbage_gps.jpg": None,
+    "images/png_named.jpg": None,
+    "images/truncated.png": "truncated",
+    "images/bad_strips.tif": "truncated",
+    "images/bad_header.bmp": "BMP header",
+    "images/truncated.webp": "WEBP",
+    "images/huge_metadata.jpg": None,
+    "images/yaoming.jpg": None,
+    "images/unreadable.jpg": None if IS_ROOT else "permission denied",
+    "images/fifo.jpg": "not a regular file",
+    "images/folder.jpg": "is a directory",
+    "fs/dangling.jpg": "dangling symlink",
+    "fs/-rf.jpg": None,
+    "fs/new\nline.jpg": None,
+}
+
+
+@pytest.fixture(scope="module")
+def built(
+    tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]
+) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("hostile")
+    expected = build_hostile_corpus(root, samples)
+    assert len(expected) >= 30
+    return root, expected
+
+
+@pytest.fixture(scope="module")
+def corpus(built: tuple[Path, dict[str, str]]) -> Path:
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def face(samples: dict[str, Path]) -> Image.Image:
+    return Image.open(samples["yaoming"]).convert("RGB")
+
+
+def _bgr(im: Image.Image) -> np.ndarray:
+    return np.asarray(im.convert("RGB"))[:, :, ::-1].astype(np.int16)
+
+
+def _jpeg(im: Image.Image, **kwargs: object) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=92, **kwargs)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("rel", sorted(CASES))
+def test_corpus_case(corpus: Path, rel: str) -> None:
+    want = CASES[rel]
+    path = corpus / rel
+    if rel == "images/fifo.jpg" and not path.exists():
+        pytest.skip("no named pipes here")
+    if want is None:
+        image = decode(path, 640)
+        assert image.pixels.dtype == np.uint8 and image.pixels.ndim == 3
+        assert image.pixels.shape[2] == 3 and image.pixels.flags.c_contiguous
+    else:
+        with pytest.raises(FileError) as err:
+            decode(path, 640)
+        assert want in err.value.reason
+
+
+def test_corpus_outcomes_match_decode(built: tuple[Path, dict[str, str]]) -> None:
+    root, expected = built
+    assert set(CASES) - {"images/folder.jpg"} <= set(expected)
+    for rel, outcome in expected.items():
+        path = root / rel
+        if not rel.startswith("images/") or not path.is_file() or rel.endswith("unreadable.jpg"):
+            continue
+        if outcome == "error":
+            with pytest.raises(FileError):
+                decode(path.read_bytes(), 640)
+        else:
+            decode(path.read_bytes(), 640)
+
+
+def test_bytes_and_path_agree(corpus: Path) -> None:
+    for rel, want in CASES.items():
+        path = corpus / rel
+        if not rel.startswith("images/") or not path.is_file() or rel.endswith("unreadable.jpg"):
+            continue
+        if want is None:
+            a, b = decode(path, 640), decode(path.read_bytes(), 640)
+            assert np.array_equal(a.pixels, b.pixels)
+        elif rel != "images/empty.jpg":
+            with pytest.raises(FileError) as err:
+                decode(path.read_bytes(), 640)
+            assert want in err.value.reason
+
+
+def test_header_bomb_refused_without_allocating() -> None:
+    for data in (png_claiming(40000, 40000), png_claiming(100_000, 3000)):
+        tracemalloc.start()
+        start = time.perf_counter()
+        with pytest.raises(FileError, match="possible decompression bomb"):
+            decode(data, 640)
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert elapsed < 0.5
+        assert peak < 5_000_000
+
+
+def test_huge_jpeg_header_refused(face: Image.Image) -> None:
+    with pytest.raises(FileError, match="65000x65000"):
+        decode(jpeg_claiming(_jpeg(face), 65000, 65000), 640)
+
+
+def test_animated_gif_first_frame_only(corpus: Path) -> None:
+    start = time.perf_counter()
+    image = decode(corpus / "images/animated_500.gif", 640)
+    assert time.perf_counter() - start < 0.5
+    assert image.pixels.shape == (48, 48, 3)
+    assert (image.pixels.reshape(-1, 3) == (0, 0, 255)).all()  # BGR red
+
+
+def test_one_pixel(corpus: Path) -> None:
+    image = decode(corpus / "images/one_pixel.png", 640)
+    assert image.pixels.shape == (1, 1, 3) and image.width == image.height == 1
+    assert tuple(image.pixels[0, 0]) == (160, 180, 200)
+
+
+def test_cmyk_colours_survive(corpus: Path, face: Image.Image) -> None:
+    image = decode(corpus / "images/cmyk.jpg")
+    assert np.abs(image.pixels.astype(np.int16) - _bgr(face)).mean() < 12
+
+
+def test_sixteen_bit_png_scaled_not_clipped(corpus: Path, face: Image.Image) -> None:
+    image = decode(corpus / "images/gray16.png")
+    gray = np.asarray(face.convert("L")).astype(np.int16)
+    assert np.abs(image.pixels[:, :, 1].astype(np.int16) - gray).max() <= 1
+    assert image.pixels.min() < 60  # clipping would have made nearly everything white
+
+
+def test_palette_transparency_over_white(corpus: Path) -> None:
+    with Image.open(corpus / "images/palette_transparent.png") as im:
+        transparent = np.asarray(im) == im.info["transparency"]
+    image = decode(corpus / "images/palette_transparent.png")
+    assert transparent.any()
+    assert (image.pixels[transparent] == 255).all()
+
+
+def test_rgba_png_over_white(face: Image.Image) -> None:
+    rgba = face.convert("RGBA")
+    alpha = np.full(rgba.size[::-1], 255, np.uint8)
+    alpha[:, :40] = 0
+    rgba.putalpha(Image.fromarray(alpha))
+    buf = io.BytesIO()
+    rgba.save(buf, "PNG")
+    image = decode(buf.getvalue())
+    assert (image.pixels[:, :40] == 255).all()
+    assert np.array_equal(image.pixels[:, 40:], _bgr(face)[:, 40:].astype(np.uint8))
+
+
+def test_grayscale_jpeg(corpus: Path) -> None:
+    image = decode(corpus / "images/grayscale.jpg")
+    b, g, r = (image.pixels[:, :, i] for i in range(3))
+    assert np.array_equal(b, g) and np.array_equal(g, r)
+
+
+def test_invalid_orientation_is_ignored(corpus: Path, face: Image.Image) -> None:
+    image = decode(corpus / "images/bad_orientation.jpg")
+    assert image.orientation == 1 and (image.width, image.height) == face.size
+
+
+def test_png_named_jpg(corpus: Path) -> None:
+    assert decode(corpus / "images/png_named.jpg").format == "PNG"
+
+
+def test_permission_denied(tmp_path: Path, samples: dict[str, Path], monkeypatch) -> None:
+    path = tmp_path / "locked.jpg"
+    path.write_bytes(samples["yaoming"].read_bytes())
+    if not IS_ROOT:
+        path.chmod(0)
+        with pytest.raises(FileError, match="permission denied"):
+            decode(path)
+        path.chmod(0o600)
+
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(images.os, "open", refuse)
+    with pytest.raises(FileError, match="permission denied"):
+        decode(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileError, match="disappeared before"):
+        decode(tmp_path / "gone.jpg")
+
+
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [
+        ("delete", "disappeared while"),
+        ("append", "changed while"),
+        ("replace", "replaced while"),
+    ],
+)
+def test_file_changing_during_decode(
+    tmp_path: Path, samples: dict[str, Path], monkeypatch, action: str, reason: str
+) -> None:
+    path = tmp_path / "moving.jpg"
+    data = samples["gdp"].read_bytes()
+    path.write_bytes(data)
+    original = images._upright_rgb
+
+    def meddle(im: Image.Image, max_side: int | None):
+        if action == "delete":
+            path.unlink()
+        elif action == "append":
+            with path.open("ab") as fh:
+                fh.write(b"more")
+        else:
+            other = tmp_path / "other.jpg"
+            other.write_bytes(data)
+            other.replace(path)
+        return original(im, max_side)
+
+    monkeypatch.setattr(images, "_upright_rgb", meddle)
+    with pytest.raises(FileError, match=reason):
+        decode(path, 640)
+
+
+# Orientation o: the stored pixels, transformed by ``images._ORIENT_OPS[o]``, are upright.
+_STORE = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def _stored(upright: Image.Image, orientation: int) -> bytes:
+    op = _STORE[orientation]
+    stored = upright if op is None else upright.transpose(op)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return _jpeg(stored, exif=exif.tobytes())
+
+
+@pytest.fixture(scope="module")
+def scene(samples: dict[str, Path]) -> tuple[Image.Image, tuple[int, int]]:
+    """The face pasted off-centre on a plain, asymmetric canvas."""
+    canvas = Image.new("RGB", (720, 520), (90, 120, 100))
+    face = Image.open(samples["yaoming"]).convert("RGB")
+    at = (440, 60)
+    canvas.paste(face, at)
+    return canvas, at
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_pixels(scene, orientation: int) -> None:
+    upright, _ = scene
+    data = _stored(upright, orientation)
+    image = decode(data)
+    assert image.orientation == orientation
+    assert (image.width, image.height) == upright.size
+    assert image.pixels.shape[:2] == upright.size[::-1]
+    assert np.abs(image.pixels.astype(np.int16) - _bgr(upright)).mean() < 4
+    with Image.open(io.BytesIO(data)) as im:
+        oracle = images.exif_transpose(im)
+    assert np.abs(image.pixels.astype(np.int16) - _bgr(oracle)).mean() < 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_face_box(scene, analyzer, orientation: int) -> None:
+    upright, at = scene
+    faces = analyzer.detect(decode(_stored(upright, orientation), 640))
+    assert len(faces) == 1
+    x1, y1, x2, y2 = faces[0].box
+    assert at[0] - 10 < x1 < x2 < at[0] + 233 + 10
+    assert at[1] - 10 < y1 < y2 < at[1] + 287 + 10
+    reference = analyzer.detect(decode(_stored(upright, 1), 640))[0].box
+    assert np.allclose(faces[0].box, reference, atol=4)
+
+
+@pytest.mark.slow
+def test_draft_decode_maps_back(samples: dict[str, Path], analyzer, tmp_path: Path) -> None:
+    face = Image.open(samples["yaoming"]).convert("RGB")
+    face2 = face.resize((face.width * 2, face.height * 2), Image.Resampling.LANCZOS)
+    alone = analyzer.detect(decode(_jpeg(face2)))[0].box
+    big = Image.open(samples["players"]).convert("RGB").resize((4032, 3024))
+    big.paste(Image.new("RGB", (900, 900), (120, 110, 100)), (2850, 1950))
+    at = (3100, 2150)
+    big.paste(face2, at)
+    path = tmp_path / "big.jpg"
+    big.save(path, quality=90)
+    image = decode(path, 640)
+    assert image.scale == 4.0 and image.pixels.shape == (756, 1008, 3)
+    assert (image.width, image.height) == (4032, 3024)
+    want = np.array(alone) + np.array([at[0], at[1], at[0], at[1]])
+    best = min(analyzer.detect(image), key=lambda f: np.abs(np.array(f.box) - want).sum())
+    assert np.abs(np.array(best.box) - want).max() < 12
+
+
+def test_rescale_bounds(samples: dict[str, Path]) -> None:
+    big = Image.open(samples["players"]).convert("RGB")  # 1237 x 800
+    png = io.BytesIO()
+    big.save(png, "PNG")
+    for data, fmt in ((_jpeg(big), "JPEG"), (png.getvalue(), "PNG")):
+        full = decode(data)
+        assert full.scale == 1.0 and full.pixels.shape == (800, 1237, 3)
+        small = decode(data, 300)
+        assert small.format == fmt
+        assert 300 <= max(small.pixels.shape[:2]) < 600
+        assert small.scale == pytest.approx(1237 / small.pixels.shape[1])
+        assert decode(data, 1000).pixels.shape == (800, 1237, 3)
+
+
+@pytest.mark.slow
+def test_recompressed_and_gray_still_have_the_face(face: Image.Image, analyzer) -> None:
+    low = io.BytesIO()
+    face.save(low, "JPEG", quality=25)
+    for data in (_jpeg(face.convert("L")), _jpeg(face, optimize=True), low.getvalue()):
+        assert len(analyzer.detect(decode(data))) == 1
+
+
+def _heic(upright: Image.Image, orientation: int) -> bytes:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    op = _STORE[orientation]
+    stored = upright if op is None else upright.transpose(op)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    stored.save(buf, "HEIF", exif=exif.tobytes(), quality=90)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_heic_upright_exactly_once(scene, orientation: int) -> None:
+    upright, _ = scene
+    image = decode(_heic(upright, orientation))
+    assert image.format == "HEIF" and image.orientation == orientation
+    assert (image.width, image.height) == upright.size
+    assert image.pixels.shape[:2] == upright.size[::-1]
+    assert np.abs(image.pixels.astype(np.int16) - _bgr(upright)).mean() < 6
+
+
+@pytest.mark.slow
+def test_heic_face_lands_upright(scene, analyzer) -> None:
+    upright, at = scene
+    faces = analyzer.detect(decode(_heic(upright, 6), 640))
+    assert len(faces) == 1
+    assert at[0] - 10 < faces[0].box[0] < at[0] + 233
+
+
+def test_heif_missing_is_explained(scene, monkeypatch) -> None:
+    data = _heic(scene[0], 1)
+    monkeypatch.setattr(images, "_heif_state", [False])
+    monkeypatch.setattr(images.Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k != "HEIF"})
+    with pytest.raises(FileError, match="pillow-heif"):
+        decode(data)
+
+
+def test_avif(scene, monkeypatch) -> None:
+    from PIL import features
+
+    upright, _ = scene
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF codec")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buf, "AVIF", exif=exif.tobytes())
+    image = decode(buf.getvalue())
+    assert image.format == "AVIF" and image.orientation == 6
+    assert np.abs(image.pixels.astype(np.int16) - _bgr(upright)).mean() < 6
+    monkeypatch.setattr(features, "check", lambda name: False)
+    with pytest.raises(FileError, match="AVIF support needs"):
+        decode(buf.getvalue())
+
+
+def test_thumbnail(scene) -> None:
+    upright, _ = scene
+    thumb = open_for_thumbnail(_stored(upright, 6), 200)
+    assert thumb.mode == "RGB" and thumb.size == (200, round(520 * 200 / 720))
+    expected = upright.resize(thumb.size, Image.Resampling.LANCZOS)
+    assert np.abs(_bgr(thumb) - _bgr(expected)).mean() < 6
+    small = open_for_thumbnail(_stored(upright, 1), 2000)
+    assert small.size == upright.size
+    with pytest.raises(FileError, match="empty file"):
+        open_for_thumbnail(b"", 100)
