@@ -15,20 +15,20 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from . import __version__, ops, render
+from . import __version__, ops, render, store
+from .cli_models import app as models_app
 from .errors import InputError, SelfscanError
 from .reports import FORMATS, writer_for
 from .types import FileResult, ScanSummary
 
 app = typer.Typer(
     name="selfscan",
-    help="Find every photo of you in your own files, offline. Nothing leaves your machine and "
-    "your photos are never modified.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     add_completion=False,
 )
+app.add_typer(models_app, name="models")
 out = Console()
 err = Console(stderr=True)
 
@@ -45,7 +45,8 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """Find every photo of you in your own files, offline.
+    """Find every photo of you in your own files, offline. Nothing leaves your machine and your
+    photos are never modified.
 
     Enroll a few photos of your face, then point selfscan at folders and data exports.
 
@@ -113,8 +114,18 @@ def find(
         bool, typer.Option("--all", help="List every file in the table, not only matches.")
     ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    copy_to: Annotated[
+        Path | None, typer.Option("--copy-to", help="Copy matched photos into this folder.")
+    ] = None,
+    link_to: Annotated[
+        Path | None,
+        typer.Option("--link-to", help="Hard-link matched photos into this folder (else copy)."),
+    ] = None,
+    xmp: Annotated[
+        bool, typer.Option("--xmp", help="Write an XMP face-region sidecar beside each copy.")
+    ] = False,
 ) -> None:
-    """Scan files and folders for photos of you.
+    """Scan files, folders and archives for photos of you.
 
     Each file gets one status: match, possible (just below the threshold: review it), no_match,
     no_face or error. The exit status is 0 whenever the scan ran, unreadable files included.
@@ -126,6 +137,10 @@ def find(
       selfscan find --me me.jpg ~/Pictures --format jsonl -o found.jsonl
 
       selfscan find ~/Pictures --threshold 0.4 --format csv > found.csv
+
+      selfscan find takeout-001.zip takeout-002.zip --format html -o report.html
+
+      selfscan find ~/Pictures --copy-to ~/Pictures/me --xmp
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -133,6 +148,12 @@ def find(
         raise InputError("--quick and --thorough exclude each other")
     if workers is not None and workers < 1:
         raise InputError("--workers must be at least 1")
+    if copy_to is not None and link_to is not None:
+        raise InputError("--copy-to and --link-to exclude each other")
+    if xmp and copy_to is None and link_to is None:
+        raise InputError("--xmp writes sidecars beside copies: add --copy-to DIR or --link-to DIR")
+    if fmt == "html" and output is None:
+        raise InputError("--format html needs -o FILE")
     request = ops.FindRequest(
         paths=paths,
         me=me or [],
@@ -144,11 +165,23 @@ def find(
         device=device,
         store=not no_store,
     )
-    _run_find(request, fmt, output, show_all, not no_progress)
+    organise = None
+    if copy_to is not None or link_to is not None:
+        organise = ops.OrganiseRequest(
+            dest=copy_to or link_to,  # type: ignore[arg-type]
+            mode="copy" if copy_to is not None else "link",
+            xmp=xmp,
+        )
+    _run_find(request, fmt, output, show_all, not no_progress, organise)
 
 
 def _run_find(
-    request: ops.FindRequest, fmt: str, output: Path | None, show_all: bool, progress: bool
+    request: ops.FindRequest,
+    fmt: str,
+    output: Path | None,
+    show_all: bool,
+    progress: bool,
+    organise: ops.OrganiseRequest | None = None,
 ) -> None:
     session = ops.prepare_find(request)
     for note in session.notes:
@@ -159,8 +192,10 @@ def _run_find(
         if output is not None:
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             stream = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        writer = writer_for(fmt, stream or sys.stdout)
+        options = {"profile_name": session.profile.name} if fmt == "html" else {}
+        writer = writer_for(fmt, stream or sys.stdout, **options)
     kept: list[FileResult] = []
+    matched: list[FileResult] = []
     errors: list[FileResult] = []
     counts: dict[str, int] = {}
     faces = cached = 0
@@ -177,6 +212,8 @@ def _run_find(
                     kept.append(result)
                 if result.status == "error":
                     errors.append(result)
+                if result.status == "match" and organise is not None:
+                    matched.append(result)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -202,6 +239,13 @@ def _run_find(
     screen.print(render.summary_line(summary))
     if output is not None:
         screen.print(f"report written to {output}")
+    if organise is not None and matched:
+        done = ops.organise_matches(
+            matched, organise, session.thresholds.match, session.profile.name
+        )
+        verb = "linked or copied" if organise.mode == "link" else "copied"
+        xmp_note = " with XMP face regions" if organise.xmp else ""
+        screen.print(f"{len(done)} matched photos {verb} to {organise.dest}{xmp_note}")
     if interrupted:
         raise typer.Exit(130)
 
@@ -230,6 +274,50 @@ def demo(
             workers=workers if workers is not None else 1,
         )
         _run_find(request, "table", None, show_all=True, progress=False)
+
+
+@app.command()
+def data(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List what selfscan stores about you: profiles, the index, model packs, and their sizes.
+
+    [bold]Example[/]: selfscan data
+    """
+    info = store.inventory()
+    if as_json:
+        out.print_json(store.to_json(info))
+    else:
+        render.data_report(out, info)
+
+
+@app.command()
+def forget(
+    profile: Annotated[
+        str | None, typer.Option("--profile", "-p", help="Delete this profile.")
+    ] = None,
+    index: Annotated[
+        bool, typer.Option("--index", help="Delete the index (cached faces and embeddings).")
+    ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Delete all personal data: profiles and index.")
+    ] = False,
+    models: Annotated[
+        bool, typer.Option("--models", help="Also delete installed model packs.")
+    ] = False,
+) -> None:
+    """Delete what selfscan stored, and say what was removed.
+
+    [bold]Examples[/]
+
+      selfscan forget --profile me
+
+      selfscan forget --all
+    """
+    if profile is None and not index and not everything and not models:
+        raise InputError("say what to forget: --profile NAME, --index, --all (or --models)")
+    removed = store.forget(profile, index, everything, models)
+    render.forget_report(out, removed)
 
 
 @app.command()

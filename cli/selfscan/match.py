@@ -43,8 +43,8 @@ class Thresholds:
 
 # Calibrated with benchmarks/calibrate.py on the labelled photos (see README, "Scores").
 THRESHOLDS: dict[str, Thresholds] = {
-    "buffalo_s": Thresholds(match=0.36, possible=0.28),
-    "buffalo_l": Thresholds(match=0.34, possible=0.26),
+    "buffalo_s": Thresholds(match=0.40, possible=0.30),
+    "buffalo_l": Thresholds(match=0.40, possible=0.30),
 }
 
 

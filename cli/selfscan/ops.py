@@ -72,6 +72,24 @@ class FindSession:
         self.index.close()
 
 
+@dataclass(frozen=True)
+class OrganiseRequest:
+    """Where and how to gather matched photos."""
+
+    dest: Path
+    mode: str = "copy"
+    xmp: bool = False
+
+
+def organise_matches(
+    results: list[FileResult], req: OrganiseRequest, threshold: float, person: str
+) -> list[Any]:
+    """Copy or link matched photos into ``req.dest`` (with XMP sidecars when asked)."""
+    from .organise import organise
+
+    return organise(results, req.dest, req.mode, req.xmp, person, threshold=threshold)  # type: ignore[arg-type]
+
+
 def enroll(photos: list[Path], name: str = "me", device: str = "cpu") -> tuple[Profile, Path]:
     """Build or extend the stored profile ``name`` from ``photos``; returns it and its file."""
     _check_photos(photos)

@@ -161,3 +161,53 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         console.print("fix with: chmod -R go-rwx " + escape(info["data_dir"]))
     else:
         console.print("[green]data dir permissions ok[/] (private to you)")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n} B"
+
+
+def data_report(console: Console, info: dict[str, Any]) -> None:
+    """What is stored, where, and how big."""
+    console.print(
+        f"data dir: {escape(info['data_dir'])}" + ("" if info["exists"] else " (nothing stored)")
+    )
+    table = Table(title="stored by selfscan")
+    table.add_column("what")
+    table.add_column("contents")
+    table.add_column("size", justify="right")
+    table.add_column("path", overflow="fold")
+    for p in info["profiles"]:
+        table.add_row(
+            f"profile {escape(p['name'])}",
+            f"{p['embeddings']} reference embeddings ({escape(p['model_id'])})",
+            _mb(p["bytes"]),
+            escape(p["path"]),
+        )
+    ix = info["index"]
+    if ix["exists"]:
+        table.add_row(
+            "index",
+            f"{ix.get('files', 0)} files indexed, {ix.get('faces', 0)} faces, "
+            f"{ix.get('embeddings', 0)} embeddings",
+            _mb(ix["bytes"]),
+            escape(ix["path"]),
+        )
+    for m in info["models"]:
+        table.add_row(
+            f"model pack {escape(m['name'])}",
+            "weights (not personal data)",
+            _mb(m["bytes"]),
+            escape(m["path"]),
+        )
+    console.print(table)
+    console.print(f"total {_mb(info['total_bytes'])}; erase with 'selfscan forget --all'")
+
+
+def forget_report(console: Console, removed: list[Any]) -> None:
+    """What ``forget`` deleted."""
+    if not removed:
+        console.print("nothing to forget: no such data is stored")
+        return
+    for r in removed:
+        console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")

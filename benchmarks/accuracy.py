@@ -1,0 +1,84 @@
+"""Precision and recall of ``selfscan find`` on the labelled photos, through the real CLI.
+
+Protocol (../shared/faces/README.md): for each identity in labels.json, enroll its two reference
+photos, scan all other photos, count a file as found when selfscan reports it as a match; sum
+true/false positives and misses over identities (micro average). Skips when the folder is absent.
+
+    python benchmarks/accuracy.py [--faces ../shared/faces] [--model buffalo_l] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+DEFAULT_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
+
+
+def selfscan(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "selfscan", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
+    parser.add_argument("--model", default=None, help="model pack (default: the active one)")
+    parser.add_argument("--quick", action="store_true", help="scan with --quick")
+    args = parser.parse_args()
+    labels_file = args.faces / "labels.json"
+    if not labels_file.is_file():
+        print(f"skipped: {labels_file} not found")
+        return 0
+    labels = json.loads(labels_file.read_text())
+    tp = fp = fn = 0
+    with tempfile.TemporaryDirectory(prefix="selfscan-accuracy-") as tmp:
+        env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}
+        if args.model:
+            env["SELFSCAN_MODEL"] = args.model
+        for ident, refs in labels["refs"].items():
+            library = Path(tmp) / ident
+            library.mkdir()
+            for name in labels["images"]:
+                if name not in refs:
+                    shutil.copyfile(args.faces / name, library / name)
+            done = selfscan(["enroll", "--profile", ident, *[str(args.faces / r) for r in refs]],
+                            env)
+            if done.returncode != 0:
+                print(f"enroll {ident} failed: {done.stderr.strip()}")
+                return 1
+            find_args = ["find", "--profile", ident, "--format", "jsonl", "--no-progress",
+                         str(library)]
+            if args.quick:
+                find_args.insert(1, "--quick")
+            done = selfscan(find_args, env)
+            if done.returncode != 0:
+                print(f"find {ident} failed: {done.stderr.strip()}")
+                return 1
+            found = {
+                Path(r["path"]).name
+                for r in map(json.loads, done.stdout.splitlines())
+                if r["status"] == "match"
+            }
+            unsure = {n for n, ids in labels.get("unsure", {}).items() if ident in ids}
+            truth = {n for n, ids in labels["images"].items() if ident in ids and n not in refs}
+            truth -= unsure
+            i_tp, i_fp, i_fn = len(found & truth), len(found - truth - unsure), len(truth - found)
+            print(f"{ident:16s} tp {i_tp:2d}  fp {i_fp:2d}  fn {i_fn:2d}"
+                  + (f"  missed {sorted(truth - found)}" if i_fn else "")
+                  + (f"  false {sorted(found - truth - unsure)}" if i_fp else ""))
+            tp, fp, fn = tp + i_tp, fp + i_fp, fn + i_fn
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    print(f"micro precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

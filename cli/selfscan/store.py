@@ -1,0 +1,132 @@
+"""What selfscan keeps on disk, listed and erased (``selfscan data`` and ``selfscan forget``).
+
+Personal data: profiles (your reference embeddings) and the index (faces and embeddings of every
+person in your scanned photos). Not personal: installed model packs, kept by ``forget --all``
+unless ``--models`` is given too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import data_dir
+from .errors import ProfileError
+from .index import Index, index_path
+from .profiles import check_name, list_profiles, load_profile, profiles_dir
+
+
+@dataclass(frozen=True)
+class Removed:
+    """One thing ``forget`` deleted."""
+
+    what: str
+    path: str
+    size: int
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return 0
+
+
+def _index_files() -> list[Path]:
+    base = index_path()
+    return [base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")]
+
+
+def inventory() -> dict[str, Any]:
+    """Everything stored: profiles, the index, model packs, and the total size."""
+    home = data_dir()
+    profiles = []
+    for name in list_profiles():
+        path = profiles_dir() / f"{name}.json"
+        try:
+            p = load_profile(name)
+            refs, model = len(p.references), p.model_id
+        except ProfileError:
+            refs, model = 0, "unreadable"
+        profiles.append(
+            {
+                "name": name,
+                "path": str(path),
+                "references": refs,
+                "embeddings": refs,
+                "model_id": model,
+                "bytes": _size(path),
+            }
+        )
+    index: dict[str, Any] = {"path": str(index_path()), "exists": index_path().exists()}
+    if index_path().exists():
+        db = Index(index_path())
+        try:
+            index.update(db.stats())
+        finally:
+            db.close()
+    index["bytes"] = sum(_size(p) for p in _index_files())
+    models_dir = home / "models"
+    models = (
+        [
+            {"name": p.name, "path": str(p), "bytes": _size(p)}
+            for p in sorted(models_dir.iterdir())
+            if p.is_dir()
+        ]
+        if models_dir.is_dir()
+        else []
+    )
+    return {
+        "data_dir": str(home),
+        "exists": home.exists(),
+        "profiles": profiles,
+        "index": index,
+        "models": models,
+        "total_bytes": _size(home),
+    }
+
+
+def forget(
+    profile: str | None = None, index: bool = False, everything: bool = False, models: bool = False
+) -> list[Removed]:
+    """Delete stored data; returns what was removed. ``everything`` removes all personal data
+    (every profile, the index, anything else in the data dir except model packs)."""
+    home = data_dir()
+    removed: list[Removed] = []
+
+    def rm(path: Path, what: str) -> None:
+        if not path.exists() and not path.is_symlink():
+            return
+        size = _size(path)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(Removed(what, str(path), size))
+
+    if profile is not None:
+        path = profiles_dir() / f"{check_name(profile)}.json"
+        if not path.exists():
+            raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
+        rm(path, f"profile {profile}")
+    if index or everything:
+        for path in _index_files():
+            rm(path, "index")
+    if everything and home.is_dir():
+        for path in sorted(home.iterdir()):
+            if path.name == "models" and not models:
+                continue
+            rm(path, "profiles" if path.name == "profiles" else path.name)
+        if models or not (home / "models").exists():
+            rm(home, "data dir")
+    elif models:
+        rm(home / "models", "model packs")
+    return removed
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, indent=1)

@@ -1,0 +1,73 @@
+"""Derived test images, made at test time from the real sample photos."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+
+def save_with_orientation(src: Path, dest: Path, orientation: int) -> None:
+    """Store ``src`` rotated/flipped so that EXIF ``orientation`` brings it back upright."""
+    inverse = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
+    im = Image.open(src).convert("RGB")
+    if orientation in inverse:
+        im = im.transpose(inverse[orientation])
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im.save(dest, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def rescaled(src: Path, dest: Path, factor: float) -> None:
+    im = Image.open(src).convert("RGB")
+    im.resize((round(im.width * factor), round(im.height * factor)), Image.LANCZOS).save(
+        dest, quality=92
+    )
+
+
+def recompressed(src: Path, dest: Path, quality: int) -> None:
+    Image.open(src).convert("RGB").save(dest, "JPEG", quality=quality)
+
+
+def grayscale(src: Path, dest: Path) -> None:
+    Image.open(src).convert("L").save(dest, quality=92)
+
+
+def rgba_png(src: Path, dest: Path) -> None:
+    im = Image.open(src).convert("RGBA")
+    alpha = Image.new("L", im.size, 255)
+    alpha.paste(0, (0, 0, im.width // 8, im.height // 8))  # a transparent corner
+    im.putalpha(alpha)
+    im.save(dest, "PNG")
+
+
+def pasted(
+    src: Path, dest: Path, size: tuple[int, int] = (4032, 3024), at: tuple[int, int] = (2900, 1900),
+    width: int | None = None, quality: int = 90,
+) -> tuple[int, int, float]:
+    """Paste ``src`` (optionally resized to ``width``) into a large frame; returns the offset and
+    the scale applied, so a test can map a box from ``src`` into the frame."""
+    im = Image.open(src).convert("RGB")
+    scale = 1.0
+    if width is not None:
+        scale = width / im.width
+        im = im.resize((width, round(im.height * scale)), Image.LANCZOS)
+    frame = Image.new("RGB", size, (92, 110, 84))
+    frame.paste(im, at)
+    frame.save(dest, "JPEG", quality=quality)
+    return at[0], at[1], scale
+
+
+def jpeg_bytes(im: Image.Image, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return buf.getvalue()

@@ -1,0 +1,126 @@
+"""Real models on real photos and transformations of them: is he found, and where."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from selfscan import ops
+from selfscan.types import FileResult
+from tests import imagegen
+
+
+def find(paths: list[Path], me: Path, **kw: object) -> dict[str, FileResult]:
+    session = ops.prepare_find(ops.FindRequest(paths=paths, me=[me], workers=1, **kw))
+    try:
+        return {Path(r.path).name: r for r in session.results()}
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def his_box(samples: dict[str, Path]) -> tuple[float, float, float, float]:
+    """Where he is in players.jpg (the matching face), from an untouched scan."""
+    session = ops.prepare_find(
+        ops.FindRequest(paths=[samples["players"]], me=[samples["yaoming"]], workers=1,
+                        store=False)
+    )
+    result = next(iter(session.results()))
+    session.close()
+    assert result.status == "match"
+    return next(f.box for f in result.faces if f.similarity == result.score)
+
+
+def best_box(r: FileResult) -> tuple[float, float, float, float]:
+    return next(f.box for f in r.faces if f.similarity == r.score)
+
+
+def close(a: tuple[float, ...], b: tuple[float, ...], tol: float) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+def test_found_in_team_photo_and_nowhere_else(samples: dict[str, Path], tmp_path: Path) -> None:
+    for key in ("players", "gdp", "t1"):
+        shutil.copyfile(samples[key], tmp_path / f"{key}.jpg")
+    Image.new("RGB", (640, 480), (200, 180, 160)).save(tmp_path / "wall.png")
+    results = find([tmp_path], samples["yaoming"])
+    assert results["players.jpg"].status == "match"
+    assert results["players.jpg"].score is not None and results["players.jpg"].score > 0.5
+    assert len(results["players.jpg"].faces) >= 22
+    assert results["gdp.jpg"].status == "no_match"
+    assert results["t1.jpg"].status == "no_match"
+    assert len(results["t1.jpg"].faces) == 6
+    assert results["wall.png"].status == "no_face"
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_boxes_are_upright(
+    samples: dict[str, Path], tmp_path: Path, his_box: tuple[float, ...], orientation: int
+) -> None:
+    dest = tmp_path / f"rot{orientation}.jpg"
+    imagegen.save_with_orientation(samples["players"], dest, orientation)
+    r = find([dest], samples["yaoming"])[dest.name]
+    assert r.status == "match"
+    assert (r.width, r.height) == Image.open(samples["players"]).size
+    assert r.orientation == orientation
+    assert close(best_box(r), his_box, 4.0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda s, d: imagegen.rescaled(s, d, 1.6),
+        lambda s, d: imagegen.recompressed(s, d, 35),
+        imagegen.grayscale,
+    ],
+    ids=["rescaled", "recompressed", "grayscale"],
+)
+def test_transformed_team_photo_still_matches(samples: dict[str, Path], tmp_path: Path,
+                                              make: object) -> None:
+    dest = tmp_path / "variant.jpg"
+    make(samples["players"], dest)  # type: ignore[operator]
+    assert find([dest], samples["yaoming"])[dest.name].status == "match"
+
+
+def test_rgba_png(samples: dict[str, Path], tmp_path: Path) -> None:
+    dest = tmp_path / "players.png"
+    imagegen.rgba_png(samples["players"], dest)
+    assert find([dest], samples["yaoming"])[dest.name].status == "match"
+
+
+def test_small_in_a_12_megapixel_frame(
+    samples: dict[str, Path], tmp_path: Path, his_box: tuple[float, ...]
+) -> None:
+    """The team photo pasted at 1.3x into a 4032x3024 frame: he is about 60 px tall there, the
+    frame is draft-decoded at reduced size, and his box maps back to full-size coordinates."""
+    dest = tmp_path / "frame.jpg"
+    ox, oy, scale = imagegen.pasted(samples["players"], dest, at=(1500, 1400), width=1608)
+    r = find([dest], samples["yaoming"])[dest.name]
+    assert (r.width, r.height) == (4032, 3024)
+    assert r.status == "match"
+    expected = (ox + his_box[0] * scale, oy + his_box[1] * scale,
+                ox + his_box[2] * scale, oy + his_box[3] * scale)
+    assert close(best_box(r), expected, 6.0)
+
+
+def test_bad_files_are_errors_and_the_scan_goes_on(samples: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "cut.jpg").write_bytes(samples["players"].read_bytes()[:5000])
+    (tmp_path / "page.png").write_text("<!DOCTYPE html><html><body>hi</body></html>")
+    shutil.copyfile(samples["players"], tmp_path / "players.jpg")
+    results = find([tmp_path], samples["yaoming"])
+    assert results["players.jpg"].status == "match"
+    for name in ("empty.jpg", "cut.jpg", "page.png"):
+        assert results[name].status == "error", name
+        assert results[name].error
+    assert "HTML" in (results["page.png"].error or "")
+    assert "empty" in (results["empty.jpg"].error or "")
+
+
+def test_threshold_override(samples: dict[str, Path]) -> None:
+    r = find([samples["players"]], samples["yaoming"], threshold=0.99)["players.jpg"]
+    assert r.status in ("no_match", "possible")
