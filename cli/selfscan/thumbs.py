@@ -1,0 +1,155 @@
+"""Small previews of results: JPEG thumbnails with the matching face boxed, and perceptual hashes
+that recognise the same photo stored twice (copied, resized or re-encoded).
+
+Everything here reads files read-only through ``locate`` and never raises for a bad file: a
+thumbnail or hash that cannot be made is None.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+from .errors import FileError
+from .images import open_for_thumbnail
+from .locate import read_bytes, split_path
+from .types import FileResult
+
+THUMB_SIDE = 320
+THUMB_QUALITY = 80
+BOX_COLOUR = (255, 196, 0)
+OTHER_COLOUR = (255, 255, 255)
+_HASH_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A result's thumbnail (JPEG bytes) and perceptual hash; either may be None."""
+
+    jpeg: bytes | None
+    phash: str | None
+
+
+def thumbnail(
+    path: str, result: FileResult, max_side: int = THUMB_SIDE, threshold: float | None = None
+) -> bytes | None:
+    """A JPEG of the upright photo, long side at most ``max_side``, with the matching face boxed.
+
+    The best face is boxed; with ``threshold``, every other face at least that similar is boxed
+    too, thinner. Videos show the frame where the person was seen best. None when the file can
+    no longer be read.
+    """
+    return preview(path, result, max_side, threshold).jpeg
+
+
+def preview(
+    path: str, result: FileResult, max_side: int = THUMB_SIDE, threshold: float | None = None
+) -> Preview:
+    """The thumbnail and the perceptual hash of ``path``, decoding it once."""
+    try:
+        if result.facts.get("video"):
+            frame = _video_frame(path, result.facts.get("best_time"), max_side)
+            if frame is None:
+                return Preview(_encode(_placeholder(max_side)), None)
+            return Preview(_encode(_boxed(frame, result, threshold)), None)
+        im = open_for_thumbnail(_source(path), max_side)
+        return Preview(_encode(_boxed(im, result, threshold)), dhash(im))
+    except FileError:
+        return Preview(None, None)
+    except Exception:  # a preview is never worth failing a report for
+        return Preview(None, None)
+
+
+def perceptual_hash(path: str) -> str | None:
+    """A 64-bit difference hash (16 hex digits) of the upright image, None for videos and files
+    that cannot be decoded. Copies, resized and re-encoded versions differ in a few bits."""
+    try:
+        return dhash(open_for_thumbnail(_source(path), 64))
+    except Exception:  # FileError, or a decoder problem: no hash, no grouping
+        return None
+
+
+def dhash(im: Image.Image) -> str:
+    """The difference hash of ``im``: one bit per horizontally adjacent pair of 9x8 grey cells."""
+    grey = im.convert("L").resize((_HASH_SIZE + 1, _HASH_SIZE), Image.Resampling.BOX)
+    px = grey.tobytes()
+    row = _HASH_SIZE + 1
+    bits = 0
+    for y in range(_HASH_SIZE):
+        for x in range(_HASH_SIZE):
+            bits = (bits << 1) | (px[y * row + x] > px[y * row + x + 1])
+    return f"{bits:016x}"
+
+
+def hamming(a: str, b: str) -> int:
+    """Number of differing bits between two hashes from ``dhash``."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def _source(path: str) -> str | bytes:
+    """A plain file is decoded from its path; an archive member from its bytes."""
+    _, member = split_path(path)
+    return path if member is None else read_bytes(path)
+
+
+def _boxed(im: Image.Image, result: FileResult, threshold: float | None) -> Image.Image:
+    """``im`` with the matching face(s) outlined, boxes scaled from the original upright size."""
+    if not result.width or result.score is None:
+        return im
+    scale = im.width / result.width
+    draw = ImageDraw.Draw(im)
+    line = max(2, round(max(im.size) / 160))
+    for face in result.faces:
+        best = face.similarity == result.score
+        close = threshold is not None and face.similarity is not None
+        if not best and not (close and face.similarity >= threshold):  # type: ignore[operator]
+            continue
+        x1, y1, x2, y2 = (v * scale for v in face.box)
+        pad = line  # keep the outline off the face itself
+        draw.rectangle(
+            (x1 - pad, y1 - pad, x2 + pad, y2 + pad),
+            outline=BOX_COLOUR if best else OTHER_COLOUR,
+            width=line if best else max(1, line // 2),
+        )
+    return im
+
+
+def _encode(im: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "JPEG", quality=THUMB_QUALITY, optimize=True)
+    return buf.getvalue()
+
+
+def _placeholder(max_side: int) -> Image.Image:
+    """A dark frame with a play symbol, for a video whose frame cannot be shown."""
+    w, h = max_side, max_side * 9 // 16
+    im = Image.new("RGB", (w, h), (48, 48, 56))
+    draw = ImageDraw.Draw(im)
+    r = h // 5
+    cx, cy = w // 2, h // 2
+    draw.polygon([(cx - r // 2, cy - r), (cx - r // 2, cy + r), (cx + r, cy)], fill=(220, 220, 220))
+    return im
+
+
+def _video_frame(path: str, best_time: float | None, max_side: int) -> Image.Image | None:
+    """The decoded frame nearest ``best_time``, upright, long side at most ``max_side``."""
+    try:
+        from .video import iter_frames
+    except ImportError:
+        return None
+    source = _source(path)
+    target = best_time or 0.0
+    chosen = None
+    for t, frame in iter_frames(source, max_side=max_side):
+        if chosen is None or abs(t - target) < abs(chosen[0] - target):
+            chosen = (t, frame)
+        if t >= target:
+            break
+    if chosen is None:
+        return None
+    rgb = Image.fromarray(chosen[1].pixels[:, :, ::-1].copy())
+    if max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return rgb
