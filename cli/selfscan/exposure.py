@@ -1,0 +1,226 @@
+"""What a photo of you gives away: when and where it was taken, with what, who else is in it,
+and every place it is stored.
+
+``exposure_facts`` is a pure function over a result's facts (``facts["photo"]`` from the file's
+own metadata, ``facts["source"]`` from the export around it, ``facts["video"]`` for videos): it
+never opens a file. The file's own EXIF wins over the export's metadata, and every value says
+where it came from.
+
+``group_duplicates`` folds copies of one photo (the same file in two exports, a resized or
+re-encoded copy) into one entry with all its locations, by perceptual hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from .types import FileResult
+
+DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
+_ASPECT_TOLERANCE = 0.03
+_EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(.*)$")
+
+
+def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[str, Any]:
+    """The exposure facts of one result, JSON-ready.
+
+    Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif/export/None),
+    ``has_location``, ``latitude``, ``longitude``, ``location_source``, ``camera``,
+    ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
+    ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``post``, ``thread``,
+    ``origin``, ``people``, and for videos ``appearances`` (seconds) and ``duration``.
+
+    Args:
+        result: a scan result.
+        threshold: faces at least this similar count as the person's (besides the best face).
+    """
+    facts = result.facts or {}
+    photo = _dict(facts.get("photo"))
+    source = _dict(facts.get("source"))
+    video = _dict(facts.get("video"))
+    taken, taken_source = _taken(photo, source, video)
+    lat, lon, where_from = _location(photo, source)
+    matching, others = _faces(result, threshold, bool(video))
+    out: dict[str, Any] = {
+        "kind": "video" if video else "photo",
+        "taken": taken,
+        "taken_source": taken_source,
+        "has_location": lat is not None,
+        "latitude": lat,
+        "longitude": lon,
+        "location_source": where_from,
+        "camera": _camera(photo) or _text(video.get("device")),
+        "matching_faces": matching,
+        "other_faces": others,
+        "file_size": _int(photo.get("file_size")) or _int(video.get("file_size")),
+        "width": result.width,
+        "height": result.height,
+        "path": result.path,
+        "archive": _text(source.get("archive")),
+        "member": _text(source.get("member")),
+        "export": _text(source.get("export")),
+        "album": _text(source.get("album")),
+        "title": _text(source.get("title")),
+        "post": _text(source.get("post")),
+        "thread": _text(source.get("thread")),
+        "origin": _text(source.get("origin")),
+        "people": [p for p in source.get("people") or [] if isinstance(p, str)],
+    }
+    if video:
+        out["appearances"] = [t for t in facts.get("appearances") or [] if _is_num(t)]
+        out["duration"] = video.get("duration") if _is_num(video.get("duration")) else None
+    return out
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if _is_num(value) and value >= 0 else None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def iso_time(value: Any) -> str | None:
+    """ISO 8601 text for an EXIF date (``2019:06:01 12:34:56``), an ISO string or Unix seconds
+    (given in UTC, so written with ``Z``); None for anything else."""
+    if _is_num(value):
+        try:
+            moment = dt.datetime.fromtimestamp(float(value), tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = _text(value)
+    if text is None:
+        return None
+    exif = _EXIF_TIME.match(text)
+    if exif:
+        y, mo, d, h, mi, s, rest = exif.groups()
+        if y == "0000" or mo == "00":
+            return None
+        return f"{y}-{mo}-{d}T{h}:{mi}:{s}{rest.strip()}"
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return text
+
+
+def _taken(
+    photo: dict[str, Any], source: dict[str, Any], video: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    for key in ("taken", "datetime_original", "taken_time"):
+        found = iso_time(photo.get(key))
+        if found:
+            return found, "exif"
+    found = iso_time(video.get("created")) or iso_time(video.get("creation_time"))
+    if found:
+        return found, "video"
+    found = iso_time(source.get("taken_time"))
+    if found:
+        return found, "export"
+    return None, None
+
+
+def _coords(geo: Any) -> tuple[float, float] | None:
+    if not isinstance(geo, dict):
+        return None
+    lat, lon = geo.get("latitude"), geo.get("longitude")
+    if not (_is_num(lat) and _is_num(lon)):
+        return None
+    if (lat == 0 and lon == 0) or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return float(lat), float(lon)
+
+
+def _location(
+    photo: dict[str, Any], source: dict[str, Any]
+) -> tuple[float | None, float | None, str | None]:
+    exif = _coords(photo.get("gps")) or _coords(photo)
+    if exif:
+        return exif[0], exif[1], "exif"
+    export = _coords(source.get("geo"))
+    if export:
+        return export[0], export[1], "export"
+    return None, None, None
+
+
+def _camera(photo: dict[str, Any]) -> str | None:
+    camera = _text(photo.get("camera"))
+    if camera:
+        return camera
+    make, model = _text(photo.get("make")), _text(photo.get("model"))
+    if make and model:
+        return model if model.lower().startswith(make.lower()) else f"{make} {model}"
+    return model or make or _text(photo.get("software"))
+
+
+def _faces(result: FileResult, threshold: float | None, video: bool) -> tuple[int, int | None]:
+    """How many faces are the person's, and how many others are in the photo (None for a
+    video, whose faces are counted once per sampled frame)."""
+    if result.score is None:
+        return 0, None if video else len(result.faces)
+    matching = sum(
+        1
+        for f in result.faces
+        if f.similarity is not None
+        and (f.similarity == result.score or (threshold is not None and f.similarity >= threshold))
+    )
+    return matching, None if video else len(result.faces) - matching
+
+
+def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[FileResult]]:
+    """Group results that are the same photo: equal or nearly equal perceptual hashes (at most
+    ``DUPLICATE_BITS`` of 64 differ) and the same aspect ratio. A result without a hash is a
+    group of its own. Groups keep the input order, and are ordered by their first member."""
+    parent = list(range(len(entries)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
+    # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        candidates: set[int] = set()
+        for band in range(8):
+            key = (band, (value >> (8 * band)) & 0xFF)
+            candidates.update(buckets.get(key, ()))
+            buckets.setdefault(key, []).append(i)
+        for j in candidates:
+            other = values[j]
+            assert other is not None
+            if (value ^ other).bit_count() <= DUPLICATE_BITS and _same_shape(
+                entries[i][0], entries[j][0]
+            ):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[FileResult]] = {}
+    for i, (result, _) in enumerate(entries):
+        groups.setdefault(root(i), []).append(result)
+    return list(groups.values())  # a dict keeps the order of each group's first member
+
+
+def _is_hash(value: str | None) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{1,16}", value) is not None
+
+
+def _same_shape(a: FileResult, b: FileResult) -> bool:
+    if not (a.width and a.height and b.width and b.height):
+        return True
+    return abs(a.width / a.height - b.width / b.height) <= _ASPECT_TOLERANCE * (a.width / a.height)
