@@ -10,10 +10,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from . import __version__, ops, render, store
 from .cli_models import app as models_app
@@ -21,8 +24,36 @@ from .errors import InputError, SelfscanError
 from .reports import FORMATS, writer_for
 from .types import FileResult, ScanSummary
 
+
+class _Boundary(TyperGroup):
+    """The single error boundary: library errors become one red line and exit status 1; an
+    unexpected exception is one line too (its traceback only with SELFSCAN_DEBUG=1)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SelfscanError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get("SELFSCAN_DEBUG"):
+                raise
+            err.print(
+                f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set "
+                "SELFSCAN_DEBUG=1 for details and please report it)",
+                highlight=False,
+            )
+            raise typer.Exit(70) from None
+
+
 app = typer.Typer(
     name="selfscan",
+    cls=_Boundary,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -330,21 +361,5 @@ def doctor() -> None:
 
 
 def main() -> None:
-    """Entry point: the single error boundary."""
-    try:
-        app()
-    except SelfscanError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
-    except Exception as exc:  # a bug: one line, and the traceback only on request
-        if os.environ.get("SELFSCAN_DEBUG"):
-            raise
-        err.print(
-            f"[red]internal error:[/] {type(exc).__name__}: {exc} (set SELFSCAN_DEBUG=1 for "
-            "details and please report it)",
-            highlight=False,
-        )
-        sys.exit(70)
+    """Entry point of the ``selfscan`` command."""
+    app()

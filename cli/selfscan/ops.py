@@ -21,7 +21,7 @@ from .index import Index, index_path, open_index
 from .match import Thresholds, thresholds_for
 from .models import LICENCE, PACKS, active_pack_name, find_pack, load_pack, vectron_model_dir
 from .profiles import build_profile, for_model, load_profile, save_profile
-from .scan import Progress, ScanOptions, check_paths, default_workers, scan
+from .scan import Progress, ScanOptions, check_paths, default_workers, looks_like_url, scan
 from .types import FileResult, Profile
 
 
@@ -104,7 +104,7 @@ def enroll(photos: list[Path], name: str = "me", device: str = "cpu") -> tuple[P
 
 def _check_photos(photos: list[Path]) -> None:
     for p in photos:
-        if "://" in str(p):
+        if looks_like_url(p):
             raise InputError(f"{p} looks like a URL: selfscan only reads local files")
         if not p.is_file():
             raise EnrollError(f"{p} is not a file")

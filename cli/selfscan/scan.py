@@ -8,6 +8,7 @@ batches, so an interrupted scan keeps what it did and the next run resumes.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -62,11 +63,19 @@ def default_workers() -> int:
     )
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def looks_like_url(path: Path | str) -> bool:
+    """``https://…`` and the like (``Path`` turns ``//`` into ``/``); selfscan never fetches."""
+    return bool(_URL.match(str(path)))
+
+
 def check_paths(paths: list[Path]) -> list[Path]:
     """Refuse URLs and missing paths before any work starts."""
     for p in paths:
         text = str(p)
-        if "://" in text:
+        if looks_like_url(text):
             raise InputError(f"{text} looks like a URL: selfscan only reads local files")
         if not os.path.lexists(p):
             raise InputError(f"{text} does not exist")

@@ -1,0 +1,151 @@
+"""The CLI driven through typer's CliRunner over real photos."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from selfscan.cli import app
+
+runner = CliRunner()
+WIDTH = {"COLUMNS": "120", "TERM": "dumb"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    """Invoke the CLI; returns exit code, stdout and stderr."""
+    result = runner.invoke(app, list(args), env=WIDTH)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def library(samples: dict[str, Path], tmp_path: Path) -> Path:
+    lib = tmp_path / "photos"
+    lib.mkdir()
+    for key in ("players", "gdp", "t1"):
+        shutil.copyfile(samples[key], lib / f"{key}.jpg")
+    return lib
+
+
+COMMANDS = [[], ["enroll"], ["find"], ["demo"], ["doctor"], ["data"], ["forget"], ["models"],
+            ["models", "list"], ["models", "install"], ["models", "import"], ["models", "use"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "selfscan")
+def test_every_command_has_help(command: list[str]) -> None:
+    code, out, _ = run(*command, "--help")
+    assert code == 0
+    assert "Usage" in out
+    assert len(out) > 200
+
+
+@pytest.mark.parametrize("command", ["enroll", "find", "demo", "doctor", "data", "forget"])
+def test_help_shows_an_example(command: str) -> None:
+    _, out, _ = run(command, "--help")
+    assert "Example" in out
+    assert f"selfscan {command}" in out
+
+
+def test_jsonl_contract(samples: dict[str, Path], library: Path) -> None:
+    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(library), "--format",
+                       "jsonl", "--workers", "1")
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["path"]).name for r in records] == ["gdp.jpg", "players.jpg", "t1.jpg"]
+    for r in records:
+        assert list(r)[:5] == ["path", "status", "score", "faces", "error"]
+        for face in r["faces"]:
+            assert set(face) == {"box", "det_score", "similarity"}
+            x1, y1, x2, y2 = face["box"]
+            assert 0 <= x1 < x2 <= r["width"] and 0 <= y1 < y2 <= r["height"]
+    by_name = {Path(r["path"]).name: r for r in records}
+    assert by_name["players.jpg"]["status"] == "match"
+    assert by_name["gdp.jpg"]["status"] == "no_match"
+    assert by_name["players.jpg"]["score"] == max(
+        f["similarity"] for f in by_name["players.jpg"]["faces"] if f["similarity"] is not None
+    )
+
+
+def test_enroll_then_find_with_saved_profile(samples: dict[str, Path], library: Path,
+                                             home: Path, tmp_path: Path) -> None:
+    code, out, _ = run("enroll", str(samples["yaoming"]), "--profile", "me")
+    assert code == 0 and "enrolled" in out
+    profile = home / "profiles" / "me.json"
+    assert profile.stat().st_mode & 0o777 == 0o600
+    assert home.stat().st_mode & 0o777 == 0o700
+    report = tmp_path / "found.csv"
+    code, out, _ = run("find", str(library), "--format", "csv", "-o", str(report), "--workers",
+                       "2")
+    assert code == 0
+    rows = list(csv.DictReader(report.open()))
+    assert {Path(r["path"]).name: r["status"] for r in rows} == {
+        "gdp.jpg": "no_match", "players.jpg": "match", "t1.jpg": "no_match"}
+    assert "players.jpg" in out and "1 match" in out
+
+
+def test_json_output_has_summary(samples: dict[str, Path], library: Path) -> None:
+    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(library), "--format", "json",
+                       "--workers", "1", "--no-store")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["summary"]["total"] == 3
+    assert doc["summary"]["counts"]["match"] == 1
+
+
+def test_demo_finds_him_in_players_only() -> None:
+    code, out, _ = run("demo")
+    assert code == 0
+    lines = [line for line in out.splitlines() if "│ match" in line]
+    assert len(lines) == 1 and "players" in lines[0]
+    assert "1 match" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["find", "/no/such/folder"], "does not exist"),
+        (["find", "https://example.com/me.jpg"], "URL"),
+        (["find", "--format", "xml", "."], "unknown format"),
+        (["find", "--quick", "--thorough", "."], "exclude"),
+        (["find", "."], "no profile named 'me'"),
+        (["enroll", "/no/such.jpg"], "not a file"),
+    ],
+)
+def test_fatal_problems_are_one_line_without_traceback(args: list[str], message: str) -> None:
+    code, out, err = run(*args)
+    assert code != 0
+    assert message in out + err
+    assert "Traceback" not in out + err
+
+
+def test_group_photo_is_refused_as_reference(samples: dict[str, Path], library: Path) -> None:
+    code, out, err = run("find", "--me", str(samples["t1"]), str(library))
+    assert code == 1
+    assert "6 faces found" in out + err
+    assert "Traceback" not in out + err
+
+
+def test_unreadable_files_do_not_fail_the_scan(samples: dict[str, Path], library: Path) -> None:
+    (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(library), "--format", "jsonl",
+                       "--workers", "1", "--no-store")
+    assert code == 0
+    broken = next(json.loads(x) for x in out.splitlines() if "broken.jpg" in x)
+    assert broken["status"] == "error" and broken["error"]
+
+
+def test_data_and_forget(samples: dict[str, Path], library: Path, home: Path) -> None:
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    assert run("find", str(library), "--workers", "1")[0] == 0
+    code, out, _ = run("data", "--json")
+    info = json.loads(out)
+    assert info["profiles"][0]["name"] == "me"
+    assert info["index"]["files"] == 3 and info["index"]["embeddings"] > 10
+    code, out, _ = run("forget", "--all")
+    assert code == 0 and "removed" in out
+    assert not (home / "profiles").exists()
+    assert not (home / "index.sqlite").exists()
