@@ -18,7 +18,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from hashlib import sha256
 from pathlib import Path
 
@@ -133,7 +133,10 @@ def with_exif(im: Image.Image, orientation: int | None = None, gps: dict | None 
     return _jpeg(im, exif=exif.tobytes())
 
 
-def _ifd(entries: list[tuple[int, int, int, bytes]], at: int, next_ifd: int = 0) -> bytes:
+Entry = tuple[int, int, int, bytes]  # tag, TIFF type, count, packed value
+
+
+def _ifd(entries: list[Entry], at: int, next_ifd: int = 0) -> bytes:
     """A little-endian TIFF IFD placed at offset ``at``; values over 4 bytes follow it."""
     table = struct.pack("<H", len(entries))
     extra = b""
@@ -147,25 +150,38 @@ def _ifd(entries: list[tuple[int, int, int, bytes]], at: int, next_ifd: int = 0)
     return table + struct.pack("<I", next_ifd) + extra
 
 
+def exif_block(
+    ifd0: Sequence[Entry], exif: Sequence[Entry] = (), gps: Sequence[Entry] = ()
+) -> bytes:
+    """A little-endian APP1 EXIF payload written entry by entry, so that it can hold what Pillow
+    refuses to write: wrong types and counts, zero denominators, offsets past the end."""
+    subs = [(0x8769, list(exif)), (0x8825, list(gps))]
+    subs = [(tag, entries) for tag, entries in subs if entries]
+    top = list(ifd0) + [(tag, 4, 1, b"\0\0\0\0") for tag, _ in subs]
+    at = 8 + len(_ifd(top, 8))
+    pointers = []
+    blobs = []
+    for tag, entries in subs:
+        pointers.append((tag, 4, 1, struct.pack("<I", at)))
+        blobs.append(_ifd(entries, at))
+        at += len(blobs[-1])
+    body = _ifd(sorted(list(ifd0) + pointers), 8) + b"".join(blobs)
+    return b"Exif\0\0II*\0" + struct.pack("<I", 8) + body
+
+
 def garbage_gps_exif(im: Image.Image) -> bytes:
     """A JPEG whose GPS IFD holds zero denominators, wrong counts, a bogus hemisphere and a
-    value offset beyond the end of the EXIF block (written by hand: Pillow refuses to)."""
-    gps_at = 8 + 2 + 12 + 4
-    ifd0 = _ifd([(0x8825, 4, 1, struct.pack("<I", gps_at))], 8)
-    gps = _ifd(
-        [
-            (1, 2, 2, b"Q\0"),  # latitude ref: neither N nor S
-            (2, 5, 3, struct.pack("<6I", 40, 0, 26, 0, 46, 0)),  # zero denominators
-            (3, 2, 2, b"E\0"),
-            (4, 5, 2, struct.pack("<4I", 1, 1, 2, 1)),  # two rationals where three belong
-            (5, 1, 1, b"\x07"),  # altitude ref: neither 0 nor 1
-            (6, 5, 1, struct.pack("<2I", 0, 0)),  # 0/0 altitude
-            (7, 5, 3, struct.pack("<I", 0xFFFFFF00)[:4]),  # time: offset beyond the block
-        ],
-        gps_at,
-    )
-    assert len(ifd0) == gps_at - 8
-    return _jpeg(im, exif=b"Exif\0\0II*\0" + struct.pack("<I", 8) + ifd0 + gps)
+    value offset beyond the end of the EXIF block."""
+    gps = [
+        (1, 2, 2, b"Q\0"),  # latitude ref: neither N nor S
+        (2, 5, 3, struct.pack("<6I", 40, 0, 26, 0, 46, 0)),  # zero denominators
+        (3, 2, 2, b"E\0"),
+        (4, 5, 2, struct.pack("<4I", 1, 1, 2, 1)),  # two rationals where three belong
+        (5, 1, 1, b"\x07"),  # altitude ref: neither 0 nor 1
+        (6, 5, 1, struct.pack("<2I", 0, 0)),  # 0/0 altitude
+        (7, 5, 3, struct.pack("<I", 0xFFFFFF00)),  # time: offset beyond the block
+    ]
+    return _jpeg(im, exif=exif_block([], gps=gps))
 
 
 def zip_bytes(members: Iterable[tuple[str, bytes]], deflate: bool = True) -> bytes:

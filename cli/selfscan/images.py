@@ -11,6 +11,8 @@ import os
 import stat
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -133,6 +135,21 @@ def _open(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | None]
         kind = _magic_kind(head) or "image"
         raise FileError(f"cannot read {kind} header: {_short(exc)}") from None
     return im, fh, ident
+
+
+@contextmanager
+def opened(source: Source) -> Iterator[tuple[Image.Image, int]]:
+    """The image with only its header parsed (no pixel decoded) and the file's size in bytes,
+    closed on exit.
+
+    Raises:
+        FileError: when the file cannot be opened or is not a readable image.
+    """
+    im, fh, ident = _open(source)
+    size = len(source) if isinstance(source, bytes) else ident.st_size if ident else 0
+    with fh, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield im, size
 
 
 def _open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:

@@ -1,0 +1,181 @@
+"""What a photo's header says about it: when, where, with which camera, how big. No pixels.
+
+``photo_facts`` never raises: EXIF is written by countless devices and editors, and much of it is
+wrong (zero denominators, impossible dates, bogus hemisphere letters). A value that cannot be
+trusted becomes None; a file that cannot be read becomes ``{"error": reason}`` with every other
+key None.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Any
+
+from PIL import Image
+
+from .errors import FileError
+from .images import Source, opened, orientation_of, upright_size
+
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_DATETIME = 0x0132
+_DATETIME_ORIGINAL = 0x9003
+_OFFSET_TIME = 0x9010
+_OFFSET_TIME_ORIGINAL = 0x9011
+_MAKE = 0x010F
+_MODEL = 0x0110
+_OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+
+KEYS = (
+    "captured_at",
+    "gps",
+    "camera",
+    "width",
+    "height",
+    "stored_width",
+    "stored_height",
+    "orientation",
+    "format",
+    "file_size",
+    "error",
+)
+
+
+def photo_facts(source: Source) -> dict[str, Any]:
+    """Facts from the header and EXIF of ``source`` (a path or the file's bytes).
+
+    Returns:
+        A dict with every key of ``KEYS``: ``captured_at`` (ISO 8601, with the UTC offset when
+        the camera recorded one), ``gps`` (``{"latitude", "longitude", "altitude"}`` in degrees
+        and metres, altitude possibly None), ``camera`` (``{"make", "model"}``), the upright
+        ``width``/``height`` and the ``stored_width``/``stored_height`` before the EXIF
+        orientation, ``orientation`` (1..8), Pillow's ``format`` name, ``file_size`` in bytes and
+        ``error`` (None, or why the file could not be read). Absent values are None.
+    """
+    facts: dict[str, Any] = dict.fromkeys(KEYS)
+    try:
+        with opened(source) as (im, size):
+            facts["file_size"] = size or None
+            facts["format"] = im.format
+            _fill(facts, im)
+    except FileError as exc:
+        facts["error"] = exc.reason
+    except Exception as exc:
+        facts["error"] = f"cannot read the image header: {type(exc).__name__}"
+    return facts
+
+
+def _fill(facts: dict[str, Any], im: Image.Image) -> None:
+    heif_orientation = im.info.get("original_orientation")
+    if heif_orientation in range(1, 9):
+        # HEIF decoders apply the rotation themselves: the reported size is already upright.
+        orientation = heif_orientation
+        stored = upright_size(*im.size, orientation)
+    else:
+        orientation = orientation_of(im) if _has_exif(im) else 1
+        stored = im.size
+    facts["orientation"] = orientation
+    facts["stored_width"], facts["stored_height"] = stored
+    facts["width"], facts["height"] = upright_size(*stored, orientation)
+    exif = _exif(im)
+    if exif is None:
+        return
+    sub = _ifd(exif, _EXIF_IFD)
+    facts["captured_at"] = _timestamp(
+        sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL)
+    ) or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
+    facts["gps"] = _gps(_ifd(exif, _GPS_IFD))
+    make, model = _text(exif.get(_MAKE)), _text(exif.get(_MODEL))
+    if make or model:
+        facts["camera"] = {"make": make, "model": model}
+
+
+def _has_exif(im: Image.Image) -> bool:
+    # Pillow finds a PNG's EXIF by decoding the whole image unless it came before the pixels.
+    return im.format != "PNG" or "exif" in im.info
+
+
+def _exif(im: Image.Image) -> Image.Exif | None:
+    if not _has_exif(im):
+        return None
+    try:
+        exif = im.getexif()
+    except Exception:
+        return None
+    return exif or None
+
+
+def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
+    try:
+        return dict(exif.get_ifd(tag))
+    except Exception:
+        return {}
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", " ").strip()
+    return value or None
+
+
+def _timestamp(value: Any, offset: Any) -> str | None:
+    """EXIF ``YYYY:MM:DD HH:MM:SS`` (plus ``+HH:MM``) as ISO 8601; None when not a real time."""
+    text = _text(value)
+    if not text:
+        return None
+    try:
+        moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    if moment.year < 1800:
+        return None
+    iso = moment.isoformat()
+    match = _OFFSET_RE.match(_text(offset) or "")
+    if match and int(match[2]) <= 14 and int(match[3]) < 60:
+        iso += f"{match[1]}{match[2]}:{match[3]}"
+    return iso
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _degrees(value: Any, ref: Any, positive: str, negative: str, limit: float) -> float | None:
+    """Degrees from EXIF (degrees, minutes, seconds) rationals and a hemisphere letter."""
+    parts = value if isinstance(value, (tuple, list)) else (value,)
+    if not 1 <= len(parts) <= 3:
+        return None
+    numbers = [_number(p) for p in parts]
+    if any(n is None or n < 0 for n in numbers):
+        return None
+    total = sum(n / 60**i for i, n in enumerate(numbers))  # type: ignore[operator]
+    letter = (_text(ref) or positive)[:1].upper()
+    if letter not in (positive, negative) or total > limit:
+        return None
+    return -total if letter == negative else total
+
+
+def _gps(gps: dict[int, Any]) -> dict[str, float | None] | None:
+    if not gps:
+        return None
+    lat = _degrees(gps.get(2), gps.get(1), "N", "S", 90.0)
+    lon = _degrees(gps.get(4), gps.get(3), "E", "W", 180.0)
+    if lat is None or lon is None or (lat == 0.0 and lon == 0.0):
+        return None  # 0/0 is what receivers without a fix write, not a place
+    altitude = _number(gps.get(6))
+    ref = gps.get(5, 0)
+    ref = ref[0] if isinstance(ref, bytes) and ref else ref
+    if altitude is not None and ref not in (0, 1):
+        altitude = None
+    elif altitude is not None and ref == 1:
+        altitude = -altitude
+    return {"latitude": round(lat, 7), "longitude": round(lon, 7), "altitude": altitude}
