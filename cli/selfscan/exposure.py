@@ -120,7 +120,7 @@ def iso_time(value: Any) -> str | None:
 def _taken(
     photo: dict[str, Any], source: dict[str, Any], video: dict[str, Any]
 ) -> tuple[str | None, str | None]:
-    for key in ("taken", "datetime_original", "taken_time"):
+    for key in ("captured_at", "taken"):
         found = iso_time(photo.get(key))
         if found:
             return found, "exif"
@@ -157,13 +157,14 @@ def _location(
 
 
 def _camera(photo: dict[str, Any]) -> str | None:
-    camera = _text(photo.get("camera"))
-    if camera:
-        return camera
-    make, model = _text(photo.get("make")), _text(photo.get("model"))
+    """``make model`` without repeating the make (``Apple iPhone 12``, ``Canon EOS 5D``)."""
+    camera = photo.get("camera")
+    if not isinstance(camera, dict):
+        return _text(camera)
+    make, model = _text(camera.get("make")), _text(camera.get("model"))
     if make and model:
         return model if model.lower().startswith(make.lower()) else f"{make} {model}"
-    return model or make or _text(photo.get("software"))
+    return model or make
 
 
 def _faces(result: FileResult, threshold: float | None, video: bool) -> tuple[int, int | None]:

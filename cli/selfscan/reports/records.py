@@ -7,7 +7,8 @@ JSONL: one object per scanned item, in scan order::
      "error": str|null, ...}
 
 Boxes are in the original image's upright pixel coordinates. Keys after ``error`` (``width``,
-``height``, ``facts``) may be added in later versions; the ones above never change.
+``height``, ``facts``, and ``exposure`` for matches and possible matches: see
+``exposure.exposure_facts``) may be added in later versions; the ones above never change.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import csv
 import json
 from typing import IO, Any
 
+from ..exposure import exposure_facts
 from ..types import FileResult, ScanSummary
+
+EXPOSED = ("match", "possible")
 
 
 def record(result: FileResult) -> dict[str, Any]:
     """The JSON-ready record of one result."""
-    return {
+    out: dict[str, Any] = {
         "path": result.path,
         "status": result.status,
         "score": result.score,
@@ -34,6 +38,9 @@ def record(result: FileResult) -> dict[str, Any]:
         "height": result.height,
         "facts": result.facts,
     }
+    if result.status in EXPOSED:
+        out["exposure"] = exposure_facts(result)
+    return out
 
 
 def _dumps(obj: Any) -> str:
@@ -81,11 +88,27 @@ class JsonWriter:
         self.stream.flush()
 
 
-CSV_COLUMNS = ["path", "status", "score", "faces", "best_box", "error", "width", "height"]
+CSV_COLUMNS = [
+    "path",
+    "status",
+    "score",
+    "faces",
+    "best_box",
+    "error",
+    "width",
+    "height",
+    "taken",
+    "latitude",
+    "longitude",
+    "camera",
+    "other_faces",
+    "source",
+]
 
 
 class CsvWriter:
-    """One row per item; ``best_box`` is the box of the most similar face."""
+    """One row per item; ``best_box`` is the box of the most similar face. The exposure columns
+    (``taken`` … ``source``) are filled for matches and possible matches."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
@@ -106,9 +129,25 @@ class CsvWriter:
                 result.error or "",
                 result.width or "",
                 result.height or "",
+                *_exposure_cells(result),
             ]
         )
         self.stream.flush()
 
     def close(self, summary: ScanSummary) -> None:
         self.stream.flush()
+
+
+def _exposure_cells(result: FileResult) -> list[Any]:
+    if result.status not in EXPOSED:
+        return [""] * 6
+    facts = exposure_facts(result)
+    source = facts["export"] or ("archive" if facts["archive"] else "folder")
+    return [
+        facts["taken"] or "",
+        "" if facts["latitude"] is None else facts["latitude"],
+        "" if facts["longitude"] is None else facts["longitude"],
+        facts["camera"] or "",
+        "" if facts["other_faces"] is None else facts["other_faces"],
+        source,
+    ]

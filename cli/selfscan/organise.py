@@ -1,0 +1,203 @@
+"""Gather the photos of you into one folder: copies (or hard links) with their times preserved,
+and optionally XMP sidecars that tag your face for photo managers.
+
+Originals are only ever read. Every file is created new (``O_EXCL``) under a sanitised base name
+inside the destination, so no name from a file system or an archive can write outside it or
+replace anything there; clashing names become ``name (2).jpg``, ``name (3).jpg``, …
+
+A hard link shares its data with the original: an editor that changes the linked file in place
+changes the original too. Sidecars are the safe way to add tags.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .errors import FileError, InputError
+from .locate import read_located, split_path
+from .reports.xmp import sidecar
+from .types import FileResult
+
+MAX_NAME_BYTES = 200  # well under the 255-byte limit of common file systems, room for " (n).xmp"
+_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+_FLAGS |= getattr(os, "O_BINARY", 0)
+
+
+@dataclass(frozen=True)
+class OrganisedFile:
+    """One match placed in the destination folder. ``error`` says why it was not (then ``dest``
+    is the destination folder and nothing was written)."""
+
+    source: str
+    dest: Path
+    linked: bool
+    xmp: Path | None
+    error: str | None = None
+
+
+def safe_name(path: str) -> str:
+    """A file name for ``path`` (a file or an archive member) that cannot leave a folder: its
+    base name without separators, control or reserved characters, ``..`` or a leading dot."""
+    _, member = split_path(path)
+    base = re.split(r"[\\/]", member if member is not None else path)[-1]
+    base = unicodedata.normalize(
+        "NFC", base.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    )
+    base = _UNSAFE_CHARS.sub("_", base).strip().lstrip(".").strip()
+    if not base or set(base) <= {".", "_", " "}:
+        base = "photo"
+    if _WINDOWS_RESERVED.match(base):
+        base = "_" + base
+    stem, ext = os.path.splitext(base)
+    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES and stem:
+        stem = stem[:-1]
+    if len(ext.encode("utf-8")) > MAX_NAME_BYTES // 2:
+        stem, ext = "photo", ""
+    return (stem or "photo") + ext
+
+
+def organise(
+    results: list[FileResult],
+    dest: Path,
+    mode: Literal["copy", "link"] = "copy",
+    xmp: bool = False,
+    person: str = "me",
+    *,
+    threshold: float = 0.4,
+) -> list[OrganisedFile]:
+    """Copy (or hard-link) every ``match`` in ``results`` into ``dest``.
+
+    Args:
+        results: scan results; only those with status ``match`` are placed.
+        dest: the destination folder, created if missing.
+        mode: ``copy``, or ``link`` to hard-link files on the same file system (archive members
+            and files on another file system are copied).
+        xmp: write ``NAME.ext.xmp`` beside each file with a face region per matching face.
+        person: the name given to those face regions.
+        threshold: faces at least this similar to the profile get a region.
+
+    Returns:
+        One ``OrganisedFile`` per match, in order; a file that could not be placed has
+        ``error`` set and the others are still placed.
+    """
+    if mode not in ("copy", "link"):
+        raise InputError(f"unknown mode {mode!r}: use copy or link")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {dest}: {exc.strerror or exc}") from None
+    if not dest.is_dir():
+        raise InputError(f"{dest} is not a folder")
+    placed: list[OrganisedFile] = []
+    for result in results:
+        if result.status != "match":
+            continue
+        try:
+            target, linked = _place(result.path, dest, mode)
+        except FileError as exc:
+            placed.append(OrganisedFile(result.path, dest, False, None, exc.reason))
+            continue
+        side = _write_sidecar(target, result, person, threshold) if xmp else None
+        placed.append(OrganisedFile(result.path, target, linked, side))
+    return placed
+
+
+def _candidates(dest: Path, name: str) -> list[Path]:
+    stem, ext = os.path.splitext(name)
+    return [dest / name] + [dest / f"{stem} ({n}){ext}" for n in range(2, 10_000)]
+
+
+def _free(path: Path) -> bool:
+    """Neither the file nor its sidecar name is taken (a dangling link counts as taken)."""
+    return not os.path.lexists(path) and not os.path.lexists(f"{path}.xmp")
+
+
+def _place(source: str, dest: Path, mode: str) -> tuple[Path, bool]:
+    """Put one file in ``dest``; returns where, and whether it is a hard link."""
+    name = safe_name(source)
+    is_member = split_path(source)[1] is not None
+    data, mtime = None, None
+    if is_member:
+        located = read_located(source)
+        data, mtime = located.data, located.mtime
+    elif not os.path.isfile(source):
+        raise FileError("the file no longer exists")
+    for target in _candidates(dest, name):
+        if not _free(target):
+            continue
+        try:
+            if data is not None:
+                _write_new(target, data, mtime)
+                return target, False
+            if mode == "link" and _try_link(source, target):
+                return target, True
+            _copy_new(source, target)
+            return target, False
+        except FileExistsError:
+            continue  # taken meanwhile: try the next name
+    raise FileError(f"no free name for {name} in {dest}")
+
+
+def _try_link(source: str, target: Path) -> bool:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:  # another file system (EXDEV), or links not allowed: copy instead
+        return False
+    return True
+
+
+def _open_new(target: Path, mode: int = 0o600) -> int:
+    try:
+        return os.open(target, _FLAGS, mode)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise FileError(f"cannot create {target.name}: {exc.strerror or exc}") from None
+
+
+def _write_new(target: Path, data: bytes, mtime: float | None) -> None:
+    fd = _open_new(target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise FileError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+    if mtime is not None:
+        os.utime(target, (mtime, mtime))
+
+
+def _copy_new(source: str, target: Path) -> None:
+    """Copy bytes, then times and permission bits (``shutil.copy2`` without overwriting)."""
+    fd = _open_new(target)
+    try:
+        with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        shutil.copystat(source, target)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise FileError(f"cannot copy: {exc.strerror or exc}") from None
+
+
+def _write_sidecar(target: Path, result: FileResult, person: str, threshold: float) -> Path | None:
+    text = sidecar(result, person, threshold)
+    if text is None:
+        return None
+    path = Path(f"{target}.xmp")
+    try:
+        fd = _open_new(path)
+    except (FileExistsError, FileError):
+        return None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path

@@ -1,0 +1,265 @@
+"""The exposure report: one self-contained HTML file to read in any browser, offline.
+
+Everything is inline (CSS, thumbnails as ``data:`` URIs) and a Content-Security-Policy forbids
+loading anything else, so opening the report never touches the network; it needs no JavaScript.
+Every file name and metadata string is escaped: a photo named ``<script>.jpg`` is shown as text.
+
+Only matches and possible matches are kept in memory (with a small thumbnail each); every other
+result is only counted, errors are kept as one line each.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from dataclasses import dataclass
+from typing import IO, Any
+
+from ..exposure import exposure_facts, group_duplicates
+from ..sources import printable
+from ..thumbs import THUMB_SIDE, preview
+from ..types import FileResult, ScanSummary
+
+MAX_ERRORS = 5000  # listed in the report; more are counted
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:1100px;padding:1rem 1.5rem;color:#1d1d1f;background:#fafafa}
+h1{margin:.2rem 0}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}
+h3{margin:0 0 .4rem;font-size:1rem;word-break:break-all}
+table{border-collapse:collapse}th,td{text-align:left;padding:.2rem .8rem .2rem 0;
+vertical-align:top}
+#errors td{word-break:break-all;font-size:.9rem}
+.muted{color:#666}.warn{color:#a40;font-weight:600}
+article.photo{display:flex;gap:1rem;background:#fff;border:1px solid #e3e3e3;border-radius:8px;
+padding:.8rem;margin:.8rem 0}
+article.possible{border-color:#e0b040}
+article img,.nothumb{flex:none;width:320px;max-width:40vw;height:auto;border-radius:4px}
+.nothumb{height:180px;background:#eee;display:flex;align-items:center;justify-content:center;
+color:#888}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:0}
+dt{color:#666}dd{margin:0;word-break:break-word}
+.where{margin:.5rem 0 .1rem;color:#666}ul{margin:0;padding-left:1.2rem}
+code{font-size:.85rem;word-break:break-all}
+summary{cursor:pointer;font-weight:600}
+@media (max-width:640px){article.photo{flex-direction:column}article img{max-width:100%}}
+"""
+EXPORT_NAMES = {
+    "google_takeout": "Google Takeout",
+    "facebook": "Facebook export",
+    "instagram": "Instagram export",
+}
+
+
+@dataclass
+class _Entry:
+    result: FileResult
+    thumb: str | None  # base64 JPEG
+    phash: str | None
+    facts: dict[str, Any]
+
+
+def _e(value: object) -> str:
+    """Escaped text; undecodable file-name bytes become ``\\xNN``."""
+    return html.escape(printable(str(value)), quote=True)
+
+
+class HtmlWriter:
+    """Collects matches and possible matches, writes the report on ``close``."""
+
+    def __init__(
+        self, stream: IO[str], profile_name: str = "me", threshold: float | None = None
+    ) -> None:
+        self.stream = stream
+        self.profile_name = profile_name
+        self.threshold = threshold
+        self.entries: list[_Entry] = []
+        self.errors: list[tuple[str, str]] = []
+        self.error_count = 0
+
+    def add(self, result: FileResult) -> None:
+        if result.status in ("match", "possible"):
+            shot = preview(result.path, result, THUMB_SIDE, self.threshold)
+            thumb = base64.b64encode(shot.jpeg).decode("ascii") if shot.jpeg else None
+            facts = exposure_facts(result, self.threshold)
+            self.entries.append(_Entry(result, thumb, shot.phash, facts))
+        elif result.status == "error":
+            self.error_count += 1
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append((result.path, result.error or "unknown error"))
+
+    def close(self, summary: ScanSummary) -> None:
+        by_result = {id(e.result): e for e in self.entries}
+        groups = group_duplicates([(e.result, e.phash) for e in self.entries])
+        photos = [[by_result[id(r)] for r in g] for g in groups]
+        for group in photos:
+            group.sort(key=lambda e: -(e.result.score or 0.0))
+        matches = [g for g in photos if g[0].result.status == "match"]
+        review = [g for g in photos if g[0].result.status != "match"]
+        who = self._who()
+        write = self.stream.write  # cards are written one by one: no second copy in memory
+        write(
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<meta name="referrer" content="no-referrer">\n'
+            f"<title>selfscan: photos of {_e(who)}</title>\n<style>{STYLE}</style>\n</head>\n"
+            f"<body>\n<header><h1>Photos of {_e(who)}</h1>\n"
+            f'<p class="muted">selfscan report, {_e(f"{dt.datetime.now():%Y-%m-%d %H:%M}")}'
+            ". Made on this computer; nothing was sent anywhere.</p></header>\n"
+        )
+        write(self._summary(matches, review, summary))
+        write(f'<section id="matches"><h2>Photos of {_e(who)} ({len(matches)})</h2>\n')
+        for group in matches:
+            write(self._card(group))
+        if not matches:
+            write('<p class="muted">None found.</p>')
+        write("</section>\n")
+        if review:
+            write(
+                f'<section id="review"><h2>Please review ({len(review)})</h2>\n'
+                '<p class="muted">These are close to the threshold: they may be you or someone '
+                "who looks like you. Look at each one.</p>\n"
+            )
+            for group in review:
+                write(self._card(group))
+            write("</section>\n")
+        write(self._errors())
+        write("</body>\n</html>\n")
+        self.stream.flush()
+
+    def _who(self) -> str:
+        return "you" if self.profile_name == "me" else self.profile_name
+
+    def _summary(
+        self, matches: list[list[_Entry]], review: list[list[_Entry]], summary: ScanSummary
+    ) -> str:
+        files = sum(len(g) for g in matches)
+        located = sum(any(e.facts["has_location"] for e in g) for g in matches)
+        dates = sorted(d for g in matches for e in g if (d := e.facts["taken"]))
+        sources: dict[str, int] = {}
+        for group in matches:
+            for entry in group:
+                kind = _source_name(entry.facts)
+                sources[kind] = sources.get(kind, 0) + 1
+        rows = [
+            (f"Photos of {self._who()}", f"{len(matches)} ({files} files, copies counted once)"),
+            ("With a location", f"{located} of {len(matches)}"),
+            ("Taken", f"{dates[0][:10]} to {dates[-1][:10]}" if dates else "unknown"),
+            ("To review", str(len(review))),
+            ("Files scanned", str(summary.total)),
+            ("Could not be scanned", str(self.error_count)),
+        ]
+        rows += [(f"From {name}", str(n)) for name, n in sorted(sources.items())]
+        body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+        note = ""
+        if summary.interrupted:
+            note = '<p class="warn">The scan was interrupted: this report is incomplete.</p>'
+        return f'<section id="summary"><h2>Summary</h2>{note}<table>{body}</table></section>\n'
+
+    def _card(self, group: list[_Entry]) -> str:
+        best = group[0]
+        facts = best.facts
+        if best.thumb:
+            img = (
+                f'<img src="data:image/jpeg;base64,{best.thumb}" '
+                f'alt="{_e(_name(best.result.path))}">'
+            )
+        else:
+            img = '<div class="nothumb">no preview</div>'
+        score = best.result.score
+        rows = [
+            ("Similarity", "" if score is None else f"{score:.2f}"),
+            ("Taken", _when(facts)),
+            ("Location", _where(facts)),
+            ("Camera", facts["camera"] or "unknown"),
+            ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
+            ("Size", _size(facts)),
+        ]
+        if facts.get("appearances"):
+            rows.append(("Seen at", ", ".join(_clock(t) for t in facts["appearances"][:20])))
+        for key, label in (("album", "Album"), ("title", "Title"), ("post", "Post")):
+            if facts.get(key):
+                rows.append((label, _short(facts[key])))
+        if facts.get("thread"):
+            rows.append(("Conversation", _short(facts["thread"])))
+        if facts.get("people"):
+            rows.append(("Tagged", ", ".join(facts["people"][:20])))
+        dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
+        where = "".join(f"<li>{_location_html(e)}</li>" for e in group)
+        copies = f"{len(group)} copies" if len(group) > 1 else "Stored at"
+        return (
+            f'<article class="photo {_e(best.result.status)}">{img}<div>'
+            f"<h3>{_e(_name(best.result.path))}</h3><dl>{dl}</dl>"
+            f'<p class="where">{copies}:</p><ul>{where}</ul></div></article>\n'
+        )
+
+    def _errors(self) -> str:
+        if not self.error_count:
+            return ""
+        rows = "".join(f"<tr><td>{_e(p)}</td><td>{_e(r)}</td></tr>" for p, r in self.errors)
+        more = self.error_count - len(self.errors)
+        tail = f'<p class="muted">and {more} more</p>' if more > 0 else ""
+        return (
+            f'<section id="errors"><details><summary>{self.error_count} file(s) could not be '
+            "scanned</summary><table><tr><th>File</th><th>Reason</th></tr>"
+            f"{rows}</table>{tail}</details></section>\n"
+        )
+
+
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _source_name(facts: dict[str, Any]) -> str:
+    if facts["export"]:
+        return EXPORT_NAMES.get(facts["export"], facts["export"])
+    return "an archive" if facts["archive"] else "a folder"
+
+
+def _when(facts: dict[str, Any]) -> str:
+    if not facts["taken"]:
+        return "unknown"
+    origin = {"exif": "from the photo", "export": "from the export", "video": "from the video"}
+    return f"{facts['taken'].replace('T', ' ')} ({origin.get(facts['taken_source'], '')})"
+
+
+def _where(facts: dict[str, Any]) -> str:
+    if not facts["has_location"]:
+        return "none recorded"
+    origin = "from the photo" if facts["location_source"] == "exif" else "from the export"
+    return f"{facts['latitude']:.5f}, {facts['longitude']:.5f} ({origin})"
+
+
+def _size(facts: dict[str, Any]) -> str:
+    parts = []
+    if facts["width"] and facts["height"]:
+        parts.append(f"{facts['width']} x {facts['height']} px")
+    if facts["file_size"]:
+        parts.append(f"{facts['file_size'] / 1e6:.1f} MB")
+    return ", ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _location_html(entry: _Entry) -> str:
+    facts = entry.facts
+    text = f"<code>{_e(facts['path'])}</code>"
+    extra = []
+    if facts["export"]:
+        extra.append(EXPORT_NAMES.get(facts["export"], facts["export"]))
+    if facts["origin"]:
+        extra.append(facts["origin"])
+    if entry.result.score is not None:
+        extra.append(f"similarity {entry.result.score:.2f}")
+    if extra:
+        text += f' <span class="muted">({_e(", ".join(extra))})</span>'
+    return text
