@@ -1,66 +1,711 @@
-"""Walk folders (and, later, archives), yielding ``Item``s to scan.
+"""Find what to scan: walk folders and read archives, yielding ``Item``s in a stable order.
 
-Hidden files and folders and files that are not images are skipped quietly; symlinked folders are
-followed once (a loop is detected by device and inode and not entered again).
+Folders are walked recursively in name order. Hidden files and folders and files that are not
+images, videos or archives are skipped quietly; a file named on the command line is always
+reported. Symlinked folders are followed once (a loop is detected by device and inode), a dangling
+symlink or an unreadable file or folder becomes an error item with a reason.
+
+Archives (``.zip``, ``.tar``, ``.tar.gz``/``.tgz``, also recognised by their magic bytes) are read
+in place, never extracted: members are listed from the archive and their bytes are read only when
+the consumer calls ``Item.read()``. An archive inside an archive is opened one level deep, in
+memory. Hostile content (path traversal or absolute names, links and devices, zip bombs, encrypted
+or corrupt members) becomes error items; nothing is ever written to disk.
+
+Every item carries ``facts["source"]``: export metadata found around it (see ``exports``). All
+the files and archives of one scan are listed before the first item is yielded, so that a Google
+Takeout photo finds its sidecar in another part of a split export (``takeout-…-001.zip``,
+``-002.zip``) and a Facebook or Instagram photo finds the JSON that describes it.
 """
 
 from __future__ import annotations
 
+import calendar
+import io
 import os
+import re
 import stat
-from collections.abc import Iterator
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
-from .images import IMAGE_EXTENSIONS
-from .types import Item
+from .errors import FileError
+from .exports import ExportIndex, empty_source
+from .types import Item, ItemKind
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"}
+    | {".heif", ".avif"}
+)
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".webm", ".mkv"})
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
+
+MAX_JSON_BYTES = 64 * 1024 * 1024  # a Messenger conversation file can be tens of MB
+
+_SPLIT_PART = re.compile(
+    r"^(?P<stem>.+)-(?P<part>\d{3})(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
+)
 
 
-def kind_of(name: str) -> str | None:
-    """``image`` for a supported image extension, else None."""
+def kind_of(name: str) -> ItemKind | None:
+    """``image`` or ``video`` for a supported file extension, else None."""
     ext = os.path.splitext(name)[1].lower()
     if ext in IMAGE_EXTENSIONS:
         return "image"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
     return None
 
 
+def is_archive_name(name: str) -> bool:
+    """True for a ``.zip``, ``.tar``, ``.tar.gz`` or ``.tgz`` file name."""
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def printable(path: str) -> str:
+    """``path`` safe to print anywhere: undecodable bytes of a file name become ``\\xNN``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def iter_items(paths: list[Path]) -> Iterator[Item]:
-    """Every scannable item under ``paths`` (files or folders), in a stable order."""
-    seen_dirs: set[tuple[int, int]] = set()
+    """Every scannable item under ``paths`` (files, folders, archives), in a stable order.
+
+    Items from archives have ``read`` set; read their bytes before advancing the iterator.
+    """
+    plan = _Plan()
     for root in paths:
-        yield from _walk(Path(os.path.abspath(root)), seen_dirs, explicit=True)
+        _discover(os.path.abspath(os.fspath(root)), plan)
+    folder_index = ExportIndex(plan.names, _load_file, str) if plan.names else None
+    sets = _archive_sets([e for e in plan.entries if isinstance(e, _ArchiveEntry)])
+    for entry in plan.entries:
+        if isinstance(entry, Item):
+            yield entry
+        elif isinstance(entry, _FileEntry):
+            yield _file_item(entry, folder_index)
+        else:
+            yield from sets[entry.path].items(entry.path)
 
 
-def _walk(path: Path, seen_dirs: set[tuple[int, int]], explicit: bool = False) -> Iterator[Item]:
+@dataclass(frozen=True)
+class _FileEntry:
+    path: str
+    size: int
+    mtime_ns: int
+    kind: ItemKind
+
+
+@dataclass(frozen=True)
+class _ArchiveEntry:
+    path: str
+    size: int
+    mtime_ns: int
+    fmt: str
+
+
+@dataclass
+class _Plan:
+    entries: list[Item | _FileEntry | _ArchiveEntry] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # media and JSON files, for ``exports``
+    seen_dirs: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
+    source = index.facts(entry.path) if index is not None else empty_source()
+    return Item(
+        entry.path,
+        entry.size,
+        entry.mtime_ns,
+        kind=entry.kind,
+        fs_path=entry.path,
+        facts={"source": source},
+    )
+
+
+def _load_file(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_JSON_BYTES + 1)
+    if len(data) > MAX_JSON_BYTES:
+        raise OSError(f"larger than {MAX_JSON_BYTES >> 20} MiB")
+    return data
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower() if exc.strerror else str(exc)
+
+
+def _discover(path: str, plan: _Plan) -> None:
+    """Add the argument ``path`` (a file or a folder) to ``plan``; it is always reported."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
-        if path.is_symlink():
-            yield Item(str(path), 0, 0, error="dangling symlink (its target does not exist)")
-        elif explicit:
-            yield Item(str(path), 0, 0, error="file disappeared before it could be read")
+        reason = "dangling symlink (its target does not exist)"
+        if not os.path.islink(path):
+            reason = "no such file or folder"
+        plan.entries.append(Item(path, 0, 0, error=reason))
         return
     except OSError as exc:
-        if explicit or kind_of(path.name):
-            yield Item(str(path), 0, 0, error=f"cannot stat: {exc.strerror or exc}")
+        plan.entries.append(Item(path, 0, 0, error=f"cannot read: {_reason(exc)}"))
         return
     if stat.S_ISDIR(st.st_mode):
-        key = (st.st_dev, st.st_ino)
-        if key in seen_dirs:
-            return
-        seen_dirs.add(key)
+        _walk(path, st, plan)
+    elif stat.S_ISREG(st.st_mode):
+        _add_file(path, os.path.basename(path), st, plan, explicit=True)
+    else:
+        plan.entries.append(Item(path, 0, 0, error="not a regular file or folder"))
+
+
+def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
+    """Depth-first, name-ordered walk without recursion (deep trees must not hit Python limits)."""
+    plan.seen_dirs.add((st.st_dev, st.st_ino))
+    stack = [iter(_list_dir(root, plan))]
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
         try:
-            entries = sorted(os.scandir(path), key=lambda e: e.name)
+            est = entry.stat()
+        except FileNotFoundError:
+            if entry.is_symlink() and (kind_of(entry.name) or is_archive_name(entry.name)):
+                plan.entries.append(
+                    Item(entry.path, 0, 0, error="dangling symlink (its target does not exist)")
+                )
+            continue
         except OSError as exc:
-            yield Item(str(path), 0, 0, error=f"cannot list folder: {exc.strerror or exc}")
+            if kind_of(entry.name) or is_archive_name(entry.name):
+                plan.entries.append(Item(entry.path, 0, 0, error=f"cannot read: {_reason(exc)}"))
+            continue
+        if stat.S_ISDIR(est.st_mode):
+            key = (est.st_dev, est.st_ino)
+            if key not in plan.seen_dirs:
+                plan.seen_dirs.add(key)
+                stack.append(iter(_list_dir(entry.path, plan)))
+        elif stat.S_ISREG(est.st_mode):
+            _add_file(entry.path, entry.name, est, plan, explicit=False)
+
+
+def _list_dir(path: str, plan: _Plan) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as it:
+            entries = [e for e in it if not e.name.startswith(".")]
+    except OSError as exc:
+        plan.entries.append(Item(path, 0, 0, error=f"cannot list folder: {_reason(exc)}"))
+        return []
+    entries.sort(key=lambda e: e.name)
+    return entries
+
+
+def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: bool) -> None:
+    lower = name.lower()
+    kind = kind_of(lower)
+    if kind is None and lower.endswith(".json"):
+        plan.names.append(path)
+        if not explicit:
             return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            yield from _walk(Path(entry.path), seen_dirs)
+    fmt: str | None = None
+    archive_name = is_archive_name(lower)
+    if kind is None and (explicit or archive_name or "." not in name):
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(SNIFF_BYTES)
+        except OSError as exc:
+            if explicit or archive_name:
+                plan.entries.append(
+                    Item(path, st.st_size, st.st_mtime_ns, error=f"cannot read: {_reason(exc)}")
+                )
+            return
+        found = sniff(head)
+        if found in ("image", "video"):
+            kind = found  # type: ignore[assignment]
+        elif found == "zip" or (found == "tar" and head[257:262] == b"ustar"):
+            fmt = found
+        elif found == "tar" and (explicit or archive_name):
+            fmt = found  # a compressed stream: only trusted to be a tar when named like one
+        elif archive_name:
+            plan.entries.append(
+                Item(path, st.st_size, st.st_mtime_ns, error="not a zip or tar archive")
+            )
+            return
+    if fmt is not None:
+        plan.entries.append(_ArchiveEntry(path, st.st_size, st.st_mtime_ns, fmt))
         return
-    if not stat.S_ISREG(st.st_mode):
-        return
-    kind = kind_of(path.name)
     if kind is None and not explicit:
         return
-    yield Item(str(path), st.st_size, st.st_mtime_ns, kind="image", fs_path=str(path))
+    if not os.access(path, os.R_OK):
+        plan.entries.append(Item(path, st.st_size, st.st_mtime_ns, error="permission denied"))
+        return
+    plan.names.append(path)
+    plan.entries.append(_FileEntry(path, st.st_size, st.st_mtime_ns, kind or "image"))
+
+
+def sniff(head: bytes) -> str | None:
+    """What the first bytes of a file say it is: ``zip``, ``tar`` (also gzip/bzip2/xz streams,
+    assumed to hold a tar), ``image``, ``video``, or None."""
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")) or head[257:262] == b"ustar":
+        return "tar"
+    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")) or head[
+        :4
+    ] in (b"II*\x00", b"MM\x00*"):
+        return "image"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
+    if head[4:8] == b"ftyp":
+        return "image" if head[8:12] in _HEIF_BRANDS else "video"
+    if head.startswith(b"\x1aE\xdf\xa3"):
+        return "video"
+    return None
+
+
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+_HEIF_BRANDS = _HEIF_BRANDS | {b"avif", b"avis"}
+
+# ---------------------------------------------------------------------------------------------
+# Archives
+
+SNIFF_BYTES = 262
+MAX_IMAGE_MEMBER = 256 * 1024 * 1024
+MAX_VIDEO_MEMBER = 2 * 1024 * 1024 * 1024
+MAX_INNER_ARCHIVE = 512 * 1024 * 1024  # an archive inside an archive is read into memory
+MAX_RATIO = 200  # members over RATIO_FLOOR bytes may not expand more than this
+RATIO_FLOOR = 1024 * 1024
+# One archive may not expand to more than BUDGET_FACTOR times its own size (at least
+# MIN_BUDGET bytes), whatever its headers declare.
+BUDGET_FACTOR = 100
+MIN_BUDGET = 1024 * 1024 * 1024
+
+ENCRYPTED = "encrypted member: selfscan cannot read password-protected archives"
+TOO_DEEP = "nested archive too deep: selfscan opens archives inside archives one level deep"
+_ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2})
+_ZIP_METHODS = _ZIP_METHODS | {zipfile.ZIP_LZMA}
+_CHUNK = 1024 * 1024
+
+
+class _Budget:
+    """Bytes one archive may still expand to; reading past it is an error."""
+
+    def __init__(self, compressed_size: int) -> None:
+        self.total = max(MIN_BUDGET, BUDGET_FACTOR * compressed_size)
+        self.left = self.total
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise FileError(
+                f"archive expands to more than {_mib(self.total)} "
+                f"({BUDGET_FACTOR}x its size): possible zip bomb"
+            )
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MiB"
+
+
+def _read_capped(fh: IO[bytes], cap: int, budget: _Budget) -> bytes:
+    """At most ``cap`` bytes from ``fh``, whatever the archive declared; more is an error."""
+    chunks: list[bytes] = []
+    got = 0
+    while True:
+        chunk = fh.read(min(_CHUNK, cap + 1 - got))
+        if not chunk:
+            return b"".join(chunks)
+        got += len(chunk)
+        budget.take(len(chunk))
+        if got > cap:
+            raise FileError(f"member expands past the {_mib(cap)} limit: possible zip bomb")
+        chunks.append(chunk)
+
+
+def _cap(what: str) -> int:
+    if what == "video":
+        return MAX_VIDEO_MEMBER
+    if what == "archive":
+        return MAX_INNER_ARCHIVE
+    if what == "json":
+        return MAX_JSON_BYTES
+    return MAX_IMAGE_MEMBER
+
+
+def _unsafe(name: str) -> str | None:
+    """Why a member name could escape an extraction folder, or None."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return f"unsafe member name (absolute path): {name}"
+    if ".." in re.split(r"[\\/]", name):
+        return f"unsafe member name (path traversal): {name}"
+    return None
+
+
+def _norm(name: str) -> str:
+    name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def _classify(name: str) -> str:
+    """``skip``, ``image``, ``video``, ``archive``, ``json`` or ``other`` for a member name."""
+    parts = _norm(name).split("/")
+    if any(p.startswith(".") for p in parts) or "__MACOSX" in parts:
+        return "skip"
+    base = parts[-1].lower()
+    kind = kind_of(base)
+    if kind is not None:
+        return kind
+    if is_archive_name(base):
+        return "archive"
+    return "json" if base.endswith(".json") else "other"
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _member_error(exc: BaseException) -> str:
+    text = _short(exc)
+    if isinstance(exc, RuntimeError) and "encrypted" in text:
+        return ENCRYPTED
+    if "CRC" in text:
+        return "corrupt archive member: bad CRC-32 checksum"
+    if isinstance(exc, NotImplementedError):
+        return f"unsupported compression method: {text}"
+    if isinstance(exc, EOFError):
+        return "truncated archive member"
+    return f"corrupt archive member: {text}"
+
+
+@dataclass
+class _Part:
+    path: str
+    size: int
+    mtime_ns: int
+    fmt: str
+    budget: _Budget
+    zf: zipfile.ZipFile | None = None
+    error: str | None = None
+
+
+class _ArchiveSet:
+    """One archive, or all parts of a split export: one export index over every part."""
+
+    def __init__(self, entries: list[_ArchiveEntry]) -> None:
+        self.parts = {
+            e.path: _Part(e.path, e.size, e.mtime_ns, e.fmt, _Budget(e.size)) for e in entries
+        }
+        self.index: ExportIndex | None = None
+        self.prepared = False
+        self.left = len(entries)
+
+    def items(self, path: str) -> Iterator[Item]:
+        if not self.prepared:
+            self._prepare()
+        part = self.parts[path]
+        try:
+            if part.error is not None:
+                yield Item(part.path, part.size, part.mtime_ns, error=part.error)
+            elif part.zf is not None:
+                yield from _zip_items(part.zf, part.path, self.index, 0, part.budget)
+            else:
+                yield from _tar_items(_tar_opener(part.path), part.path, self.index, 0, part.budget)
+        finally:
+            self.left -= 1
+            if self.left == 0:
+                for other in self.parts.values():
+                    if other.zf is not None:
+                        other.zf.close()
+
+    def _prepare(self) -> None:
+        self.prepared = True
+        refs: dict[str, tuple[_Part, zipfile.ZipInfo | bytes]] = {}
+        for part in self.parts.values():
+            if part.fmt == "zip":
+                try:
+                    part.zf = zipfile.ZipFile(part.path)
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                    part.error = f"corrupt or truncated zip archive: {_short(exc)}"
+                    continue
+                for name, info in _zip_listing(part.zf):
+                    refs.setdefault(name, (part, info))
+            else:
+                for name, data in _tar_listing(_tar_opener(part.path), part.budget):
+                    refs.setdefault(name, (part, data))
+        if not refs:
+            return
+
+        def load(name: str) -> bytes:
+            part, ref = refs[name]
+            if isinstance(ref, bytes):
+                return ref
+            return _zip_read(part.zf, ref, MAX_JSON_BYTES, part.budget)  # type: ignore[arg-type]
+
+        def where(name: str) -> str:
+            return f"{refs[name][0].path}!/{name}"
+
+        hint = " ".join(os.path.basename(p) for p in self.parts)
+        self.index = ExportIndex(list(refs), load, where, hint)
+
+
+def _zip_listing(zf: zipfile.ZipFile) -> Iterator[tuple[str, zipfile.ZipInfo]]:
+    """Media and JSON members of a zip, by normalised name (names only: nothing is read)."""
+    for info in zf.infolist():
+        usable = not info.is_dir() and _unsafe(info.filename) is None
+        if usable and _classify(info.filename) in ("image", "video", "json"):
+            yield _norm(info.filename), info
+
+
+def _tar_listing(open_tar: _TarOpener, budget: _Budget) -> Iterator[tuple[str, bytes]]:
+    """Media member names (with empty data) and JSON members with their bytes, in one pass."""
+    try:
+        with open_tar() as tf:
+            for member in tf:
+                what = _classify(member.name)
+                if not member.isfile() or _unsafe(member.name) is not None:
+                    continue
+                if what in ("image", "video"):
+                    yield _norm(member.name), b""
+                elif what == "json" and member.size <= MAX_JSON_BYTES:
+                    fh = tf.extractfile(member)
+                    if fh is not None:
+                        yield _norm(member.name), _read_capped(fh, MAX_JSON_BYTES, budget)
+    except Exception:  # the main pass reports a damaged archive
+        return
+
+
+def _zip_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: _Budget) -> bytes:
+    try:
+        with zf.open(info) as fh:
+            return _read_capped(fh, cap, budget)
+    except FileError:
+        raise
+    except Exception as exc:  # any damage is this member's error
+        raise FileError(_member_error(exc)) from None
+
+
+def _zip_problem(info: zipfile.ZipInfo, cap: int, shared_offsets: set[int]) -> str | None:
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return f"symbolic link member (not followed): {info.filename}"
+    if info.flag_bits & 0x1:
+        return ENCRYPTED
+    if info.compress_type not in _ZIP_METHODS:
+        return f"unsupported compression method {info.compress_type} (re-create the zip)"
+    if info.file_size > cap:
+        return f"member is {_mib(info.file_size)} uncompressed, over the {_mib(cap)} limit"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+        return f"compression ratio {ratio:.0f}:1 is over {MAX_RATIO}:1: possible zip bomb"
+    if info.header_offset in shared_offsets:
+        return "member overlaps another member: possible zip bomb"
+    return None
+
+
+def _zip_items(
+    zf: zipfile.ZipFile, display: str, index: ExportIndex | None, depth: int, budget: _Budget
+) -> Iterator[Item]:
+    infos = zf.infolist()
+    offsets: dict[int, int] = {}
+    for info in infos:
+        offsets[info.header_offset] = offsets.get(info.header_offset, 0) + 1
+    shared = {offset for offset, count in offsets.items() if count > 1}
+    for info in infos:
+        if info.is_dir():
+            continue
+        name = info.filename
+        path = f"{display}!/{name}"
+        mtime_ns = _zip_mtime(info)
+        what = _classify(name)
+        problem = _unsafe(name)
+        if problem is None and what in ("image", "video", "archive"):
+            problem = _zip_problem(info, _cap(what), shared)
+            if problem is None and what == "archive" and depth > 0:
+                problem = TOO_DEEP
+        if problem is not None:
+            yield Item(path, info.file_size, mtime_ns, error=problem)
+            continue
+        if what == "archive":
+            try:
+                data = _zip_read(zf, info, MAX_INNER_ARCHIVE, budget)
+            except FileError as exc:
+                yield Item(path, info.file_size, mtime_ns, error=exc.reason)
+                continue
+            yield from _nested_items(data, path, mtime_ns, budget)
+        elif what in ("image", "video"):
+            yield Item(
+                path,
+                info.file_size,
+                mtime_ns,
+                kind=what,  # type: ignore[arg-type]
+                read=_zip_reader(zf, info, _cap(what), budget),
+                facts={"source": _member_source(index, display, name)},
+            )
+
+
+def _zip_reader(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: _Budget
+) -> Callable[[], bytes]:
+    return lambda: _zip_read(zf, info, cap, budget)
+
+
+def _zip_mtime(info: zipfile.ZipInfo) -> int:
+    try:
+        return calendar.timegm((*info.date_time, 0, 0, 0)) * 1_000_000_000
+    except (ValueError, OverflowError, TypeError):
+        return 0
+
+
+_TarOpener = Callable[[], tarfile.TarFile]
+
+
+def _tar_opener(source: str | bytes) -> _TarOpener:
+    if isinstance(source, bytes):
+        return lambda: tarfile.open(fileobj=io.BytesIO(source), mode="r:*")
+    return lambda: tarfile.open(source, mode="r:*")
+
+
+def _tar_problem(member: tarfile.TarInfo) -> str | None:
+    if member.issym():
+        return f"symbolic link member (not followed): {member.name} -> {member.linkname}"
+    if member.islnk():
+        return f"hard link member (not followed): {member.name} -> {member.linkname}"
+    if member.isdev():
+        return f"device or special file member: {member.name}"
+    return None
+
+
+def _tar_items(
+    open_tar: _TarOpener, display: str, index: ExportIndex | None, depth: int, budget: _Budget
+) -> Iterator[Item]:
+    try:
+        tf = open_tar()
+    except Exception as exc:  # one error for the archive
+        yield Item(display, 0, 0, error=f"corrupt or unreadable tar archive: {_short(exc)}")
+        return
+    with tf:
+        while True:
+            try:
+                member = tf.next()
+            except Exception as exc:
+                yield Item(display, 0, 0, error=f"corrupt or truncated archive: {_short(exc)}")
+                return
+            if member is None:
+                return
+            if member.isdir():
+                continue
+            yield from _tar_member(tf, member, display, index, depth, budget)
+
+
+def _tar_member(
+    tf: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    display: str,
+    index: ExportIndex | None,
+    depth: int,
+    budget: _Budget,
+) -> Iterator[Item]:
+    name = member.name
+    path = f"{display}!/{name}"
+    mtime_ns = int(member.mtime) * 1_000_000_000 if member.mtime else 0
+    what = _classify(name)
+    problem = _unsafe(name)
+    if problem is None and what != "skip":
+        problem = _tar_problem(member)
+    if problem is None and what in ("image", "video", "archive"):
+        if not member.isfile():
+            return
+        if member.size > _cap(what):
+            problem = f"member is {_mib(member.size)}, over the {_mib(_cap(what))} limit"
+        elif what == "archive" and depth > 0:
+            problem = TOO_DEEP
+    if problem is not None:
+        yield Item(path, member.size, mtime_ns, error=problem)
+        return
+    if what == "archive":
+        try:
+            data = _tar_read(tf, member, MAX_INNER_ARCHIVE, budget)
+        except FileError as exc:
+            yield Item(path, member.size, mtime_ns, error=exc.reason)
+            return
+        yield from _nested_items(data, path, mtime_ns, budget)
+    elif what in ("image", "video"):
+        yield Item(
+            path,
+            member.size,
+            mtime_ns,
+            kind=what,  # type: ignore[arg-type]
+            read=lambda: _tar_read(tf, member, _cap(what), budget),
+            facts={"source": _member_source(index, display, name)},
+        )
+
+
+def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo, cap: int, budget: _Budget) -> bytes:
+    try:
+        fh = tf.extractfile(member)
+        if fh is None:
+            raise FileError("not a regular file")
+        with fh:
+            return _read_capped(fh, cap, budget)
+    except FileError:
+        raise
+    except Exception as exc:
+        raise FileError(_member_error(exc)) from None
+
+
+def _nested_items(data: bytes, display: str, mtime_ns: int, budget: _Budget) -> Iterator[Item]:
+    """Members of an archive read into memory from another archive (one level deep)."""
+    fmt = sniff(data[:SNIFF_BYTES])
+    if fmt == "zip":
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+        except Exception as exc:
+            yield Item(display, len(data), mtime_ns, error=f"corrupt nested zip: {_short(exc)}")
+            return
+        with zf:
+            refs = dict(_zip_listing(zf))
+            index = _nested_index(
+                list(refs), lambda n: _zip_read(zf, refs[n], MAX_JSON_BYTES, budget), display
+            )
+            yield from _zip_items(zf, display, index, 1, budget)
+    elif fmt == "tar":
+        opener = _tar_opener(data)
+        found = dict(_tar_listing(opener, budget))
+        index = _nested_index(list(found), found.__getitem__, display)
+        yield from _tar_items(opener, display, index, 1, budget)
+    else:
+        yield Item(display, len(data), mtime_ns, error="nested file is not a zip or tar archive")
+
+
+def _nested_index(
+    names: list[str], load: Callable[[str], bytes], display: str
+) -> ExportIndex | None:
+    if not names:
+        return None
+    return ExportIndex(names, load, lambda n: f"{display}!/{n}", os.path.basename(display))
+
+
+def _member_source(index: ExportIndex | None, display: str, name: str) -> dict[str, Any]:
+    source = index.facts(_norm(name)) if index is not None else empty_source()
+    source["archive"] = display
+    source["member"] = name
+    return source
+
+
+def _archive_sets(entries: list[_ArchiveEntry]) -> dict[str, _ArchiveSet]:
+    """Group the parts of split exports (``name-001.zip``, ``name-002.zip``) into one set each;
+    any other archive is a set of its own."""
+    groups: dict[tuple[str, str], list[_ArchiveEntry]] = {}
+    for entry in entries:
+        match = _SPLIT_PART.match(os.path.basename(entry.path))
+        if match:
+            stem = os.path.join(os.path.dirname(entry.path), match["stem"]).lower()
+            key = (stem, match["ext"].lower())
+        else:
+            key = (entry.path, "")
+        groups.setdefault(key, []).append(entry)
+    sets: dict[str, _ArchiveSet] = {}
+    for group in groups.values():
+        shared = _ArchiveSet(group)
+        for entry in group:
+            sets[entry.path] = shared
+    return sets

@@ -1,0 +1,440 @@
+"""Finding items: folder walking, archives, and hostile archives."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from selfscan import sources
+from selfscan.errors import FileError
+from selfscan.images import decode
+from selfscan.sources import iter_items, kind_of, printable
+from selfscan.types import Item
+
+
+@pytest.fixture
+def jpeg(samples: dict[str, Path]) -> bytes:
+    return samples["yaoming"].read_bytes()
+
+
+def _paths(items: list) -> list[str]:
+    return [i.path for i in items]
+
+
+def _with_bytes(paths: list[Path]) -> list[tuple[Item, bytes | None]]:
+    """Items and their bytes, read at once (a member's ``read`` is valid only until the
+    iterator advances)."""
+    return [(i, i.read() if i.read is not None else None) for i in iter_items(paths)]
+
+
+def _tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders
+
+
+def test_extension_sets_and_kind_of() -> None:
+    assert kind_of("a/B.JPG") == "image"
+    assert kind_of("x.heic") == "image" and kind_of("x.avif") == "image"
+    assert kind_of("clip.MOV") == "video" and kind_of("clip.mkv") == "video"
+    assert kind_of("notes.txt") is None and kind_of("archive.zip") is None
+    assert ".jfif" in sources.IMAGE_EXTENSIONS and ".3gp" in sources.VIDEO_EXTENSIONS
+
+
+def test_walk_is_recursive_ordered_and_skips_quietly(tmp_path: Path, jpeg: bytes) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "b" / "2.jpg").write_bytes(jpeg)
+    (tmp_path / "a" / "deep" / "1.png").write_bytes(jpeg)
+    (tmp_path / "a" / "0.JPEG").write_bytes(jpeg)
+    (tmp_path / ".hidden" / "3.jpg").write_bytes(jpeg)
+    (tmp_path / "a" / ".4.jpg").write_bytes(jpeg)
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / "data.json").write_text("{}")
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    (tmp_path / "IMG_0001").write_bytes(jpeg)  # no extension: recognised by its bytes
+    (tmp_path / "README").write_text("no extension, not a photo")
+    items = list(iter_items([tmp_path]))
+    assert _paths(items) == [
+        str(tmp_path / "IMG_0001"),
+        str(tmp_path / "a" / "0.JPEG"),
+        str(tmp_path / "a" / "deep" / "1.png"),
+        str(tmp_path / "b" / "2.jpg"),
+        str(tmp_path / "clip.mp4"),
+    ]
+    assert [i.kind for i in items] == ["image", "image", "image", "image", "video"]
+    assert all(i.error is None and i.fs_path == i.path and i.read is None for i in items)
+    assert items[1].size == len(jpeg) and items[1].mtime_ns > 0
+    assert items[0].facts["source"]["export"] is None
+    assert items[0].facts["source"]["archive"] is None
+
+
+def test_explicit_file_is_always_reported(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    missing = tmp_path / "gone.jpg"
+    items = list(iter_items([notes, missing]))
+    assert _paths(items) == [str(notes), str(missing)]
+    assert items[0].fs_path == str(notes) and items[0].error is None
+    assert items[1].error == "no such file or folder"
+
+
+def test_symlink_loops_terminate_and_each_folder_is_walked_once(
+    tmp_path: Path, jpeg: bytes
+) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.jpg").write_bytes(jpeg)
+    os.symlink(tmp_path / "a", tmp_path / "a" / "b" / "up")  # a loop
+    os.symlink(tmp_path, tmp_path / "a" / "root")  # another loop, to the top
+    os.symlink(tmp_path / "a" / "b", tmp_path / "also_b")  # the same folder twice
+    items = list(iter_items([tmp_path]))
+    assert _paths(items) == [str(tmp_path / "a" / "b" / "x.jpg")]
+
+
+def test_dangling_symlink_is_an_error_item(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "nowhere.jpg", tmp_path / "photo.jpg")
+    os.symlink(tmp_path / "nowhere.txt", tmp_path / "notes.txt")  # not a photo: quiet
+    items = list(iter_items([tmp_path]))
+    assert _paths(items) == [str(tmp_path / "photo.jpg")]
+    assert "dangling symlink" in (items[0].error or "")
+    explicit = list(iter_items([tmp_path / "photo.jpg"]))
+    assert "dangling symlink" in (explicit[0].error or "")
+
+
+def test_non_utf8_file_name(tmp_path: Path, jpeg: bytes) -> None:
+    raw = os.fsencode(tmp_path) + b"/caf\xe9 \xff.jpg"
+    with open(raw, "wb") as fh:
+        fh.write(jpeg)
+    (item,) = list(iter_items([tmp_path]))
+    assert item.error is None and item.fs_path is not None
+    assert os.fsencode(item.path) == raw
+    assert decode(item.fs_path).width > 0  # the path still opens the file
+    shown = printable(item.path)
+    shown.encode("utf-8")  # printable everywhere
+    assert shown.endswith("caf\\xe9 \\xff.jpg")
+
+
+def test_very_long_path(tmp_path: Path, jpeg: bytes) -> None:
+    folder = tmp_path
+    for i in range(14):
+        folder = folder / (f"{i:02d}" + "x" * 200)
+    folder.mkdir(parents=True)
+    (folder / "photo.jpg").write_bytes(jpeg)
+    (item,) = list(iter_items([tmp_path]))
+    assert len(item.path) > 2800 and item.error is None
+    assert decode(item.fs_path).width > 0
+
+
+def test_deep_tree_does_not_hit_recursion_limits(tmp_path: Path, jpeg: bytes) -> None:
+    folder = tmp_path
+    for _ in range(1100):  # deeper than Python's recursion limit
+        folder = folder / "d"
+        folder.mkdir()
+    (folder / "p.jpg").write_bytes(jpeg)
+    try:
+        (item,) = list(iter_items([tmp_path]))
+        assert item.path.endswith("/d/p.jpg")
+    finally:  # pytest's recursive clean-up cannot remove a tree this deep
+        (folder / "p.jpg").unlink()
+        while folder != tmp_path:
+            folder.rmdir()
+            folder = folder.parent
+
+
+def test_unreadable_file_and_folder(tmp_path: Path, jpeg: bytes) -> None:
+    photo = tmp_path / "locked.jpg"
+    photo.write_bytes(jpeg)
+    folder = tmp_path / "closed"
+    folder.mkdir()
+    (folder / "inside.jpg").write_bytes(jpeg)
+    photo.chmod(0)
+    folder.chmod(0)
+    try:
+        if os.access(photo, os.R_OK):
+            pytest.skip("running with privileges that read any file (root)")
+        items = list(iter_items([tmp_path]))
+    finally:
+        photo.chmod(0o600)
+        folder.chmod(0o700)
+    by_path = {i.path: i.error for i in items}
+    assert by_path == {
+        str(folder): "cannot list folder: permission denied",
+        str(photo): "permission denied",
+    }
+
+
+def test_printable_leaves_normal_text_alone() -> None:
+    assert printable("/photos/Été/東京.jpg") == "/photos/Été/東京.jpg"
+
+
+# ---------------------------------------------------------------------------------------------
+# Archives
+
+
+def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _tar(path: Path, members: dict[str, bytes], mode: str = "w") -> Path:
+    with tarfile.open(path, mode) as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1_600_000_000
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_zip_members_are_streamed_with_display_paths(tmp_path: Path, jpeg: bytes) -> None:
+    archive = _zip(
+        tmp_path / "photos.zip",
+        {
+            "2020/a.jpg": jpeg,
+            "2020/clip.mov": b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 32,
+            "2020/readme.txt": b"hello",
+            "__MACOSX/2020/._a.jpg": b"resource fork",
+            "2020/.hidden.jpg": jpeg,
+        },
+    )
+    found = _with_bytes([tmp_path])
+    assert _paths([i for i, _ in found]) == [f"{archive}!/2020/a.jpg", f"{archive}!/2020/clip.mov"]
+    (first, data), (clip, _) = found
+    assert (first.kind, clip.kind) == ("image", "video")
+    assert first.fs_path is None and first.size == len(jpeg) and first.mtime_ns > 0
+    assert data == jpeg and decode(data).width > 0
+    assert first.facts["source"]["archive"] == str(archive)
+    assert first.facts["source"]["member"] == "2020/a.jpg"
+
+
+@pytest.mark.parametrize(
+    ("name", "mode"),
+    [("p.tar", "w"), ("p.tar.gz", "w:gz"), ("p.tgz", "w:gz"), ("p.tar.xz", "w:xz")],
+)
+def test_tar_forms(tmp_path: Path, jpeg: bytes, name: str, mode: str) -> None:
+    archive = _tar(tmp_path / name, {"x/a.jpg": jpeg, "x/b.txt": b"no", "x/c.png": jpeg}, mode)
+    found = _with_bytes([archive])
+    assert [(i.path, data) for i, data in found] == [
+        (f"{archive}!/x/a.jpg", jpeg),
+        (f"{archive}!/x/c.png", jpeg),
+    ]
+    assert found[0][0].mtime_ns == 1_600_000_000 * 10**9
+
+
+def test_archives_are_recognised_by_their_bytes(tmp_path: Path, jpeg: bytes) -> None:
+    _zip(tmp_path / "backup", {"a.jpg": jpeg})  # no extension
+    _tar(tmp_path / "odd.zip", {"b.jpg": jpeg})  # a tar named .zip
+    data = _zip(tmp_path / "x.bin", {"c.jpg": jpeg})  # explicit, unknown extension
+    found = _with_bytes([tmp_path / "backup", tmp_path / "odd.zip", data])
+    assert [(i.path, d) for i, d in found] == [
+        (f"{tmp_path}/backup!/a.jpg", jpeg),
+        (f"{tmp_path}/odd.zip!/b.jpg", jpeg),
+        (f"{data}!/c.jpg", jpeg),
+    ]
+    (tmp_path / "fake.zip").write_text("not an archive")
+    (bad,) = list(iter_items([tmp_path / "fake.zip"]))
+    assert bad.error == "not a zip or tar archive"
+
+
+def test_members_are_read_only_on_demand(tmp_path: Path, jpeg: bytes) -> None:
+    path = _zip(tmp_path / "p.zip", {"a.jpg": jpeg, "b.jpg": jpeg}, zipfile.ZIP_STORED)
+    data = bytearray(path.read_bytes())
+    data[data.index(jpeg[:64]) + 40] ^= 0xFF  # damage a's bytes: only reading can tell
+    path.write_bytes(bytes(data))
+    items = iter_items([path])
+    first = next(items)
+    assert first.error is None and first.read is not None
+    with pytest.raises(FileError, match="bad CRC-32"):
+        first.read()
+    second = next(items)
+    assert second.error is None and second.read is not None and second.read() == jpeg
+
+
+def test_nested_archives_one_level(tmp_path: Path, jpeg: bytes) -> None:
+    inner_zip = _zip(tmp_path / "inner.zip", {"in/x.jpg": jpeg}).read_bytes()
+    inner_tar = _tar(tmp_path / "inner.tgz", {"y.jpg": jpeg}, "w:gz").read_bytes()
+    deepest = _zip(tmp_path / "deep.zip", {"inner.zip": inner_zip}).read_bytes()
+    scan = tmp_path / "scan"
+    scan.mkdir()
+    outer = _zip(
+        scan / "outer.zip",
+        {"a/inner.zip": inner_zip, "b/inner.tgz": inner_tar, "c/deep.zip": deepest},
+    )
+    found = _with_bytes([scan])
+    items = [i for i, _ in found]
+    assert _paths(items) == [
+        f"{outer}!/a/inner.zip!/in/x.jpg",
+        f"{outer}!/b/inner.tgz!/y.jpg",
+        f"{outer}!/c/deep.zip!/inner.zip",
+    ]
+    assert [d for _, d in found] == [jpeg, jpeg, None]
+    assert items[0].facts["source"]["archive"] == f"{outer}!/a/inner.zip"
+    assert items[0].facts["source"]["member"] == "in/x.jpg"
+    assert items[2].error is not None and items[2].error.startswith("nested archive too deep")
+    outer_tar = _tar(scan / "outer.tar", {"z/inner.zip": inner_zip})
+    assert [(i.path, d) for i, d in _with_bytes([outer_tar])] == [
+        (f"{outer_tar}!/z/inner.zip!/in/x.jpg", jpeg)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile archives: an error item with a reason, never a crash, never a file written
+
+
+@pytest.fixture
+def nothing_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run in an empty working folder and check that neither it nor tmp_path changes."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    state: dict[str, set[str]] = {}
+
+    def snapshot() -> None:
+        state["before"] = _tree(tmp_path)
+
+    yield snapshot
+    assert _tree(tmp_path) == state["before"]
+    assert not any(cwd.iterdir())
+
+
+def _errors(paths: list[Path]) -> dict[str, str | None]:
+    found = {}
+    for item in iter_items(paths):
+        error = item.error
+        if error is None and item.read is not None:
+            try:
+                item.read()
+            except FileError as exc:
+                error = "read: " + exc.reason
+        found[item.path.rsplit("!/", 1)[-1]] = error
+    return found
+
+
+def test_hostile_zip_names(tmp_path: Path, jpeg: bytes, nothing_written) -> None:
+    archive = _zip(
+        tmp_path / "evil.zip",
+        {"../up.jpg": jpeg, "/etc/abs.jpg": jpeg, "a/../../x.txt": b"x", "ok.jpg": jpeg},
+    )
+    nothing_written()
+    assert _errors([archive]) == {
+        "../up.jpg": "unsafe member name (path traversal): ../up.jpg",
+        "/etc/abs.jpg": "unsafe member name (absolute path): /etc/abs.jpg",
+        "a/../../x.txt": "unsafe member name (path traversal): a/../../x.txt",
+        "ok.jpg": None,
+    }
+
+
+def test_hostile_tar_members(tmp_path: Path, jpeg: bytes, nothing_written) -> None:
+    archive = tmp_path / "evil.tar"
+    with tarfile.open(archive, "w") as tf:
+        for name, kind, target in (
+            ("link.jpg", tarfile.SYMTYPE, "/etc/passwd"),
+            ("hard.jpg", tarfile.LNKTYPE, "ok.jpg"),
+            ("dev.jpg", tarfile.CHRTYPE, ""),
+            ("fifo", tarfile.FIFOTYPE, ""),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, target
+            tf.addfile(info)
+        for name in ("../../up.jpg", "/abs.jpg", "ok.jpg"):
+            info = tarfile.TarInfo(name)
+            info.size = len(jpeg)
+            tf.addfile(info, io.BytesIO(jpeg))
+    nothing_written()
+    assert _errors([archive]) == {
+        "link.jpg": "symbolic link member (not followed): link.jpg -> /etc/passwd",
+        "hard.jpg": "hard link member (not followed): hard.jpg -> ok.jpg",
+        "dev.jpg": "device or special file member: dev.jpg",
+        "fifo": "device or special file member: fifo",
+        "../../up.jpg": "unsafe member name (path traversal): ../../up.jpg",
+        "/abs.jpg": "unsafe member name (absolute path): /abs.jpg",
+        "ok.jpg": None,
+    }
+
+
+def test_zip_bomb_by_ratio(tmp_path: Path, jpeg: bytes, nothing_written) -> None:
+    archive = _zip(tmp_path / "bomb.zip", {"zeros.jpg": b"\x00" * (8 << 20), "ok.jpg": jpeg})
+    assert archive.stat().st_size < 100_000
+    nothing_written()
+    errors = _errors([archive])
+    assert errors["ok.jpg"] is None
+    assert errors["zeros.jpg"] is not None and "possible zip bomb" in errors["zeros.jpg"]
+    assert errors["zeros.jpg"].startswith("compression ratio")
+
+
+def test_member_size_cap(
+    tmp_path: Path, jpeg: bytes, nothing_written, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_IMAGE_MEMBER", len(jpeg) - 1)
+    archive = _zip(tmp_path / "big.zip", {"big.jpg": jpeg}, zipfile.ZIP_STORED)
+    tarred = _tar(tmp_path / "big.tar", {"big.jpg": jpeg})
+    nothing_written()
+    for found in (_errors([archive]), _errors([tarred])):
+        assert "over the" in (found["big.jpg"] or "") and "limit" in (found["big.jpg"] or "")
+
+
+def test_archive_total_is_enforced_while_reading(
+    tmp_path: Path, jpeg: bytes, nothing_written, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MIN_BUDGET", int(len(jpeg) * 1.5))
+    monkeypatch.setattr(sources, "BUDGET_FACTOR", 1)
+    archive = _zip(tmp_path / "many.zip", {"a.jpg": jpeg, "b.jpg": jpeg})
+    tarred = _tar(tmp_path / "many.tgz", {"a.jpg": jpeg, "b.jpg": jpeg}, "w:gz")
+    nothing_written()
+    for found in (_errors([archive]), _errors([tarred])):
+        assert found["a.jpg"] is None
+        assert "read: archive expands to more than" in (found["b.jpg"] or "")
+
+
+def test_encrypted_member(tmp_path: Path, jpeg: bytes, nothing_written) -> None:
+    path = _zip(tmp_path / "secret.zip", {"a.jpg": jpeg}, zipfile.ZIP_STORED)
+    data = bytearray(path.read_bytes())
+    data[6] |= 1  # local header: general purpose flag bit 0 = encrypted
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 1
+    path.write_bytes(bytes(data))
+    nothing_written()
+    assert _errors([path]) == {
+        "a.jpg": "encrypted member: selfscan cannot read password-protected archives"
+    }
+
+
+def test_overlapping_members(tmp_path: Path, jpeg: bytes, nothing_written) -> None:
+    path = _zip(tmp_path / "overlap.zip", {"a.jpg": jpeg})
+    data = path.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    size, offset = struct.unpack("<II", data[end + 12 : end + 20])
+    entry = data[offset : offset + size]
+    twin = entry.replace(b"a.jpg", b"b.jpg")
+    tail = bytearray(data[end:])
+    struct.pack_into("<HHI", tail, 8, 2, 2, 2 * size)
+    path.write_bytes(data[:offset] + entry + twin + bytes(tail))
+    nothing_written()
+    errors = _errors([path])
+    assert set(errors) == {"a.jpg", "b.jpg"}
+    assert all("overlaps another member" in (e or "") for e in errors.values())
+
+
+def test_truncated_archives(tmp_path: Path, jpeg: bytes, nothing_written) -> None:
+    path = _zip(tmp_path / "cut.zip", {"a.jpg": jpeg, "b.jpg": jpeg})
+    path.write_bytes(path.read_bytes()[: len(jpeg)])
+    tgz = _tar(tmp_path / "cut.tgz", {"a.jpg": jpeg, "b.jpg": os.urandom(30_000)}, "w:gz")
+    tgz.write_bytes(tgz.read_bytes()[:-2000])
+    nothing_written()
+    (item,) = list(iter_items([path]))
+    assert item.path == str(path)
+    assert (item.error or "").startswith("corrupt or truncated zip archive")
+    found = _errors([tgz])
+    assert found["a.jpg"] is None
+    assert any((e or "").startswith("corrupt or truncated") for e in found.values())
