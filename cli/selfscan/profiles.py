@@ -22,6 +22,7 @@ from .config import data_dir, write_private
 from .errors import EnrollError, FileError, ProfileError
 from .faces import DetectPlan, FaceAnalyzer
 from .images import decode
+from .offline import import_insightface
 from .types import Face, Profile, Reference
 
 MIN_REFERENCE_HEIGHT = 80  # px, face box height in the original photo
@@ -52,6 +53,7 @@ def _area(face: Face) -> float:
 
 def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
     """Variance of the Laplacian of the aligned face: low means blurred or featureless."""
+    import_insightface()
     from insightface.utils import face_align
 
     crop = face_align.norm_crop(pixels, face.landmarks / scale, image_size=112)

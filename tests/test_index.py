@@ -1,0 +1,143 @@
+"""The index: unchanged files skipped, changed rescanned, moved found by content, deleted
+forgotten, another profile matched without detection, and a kill -9 survived."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from selfscan import ops, scan
+from selfscan.index import Index, index_path
+from selfscan.scan import Progress
+from selfscan.types import FileResult
+from tests import imagegen
+
+
+def run_find(paths: list[Path], me: Path) -> tuple[dict[str, FileResult], Progress, int]:
+    """Scan in-process; returns results by name, final progress, and how many items were
+    analysed (decoded and run through the models)."""
+    calls = 0
+    real = scan.run_job
+
+    def counting(job: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real(job)  # type: ignore[arg-type]
+
+    progress: list[Progress] = []
+    scan.run_job = counting  # type: ignore[assignment]
+    try:
+        session = ops.prepare_find(ops.FindRequest(paths=paths, me=[me], workers=1))
+        results = {Path(r.path).name: r for r in session.results(progress.append)}
+        session.close()
+    finally:
+        scan.run_job = real
+    return results, progress[-1], calls
+
+
+@pytest.fixture
+def library(samples: dict[str, Path], tmp_path: Path) -> Path:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for key in ("players", "gdp", "t1"):
+        shutil.copyfile(samples[key], lib / f"{key}.jpg")
+    return lib
+
+
+def test_rescan_uses_the_index(samples: dict[str, Path], library: Path) -> None:
+    first, _, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 3
+    again, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3
+    assert {k: (v.status, v.score) for k, v in again.items()} == {
+        k: (v.status, v.score) for k, v in first.items()
+    }
+
+
+def test_changed_moved_and_deleted_files(samples: dict[str, Path], library: Path) -> None:
+    run_find([library], samples["yaoming"])
+    imagegen.recompressed(samples["gdp"], library / "gdp.jpg", 60)  # changed
+    (library / "players.jpg").rename(library / "team.jpg")  # moved
+    (library / "t1.jpg").unlink()  # deleted
+    results, _, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 1  # only the changed file was decoded again
+    assert set(results) == {"gdp.jpg", "team.jpg"}
+    assert results["team.jpg"].status == "match"
+    db = Index(index_path())
+    paths = sorted(Path(p).name for p in db.iter_paths())
+    db.close()
+    assert paths == ["gdp.jpg", "team.jpg"]
+
+
+def test_another_profile_needs_no_detection(samples: dict[str, Path], library: Path,
+                                            tmp_path: Path) -> None:
+    run_find([library], samples["yaoming"])
+    # someone from gdp.jpg as the profile: a face crop of the largest face there
+    from PIL import Image
+
+    from selfscan.faces import FaceAnalyzer
+    from selfscan.images import decode
+    from selfscan.models import load_pack
+
+    faces = FaceAnalyzer(load_pack()).detect(decode(samples["gdp"], 1280))
+    x1, y1, x2, y2 = max(faces, key=lambda f: f.height).box
+    pad = (x2 - x1) * 0.6
+    crop = Image.open(samples["gdp"]).crop((int(x1 - pad), int(y1 - pad), int(x2 + pad),
+                                           int(y2 + pad)))
+    crop = crop.resize((crop.width * 2, crop.height * 2))
+    me = tmp_path / "other.jpg"
+    crop.save(me, quality=95)
+    results, progress, analysed = run_find([library], me)
+    assert analysed == 0 and progress.cached == 3
+    assert results["gdp.jpg"].status == "match"
+    assert results["players.jpg"].status == "no_match"
+
+
+def test_kill_minus_9_loses_at_most_the_batch_in_flight(samples: dict[str, Path],
+                                                        tmp_path: Path, home: Path) -> None:
+    lib = tmp_path / "many"
+    lib.mkdir()
+    for i in range(40):
+        shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(lib),
+           "--format", "jsonl", "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_file = home / "index.sqlite"
+    committed = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        if db_file.exists():
+            try:
+                with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+                    committed = db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if committed >= 5:
+                break
+    assert proc.poll() is None, "the scan finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db_file) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        kept = db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+    assert 5 <= kept < 40
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 40 and len({r["path"] for r in records}) == 40
+    with sqlite3.connect(db_file) as db:
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 40
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        dupes = db.execute("SELECT COUNT(*) FROM (SELECT path FROM files GROUP BY path "
+                           "HAVING COUNT(*) > 1)").fetchone()[0]
+    assert dupes == 0

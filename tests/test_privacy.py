@@ -1,0 +1,145 @@
+"""The promises: nothing leaves the machine, photos are never modified, nothing is written
+outside the data dir and the outputs asked for."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+AUDIT_HOOK = textwrap.dedent(
+    """
+    import os, socket, sys
+
+    _log = os.environ["SELFSCAN_TEST_NETLOG"]
+
+    def _hook(event, args):
+        if event == "socket.__new__" and args[1] == socket.AF_UNIX:
+            return
+        if event.startswith("socket.") or event in ("urllib.Request", "http.client.connect"):
+            with open(_log, "a") as fh:
+                fh.write(f"{os.getpid()} {event} {args!r}\\n")
+
+    sys.addaudithook(_hook)
+    """
+)
+
+
+def selfscan(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "selfscan", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, home: Path, samples: dict[str, Path]) -> dict[str, object]:
+    """A fake HOME, TMPDIR and working dir, a library, and a network audit log that every
+    Python process (workers included) appends to."""
+    hook_dir = tmp_path / "hook"
+    hook_dir.mkdir()
+    (hook_dir / "sitecustomize.py").write_text(AUDIT_HOOK)
+    lib = tmp_path / "library"
+    lib.mkdir()
+    for key in ("players", "gdp", "t1"):
+        shutil.copyfile(samples[key], lib / f"{key}.jpg")
+    (lib / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    for name in ("fakehome", "tmp", "cwd"):
+        (tmp_path / name).mkdir()
+    netlog = tmp_path / "net.log"
+    paths = [str(hook_dir)] + [p for p in os.environ.get("PYTHONPATH", "").split(":") if p]
+    env = {
+        **os.environ,
+        "PYTHONPATH": ":".join(paths),
+        "SELFSCAN_TEST_NETLOG": str(netlog),
+        "SELFSCAN_HOME": str(home),
+        "HOME": str(tmp_path / "fakehome"),
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
+    return {"env": env, "lib": lib, "netlog": netlog, "root": tmp_path, "cwd": tmp_path / "cwd"}
+
+
+def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
+    """sha256, mtime_ns and mode of every file under ``root``."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            out[str(p)] = (hashlib.sha256(p.read_bytes()).hexdigest(), st.st_mtime_ns, st.st_mode)
+    return out
+
+
+def test_no_socket_is_opened(sandbox: dict, samples: dict[str, Path]) -> None:
+    env, lib, cwd = sandbox["env"], sandbox["lib"], sandbox["cwd"]
+    assert selfscan(["enroll", str(samples["yaoming"])], env, cwd).returncode == 0
+    done = selfscan(["find", str(lib), "--workers", "2", "--format", "jsonl"], env, cwd)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 4
+    assert selfscan(["demo"], env, cwd).returncode == 0
+    assert selfscan(["doctor"], env, cwd).returncode == 0
+    log = sandbox["netlog"]
+    assert not log.exists() or log.read_text() == "", log.read_text()
+
+
+def test_the_audit_hook_does_see_sockets(sandbox: dict) -> None:
+    """The check above can fail: a process that opens a socket is caught."""
+    code = "import socket; socket.socket(socket.AF_INET).close()"
+    subprocess.run([sys.executable, "-c", code], env=sandbox["env"], check=True)
+    assert "socket.__new__" in sandbox["netlog"].read_text()
+
+
+def test_works_without_a_network(sandbox: dict, samples: dict[str, Path]) -> None:
+    if shutil.which("unshare") is None or subprocess.run(
+        ["unshare", "-rn", "true"], capture_output=True, check=False
+    ).returncode != 0:
+        pytest.skip("unshare -rn is not permitted here")
+    env, lib = sandbox["env"], sandbox["lib"]
+    cmd = [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(lib),
+           "--format", "jsonl", "--no-store"]
+    done = subprocess.run(["unshare", "-rn", *cmd], env=env, capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    statuses = {Path(r["path"]).name: r["status"]
+                for r in map(json.loads, done.stdout.splitlines())}
+    assert statuses["players.jpg"] == "match"
+    demo = subprocess.run(["unshare", "-rn", sys.executable, "-m", "selfscan", "demo"], env=env,
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert demo.returncode == 0 and "1 match" in demo.stdout
+
+
+def test_photos_unchanged_and_nothing_written_elsewhere(sandbox: dict, samples: dict[str, Path],
+                                                        home: Path) -> None:
+    env, lib, root, cwd = sandbox["env"], sandbox["lib"], sandbox["root"], sandbox["cwd"]
+    before = snapshot(lib)
+    reference_before = hashlib.sha256(samples["yaoming"].read_bytes()).hexdigest()
+    report = root / "out" / "found.jsonl"
+    report.parent.mkdir()
+    assert selfscan(["enroll", str(samples["yaoming"])], env, cwd).returncode == 0
+    for extra in ([], ["--quick"], ["--format", "jsonl", "-o", str(report)]):
+        assert selfscan(["find", str(lib), *extra], env, cwd).returncode == 0
+    assert snapshot(lib) == before
+    assert hashlib.sha256(samples["yaoming"].read_bytes()).hexdigest() == reference_before
+    written = {p for p in root.rglob("*") if p.is_file()}
+    allowed = set(map(Path, before)) | {report, sandbox["netlog"]}
+    unexpected = [p for p in written - allowed
+                  if home not in p.parents and (root / "hook") not in p.parents]
+    assert unexpected == []
+    assert list((root / "tmp").iterdir()) == []
+
+
+def test_data_dir_is_private_from_the_start(sandbox: dict, samples: dict[str, Path],
+                                            home: Path) -> None:
+    env = {**sandbox["env"]}
+    # a permissive umask must not leak into the data dir
+    cmd = f"umask 000; exec {sys.executable} -m selfscan enroll {samples['yaoming']}"
+    subprocess.run(["sh", "-c", cmd], env=env, check=True, capture_output=True)
+    cmd = f"umask 000; exec {sys.executable} -m selfscan find {sandbox['lib']} --workers 1"
+    subprocess.run(["sh", "-c", cmd], env=env, check=True, capture_output=True)
+    for p in [home, *home.rglob("*")]:
+        mode = p.stat().st_mode & 0o777
+        assert mode == (0o700 if p.is_dir() else 0o600), f"{p} is {oct(mode)}"
