@@ -1,0 +1,202 @@
+"""The HTML exposure report, from a real scan: self-contained, escaped, grouped, summarised."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from selfscan import ops
+from selfscan.reports import writer_for
+from selfscan.types import FileResult, ScanSummary
+from tests import imagegen
+
+EVIL = "<img src=x onerror=alert(1)>.jpg"
+
+
+class _Tags(HTMLParser):
+    """Every element with its attributes, and the text inside each element id'd section."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _scan(paths: list[Path], me: Path, **kw: object) -> list[FileResult]:
+    session = ops.prepare_find(ops.FindRequest(paths=paths, me=[me], workers=1, store=False, **kw))
+    try:
+        return list(session.results())
+    finally:
+        session.close()
+
+
+def _report(results: list[FileResult], **options: object) -> str:
+    buf = io.StringIO()
+    writer = writer_for("html", buf, **options)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+        writer.add(r)
+    writer.close(ScanSummary(total=len(results), counts=counts))
+    return buf.getvalue()
+
+
+def _with_exif(src: Path, dest: Path) -> None:
+    """A copy of ``src`` carrying a capture time, GPS position and camera."""
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x0110] = "Canon EOS 5D"
+    exif.get_ifd(0x8769)[0x9003] = "2021:07:04 10:00:00"
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)})
+    Image.open(src).save(dest, quality=95, exif=exif.tobytes())
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) -> Path:
+    lib = tmp_path_factory.mktemp("library")
+    shutil.copyfile(samples["players"], lib / "players.jpg")
+    imagegen.save_with_orientation(samples["players"], lib / "players-rotated.jpg", 6)
+    imagegen.rescaled(samples["players"], lib / "players-small.jpg", 0.6)
+    shutil.copyfile(samples["players"], lib / EVIL)
+    shutil.copyfile(samples["gdp"], lib / "gdp.jpg")
+    _with_exif(samples["yaoming"], lib / "holiday.jpg")
+    (lib / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    return lib
+
+
+@pytest.fixture(scope="module")
+def results(library: Path, samples: dict[str, Path]) -> dict[str, FileResult]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SELFSCAN_HOME", str(library.parent / "home"))
+        found = _scan([library], samples["yaoming"])
+    return {Path(r.path).name: r for r in found}
+
+
+@pytest.fixture(scope="module")
+def page(results: dict[str, FileResult]) -> str:
+    return _report(list(results.values()))
+
+
+def test_scan_statuses_as_expected(results: dict[str, FileResult]) -> None:
+    for name in ("players.jpg", "players-rotated.jpg", "players-small.jpg", EVIL, "holiday.jpg"):
+        assert results[name].status == "match", name
+    assert results["gdp.jpg"].status == "no_match"
+    assert results["broken.jpg"].status == "error"
+
+
+def test_self_contained(page: str) -> None:
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page.lower() and "@import" not in page and "<script" not in page.lower()
+    parser = _Tags()
+    parser.feed(page)
+    for tag, attrs in parser.tags:
+        for name in ("src", "href", "action", "srcset", "poster"):
+            value = attrs.get(name)
+            assert value is None or value.startswith("data:"), (tag, name, value)
+    csp = [a for t, a in parser.tags if t == "meta" and a.get("http-equiv")]
+    assert csp and "default-src 'none'" in (csp[0].get("content") or "")
+
+
+def test_hostile_name_is_text(page: str) -> None:
+    parser = _Tags()
+    parser.feed(page)
+    assert not any("onerror" in attrs for _, attrs in parser.tags)
+    assert not any(tag == "img" and attrs.get("src") == "x" for tag, attrs in parser.tags)
+    assert any(EVIL in chunk for chunk in parser.text)  # shown, as text
+    assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in page
+
+
+def test_thumbnails_small_jpegs_with_box(page: str) -> None:
+    parser = _Tags()
+    parser.feed(page)
+    sources = [a["src"] for t, a in parser.tags if t == "img"]
+    assert len(sources) == 2  # the team photo (all its copies) and the holiday photo
+    for src in sources:
+        assert src is not None and src.startswith("data:image/jpeg;base64,")
+        payload = src.split(",", 1)[1]
+        assert len(payload) < 50_000  # 1,000 matches stay under 50 MB
+        im = Image.open(io.BytesIO(base64.b64decode(payload)))
+        assert im.format == "JPEG" and max(im.size) <= 320
+
+
+def test_matching_face_is_boxed(results: dict[str, FileResult]) -> None:
+    from selfscan.thumbs import BOX_COLOUR, thumbnail
+
+    r = results["players.jpg"]
+    jpeg = thumbnail(r.path, r)
+    assert jpeg is not None
+    im = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    scale = im.width / (r.width or 1)
+    x1, y1, x2, _ = (v * scale for v in next(f.box for f in r.faces if f.similarity == r.score))
+    # the outline runs just outside the face box: sample the middle of its top edge
+    pixel = im.getpixel((round((x1 + x2) / 2), round(y1 - 2)))
+    assert all(abs(a - b) < 60 for a, b in zip(pixel, BOX_COLOUR, strict=True)), pixel
+
+
+def _summary(page: str) -> dict[str, str]:
+    section = page.split('<section id="summary">', 1)[1].split("</section>", 1)[0]
+    return dict(re.findall(r"<tr><th>(.*?)</th><td>(.*?)</td></tr>", section))
+
+
+def test_summary_numbers(page: str) -> None:
+    rows = _summary(page)
+    assert rows["Photos of you"].startswith("2 (5 files")
+    assert rows["With a location"] == "1 of 2"
+    assert rows["Taken"] == "2021-07-04 to 2021-07-04"
+    assert rows["To review"] == "0"
+    assert rows["Could not be scanned"] == "1"
+    assert rows["From a folder"] == "5"
+
+
+def test_copies_grouped_into_one_entry(page: str) -> None:
+    matches = page.split('<section id="matches">', 1)[1].split("</section>", 1)[0]
+    cards = matches.split("<article")[1:]
+    assert len(cards) == 2
+    team = next(c for c in cards if "players-small.jpg" in c)
+    for name in ("players.jpg", "players-rotated.jpg", "players-small.jpg", "onerror"):
+        assert name in team
+    assert "4 copies" in team
+    holiday = next(c for c in cards if "holiday.jpg" in c)
+    assert "players" not in holiday
+    assert "48.85833, 2.29444" in holiday and "Canon EOS 5D" in holiday
+
+
+def test_errors_listed_collapsed(page: str) -> None:
+    errors = page.split('<section id="errors">', 1)[1]
+    assert errors.startswith("<details>") and "broken.jpg" in errors
+
+
+def test_possible_goes_to_review(samples: dict[str, Path], results: dict[str, FileResult]) -> None:
+    score = results["players.jpg"].score
+    assert score is not None
+    again = _scan([samples["players"]], samples["yaoming"], threshold=score + 0.01)[0]
+    assert again.status == "possible"
+    page = _report([again])
+    assert '<section id="review">' in page
+    review = page.split('<section id="review">', 1)[1]
+    assert "players.jpg" in review and "data:image/jpeg;base64," in review
+    assert _summary(page)["Photos of you"].startswith("0 ")
+
+
+def test_only_matches_kept_in_memory(results: dict[str, FileResult]) -> None:
+    from selfscan.reports.html import HtmlWriter
+
+    writer = HtmlWriter(io.StringIO())
+    no_match = results["gdp.jpg"]
+    for _ in range(500):
+        writer.add(no_match)
+    writer.add(results["broken.jpg"])
+    assert writer.entries == [] and len(writer.errors) == 1
