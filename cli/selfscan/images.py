@@ -116,7 +116,7 @@ def _open(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | None]
         fh: BinaryIO = io.BytesIO(source)
         head = source[:64]
     else:
-        fh, ident = _open_file(source)
+        fh, ident = open_file(source)
         head = fh.read(64)
         fh.seek(0)
     try:
@@ -152,7 +152,13 @@ def opened(source: Source) -> Iterator[tuple[Image.Image, int]]:
         yield im, size
 
 
-def _open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:
+def open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:
+    """A regular, non-empty file opened for binary reading, and its identity.
+
+    Raises:
+        FileError: for a missing file, a dangling symlink, a folder, a pipe or device, an
+            empty file, or no permission to read.
+    """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(source, flags)  # non-blocking: opening a named pipe must not hang

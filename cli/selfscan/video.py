@@ -1,0 +1,265 @@
+"""Sample frames from videos: about one a second, capped per video, upright. Needs PyAV.
+
+PyAV is optional and imported on first use. Short videos are decoded straight through (cheaper
+than seeking when the samples are close together); long ones are sampled evenly by seeking to
+each point, so a two-hour film costs the same few dozen decodes as a two-minute clip.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import FileError
+from .images import Source, open_file
+from .types import DecodedImage
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".webm", ".mkv"})
+# Samples further apart than this are reached by seeking rather than by decoding every frame.
+SEEK_SPACING = 4.0
+_MISSING = "video support needs PyAV: pip install 'selfscan[video]'"
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError:
+        raise FileError(_MISSING) from None
+    return av
+
+
+@contextmanager
+def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
+    """The container and its first video stream; every failure is a ``FileError``."""
+    av = _av()
+    if isinstance(source, bytes) and not source:
+        raise FileError("empty file (0 bytes)")
+    fh = io.BytesIO(source) if isinstance(source, bytes) else open_file(source)[0]
+    try:
+        try:
+            container = av.open(fh, "r")
+        except Exception as exc:
+            raise FileError(
+                f"not a readable video (damaged, truncated or another format): {_short(exc)}"
+            ) from None
+        with container:
+            if not container.streams.video:
+                raise FileError("no video stream in the file")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            yield container, stream
+    finally:
+        fh.close()
+
+
+def _short(exc: BaseException) -> str:
+    # FFmpeg errors carry a readable strerror; their str() adds an errno and '<none>'.
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return None
+
+
+def _display_size(frame: Any, sar: Fraction | None) -> tuple[int, int]:
+    """Stored frame size with non-square pixels stretched, before rotation."""
+    width, height = frame.width, frame.height
+    if sar and sar > 0 and sar != 1:
+        width = max(1, round(width * float(sar)))
+    return width, height
+
+
+def _quarter_turns(frame: Any) -> int:
+    """Counter-clockwise quarter turns that make ``frame`` upright (phones record sideways and
+    store a display matrix)."""
+    try:
+        rotation = frame.rotation
+    except Exception:
+        return 0
+    return round(rotation / 90) % 4 if rotation else 0
+
+
+def _to_image(frame: Any, max_side: int | None, sar: Fraction | None) -> DecodedImage:
+    width, height = _display_size(frame, sar)
+    ratio = min(1.0, max_side / max(width, height)) if max_side else 1.0
+    out_w, out_h = max(1, round(width * ratio)), max(1, round(height * ratio))
+    pixels = frame.reformat(
+        width=out_w, height=out_h, format="bgr24", interpolation="AREA"
+    ).to_ndarray()
+    turns = _quarter_turns(frame)
+    if turns:
+        pixels = np.rot90(pixels, turns)
+        width, height = (height, width) if turns % 2 else (width, height)
+    pixels = np.ascontiguousarray(pixels)
+    return DecodedImage(
+        pixels=pixels,
+        scale=width / pixels.shape[1],
+        width=width,
+        height=height,
+        orientation=1,
+        format="video",
+    )
+
+
+def sample_times(duration: float | None, every: float, max_frames: int) -> list[float] | None:
+    """Seconds to sample: every ``every`` seconds from 0, or ``max_frames`` evenly spread when
+    that would be too many; None when the duration is unknown."""
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        return None
+    count = max(1, math.ceil(duration / every - 1e-9))
+    if count <= max_frames:
+        return [i * every for i in range(count)]
+    return [(i + 0.5) * duration / max_frames for i in range(max_frames)]
+
+
+def iter_frames(
+    source: Source, max_side: int, every: float = 1.0, max_frames: int = 60
+) -> Iterator[tuple[float, DecodedImage]]:
+    """Frames of the video ``source`` as ``(seconds from the start, upright image)``.
+
+    About one frame each ``every`` seconds, at most ``max_frames`` (spread evenly over a long
+    video), each scaled so that its long side is at most ``max_side``. A video whose later part
+    is damaged yields the frames before the damage.
+
+    Raises:
+        FileError: when PyAV is missing or the file is not a readable video (raised before the
+            first frame, or at the first frame when nothing at all can be decoded).
+    """
+    if every <= 0 or max_frames <= 0:
+        return
+    with _opened(source) as (container, stream):
+        start = stream.start_time * stream.time_base if stream.start_time else 0
+        targets = sample_times(_duration(container, stream), every, max_frames)
+        rate = stream.average_rate or stream.guessed_rate or 30
+        tolerance = 0.5 / float(rate)
+        produced = 0
+        try:
+            if targets and len(targets) > 1 and targets[1] - targets[0] >= SEEK_SPACING:
+                frames = _seeking(container, stream, targets, start, tolerance)
+            else:
+                frames = _straight(container, stream, targets, start, tolerance, every, max_frames)
+            for seconds, frame in frames:
+                image = _to_image(frame, max_side, stream.sample_aspect_ratio)
+                produced += 1
+                yield seconds, image
+        except FileError:
+            raise
+        except Exception as exc:
+            if produced == 0:
+                raise FileError(f"cannot decode video: {_short(exc)}") from None
+        if produced == 0:
+            raise FileError("no frame could be decoded from the video")
+
+
+def _seconds(frame: Any, start: Fraction | int) -> float | None:
+    if frame.pts is None or frame.time_base is None:
+        return None
+    return float(frame.pts * frame.time_base - start)
+
+
+def _straight(
+    container: Any,
+    stream: Any,
+    targets: list[float] | None,
+    start: Fraction | int,
+    tolerance: float,
+    every: float,
+    max_frames: int,
+) -> Iterator[tuple[float, Any]]:
+    """Decode every frame, keep the first at or after each sampling time."""
+    pending = list(targets) if targets is not None else None
+    next_time = 0.0
+    taken = 0
+    for index, frame in enumerate(container.decode(stream)):
+        seconds = _seconds(frame, start)
+        if seconds is None:
+            seconds = index / 30.0
+        if pending is not None:
+            if not pending:
+                return
+            if seconds + tolerance < pending[0]:
+                continue
+            while pending and pending[0] <= seconds + tolerance:
+                pending.pop(0)
+        else:
+            if seconds + tolerance < next_time:
+                continue
+            next_time = seconds + every
+        yield max(0.0, seconds), frame
+        taken += 1
+        if taken >= max_frames:
+            return
+
+
+def _seeking(
+    container: Any, stream: Any, targets: list[float], start: Fraction | int, tolerance: float
+) -> Iterator[tuple[float, Any]]:
+    """Seek to the key frame before each sampling time and decode forward to it."""
+    last = -1.0
+    for target in targets:
+        container.seek(int((target + start) / stream.time_base), stream=stream, backward=True)
+        for frame in container.decode(stream):
+            seconds = _seconds(frame, start)
+            if seconds is None or seconds + tolerance < target:
+                continue
+            if seconds > last:
+                last = seconds
+                yield seconds, frame
+            break
+
+
+def video_info(source: Source) -> dict[str, Any]:
+    """What the container says about a video, plus the first frame's rotation.
+
+    Returns:
+        ``duration`` (seconds or None), upright ``width``/``height``, ``codec``, ``fps``,
+        ``frames`` (None when the container does not say), ``rotation`` (degrees
+        counter-clockwise applied to make frames upright), ``creation_time`` (the container's
+        tag as written, None when absent) and ``format``.
+
+    Raises:
+        FileError: when PyAV is missing or the file is not a readable video.
+    """
+    with _opened(source) as (container, stream):
+        turns = 0
+        width, height = stream.width, stream.height
+        try:
+            frame = next(container.decode(stream), None)
+        except Exception as exc:
+            raise FileError(f"cannot decode video: {_short(exc)}") from None
+        if frame is not None:
+            width, height = _display_size(frame, stream.sample_aspect_ratio)
+            turns = _quarter_turns(frame)
+        if turns % 2:
+            width, height = height, width
+        tags = {**stream.metadata, **container.metadata}
+        created = tags.get("com.apple.quicktime.creationdate") or tags.get("creation_time")
+        rate = stream.average_rate or stream.guessed_rate
+        return {
+            "duration": _duration(container, stream),
+            "width": width,
+            "height": height,
+            "codec": stream.codec_context.name,
+            "fps": float(rate) if rate else None,
+            "frames": stream.frames or None,
+            "rotation": turns * 90,
+            "creation_time": created or None,
+            "format": container.format.name,
+        }
+
+
+def is_video(path: str | Path) -> bool:
+    """Whether ``path`` has a video extension."""
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS

@@ -1,0 +1,202 @@
+"""Video sampling on short videos encoded at test time from the sample photos."""
+
+from __future__ import annotations
+
+import random
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from selfscan import video
+from selfscan.errors import FileError
+from selfscan.types import DecodedImage
+from selfscan.video import iter_frames, sample_times, video_info
+
+av = pytest.importorskip("av")
+
+
+def _canvas(photo: Path, size: tuple[int, int]) -> np.ndarray:
+    canvas = Image.new("RGB", size, (90, 120, 100))
+    im = Image.open(photo).convert("RGB")
+    im.thumbnail((size[0] - 20, size[1] - 20))
+    canvas.paste(im, (10, 10))
+    return np.asarray(canvas)
+
+
+def _encode(
+    path: Path,
+    frames: list[np.ndarray],
+    fps: int = 10,
+    rotation: int | None = None,
+    gop: int | None = None,
+    codec: str = "libx264",
+) -> Path:
+    if codec not in av.codecs_available:
+        codec = "mpeg4"
+    out = av.open(str(path), "w")
+    out.metadata["creation_time"] = "2021-03-04T05:06:07.000000Z"
+    stream = out.add_stream(codec, rate=fps)
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt = "yuv420p"
+    if gop:
+        stream.gop_size = gop
+    if rotation is not None:
+        stream.set_display_rotation(rotation)
+    for i, pixels in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+        frame.pts = i
+        frame.time_base = Fraction(1, fps)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def upright(samples: dict[str, Path]) -> np.ndarray:
+    """A portrait frame with the face at the top left."""
+    return _canvas(samples["yaoming"], (240, 320))
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory, samples: dict[str, Path], upright: np.ndarray) -> Path:
+    """3 s at 10 fps, recorded sideways like a phone held upright: 1.5 s of the face, then
+    1.5 s of the other group. The display matrix turns it clockwise by a quarter."""
+    others = np.rot90(_canvas(samples["gdp"], (240, 320)), 1)
+    frames = [np.rot90(upright, 1)] * 15 + [others] * 15
+    return _encode(tmp_path_factory.mktemp("video") / "clip.mp4", frames, rotation=-90)
+
+
+def _diff(image_bgr: np.ndarray, rgb: np.ndarray) -> float:
+    return float(np.abs(image_bgr[:, :, ::-1].astype(np.int16) - rgb.astype(np.int16)).mean())
+
+
+def test_sample_times() -> None:
+    assert sample_times(3.0, 1.0, 60) == [0.0, 1.0, 2.0]
+    assert sample_times(3.05, 1.0, 60) == [0.0, 1.0, 2.0, 3.0]
+    assert sample_times(0.2, 1.0, 60) == [0.0]
+    spread = sample_times(600.0, 1.0, 60)
+    assert spread is not None and len(spread) == 60
+    assert spread[0] == 5.0 and spread[-1] == 595.0
+    assert sample_times(None, 1.0, 60) is None and sample_times(0.0, 1.0, 60) is None
+
+
+def test_frames_are_sampled_and_upright(clip: Path, upright: np.ndarray, samples) -> None:
+    frames = list(iter_frames(clip, 640))
+    assert [t for t, _ in frames] == pytest.approx([0.0, 1.0, 2.0], abs=0.051)
+    others = _canvas(samples["gdp"], (240, 320))
+    for seconds, image in frames:
+        assert image.pixels.shape == (320, 240, 3) and image.pixels.flags.c_contiguous
+        assert (image.width, image.height, image.scale) == (240, 320, 1.0)
+        if seconds < 1.5:
+            assert _diff(image.pixels, upright) < 5 < _diff(image.pixels, others)
+        else:
+            assert _diff(image.pixels, others) < 5 < _diff(image.pixels, upright)
+
+
+def test_every_and_max_side(clip: Path) -> None:
+    frames = list(iter_frames(clip.read_bytes(), 100, every=0.5))
+    assert [t for t, _ in frames] == pytest.approx([0, 0.5, 1, 1.5, 2, 2.5], abs=0.051)
+    assert all(image.pixels.shape == (100, 75, 3) for _, image in frames)
+    assert frames[0][1].scale == pytest.approx(320 / 100)
+    assert len(list(iter_frames(clip, 100, every=0.1, max_frames=7))) == 7
+
+
+@pytest.mark.slow
+def test_face_box_in_upright_coordinates(clip: Path, analyzer, upright: np.ndarray) -> None:
+    _, image = next(iter_frames(clip, 160))
+    assert image.scale == 2.0 and image.pixels.shape == (160, 120, 3)
+    faces = analyzer.detect(image)
+    bgr = np.ascontiguousarray(upright[:, :, ::-1])
+    reference = analyzer.detect(DecodedImage(bgr, 1.0, 240, 320))
+    assert len(faces) == len(reference) == 1
+    assert np.allclose(faces[0].box, reference[0].box, atol=8)
+
+
+def test_video_info(clip: Path) -> None:
+    info = video_info(clip)
+    assert info["duration"] == pytest.approx(3.0, abs=0.05)
+    assert (info["width"], info["height"]) == (240, 320)
+    assert info["codec"] in ("h264", "mpeg4") and info["fps"] == 10.0
+    assert info["frames"] == 30 and info["rotation"] == 270
+    assert info["creation_time"] == "2021-03-04T05:06:07.000000Z"
+
+
+def test_long_video_is_spread_by_seeking(tmp_path: Path, samples, monkeypatch) -> None:
+    seeks = []
+    original = video._seeking
+
+    def counting(*args, **kwargs):
+        seeks.append(args[2])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(video, "_seeking", counting)
+    small = _canvas(samples["t1"], (64, 48))
+    marker = np.zeros_like(small)
+    frames = [marker if i % 25 == 12 else small for i in range(5 * 130)]
+    path = _encode(tmp_path / "long.mp4", frames, fps=5, gop=25)
+    sampled = list(iter_frames(path, 64, max_frames=10))
+    times = [t for t, _ in sampled]
+    assert len(times) == 10
+    assert times == pytest.approx([(i + 0.5) * 13 for i in range(10)], abs=0.21)
+    assert len(seeks) == 1 and len(seeks[0]) == 10
+    many = list(iter_frames(path, 64))
+    assert len(many) == 60 and many[-1][0] == pytest.approx(128.9, abs=0.21)
+    assert len(seeks) == 1  # samples 2.2 s apart: decoded straight through
+
+
+def test_other_containers(tmp_path: Path, upright: np.ndarray) -> None:
+    frames = [upright] * 12
+    for name, codec in (("clip.webm", "libvpx"), ("clip.mkv", "mpeg4"), ("clip.mov", "mpeg4")):
+        if codec not in av.codecs_available:
+            continue
+        path = _encode(tmp_path / name, frames, fps=6, codec=codec)
+        got = list(iter_frames(path, 640))
+        assert [t for t, _ in got] == pytest.approx([0.0, 1.0], abs=0.1), name
+        assert _diff(got[0][1].pixels, upright) < 8
+
+
+def test_corrupt_videos(clip: Path, tmp_path: Path) -> None:
+    data = clip.read_bytes()
+    bad = {
+        "random.mp4": random.Random(7).randbytes(5000),
+        "truncated.mp4": data[: len(data) // 3],
+        "empty.mp4": b"",
+        "text.mov": b"hello\n" * 100,
+    }
+    for name, content in bad.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        for source in (path, content):
+            with pytest.raises(FileError):
+                list(iter_frames(source, 320))
+            with pytest.raises(FileError):
+                video_info(source)
+    with pytest.raises(FileError, match="empty file"):
+        list(iter_frames(tmp_path / "empty.mp4", 320))
+    with pytest.raises(FileError, match="disappeared"):
+        list(iter_frames(tmp_path / "missing.mp4", 320))
+    damaged = data[:2000] + bytes(b ^ 0xFF for b in data[2000:6000]) + data[6000:]
+    for _, image in iter_frames(damaged, 320):
+        assert image.pixels.ndim == 3
+
+
+def test_still_image_is_not_a_video(samples: dict[str, Path]) -> None:
+    with pytest.raises(FileError):
+        list(iter_frames(b"<html></html>", 320))
+    frames = list(iter_frames(samples["yaoming"], 320))  # FFmpeg reads a JPEG as one frame
+    assert len(frames) <= 1
+
+
+def test_without_pyav(clip: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "av", None)
+    with pytest.raises(FileError, match=r"pip install 'selfscan\[video\]'"):
+        list(iter_frames(clip, 320))
+    with pytest.raises(FileError, match="needs PyAV"):
+        video_info(clip)
