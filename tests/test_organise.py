@@ -1,0 +1,274 @@
+"""Organising matches: safe unique copies and hard links, originals untouched, XMP face regions
+that land on his face whatever the EXIF orientation; reading archive members back."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import time
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from selfscan import locate, ops
+from selfscan.errors import FileError
+from selfscan.organise import organise, safe_name
+from selfscan.reports.xmp import NS
+from selfscan.types import FileResult
+from tests import imagegen
+
+OLD = 1_500_000_000  # a fixed past time, to see that times are carried over
+
+
+def _match(path: Path | str) -> FileResult:
+    return FileResult(str(path), "match", 0.7, width=10, height=10)
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture
+def originals(tmp_path: Path, samples: dict[str, Path]) -> Path:
+    src = tmp_path / "photos"
+    for sub in ("a", "b"):
+        (src / sub).mkdir(parents=True)
+        shutil.copyfile(samples["players"], src / sub / "players.jpg")
+        os.utime(src / sub / "players.jpg", (OLD, OLD))
+    return src
+
+
+def test_copies_unique_names_times_and_untouched_originals(originals: Path, tmp_path: Path) -> None:
+    before = _snapshot(originals)
+    dest = tmp_path / "out"
+    results = [_match(originals / "a/players.jpg"), _match(originals / "b/players.jpg")]
+    results.append(FileResult(str(originals / "a/players.jpg"), "possible", 0.35))
+    placed = organise(results, dest, "copy", xmp=False, person="me")
+    assert [p.dest.name for p in placed] == ["players.jpg", "players (2).jpg"]
+    assert not any(p.linked for p in placed)
+    for p in placed:
+        assert p.dest.parent == dest and p.error is None
+        assert p.dest.read_bytes() == Path(p.source).read_bytes()
+        assert p.dest.stat().st_mtime == OLD
+        assert p.dest.stat().st_ino != os.stat(p.source).st_ino
+    assert _snapshot(originals) == before
+    again = organise(results[:1], dest, "copy", xmp=False, person="me")
+    assert again[0].dest.name == "players (3).jpg"  # never overwrites
+    assert sorted(os.listdir(dest)) == ["players (2).jpg", "players (3).jpg", "players.jpg"]
+
+
+def test_hard_link_on_same_file_system(originals: Path, tmp_path: Path) -> None:
+    before = _snapshot(originals)
+    placed = organise([_match(originals / "a/players.jpg")], tmp_path / "out", "link", False, "me")
+    assert placed[0].linked
+    assert placed[0].dest.stat().st_ino == (originals / "a/players.jpg").stat().st_ino
+    assert _snapshot(originals) == before
+
+
+def test_link_falls_back_to_copy(
+    originals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(src: str, dst: str) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", refuse)
+    placed = organise([_match(originals / "a/players.jpg")], tmp_path / "out", "link", False, "me")
+    assert not placed[0].linked and placed[0].dest.is_file()
+    assert placed[0].dest.stat().st_mtime == OLD
+
+
+def test_archive_member_extracted_safely(samples: dict[str, Path], tmp_path: Path) -> None:
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        info = zipfile.ZipInfo("../../evil.jpg", date_time=(2019, 5, 17, 12, 30, 0))
+        zf.writestr(info, samples["players"].read_bytes())
+        zf.writestr("album/..\x07weird\\name.jpg", samples["gdp"].read_bytes())
+    dest = tmp_path / "deep" / "out"
+    outside_before = {p for p in tmp_path.rglob("*")}
+    results = [
+        _match(f"{archive}!/../../evil.jpg"),
+        _match(f"{archive}!/album/..\x07weird\\name.jpg"),
+    ]
+    placed = organise(results, dest, "link", xmp=False, person="me")
+    assert [p.dest.name for p in placed] == ["evil.jpg", "name.jpg"]
+    assert placed[0].dest == dest / "evil.jpg" and not placed[0].linked
+    assert placed[0].dest.read_bytes() == samples["players"].read_bytes()
+    assert time.gmtime(placed[0].dest.stat().st_mtime)[:6] == (2019, 5, 17, 12, 30, 0)
+    created = {p for p in tmp_path.rglob("*")} - outside_before
+    assert created == {dest.parent, dest, dest / "evil.jpg", dest / "name.jpg"}
+
+
+def test_never_follows_a_link_in_dest(originals: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    (dest / "players.jpg").symlink_to(victim)
+    placed = organise([_match(originals / "a/players.jpg")], dest, "copy", False, "me")
+    assert placed[0].dest.name == "players (2).jpg"
+    assert victim.read_text() == "keep"
+
+
+def test_missing_file_is_reported_others_placed(originals: Path, tmp_path: Path) -> None:
+    results = [_match(originals / "gone.jpg"), _match(originals / "a/players.jpg")]
+    placed = organise(results, tmp_path / "out", "copy", False, "me")
+    assert placed[0].error and not (tmp_path / "out" / "gone.jpg").exists()
+    assert placed[1].error is None and placed[1].dest.is_file()
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/x/../..", "photo"),
+        ("/x/a.zip!/a/b\\c.jpg", "c.jpg"),
+        ("/x/.hidden.jpg", "hidden.jpg"),
+        ("/x/con.jpg", "_con.jpg"),
+        ("/x/tab\tnew\nline.jpg", "tab_new_line.jpg"),
+        ("/x/" + "é" * 300 + ".jpg", "é" * 98 + ".jpg"),
+    ],
+)
+def test_safe_name(path: str, name: str) -> None:
+    assert safe_name(path) == name
+
+
+# --- reading result paths back -----------------------------------------------------------------
+
+
+def test_read_bytes_plain_zip_tar_and_nested(samples: dict[str, Path], tmp_path: Path) -> None:
+    data = samples["players"].read_bytes()
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("x/inner.jpg", data)
+    outer = tmp_path / "outer.tar.gz"
+    with tarfile.open(outer, "w:gz") as tf:
+        for name, payload in (("a/p.jpg", data), ("b/inner.zip", inner.getvalue())):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tf.addfile(info, io.BytesIO(payload))
+    assert locate.read_bytes(str(samples["players"])) == data
+    assert locate.read_bytes(f"{outer}!/a/p.jpg") == data
+    assert locate.read_bytes(f"{outer}!/b/inner.zip!/x/inner.jpg") == data
+    with pytest.raises(FileError):
+        locate.read_bytes(f"{outer}!/missing.jpg")
+    with pytest.raises(FileError):
+        locate.read_bytes(str(tmp_path / "gone.jpg"))
+
+
+def test_read_bytes_is_capped(
+    samples: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("p.jpg", samples["players"].read_bytes())
+    monkeypatch.setattr(locate, "MAX_IMAGE_MEMBER", 1000)
+    with pytest.raises(FileError, match="limit"):
+        locate.read_bytes(f"{archive}!/p.jpg")
+    with pytest.raises(FileError, match="limit"):
+        locate.read_bytes(str(samples["players"]))
+
+
+# --- XMP face regions ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rotated(
+    tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]
+) -> tuple[dict[int, FileResult], tuple[float, float, float, float]]:
+    """Scan results for players.jpg stored with orientations 3, 6 and 8, and his upright box
+    in the untouched photo."""
+    lib = tmp_path_factory.mktemp("rotated")
+    shutil.copyfile(samples["players"], lib / "rot1.jpg")
+    for o in (3, 6, 8):
+        imagegen.save_with_orientation(samples["players"], lib / f"rot{o}.jpg", o)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SELFSCAN_HOME", str(lib.parent / "home"))
+        session = ops.prepare_find(
+            ops.FindRequest(paths=[lib], me=[samples["yaoming"]], workers=1, store=False)
+        )
+        try:
+            found = {int(Path(r.path).stem[3:]): r for r in session.results()}
+        finally:
+            session.close()
+    plain = found.pop(1)
+    return found, next(f.box for f in plain.faces if f.similarity == plain.score)
+
+
+def _upright_box(copy: Path, area: tuple[float, float, float, float]) -> tuple[float, ...]:
+    """Paint the normalised centre-based ``area`` on the stored image, let Pillow apply the EXIF
+    orientation, and measure where the paint lands."""
+    stored = Image.open(copy)
+    w, h = stored.size
+    cx, cy, aw, ah = area
+    mask = Image.new("L", (w, h), 0)
+    mask.paste(
+        255,
+        (
+            round((cx - aw / 2) * w),
+            round((cy - ah / 2) * h),
+            round((cx + aw / 2) * w),
+            round((cy + ah / 2) * h),
+        ),
+    )
+    mask.getexif()[0x0112] = stored.getexif().get(0x0112, 1)
+    upright = ImageOps.exif_transpose(mask)
+    box = upright.getbbox()
+    assert box is not None
+    return tuple(float(v) for v in box)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_xmp_region_lands_on_his_face(
+    rotated: tuple[dict[int, FileResult], tuple[float, float, float, float]],
+    tmp_path: Path,
+    orientation: int,
+) -> None:
+    results, his_box = rotated
+    result = results[orientation]
+    assert result.status == "match" and result.orientation == orientation
+    placed = organise([result], tmp_path / "out", "copy", xmp=True, person="Yao <Ming>")[0]
+    assert placed.xmp == tmp_path / "out" / f"rot{orientation}.jpg.xmp"
+    root = ET.parse(placed.xmp).getroot()
+    dims = root.find(f".//{{{NS['mwg-rs']}}}AppliedToDimensions")
+    assert dims is not None
+    stored = Image.open(placed.dest).size
+    assert (
+        int(dims.get(f"{{{NS['stDim']}}}w", 0)),
+        int(dims.get(f"{{{NS['stDim']}}}h", 0)),
+    ) == stored
+    assert dims.get(f"{{{NS['stDim']}}}unit") == "pixel"
+    regions = root.findall(f".//{{{NS['mwg-rs']}}}RegionList//{{{NS['rdf']}}}li")
+    assert len(regions) >= 1
+    names = [r.findtext(f"{{{NS['mwg-rs']}}}Name") for r in regions]
+    assert set(names) == {"Yao <Ming>"}
+    assert all(r.findtext(f"{{{NS['mwg-rs']}}}Type") == "Face" for r in regions)
+    width, height = result.width or 1, result.height or 1
+    best = None
+    for region in regions:
+        area = region.find(f"{{{NS['mwg-rs']}}}Area")
+        assert area is not None and area.get(f"{{{NS['stArea']}}}unit") == "normalized"
+        values = tuple(float(area.get(f"{{{NS['stArea']}}}{k}", "nan")) for k in "xywh")
+        box = _upright_box(placed.dest, values)  # type: ignore[arg-type]
+        error = max(
+            abs(a - b) / (width if i % 2 == 0 else height)
+            for i, (a, b) in enumerate(zip(box, his_box, strict=True))
+        )
+        best = error if best is None else min(best, error)
+    assert best is not None and best < 0.01
+    rect = root.find(f".//{{{NS['MPRI']}}}Regions//{{{NS['MPReg']}}}Rectangle")
+    assert rect is not None and rect.text is not None
+    left, top, rw, rh = (float(v) for v in rect.text.split(","))
+    first = regions[0].find(f"{{{NS['mwg-rs']}}}Area")
+    assert first is not None
+    assert abs(left + rw / 2 - float(first.get(f"{{{NS['stArea']}}}x", 0))) < 1e-5
+    assert abs(top + rh / 2 - float(first.get(f"{{{NS['stArea']}}}y", 0))) < 1e-5
+    person = root.find(f".//{{{NS['MPReg']}}}PersonDisplayName")
+    assert person is not None and person.text == "Yao <Ming>"
