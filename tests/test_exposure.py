@@ -1,0 +1,228 @@
+"""Exposure facts, duplicate grouping, the machine-readable records that carry them, and the
+orientation arithmetic behind XMP regions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from selfscan.exports import empty_source
+from selfscan.exposure import exposure_facts, group_duplicates, iso_time
+from selfscan.reports import writer_for
+from selfscan.reports.records import CSV_COLUMNS, record
+from selfscan.reports.xmp import stored_point, stored_size
+from selfscan.thumbs import hamming, perceptual_hash
+from selfscan.types import FaceHit, FileResult, ScanSummary
+from tests import imagegen
+
+
+def _faces(*sims: float | None) -> tuple[FaceHit, ...]:
+    return tuple(FaceHit((10.0 * i, 0.0, 10.0 * i + 8, 8.0), 0.9, s) for i, s in enumerate(sims))
+
+
+def _photo(**kw: object) -> dict[str, object]:
+    facts: dict[str, object] = dict.fromkeys(("captured_at", "gps", "camera", "file_size"))
+    facts.update(kw)
+    return facts
+
+
+def _result(photo: dict | None = None, source: dict | None = None, **kw: object) -> FileResult:
+    facts: dict[str, object] = {"source": {**empty_source(), **(source or {})}}
+    if photo is not None:
+        facts["photo"] = photo
+    base: dict[str, object] = {
+        "status": "match",
+        "score": 0.7,
+        "faces": _faces(0.7, 0.1, None),
+        "width": 4032,
+        "height": 3024,
+    }
+    base.update(kw)
+    return FileResult("/p/IMG_1.jpg", facts=facts, **base)  # type: ignore[arg-type]
+
+
+def test_exif_wins_over_export() -> None:
+    r = _result(
+        _photo(
+            captured_at="2021-07-04T10:00:00+02:00",
+            gps={"latitude": 48.85, "longitude": 2.29, "altitude": None},
+            camera={"make": "Apple", "model": "iPhone 12"},
+            file_size=2_500_000,
+        ),
+        {"taken_time": 1_600_000_000, "geo": {"latitude": 1.0, "longitude": 2.0}},
+    )
+    f = exposure_facts(r)
+    assert (f["taken"], f["taken_source"]) == ("2021-07-04T10:00:00+02:00", "exif")
+    assert (f["has_location"], f["latitude"], f["longitude"]) == (True, 48.85, 2.29)
+    assert f["location_source"] == "exif"
+    assert f["camera"] == "Apple iPhone 12"
+    assert (f["matching_faces"], f["other_faces"]) == (1, 2)
+    assert (f["file_size"], f["width"], f["height"]) == (2_500_000, 4032, 3024)
+
+
+def test_export_fills_in() -> None:
+    source = {
+        "export": "google_takeout",
+        "archive": "/t/takeout-001.zip",
+        "member": "Takeout/Google Photos/Trip/IMG_1.jpg",
+        "album": "Trip",
+        "taken_time": 1_600_000_000,
+        "geo": {"latitude": -33.86, "longitude": 151.21, "altitude": 3.0},
+        "people": ["Ann"],
+    }
+    f = exposure_facts(_result(_photo(gps={"latitude": 0.0, "longitude": 0.0}), source))
+    assert (f["taken"], f["taken_source"]) == ("2020-09-13T12:26:40Z", "export")
+    assert (f["latitude"], f["longitude"], f["location_source"]) == (-33.86, 151.21, "export")
+    assert (f["export"], f["album"], f["people"]) == ("google_takeout", "Trip", ["Ann"])
+    assert f["archive"] == "/t/takeout-001.zip" and f["member"].endswith("IMG_1.jpg")
+
+
+def test_nothing_known() -> None:
+    source = {"geo": {"latitude": 0.0, "longitude": 0.0}, "taken_time": None}
+    f = exposure_facts(_result(None, source, faces=_faces(0.7)))
+    assert f["taken"] is None and f["taken_source"] is None
+    assert f["has_location"] is False and f["latitude"] is None
+    assert f["camera"] is None and f["other_faces"] == 0 and f["kind"] == "photo"
+
+
+def test_threshold_counts_every_matching_face() -> None:
+    r = _result(faces=_faces(0.7, 0.5, 0.2, None))
+    assert exposure_facts(r)["other_faces"] == 3
+    assert exposure_facts(r, threshold=0.4)["other_faces"] == 2
+
+
+def test_video_facts() -> None:
+    r = FileResult(
+        "/v/clip.mp4",
+        "match",
+        0.6,
+        _faces(0.6, 0.55, 0.1),
+        width=1920,
+        height=1080,
+        facts={"video": {"duration": 12.5}, "appearances": [1.0, 2.0], "best_time": 1.0},
+    )
+    f = exposure_facts(r)
+    assert f["kind"] == "video" and f["appearances"] == [1.0, 2.0] and f["duration"] == 12.5
+    assert f["other_faces"] is None
+
+
+@pytest.mark.parametrize(
+    ("value", "iso"),
+    [
+        ("2019:06:01 12:34:56", "2019-06-01T12:34:56"),
+        ("2019-06-01T12:34:56+01:00", "2019-06-01T12:34:56+01:00"),
+        (0, "1970-01-01T00:00:00Z"),
+        ("0000:00:00 00:00:00", None),
+        ("yesterday", None),
+        (float("nan"), None),
+        (True, None),
+    ],
+)
+def test_iso_time(value: object, iso: str | None) -> None:
+    assert iso_time(value) == iso
+
+
+def test_group_duplicates_by_hash() -> None:
+    a, b, c, d, e = (_result() for _ in range(5))
+    same = "f0f0f0f0f0f0f0f0"
+    near = f"{int(same, 16) ^ 0b10101010101:016x}"  # 6 bits differ
+    far = f"{int(same, 16) ^ (0b1111111 << 40):016x}"  # 7 bits differ (13 from near)
+    groups = group_duplicates([(a, same), (b, far), (c, None), (d, near), (e, same)])
+    assert [[id(r) for r in g] for g in groups] == [
+        [id(a), id(d), id(e)],
+        [id(b)],
+        [id(c)],
+    ]
+
+
+def test_group_needs_the_same_shape() -> None:
+    wide, tall = _result(), _result(width=3024, height=4032)
+    assert len(group_duplicates([(wide, "00ff00ff00ff00ff"), (tall, "00ff00ff00ff00ff")])) == 2
+
+
+def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:
+    shutil.copyfile(samples["players"], tmp_path / "copy.jpg")
+    imagegen.rescaled(samples["players"], tmp_path / "small.jpg", 0.5)
+    imagegen.recompressed(samples["players"], tmp_path / "q30.jpg", 30)
+    imagegen.save_with_orientation(samples["players"], tmp_path / "rot8.jpg", 8)
+    base = perceptual_hash(str(samples["players"]))
+    assert base is not None
+    for name in ("copy.jpg", "small.jpg", "q30.jpg", "rot8.jpg"):
+        other = perceptual_hash(str(tmp_path / name))
+        assert other is not None and hamming(base, other) <= 6, name
+    for key in ("gdp", "t1", "yaoming"):
+        other = perceptual_hash(str(samples[key]))
+        assert other is not None and hamming(base, other) > 12, key
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    assert perceptual_hash(str(tmp_path / "bad.jpg")) is None
+
+
+def test_records_carry_exposure() -> None:
+    match = _result(_photo(captured_at="2021-07-04T10:00:00", camera={"model": "Pixel 7"}))
+    other = FileResult("/p/x.jpg", "no_match", 0.1, _faces(0.1))
+    rec = record(match)
+    assert list(rec)[:5] == ["path", "status", "score", "faces", "error"]
+    assert rec["exposure"]["taken"] == "2021-07-04T10:00:00"
+    assert "exposure" not in record(other)
+    buf = io.StringIO()
+    writer = writer_for("jsonl", buf)
+    writer.add(match)
+    writer.add(other)
+    writer.close(ScanSummary())
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert lines[0]["exposure"]["camera"] == "Pixel 7" and "exposure" not in lines[1]
+
+
+def test_csv_columns() -> None:
+    assert CSV_COLUMNS[:8] == [
+        "path",
+        "status",
+        "score",
+        "faces",
+        "best_box",
+        "error",
+        "width",
+        "height",
+    ]
+    assert CSV_COLUMNS[8:] == ["taken", "latitude", "longitude", "camera", "other_faces", "source"]
+    buf = io.StringIO()
+    writer = writer_for("csv", buf)
+    writer.add(_result(_photo(gps={"latitude": 1.5, "longitude": -2.5})))
+    writer.add(FileResult("/p/x.jpg", "no_face"))
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert (rows[0]["latitude"], rows[0]["longitude"], rows[0]["source"]) == (
+        "1.5",
+        "-2.5",
+        "folder",
+    )
+    assert rows[0]["other_faces"] == "2"
+    assert rows[1]["latitude"] == "" and rows[1]["source"] == ""
+
+
+_OPS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_stored_point_inverts_every_orientation(orientation: int) -> None:
+    """Mark a pixel in a stored image, turn it upright as decoders do, map it back."""
+    stored = Image.new("L", (40, 30), 0)
+    stored.putpixel((7, 3), 255)
+    upright = stored.transpose(_OPS[orientation]) if orientation in _OPS else stored
+    w, h = upright.size
+    assert stored_size(w, h, orientation) == (40, 30)
+    u, v = next((x, y) for y in range(h) for x in range(w) if upright.getpixel((x, y)) == 255)
+    assert stored_point(u + 0.5, v + 0.5, w, h, orientation) == (7.5, 3.5)
