@@ -14,7 +14,7 @@ from PIL import Image
 from selfscan import video
 from selfscan.errors import FileError
 from selfscan.types import DecodedImage
-from selfscan.video import iter_frames, sample_times, video_info
+from selfscan.video import frame_at, iter_frames, sample_times, video_info
 
 av = pytest.importorskip("av")
 
@@ -117,6 +117,17 @@ def test_face_box_in_upright_coordinates(clip: Path, analyzer, upright: np.ndarr
     reference = analyzer.detect(DecodedImage(bgr, 1.0, 240, 320))
     assert len(faces) == len(reference) == 1
     assert np.allclose(faces[0].box, reference[0].box, atol=8)
+
+
+def test_frame_at(clip: Path, upright: np.ndarray, samples) -> None:
+    others = _canvas(samples["gdp"], (240, 320))
+    assert _diff(frame_at(clip, 0.7, 640).pixels, upright) < 5
+    assert _diff(frame_at(clip, 2.2, 640).pixels, others) < 5
+    late = frame_at(clip.read_bytes(), 99.0, 100)
+    small = np.asarray(Image.fromarray(others).resize((75, 100), Image.Resampling.BOX))
+    assert late.pixels.shape == (100, 75, 3) and _diff(late.pixels, small) < 8
+    with pytest.raises(FileError):
+        frame_at(b"not a video", 1.0, 100)
 
 
 def test_video_info(clip: Path) -> None:

@@ -220,6 +220,33 @@ def _seeking(
             break
 
 
+def frame_at(source: Source, seconds: float, max_side: int) -> DecodedImage:
+    """The first frame at or after ``seconds`` (the last frame when ``seconds`` is past the
+    end), upright, long side at most ``max_side``: reached by seeking, for previews.
+
+    Raises:
+        FileError: when PyAV is missing or no frame can be decoded.
+    """
+    with _opened(source) as (container, stream):
+        start = stream.start_time * stream.time_base if stream.start_time else 0
+        rate = stream.average_rate or stream.guessed_rate or 30
+        target = max(0.0, seconds)
+        chosen = None
+        try:
+            container.seek(int((target + start) / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                chosen = frame
+                moment = _seconds(frame, start)
+                if moment is None or moment + 0.5 / float(rate) >= target:
+                    break
+        except Exception as exc:
+            if chosen is None:
+                raise FileError(f"cannot decode video: {_short(exc)}") from None
+        if chosen is None:
+            raise FileError("no frame could be decoded from the video")
+        return _to_image(chosen, max_side, stream.sample_aspect_ratio)
+
+
 def video_info(source: Source) -> dict[str, Any]:
     """What the container says about a video, plus the first frame's rotation.
 
