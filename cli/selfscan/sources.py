@@ -331,15 +331,16 @@ def _cap(what: str) -> int:
 
 def _unsafe(name: str) -> str | None:
     """Why a member name could escape an extraction folder, or None."""
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    if name.startswith(("/", "\\")) or name[1:2] == ":":
         return f"unsafe member name (absolute path): {name}"
-    if ".." in re.split(r"[\\/]", name):
+    if ".." in name and ".." in name.replace("\\", "/").split("/"):
         return f"unsafe member name (path traversal): {name}"
     return None
 
 
 def _norm(name: str) -> str:
-    name = name.replace("\\", "/")
+    if "\\" in name:
+        name = name.replace("\\", "/")
     while name.startswith("./"):
         name = name[2:]
     return name
@@ -347,16 +348,19 @@ def _norm(name: str) -> str:
 
 def _classify(name: str) -> str:
     """``skip``, ``image``, ``video``, ``archive``, ``json`` or ``other`` for a member name."""
-    parts = _norm(name).split("/")
-    if any(p.startswith(".") for p in parts) or "__MACOSX" in parts:
+    path = "/" + _norm(name)
+    if "/." in path or "/__MACOSX/" in path:
         return "skip"
-    base = parts[-1].lower()
-    kind = kind_of(base)
-    if kind is not None:
-        return kind
-    if is_archive_name(base):
-        return "archive"
-    return "json" if base.endswith(".json") else "other"
+    base = path[path.rfind("/") + 1 :].lower()
+    dot = base.rfind(".")
+    ext = base[dot:] if dot > 0 else ""
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    if ext == ".json":
+        return "json"
+    return "archive" if is_archive_name(base) else "other"
 
 
 def _short(exc: BaseException) -> str:
@@ -513,11 +517,13 @@ def _zip_items(
         if info.is_dir():
             continue
         name = info.filename
-        path = f"{display}!/{name}"
-        mtime_ns = _zip_mtime(info)
         what = _classify(name)
         problem = _unsafe(name)
-        if problem is None and what in ("image", "video", "archive"):
+        if problem is None and what in ("skip", "json", "other"):
+            continue
+        path = f"{display}!/{name}"
+        mtime_ns = _zip_mtime(info)
+        if problem is None:
             problem = _zip_problem(info, _cap(what), shared)
             if problem is None and what == "archive" and depth > 0:
                 problem = TOO_DEEP

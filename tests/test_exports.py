@@ -1,0 +1,501 @@
+"""Export metadata: Takeout sidecar naming and parsing, Facebook and Instagram JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from selfscan import exports
+from selfscan.exports import (
+    fix_mojibake,
+    parse_social,
+    parse_takeout_album,
+    parse_takeout_sidecar,
+    sidecar_names,
+    social_kind,
+    unedited_name,
+)
+from selfscan.sources import iter_items
+from tests.exportgen import (
+    TAKEOUT_ZIPS,
+    Export,
+    build_facebook,
+    build_instagram,
+    build_takeout,
+    mismatches,
+    mojibake,
+)
+
+
+@pytest.fixture
+def photos(samples: dict[str, Path]) -> dict[str, bytes]:
+    return {name: path.read_bytes() for name, path in samples.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Takeout sidecar names
+
+
+@pytest.mark.parametrize(
+    ("photo", "sidecar"),
+    [
+        ("IMG_1.jpg", "IMG_1.jpg.json"),
+        ("IMG_1.jpg", "IMG_1.jpg.supplemental-metadata.json"),
+        ("IMG_1.jpg", "IMG_1.jpg.supplemental-metadat.json"),
+        ("IMG_1.jpg", "IMG_1.jpg.supplemental-me.json"),
+        ("IMG_1.jpg", "IMG_1.jpg.suppl.json"),
+        ("IMG_1.jpg", "IMG_1.jpg.s.json"),
+        ("IMG_1.jpg", "IMG_1.jpg..json"),
+        ("image(1).jpg", "image.jpg(1).json"),
+        ("image(1).jpg", "image.jpg.supplemental-metadata(1).json"),
+        ("IMG_2710(1).HEIC", "IMG_2710.HEIC(1).json"),
+        ("DSC_0101(1).JPG", "DSC_0101(1).JPG.json"),
+        # Whole "NAME.ext.suffix" cut to 46 characters before ".json".
+        (
+            "Screenshot_20190704-101112_Some Very Long App Name.jpg",
+            "Screenshot_20190704-101112_Some Very Long App .json",
+        ),
+        (
+            "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGINA.jpg",
+            "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGIN.json",
+        ),
+        (
+            "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg",
+            "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jp.json",
+        ),
+        (
+            "13039_327707840323_537645323_9470255_27214_n(1).jpg",
+            "13039_327707840323_537645323_9470255_27214_n.j(1).json",
+        ),
+        (
+            "PXL_20190704_101112345.PORTRAIT.COVER.jpg",
+            "PXL_20190704_101112345.PORTRAIT.COVER.jpg.supp.json",
+        ),
+        # Edited copies share the original's sidecar, in any language.
+        ("IMG_5-edited.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-EDITED.JPG", "IMG_5.JPG.supplemental-metadata.json"),
+        ("IMG_5-bearbeitet.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-modifié.jpg", "IMG_5.jpg.json"),
+        (unicodedata.normalize("NFD", "IMG_5-modifié.jpg"), "IMG_5.jpg.json"),
+        ("IMG_5-editado.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-modificato.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-bewerkt.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-edytowane.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-redigert.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-muokattu.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-upraveno.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-編集済み.jpg", "IMG_5.jpg.json"),
+        ("IMG_5-编辑.jpg", "IMG_5.jpg.json"),
+        ("IMG_5(1)-edited.jpg", "IMG_5.jpg(1).json"),
+    ],
+)
+def test_sidecar_names_cover_takeout_quirks(photo: str, sidecar: str) -> None:
+    assert sidecar.lower() in [n.lower() for n in sidecar_names(photo)]
+
+
+@pytest.mark.parametrize(
+    ("photo", "not_its_sidecar"),
+    [
+        ("DSC_0104(1).JPG", "DSC_0104.JPG.json"),  # the original's, not the duplicate's
+        ("DSC_0103.JPG", "DSC_0103.JPG(1).json"),
+        ("DSC_0102(1).JPG", "DSC_0102.JPG(2).json"),
+        ("IMG_0001.jpg", "IMG_0002.jpg.json"),
+        ("IMG_5-edited.jpg", "IMG_5-edited.jpg(1).json"),
+    ],
+)
+def test_sidecar_names_do_not_cross_files(photo: str, not_its_sidecar: str) -> None:
+    assert not_its_sidecar not in sidecar_names(photo)
+
+
+def test_sidecar_names_prefer_the_exact_forms() -> None:
+    assert sidecar_names("a.jpg")[:2] == ["a.jpg.supplemental-metadata.json", "a.jpg.json"]
+    assert unedited_name("a-edited.jpg") == "a.jpg"
+    assert unedited_name("a.jpg") is None
+    assert unedited_name("-edited.jpg") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Takeout sidecar contents
+
+
+def _sidecar(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def test_parse_takeout_sidecar_reads_every_field() -> None:
+    facts = parse_takeout_sidecar(
+        _sidecar(
+            title="IMG_1.jpg",
+            description="  At the lake  ",
+            photoTakenTime={"timestamp": "1561234567", "formatted": "22 Jun 2019"},
+            creationTime={"timestamp": "1700000000"},
+            geoData={"latitude": 46.2, "longitude": 6.1, "altitude": 372.5},
+            geoDataExif={"latitude": 1.0, "longitude": 2.0, "altitude": 3.0},
+            people=[{"name": "Yao Ming"}, {"name": ""}, {"nom": "x"}, "bad"],
+            url="https://photos.google.com/photo/AF1Qip",
+            googlePhotosOrigin={"mobileUpload": {"deviceFolder": {}, "deviceType": "IOS_PHONE"}},
+        )
+    )
+    assert facts == {
+        "title": "IMG_1.jpg",
+        "description": "At the lake",
+        "taken_time": 1561234567,
+        "geo": {"latitude": 46.2, "longitude": 6.1, "altitude": 372.5},
+        "people": ["Yao Ming"],
+        "url": "https://photos.google.com/photo/AF1Qip",
+        "origin": "mobileUpload:IOS_PHONE",
+    }
+
+
+def test_parse_takeout_sidecar_geo_zero_means_unknown() -> None:
+    zero = {"latitude": 0.0, "longitude": 0.0, "altitude": 0.0}
+    exif = {"latitude": -33.86, "longitude": 151.21, "altitude": 5}
+    only_exif = parse_takeout_sidecar(_sidecar(geoData=zero, geoDataExif=exif))
+    assert only_exif["geo"] == {"latitude": -33.86, "longitude": 151.21, "altitude": 5.0}
+    assert parse_takeout_sidecar(_sidecar(geoData=zero, geoDataExif=zero))["geo"] is None
+    out_of_range = {"latitude": 123.0, "longitude": 4.0}
+    assert parse_takeout_sidecar(_sidecar(geoData=out_of_range))["geo"] is None
+
+
+def test_parse_takeout_sidecar_tolerates_odd_values() -> None:
+    facts = parse_takeout_sidecar(
+        _sidecar(
+            title=5,
+            photoTakenTime={"timestamp": "soon"},
+            people={"name": "x"},
+            googlePhotosOrigin={"fromSharedAlbum": {}},
+        )
+    )
+    assert facts["title"] is None and facts["taken_time"] is None and facts["people"] == []
+    assert facts["origin"] == "fromSharedAlbum"
+    assert "sidecar_error" not in facts
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'{"title": "IMG_1.jpg", "photoTakenTime": {', "malformed JSON"),
+        (b"", "malformed JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"[1, 2, 3]", "not a JSON object"),
+        (b"[" * 100_000, "malformed JSON"),
+    ],
+)
+def test_parse_takeout_sidecar_reports_malformed_json(data: bytes, reason: str) -> None:
+    facts = parse_takeout_sidecar(data)
+    assert reason in facts["sidecar_error"]
+
+
+def test_parse_takeout_album_both_layouts() -> None:
+    assert parse_takeout_album(b'{"title": "Summer", "description": ""}') == "Summer"
+    assert parse_takeout_album(b'{"albumData": {"title": "Old layout"}}') == "Old layout"
+    assert parse_takeout_album(b'{"title": ""}') is None
+    assert parse_takeout_album(b"{oops") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Facebook and Instagram parsing
+
+
+def test_fix_mojibake() -> None:
+    for text in ("Été à Zürich", "Señor ☕ 🎨 東京", "New York ❤️"):
+        assert fix_mojibake(mojibake(text)) == text
+    for clean in ("plain ascii", "café", "東京", "Ã alone"):
+        assert fix_mojibake(clean) == clean
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("your_activity_across_facebook/posts/album/0.json", ("facebook", "album")),
+        ("photos_and_videos/album/12.json", ("facebook", "album")),
+        ("posts/your_uncategorized_photos.json", ("facebook", "uncategorized_photos")),
+        ("posts/your_posts__check_ins__photos_and_videos_1.json", ("facebook", "post")),
+        ("your_facebook_activity/posts/your_posts_1.json", ("facebook", "post")),
+        ("messages/inbox/jane_1/message_1.json", ("messages", "message")),
+        ("your_instagram_activity/content/posts_1.json", ("instagram", "post")),
+        ("content/stories.json", ("instagram", "story")),
+        ("archived_posts.json", ("instagram", "archived_post")),
+        ("personal_information/personal_information.json", ("instagram", "profile_photo")),
+        ("Takeout/Google Photos/x/IMG.jpg.json", None),
+        ("Takeout/Google Photos/x/metadata.json", None),
+        ("message_1.json", None),
+    ],
+)
+def test_social_kind(path: str, kind: tuple[str, str] | None) -> None:
+    assert social_kind(path) == kind
+
+
+def test_parse_social_facebook_album() -> None:
+    album = {
+        "name": mojibake("Été"),
+        "photos": [
+            {
+                "uri": "posts/media/Ete/1.jpg",
+                "creation_timestamp": 1_560_000_000,
+                "title": mojibake("Été"),
+                "description": mojibake("Crème brûlée"),
+                "media_metadata": {
+                    "photo_metadata": {
+                        "exif_data": [{"taken_timestamp": 1_559_000_000, "latitude": 1.5}]
+                    }
+                },
+                "place": {"coordinate": {"latitude": 45.0, "longitude": 7.0}},
+            },
+            {"uri": "https://example.com/not-a-file.jpg"},
+        ],
+    }
+    found, error = parse_social(json.dumps(album).encode(), "album")
+    assert error is None
+    assert found == [
+        (
+            "posts/media/Ete/1.jpg",
+            {
+                "album": "Été",
+                "title": "Été",
+                "description": "Crème brûlée",
+                "taken_time": 1_559_000_000,
+                "geo": {"latitude": 45.0, "longitude": 7.0, "altitude": None},
+                "post": None,
+                "thread": None,
+            },
+        )
+    ]
+
+
+def test_parse_social_malformed() -> None:
+    assert parse_social(b'{"photos": [{"uri": ', "album") == (
+        [],
+        "malformed JSON: Expecting value: line 1 column 21 (char 20)",
+    )
+    assert parse_social(b'"just a string"', "post") == ([], None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole exports through sources.iter_items
+
+
+def _by_member(export: Export, paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """facts["source"] of each media item, keyed by its path inside the export."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in iter_items(paths):
+        assert item.error is None, (item.path, item.error)
+        source = item.facts["source"]
+        if source["member"] is not None:
+            key = source["member"]
+        else:
+            key = str(Path(item.path).relative_to(paths[0] if paths[0].is_dir() else "/"))
+        found[key] = source
+    return found
+
+
+def _check(export: Export, found: dict[str, dict[str, Any]]) -> None:
+    assert set(found) == set(export.expected)
+    problems = {m: p for m, e in export.expected.items() if (p := mismatches(found[m], e))}
+    assert problems == {}
+
+
+def _as_tgz(zip_path: Path) -> Path:
+    target = zip_path.with_name(zip_path.name.replace(".zip", ".tgz"))
+    with zipfile.ZipFile(zip_path) as zf, tarfile.open(target, "w:gz") as tf:
+        for info in zf.infolist():
+            data = zf.read(info)
+            tar_info = tarfile.TarInfo(info.filename)
+            tar_info.size = len(data)
+            tf.addfile(tar_info, io.BytesIO(data))
+    return target
+
+
+def test_takeout_folder(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_takeout(tmp_path, photos)
+    _check(export, _by_member(export, [export.folder]))
+
+
+def test_takeout_split_zips_share_sidecars(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_takeout(tmp_path, photos)
+    assert [p.name for p in export.archives] == list(TAKEOUT_ZIPS)
+    found = _by_member(export, export.archives)
+    _check(export, found)
+    crossed = [
+        m for m, s in found.items() if s["sidecar"] and s["sidecar"].split("!/")[0] != s["archive"]
+    ]
+    assert len(crossed) >= 5  # these sidecars sit in the other part
+
+
+def test_takeout_one_part_alone_lacks_the_other_parts_sidecars(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    export = build_takeout(tmp_path, photos)
+    found = _by_member(export, export.archives[:1])
+    year = "Takeout/Google Photos/Photos from 2019/"
+    assert found[year + "IMG_0003.jpg"]["sidecar"] is not None  # both in part 1
+    assert found[year + "IMG_0001.jpg"]["sidecar"] is None  # its sidecar is in part 2
+    assert found[year + "IMG_0001.jpg"]["export"] == "google_takeout"
+
+
+def test_takeout_split_tgz(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_takeout(tmp_path, photos)
+    parts = [_as_tgz(p) for p in export.archives]
+    _check(export, _by_member(export, parts))
+
+
+def test_takeout_parts_extracted_side_by_side(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_takeout(tmp_path, photos)
+    scan = tmp_path / "extracted"
+    for part in export.archives:
+        with zipfile.ZipFile(part) as zf:
+            zf.extractall(scan / part.stem)
+    found = {key.split("/", 1)[1]: source for key, source in _by_member(export, [scan]).items()}
+    _check(export, found)
+
+
+def test_facebook_folder_and_zip(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_facebook(tmp_path, photos)
+    _check(export, _by_member(export, [export.folder]))
+    _check(export, _by_member(export, export.archives))
+
+
+def test_instagram_folder_and_zip(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_instagram(tmp_path, photos)
+    _check(export, _by_member(export, [export.folder]))
+    _check(export, _by_member(export, export.archives))
+
+
+def test_exports_hold_the_real_photos(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_takeout(tmp_path, photos)
+    for member, name in export.photos.items():
+        assert Path(export.path_in_folder(member)).read_bytes() == photos[name]
+
+
+def test_index_reports_unreadable_social_json() -> None:
+    files = {
+        "posts/album/0.json": b'{"name": "A", "photos": [{"uri": "posts/media/a.jpg"}]}',
+        "posts/album/1.json": b'{"name": ',
+        "posts/media/a.jpg": b"",
+    }
+
+    def load(name: str) -> bytes:
+        return files[name]
+
+    index = exports.ExportIndex(files, load, lambda n: "x.zip!/" + n)
+    assert index.facts("posts/media/a.jpg")["album"] == "A"
+    assert len(index.problems) == 1 and index.problems[0].startswith("x.zip!/posts/album/1.json")
+
+
+def test_large_takeout_zip_is_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """20,000 members: the archive's directory is read once, each sidecar opened once."""
+    path = tmp_path / "takeout-20240101T000000Z-001.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(10_000):
+            folder = f"Takeout/Google Photos/Photos from {2000 + i % 20}/"
+            zf.writestr(f"{folder}IMG_{i:05d}.jpg", b"\xff\xd8\xff")
+            sidecar = {"photoTakenTime": {"timestamp": str(1_500_000_000 + i)}}
+            zf.writestr(f"{folder}IMG_{i:05d}.jpg.json", json.dumps(sidecar))
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def counting_open(self: zipfile.ZipFile, name: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    taken = [i.facts["source"]["taken_time"] for i in iter_items([path])]
+    assert taken == [1_500_000_000 + i for i in range(10_000)]
+    assert len(opened) == 10_000 and all(n.endswith(".json") for n in opened)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing: the parsers never raise
+
+_KEYS = st.sampled_from(
+    [
+        "uri",
+        "title",
+        "name",
+        "description",
+        "photos",
+        "media",
+        "data",
+        "attachments",
+        "place",
+        "coordinate",
+        "latitude",
+        "longitude",
+        "altitude",
+        "timestamp",
+        "timestamp_ms",
+        "creation_timestamp",
+        "taken_timestamp",
+        "media_metadata",
+        "photo_metadata",
+        "exif_data",
+        "content",
+        "post",
+        "people",
+        "photoTakenTime",
+        "geoData",
+        "geoDataExif",
+        "googlePhotosOrigin",
+        "albumData",
+        "url",
+    ]
+)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(_KEYS | st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, allow_nan=True).encode()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_JSON, origin=st.sampled_from(["album", "post", "message", "story"]))
+def test_fuzz_structured_json_never_raises(value: Any, origin: str) -> None:
+    data = _dump(value)
+    facts = parse_takeout_sidecar(data)
+    assert isinstance(facts, dict)
+    if isinstance(value, dict):
+        assert "sidecar_error" not in facts
+    parse_takeout_album(data)
+    found, error = parse_social(data, origin)
+    assert error is None and all(isinstance(uri, str) for uri, _ in found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_fuzz_raw_bytes_never_raise(data: bytes) -> None:
+    assert isinstance(parse_takeout_sidecar(data), dict)
+    parse_takeout_album(data)
+    parse_social(data, "album")
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(max_size=80))
+def test_fuzz_names_never_raise(name: str) -> None:
+    names = sidecar_names(name)
+    assert all(n.endswith(".json") for n in names)
+    unedited_name(name)
+    fix_mojibake(name)
+    social_kind(name)
