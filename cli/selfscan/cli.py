@@ -222,7 +222,7 @@ def _run_find(
     if fmt != "table":
         if output is not None:
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            stream = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
         options = {"profile_name": session.profile.name} if fmt == "html" else {}
         writer = writer_for(fmt, stream or sys.stdout, **options)
     kept: list[FileResult] = []
@@ -362,4 +362,8 @@ def doctor() -> None:
 
 def main() -> None:
     """Entry point of the ``selfscan`` command."""
+    # File names need not be UTF-8: print their bytes as they are rather than fail.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     app()

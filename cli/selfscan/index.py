@@ -10,6 +10,7 @@ one transaction per batch: a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ MIGRATIONS: list[str] = [
     """
         CREATE TABLE files (
             id INTEGER PRIMARY KEY,
-            path TEXT NOT NULL UNIQUE,
+            path BLOB NOT NULL UNIQUE,  -- file-system bytes: names need not be UTF-8
             size INTEGER NOT NULL,
             mtime_ns INTEGER NOT NULL,
             fingerprint TEXT,
@@ -55,6 +56,15 @@ MIGRATIONS: list[str] = [
         CREATE INDEX faces_file ON faces(file_id);
     """,
 ]
+
+
+def _key(path: str) -> bytes:
+    """A path as stored: its file-system bytes (``os.fsdecode`` surrogates turned back)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def _path(raw: bytes | str) -> str:
+    return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
 
 
 def index_path() -> Path:
@@ -112,7 +122,8 @@ class Index:
         """The stored analysis when ``item`` is unchanged (same path, size and mtime_ns), was
         analysed by ``model_id``, and at least as thoroughly as ``mode``."""
         row = self.db.execute(
-            "SELECT id, size, mtime_ns, model_id, mode FROM files WHERE path = ?", (item.path,)
+            "SELECT id, size, mtime_ns, model_id, mode FROM files WHERE path = ?",
+            (_key(item.path),),
         ).fetchone()
         if row is None:
             return None
@@ -130,8 +141,9 @@ class Index:
             "AND mode >= ?",
             (fingerprint, size, model_id, MODES[mode]),
         ).fetchall()
-        for file_id, path in rows:
-            if "!/" not in path and not Path(path).exists():
+        for file_id, raw in rows:
+            path = _path(raw)
+            if "!/" not in path and not os.path.lexists(path):
                 return Cached(file_id, self._load(file_id))
         return None
 
@@ -168,12 +180,12 @@ class Index:
     def put(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
         """Store (or replace) the analysis of ``item``; returns its row id."""
         self.begin()
-        self.db.execute("DELETE FROM files WHERE path = ?", (item.path,))
+        self.db.execute("DELETE FROM files WHERE path = ?", (_key(item.path),))
         cur = self.db.execute(
             "INSERT INTO files (path, size, mtime_ns, fingerprint, model_id, mode, error, width, "
             "height, orientation, facts, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                item.path,
+                _key(item.path),
                 item.size,
                 item.mtime_ns,
                 analysis.fingerprint,
@@ -232,8 +244,8 @@ class Index:
         return {"files": files, "faces": faces, "embeddings": embs[0]}
 
     def iter_paths(self) -> Iterator[str]:
-        for (path,) in self.db.execute("SELECT path FROM files ORDER BY path"):
-            yield path
+        for (raw,) in self.db.execute("SELECT path FROM files ORDER BY path"):
+            yield _path(raw)
 
 
 def open_index(store: bool) -> Index:

@@ -18,6 +18,7 @@ import json
 from typing import IO, Any
 
 from ..exposure import exposure_facts
+from ..sources import printable
 from ..types import FileResult, ScanSummary
 
 EXPOSED = ("match", "possible")
@@ -43,8 +44,11 @@ def record(result: FileResult) -> dict[str, Any]:
     return out
 
 
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str)
+def _dumps(obj: Any, indent: int | None = None) -> str:
+    """JSON text that any UTF-8 stream accepts: a file name's undecodable bytes (lone surrogates
+    in Python) are written as ``\\udcXX`` escapes, which read back as the same name."""
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def summary_record(summary: ScanSummary) -> dict[str, Any]:
@@ -84,7 +88,7 @@ class JsonWriter:
 
     def close(self, summary: ScanSummary) -> None:
         doc = {"results": self.results, "summary": summary_record(summary)}
-        self.stream.write(json.dumps(doc, ensure_ascii=False, indent=1, default=str) + "\n")
+        self.stream.write(_dumps(doc, indent=1) + "\n")
         self.stream.flush()
 
 
@@ -119,23 +123,31 @@ class CsvWriter:
         best = None
         if result.score is not None:
             best = next((f.box for f in result.faces if f.similarity == result.score), None)
-        self.csv.writerow(
-            [
-                result.path,
-                result.status,
-                "" if result.score is None else result.score,
-                len(result.faces),
-                "" if best is None else " ".join(str(v) for v in best),
-                result.error or "",
-                result.width or "",
-                result.height or "",
-                *_exposure_cells(result),
-            ]
-        )
+        row = [
+            result.path,
+            result.status,
+            "" if result.score is None else result.score,
+            len(result.faces),
+            "" if best is None else " ".join(str(v) for v in best),
+            result.error or "",
+            result.width or "",
+            result.height or "",
+            *_exposure_cells(result),
+        ]
+        self.csv.writerow([_cell(c) for c in row])
         self.stream.flush()
 
     def close(self, summary: ScanSummary) -> None:
         self.stream.flush()
+
+
+def _cell(value: Any) -> Any:
+    """Text safe for a spreadsheet: undecodable name bytes as ``\\xNN``, and a leading ``'``
+    before text a spreadsheet would run as a formula (a camera name from hostile EXIF)."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _exposure_cells(result: FileResult) -> list[Any]:

@@ -1,0 +1,82 @@
+"""A scan of the whole hostile corpus in one run: it finishes, every bad file is an error with a
+reason, no traceback, nothing written, every input byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from selfscan import ops
+from tests.hostile import VOLATILE, Mutator, build_hostile_corpus, snapshot
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]):
+    root = tmp_path_factory.mktemp("hostile") / "corpus"
+    expected = build_hostile_corpus(root, samples)
+    yield root, expected
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            p = os.path.join(dirpath, name)
+            if not os.path.islink(p):
+                os.chmod(p, 0o600)
+
+
+def test_library_scan_of_the_corpus(corpus: tuple[Path, dict[str, str]],
+                                    samples: dict[str, Path]) -> None:
+    root, expected = corpus
+    assert len(expected) >= 30
+    before = snapshot(root, ignore=VOLATILE)
+    mutate = Mutator(root, after=1)
+    session = ops.prepare_find(
+        ops.FindRequest(paths=[root], me=[samples["yaoming"]], workers=1, store=True)
+    )
+    results = list(session.results(mutate))
+    session.close()
+    assert mutate.done
+    by_rel = {os.path.relpath(r.path, root): r for r in results if "!/" not in r.path}
+    for rel, outcome in expected.items():
+        if rel in VOLATILE or rel not in by_rel:
+            continue
+        r = by_rel[rel]
+        if outcome == "error":
+            assert r.status == "error", (rel, r.status)
+        elif outcome == "no_face":
+            assert r.status == "no_face", (rel, r.status, r.error)
+        if r.status == "error":
+            assert r.error and len(r.error) > 8, rel
+            assert "Traceback" not in r.error
+    listed = {rel for rel, outcome in expected.items() if outcome != "any"}
+    assert listed <= set(by_rel), listed - set(by_rel)
+    assert by_rel["images/yaoming.jpg"].status == "match"
+    gone = by_rel.get(VOLATILE[0])
+    assert gone is not None and gone.status == "error" and "disappeared" in (gone.error or "")
+    members = [r for r in results if "!/" in r.path]
+    reasons = " ".join(r.error or "" for r in members if r.status == "error")
+    for word in ("encrypted", "unsafe", "bomb"):
+        assert word in reasons.lower(), word
+    assert snapshot(root, ignore=VOLATILE) == before
+    assert not (root.parent / "evil.jpg").exists()
+
+
+def test_cli_scan_of_the_corpus(corpus: tuple[Path, dict[str, str]], samples: dict[str, Path],
+                                home: Path) -> None:
+    root, _ = corpus
+    before = snapshot(root, ignore=VOLATILE)
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(root),
+         "--format", "jsonl", "--workers", "2"],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) >= 30
+    assert all(r["error"] for r in records if r["status"] == "error")
+    assert snapshot(root, ignore=VOLATILE) == before
