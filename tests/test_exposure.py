@@ -226,3 +226,21 @@ def test_stored_point_inverts_every_orientation(orientation: int) -> None:
     assert stored_size(w, h, orientation) == (40, 30)
     u, v = next((x, y) for y in range(h) for x in range(w) if upright.getpixel((x, y)) == 255)
     assert stored_point(u + 0.5, v + 0.5, w, h, orientation) == (7.5, 3.5)
+
+
+def test_undecodable_names_and_formulas_are_written_safely() -> None:
+    name = "/p/caf\udce9.jpg"  # a file name whose bytes are not UTF-8, as os.scandir gives it
+    r = _result(_photo(camera={"model": "=HYPERLINK(1)"}))
+    r = FileResult(name, r.status, r.score, r.faces, width=r.width, height=r.height, facts=r.facts)
+    for fmt in ("jsonl", "json", "csv"):
+        buf = io.StringIO()
+        writer = writer_for(fmt, buf)
+        writer.add(r)
+        writer.close(ScanSummary())
+        text = buf.getvalue()
+        text.encode("utf-8")  # what a UTF-8 file or terminal needs
+        if fmt == "jsonl":
+            assert json.loads(text)["path"] == name  # the same name, bytes recoverable
+        if fmt == "csv":
+            row = next(csv.DictReader(io.StringIO(text)))
+            assert row["path"] == "/p/caf\\xe9.jpg" and row["camera"] == "'=HYPERLINK(1)"
