@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import time
@@ -15,7 +16,14 @@ from PIL import Image
 from selfscan import images
 from selfscan.errors import FileError
 from selfscan.images import decode, open_for_thumbnail
-from tests.hostile import build_hostile_corpus, jpeg_claiming, png_claiming
+from tests.hostile import (
+    VOLATILE,
+    Mutator,
+    build_hostile_corpus,
+    jpeg_claiming,
+    png_claiming,
+    snapshot,
+)
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -428,3 +436,23 @@ def test_thumbnail(scene) -> None:
     assert small.size == upright.size
     with pytest.raises(FileError, match="empty file"):
         open_for_thumbnail(b"", 100)
+
+
+def test_snapshot_proves_nothing_changed(tmp_path: Path, samples: dict[str, Path]) -> None:
+    root = tmp_path / "corpus"
+    expected = build_hostile_corpus(root, samples)
+    before = snapshot(root)
+    assert before["fs/loop/again"] == "symlink:.."
+    assert before["fs/dangling.jpg"] == "symlink:does-not-exist.jpg"
+    assert not any(rel.startswith("fs/loop/again/") for rel in before)
+    assert set(expected) - {"images/fifo.jpg"} <= set(before)
+    for rel in expected:
+        with contextlib.suppress(FileError):
+            decode(root / rel, 320)
+    assert snapshot(root) == before
+    Mutator(root)()
+    after = snapshot(root)
+    changed = {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+    assert changed == set(VOLATILE)
+    kept = {rel: digest for rel, digest in before.items() if rel not in VOLATILE}
+    assert snapshot(root, ignore=VOLATILE) == kept
