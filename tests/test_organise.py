@@ -163,6 +163,30 @@ def test_read_bytes_plain_zip_tar_and_nested(samples: dict[str, Path], tmp_path:
         locate.read_bytes(str(tmp_path / "gone.jpg"))
 
 
+def test_members_of_one_archive_read_in_one_pass(
+    samples: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "takeout.tgz"
+    with tarfile.open(archive, "w:gz") as tf:
+        for key in ("players", "gdp", "t1"):
+            tf.add(samples[key], f"Takeout/{key}.jpg")
+    opened: list[object] = []
+    real_open = tarfile.open
+
+    def counting_open(*args: object, **kw: object) -> tarfile.TarFile:
+        opened.append(args)
+        return real_open(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tarfile, "open", counting_open)
+    results = [_match(f"{archive}!/Takeout/{k}.jpg") for k in ("t1", "players", "gdp")]
+    results.append(_match(f"{archive}!/Takeout/missing.jpg"))
+    placed = organise(results, tmp_path / "out", "copy", False, "me")
+    assert len(opened) == 1
+    assert [p.dest.name for p in placed[:3]] == ["t1.jpg", "players.jpg", "gdp.jpg"]
+    assert placed[1].dest.read_bytes() == samples["players"].read_bytes()
+    assert placed[3].error == "member not found in the archive"
+
+
 def test_read_bytes_is_capped(
     samples: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

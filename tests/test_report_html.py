@@ -6,6 +6,7 @@ import base64
 import io
 import re
 import shutil
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def library(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) 
     shutil.copyfile(samples["gdp"], lib / "gdp.jpg")
     _with_exif(samples["yaoming"], lib / "holiday.jpg")
     (lib / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    with zipfile.ZipFile(lib / "export.zip", "w") as zf:
+        zf.writestr("trip/holiday-copy.jpg", (lib / "holiday.jpg").read_bytes())
     return lib
 
 
@@ -91,7 +94,8 @@ def page(results: dict[str, FileResult]) -> str:
 
 
 def test_scan_statuses_as_expected(results: dict[str, FileResult]) -> None:
-    for name in ("players.jpg", "players-rotated.jpg", "players-small.jpg", EVIL, "holiday.jpg"):
+    names = ("players.jpg", "players-rotated.jpg", "players-small.jpg", EVIL, "holiday.jpg")
+    for name in (*names, "holiday-copy.jpg"):
         assert results[name].status == "match", name
     assert results["gdp.jpg"].status == "no_match"
     assert results["broken.jpg"].status == "error"
@@ -153,12 +157,13 @@ def _summary(page: str) -> dict[str, str]:
 
 def test_summary_numbers(page: str) -> None:
     rows = _summary(page)
-    assert rows["Photos of you"].startswith("2 (5 files")
+    assert rows["Photos of you"].startswith("2 (6 files")
     assert rows["With a location"] == "1 of 2"
     assert rows["Taken"] == "2021-07-04 to 2021-07-04"
     assert rows["To review"] == "0"
     assert rows["Could not be scanned"] == "1"
     assert rows["From a folder"] == "5"
+    assert rows["From an archive"] == "1"
 
 
 def test_copies_grouped_into_one_entry(page: str) -> None:
@@ -170,8 +175,14 @@ def test_copies_grouped_into_one_entry(page: str) -> None:
         assert name in team
     assert "4 copies" in team
     holiday = next(c for c in cards if "holiday.jpg" in c)
-    assert "players" not in holiday
+    assert "players" not in holiday and "2 copies" in holiday
+    assert "export.zip!/trip/holiday-copy.jpg" in holiday
     assert "48.85833, 2.29444" in holiday and "Canon EOS 5D" in holiday
+
+
+def test_archive_member_gets_a_thumbnail(results: dict[str, FileResult]) -> None:
+    page = _report([results["holiday-copy.jpg"]])
+    assert page.count("data:image/jpeg;base64,") == 1
 
 
 def test_errors_listed_collapsed(page: str) -> None:

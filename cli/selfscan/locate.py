@@ -14,6 +14,7 @@ import os
 import stat
 import tarfile
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -48,17 +49,47 @@ def read_located(path: str) -> Located:
     Raises:
         FileError: when the file or member is missing, unreadable or over the size limit.
     """
-    outer, rest = split_path(path)
-    if rest is None:
-        st = _stat(outer)
-        return Located(_read_file(outer, _cap(outer)), st.st_mtime)
-    try:
-        with open(outer, "rb") as fh:
-            return _member(fh, rest, depth=0)
-    except FileError:
-        raise
-    except OSError as exc:
-        raise FileError(f"cannot read archive: {exc.strerror or exc}") from None
+    for _, found in read_many([path]):
+        if isinstance(found, FileError):
+            raise found
+        return found
+    raise FileError("member not found in the archive")
+
+
+def read_many(paths: Iterable[str]) -> Iterator[tuple[str, Located | FileError]]:
+    """Read several result paths, each archive in one pass (a ``.tar.gz`` cannot seek, so
+    reading its members one by one would decompress it once per member).
+
+    Yields ``(path, Located)``, or ``(path, FileError)`` for one that cannot be read, once per
+    distinct path: plain files first, then archive members grouped by archive.
+    """
+    wanted: dict[str, dict[str, str]] = {}  # archive -> {member path inside it: result path}
+    for path in dict.fromkeys(paths):
+        outer, rest = split_path(path)
+        if rest is not None:
+            wanted.setdefault(outer, {})[rest] = path
+            continue
+        try:
+            st = _stat(outer)
+            yield path, Located(_read_file(outer, _cap(outer)), st.st_mtime)
+        except FileError as exc:
+            yield path, exc
+    for outer, members in wanted.items():
+        served: set[str] = set()
+        try:
+            with open(outer, "rb") as fh:
+                for rest, found in _members(fh, members.keys(), depth=0):
+                    served.add(rest)
+                    yield members[rest], found
+        except FileError as exc:
+            failure = exc
+        except OSError as exc:
+            failure = FileError(f"cannot read archive: {exc.strerror or exc}")
+        else:
+            failure = FileError("member not found in the archive")
+        for rest, path in members.items():
+            if rest not in served:
+                yield path, failure
 
 
 def split_path(path: str) -> tuple[str, str | None]:
@@ -123,73 +154,96 @@ def _read_file(path: str, cap: int) -> bytes:
         raise FileError(f"cannot read: {exc.strerror or exc}") from None
 
 
-def _member(fh: IO[bytes], rest: str, depth: int) -> Located:
-    """Member ``rest`` of the archive open in ``fh``; ``rest`` may name a member of an archive
-    inside it (one level)."""
+def _members(
+    fh: IO[bytes], rests: Iterable[str], depth: int
+) -> Iterator[tuple[str, Located | FileError]]:
+    """One pass over the archive open in ``fh``, yielding each wanted member (a name, or
+    ``inner.zip!/name`` for a member of an archive inside it, one level deep)."""
+    direct = set(rests)
+    nested: dict[str, set[str]] = {}  # inner archive name -> wanted names inside it
+    if depth == 0:
+        for rest in direct:
+            start = 0
+            while (at := rest.find(SEPARATOR, start)) >= 0:
+                nested.setdefault(rest[:at], set()).add(rest[at + len(SEPARATOR) :])
+                start = at + 1
     head = fh.read(512)
     fh.seek(0)
     fmt = sniff(head)
     if fmt not in ("zip", "tar"):
         raise FileError("not a zip or tar archive")
-    names = _names(fh, fmt)
-    if rest in names:
-        return _read_member(fh, fmt, rest, _cap(rest))
-    if depth == 0:
-        start = 0
-        while (at := rest.find(SEPARATOR, start)) >= 0:
-            inner = rest[:at]
-            if inner in names:
-                data = _read_member(fh, fmt, inner, MAX_INNER_ARCHIVE).data
-                return _member(io.BytesIO(data), rest[at + len(SEPARATOR) :], depth + 1)
-            start = at + 1
-    raise FileError("member not found in the archive")
+    done: set[str] = set()
+    for name, read, mtime in _entries(fh, fmt):
+        if name in direct and name not in done:
+            done.add(name)
+            yield name, _attempt(read, _cap(name), mtime)
+        inner = nested.get(name)
+        if inner:
+            data = _attempt(read, MAX_INNER_ARCHIVE, mtime)
+            left = {sub for sub in inner if f"{name}{SEPARATOR}{sub}" not in done}
+            if isinstance(data, FileError):
+                found = [(sub, data) for sub in left]
+            else:
+                found = list(_members(io.BytesIO(data.data), left, depth + 1))
+            for sub, result in found:
+                done.add(f"{name}{SEPARATOR}{sub}")
+                yield f"{name}{SEPARATOR}{sub}", result
 
 
-def _names(fh: IO[bytes], fmt: str) -> set[str]:
+_Reader = Callable[[int], bytes]
+
+
+def _attempt(read: _Reader, cap: int, mtime: float | None) -> Located | FileError:
+    try:
+        return Located(read(cap), mtime)
+    except FileError as exc:
+        return exc
+    except Exception as exc:  # any damage is this member's error
+        return FileError(f"cannot read archive member: {exc}")
+
+
+def _entries(fh: IO[bytes], fmt: str) -> Iterator[tuple[str, _Reader, float | None]]:
+    """Regular-file members in archive order: name, a capped reader, modification time."""
     try:
         if fmt == "zip":
             with zipfile.ZipFile(fh) as zf:
-                return {i.filename for i in zf.infolist() if not i.is_dir()}
+                for info in zf.infolist():
+                    if not info.is_dir():
+                        yield info.filename, _zip_reader(zf, info), _zip_time(info)
+            return
         with tarfile.open(fileobj=fh, mode="r:*") as tf:
-            return {m.name for m in tf.getmembers() if m.isfile()}
+            for member in tf:
+                if member.isfile():
+                    yield member.name, _tar_reader(tf, member), float(member.mtime) or None
     except FileError:
         raise
     except Exception as exc:  # archive libraries raise many types for damaged archives
         raise FileError(f"corrupt archive: {exc}") from None
-    finally:
-        fh.seek(0)
 
 
-def _read_member(fh: IO[bytes], fmt: str, name: str, cap: int) -> Located:
-    try:
-        if fmt == "zip":
-            with zipfile.ZipFile(fh) as zf:
-                info = zf.getinfo(name)
-                if info.flag_bits & 0x1:
-                    raise FileError("encrypted member")
-                if info.file_size > cap:
-                    raise FileError(f"member is over the {_mib(cap)} limit")
-                with zf.open(info) as member:
-                    data = _read_capped(member, cap)
-                return Located(data, _zip_time(info))
-        with tarfile.open(fileobj=fh, mode="r:*") as tf:
-            info = tf.getmember(name)
-            if not info.isfile():
-                raise FileError("not a regular file in the archive")
-            if info.size > cap:
-                raise FileError(f"member is over the {_mib(cap)} limit")
-            extracted = tf.extractfile(info)
-            if extracted is None:
-                raise FileError("not a regular file in the archive")
-            with extracted:
-                data = _read_capped(extracted, cap)
-            return Located(data, float(info.mtime) if info.mtime else None)
-    except FileError:
-        raise
-    except Exception as exc:  # any damage is this member's error
-        raise FileError(f"cannot read archive member: {exc}") from None
-    finally:
-        fh.seek(0)
+def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Reader:
+    def read(cap: int) -> bytes:
+        if info.flag_bits & 0x1:
+            raise FileError("encrypted member")
+        if info.file_size > cap:
+            raise FileError(f"member is over the {_mib(cap)} limit")
+        with zf.open(info) as member:
+            return _read_capped(member, cap)
+
+    return read
+
+
+def _tar_reader(tf: tarfile.TarFile, info: tarfile.TarInfo) -> _Reader:
+    def read(cap: int) -> bytes:
+        if info.size > cap:
+            raise FileError(f"member is over the {_mib(cap)} limit")
+        extracted = tf.extractfile(info)
+        if extracted is None:
+            raise FileError("not a regular file in the archive")
+        with extracted:
+            return _read_capped(extracted, cap)
+
+    return read
 
 
 def _zip_time(info: zipfile.ZipInfo) -> float | None:

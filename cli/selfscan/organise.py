@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import FileError, InputError
-from .locate import read_located, split_path
+from .locate import Located, read_many, split_path
 from .reports.xmp import sidecar
 from .types import FileResult
 
@@ -96,18 +96,31 @@ def organise(
         raise InputError(f"cannot create {dest}: {exc.strerror or exc}") from None
     if not dest.is_dir():
         raise InputError(f"{dest} is not a folder")
-    placed: list[OrganisedFile] = []
-    for result in results:
-        if result.status != "match":
-            continue
+    matches = [r for r in results if r.status == "match"]
+    placed: dict[int, OrganisedFile] = {}
+    members: dict[str, list[int]] = {}  # archive members are read together, archive by archive
+
+    def put(i: int, member: Located | FileError | None) -> None:
+        result = matches[i]
         try:
-            target, linked = _place(result.path, dest, mode)
+            if isinstance(member, FileError):
+                raise member
+            target, linked = _place(result.path, dest, mode, member)
         except FileError as exc:
-            placed.append(OrganisedFile(result.path, dest, False, None, exc.reason))
-            continue
+            placed[i] = OrganisedFile(result.path, dest, False, None, exc.reason)
+            return
         side = _write_sidecar(target, result, person, threshold) if xmp else None
-        placed.append(OrganisedFile(result.path, target, linked, side))
-    return placed
+        placed[i] = OrganisedFile(result.path, target, linked, side)
+
+    for i, result in enumerate(matches):
+        if split_path(result.path)[1] is None:
+            put(i, None)
+        else:
+            members.setdefault(result.path, []).append(i)
+    for path, found in read_many(members):
+        for i in members[path]:
+            put(i, found)
+    return [placed[i] for i in range(len(matches))]
 
 
 def _candidates(dest: Path, name: str) -> list[Path]:
@@ -120,15 +133,12 @@ def _free(path: Path) -> bool:
     return not os.path.lexists(path) and not os.path.lexists(f"{path}.xmp")
 
 
-def _place(source: str, dest: Path, mode: str) -> tuple[Path, bool]:
-    """Put one file in ``dest``; returns where, and whether it is a hard link."""
+def _place(source: str, dest: Path, mode: str, member: Located | None) -> tuple[Path, bool]:
+    """Put one file (or the archive member read as ``member``) in ``dest``; returns where, and
+    whether it is a hard link."""
     name = safe_name(source)
-    is_member = split_path(source)[1] is not None
-    data, mtime = None, None
-    if is_member:
-        located = read_located(source)
-        data, mtime = located.data, located.mtime
-    elif not os.path.isfile(source):
+    data, mtime = (member.data, member.mtime) if member is not None else (None, None)
+    if member is None and not os.path.isfile(source):
         raise FileError("the file no longer exists")
     for target in _candidates(dest, name):
         if not _free(target):

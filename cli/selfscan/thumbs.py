@@ -45,16 +45,22 @@ def thumbnail(
 
 
 def preview(
-    path: str, result: FileResult, max_side: int = THUMB_SIDE, threshold: float | None = None
+    path: str,
+    result: FileResult,
+    max_side: int = THUMB_SIDE,
+    threshold: float | None = None,
+    data: bytes | None = None,
 ) -> Preview:
-    """The thumbnail and the perceptual hash of ``path``, decoding it once."""
+    """The thumbnail and the perceptual hash of ``path`` (or of its bytes ``data``, already
+    read), decoding it once."""
     try:
+        source = data if data is not None else _source(path)
         if result.facts.get("video"):
-            frame = _video_frame(path, result.facts.get("best_time"), max_side)
+            frame = _video_frame(source, result.facts.get("best_time"), max_side)
             if frame is None:
                 return Preview(_encode(_placeholder(max_side)), None)
             return Preview(_encode(_boxed(frame, result, threshold)), None)
-        im = open_for_thumbnail(_source(path), max_side)
+        im = open_for_thumbnail(source, max_side)
         return Preview(_encode(_boxed(im, result, threshold)), dhash(im))
     except FileError:
         return Preview(None, None)
@@ -133,13 +139,12 @@ def _placeholder(max_side: int) -> Image.Image:
     return im
 
 
-def _video_frame(path: str, best_time: float | None, max_side: int) -> Image.Image | None:
+def _video_frame(source: str | bytes, best_time: float | None, max_side: int) -> Image.Image | None:
     """The decoded frame nearest ``best_time``, upright, long side at most ``max_side``."""
     try:
         from .video import iter_frames
     except ImportError:
         return None
-    source = _source(path)
     target = best_time or 0.0
     chosen = None
     for t, frame in iter_frames(source, max_side=max_side):

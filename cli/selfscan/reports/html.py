@@ -16,7 +16,9 @@ import html
 from dataclasses import dataclass
 from typing import IO, Any
 
+from ..errors import FileError
 from ..exposure import exposure_facts, group_duplicates
+from ..locate import read_many, split_path
 from ..sources import printable
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary
@@ -77,19 +79,32 @@ class HtmlWriter:
         self.entries: list[_Entry] = []
         self.errors: list[tuple[str, str]] = []
         self.error_count = 0
+        self.pending: dict[str, list[_Entry]] = {}
 
     def add(self, result: FileResult) -> None:
         if result.status in ("match", "possible"):
-            shot = preview(result.path, result, THUMB_SIDE, self.threshold)
-            thumb = base64.b64encode(shot.jpeg).decode("ascii") if shot.jpeg else None
-            facts = exposure_facts(result, self.threshold)
-            self.entries.append(_Entry(result, thumb, shot.phash, facts))
+            entry = _Entry(result, None, None, exposure_facts(result, self.threshold))
+            if split_path(result.path)[1] is None:
+                self._preview(entry, None)
+            else:  # archive members are read on close, each archive in one pass
+                self.pending.setdefault(result.path, []).append(entry)
+            self.entries.append(entry)
         elif result.status == "error":
             self.error_count += 1
             if len(self.errors) < MAX_ERRORS:
                 self.errors.append((result.path, result.error or "unknown error"))
 
+    def _preview(self, entry: _Entry, data: bytes | None) -> None:
+        shot = preview(entry.result.path, entry.result, THUMB_SIDE, self.threshold, data)
+        entry.thumb = base64.b64encode(shot.jpeg).decode("ascii") if shot.jpeg else None
+        entry.phash = shot.phash
+
     def close(self, summary: ScanSummary) -> None:
+        for path, found in read_many(self.pending):
+            for entry in self.pending[path]:
+                if not isinstance(found, FileError):
+                    self._preview(entry, found.data)
+        self.pending.clear()
         by_result = {id(e.result): e for e in self.entries}
         groups = group_duplicates([(e.result, e.phash) for e in self.entries])
         photos = [[by_result[id(r)] for r in g] for g in groups]
