@@ -211,3 +211,48 @@ def test_only_matches_kept_in_memory(results: dict[str, FileResult]) -> None:
         writer.add(no_match)
     writer.add(results["broken.jpg"])
     assert writer.entries == [] and len(writer.errors) == 1
+
+
+def test_video_thumbnail_shows_the_best_frame(samples: dict[str, Path], tmp_path: Path) -> None:
+    import numpy as np
+
+    from selfscan.thumbs import thumbnail
+    from selfscan.types import FaceHit
+
+    av = pytest.importorskip("av")
+    him = Image.open(samples["yaoming"]).convert("RGB").resize((240, 296))
+    others = Image.open(samples["gdp"]).convert("RGB").resize((240, 296))
+    path = tmp_path / "clip.mp4"
+    out = av.open(str(path), "w")
+    stream = out.add_stream("mpeg4", rate=10)
+    stream.width, stream.height, stream.pix_fmt = 240, 296, "yuv420p"
+    for i, im in enumerate([others] * 10 + [him] * 10):
+        frame = av.VideoFrame.from_ndarray(np.asarray(im), format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    result = FileResult(
+        str(path),
+        "match",
+        0.8,
+        (FaceHit((60.0, 60.0, 180.0, 200.0), 0.9, 0.8),),
+        width=240,
+        height=296,
+        facts={"video": {"duration": 2.0}, "appearances": [1.0, 1.5], "best_time": 1.5},
+    )
+    jpeg = thumbnail(str(path), result)
+    assert jpeg is not None
+    shot = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    assert shot.shape[:2] == (296, 240)
+    inside = (slice(80, 180), slice(80, 160))  # within the face box, clear of the outline
+    to_him = np.abs(shot[inside] - np.asarray(him, dtype=np.float32)[inside]).mean()
+    to_others = np.abs(shot[inside] - np.asarray(others, dtype=np.float32)[inside]).mean()
+    assert to_him < to_others / 2
+    page = _report([result])
+    assert page.count("data:image/jpeg;base64,") == 1
+    assert "0:01" in page  # when he appears
+    path.unlink()
+    assert thumbnail(str(path), result) is None

@@ -8,6 +8,7 @@ thumbnail or hash that cannot be made is None.
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
@@ -56,7 +57,12 @@ def preview(
     try:
         source = data if data is not None else _source(path)
         if result.facts.get("video"):
-            frame = _video_frame(source, result.facts.get("best_time"), max_side)
+            if isinstance(source, str) and not os.path.isfile(source):
+                return Preview(None, None)
+            try:
+                frame = _video_frame(source, result.facts.get("best_time"), max_side)
+            except FileError:  # no video support here, or a frame that no longer decodes
+                frame = None
             if frame is None:
                 return Preview(_encode(_placeholder(max_side)), None)
             return Preview(_encode(_boxed(frame, result, threshold)), None)
@@ -140,21 +146,14 @@ def _placeholder(max_side: int) -> Image.Image:
 
 
 def _video_frame(source: str | bytes, best_time: float | None, max_side: int) -> Image.Image | None:
-    """The decoded frame nearest ``best_time``, upright, long side at most ``max_side``."""
+    """The frame at ``best_time``, upright, long side at most ``max_side``; None without video
+    support."""
     try:
-        from .video import iter_frames
+        from .video import frame_at
     except ImportError:
         return None
-    target = best_time or 0.0
-    chosen = None
-    for t, frame in iter_frames(source, max_side=max_side):
-        if chosen is None or abs(t - target) < abs(chosen[0] - target):
-            chosen = (t, frame)
-        if t >= target:
-            break
-    if chosen is None:
-        return None
-    rgb = Image.fromarray(chosen[1].pixels[:, :, ::-1].copy())
+    frame = frame_at(source, float(best_time or 0.0), max_side)
+    rgb = Image.fromarray(frame.pixels[:, :, ::-1].copy())
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb
