@@ -320,6 +320,18 @@ def test_takeout_folder(tmp_path: Path, photos: dict[str, bytes]) -> None:
     _check(export, _by_member(export, [export.folder]))
 
 
+def test_photos_named_one_by_one_find_their_sidecars(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    export = build_takeout(tmp_path, photos)
+    year = "Takeout/Google Photos/Photos from 2019/"
+    named = [year + "IMG_0002.jpg", year + "IMG_0005-edited.jpg", year + "image(1).jpg"]
+    items = list(iter_items([Path(export.path_in_folder(m)) for m in named]))
+    assert [i.path for i in items] == [export.path_in_folder(m) for m in named]
+    for member, item in zip(named, items, strict=True):
+        assert mismatches(item.facts["source"], export.expected[member]) == []
+
+
 def test_takeout_split_zips_share_sidecars(tmp_path: Path, photos: dict[str, bytes]) -> None:
     export = build_takeout(tmp_path, photos)
     assert [p.name for p in export.archives] == list(TAKEOUT_ZIPS)

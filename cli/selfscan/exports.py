@@ -488,6 +488,8 @@ class ExportIndex:
         self.problems: list[str] = []  # Facebook/Instagram JSON files that could not be read
         social: list[tuple[str, str, str]] = []
         for name in names:
+            if name in self._names:
+                continue
             self._names.add(name)
             if not name.lower().endswith(".json"):
                 continue

@@ -14,7 +14,9 @@ or corrupt members) becomes error items; nothing is ever written to disk.
 Every item carries ``facts["source"]``: export metadata found around it (see ``exports``). All
 the files and archives of one scan are listed before the first item is yielded, so that a Google
 Takeout photo finds its sidecar in another part of a split export (``takeout-…-001.zip``,
-``-002.zip``) and a Facebook or Instagram photo finds the JSON that describes it.
+``-002.zip``) and a Facebook or Instagram photo finds the JSON that describes it. A zip's listing
+is its central directory and its JSON members are read when needed; a tar cannot seek, so it is
+read twice: once for its JSON members, once for its photos.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class _Plan:
     entries: list[Item | _FileEntry | _ArchiveEntry] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # media and JSON files, for ``exports``
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
+    sidecar_dirs: set[str] = field(default_factory=set)
 
 
 def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
@@ -132,7 +135,7 @@ def _load_file(path: str) -> bytes:
 
 
 def _reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower() if exc.strerror else str(exc)
+    return exc.strerror.lower() if exc.strerror else str(exc)
 
 
 def _discover(path: str, plan: _Plan) -> None:
@@ -152,8 +155,23 @@ def _discover(path: str, plan: _Plan) -> None:
         _walk(path, st, plan)
     elif stat.S_ISREG(st.st_mode):
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
+        _add_sidecars(os.path.dirname(path), plan)
     else:
         plan.entries.append(Item(path, 0, 0, error="not a regular file or folder"))
+
+
+def _add_sidecars(folder: str, plan: _Plan) -> None:
+    """The JSON files beside a file named on the command line (its Takeout sidecar)."""
+    if folder in plan.sidecar_dirs:
+        return
+    plan.sidecar_dirs.add(folder)
+    try:
+        with os.scandir(folder) as it:
+            plan.names.extend(
+                e.path for e in it if e.name.lower().endswith(".json") and e.name[0] != "."
+            )
+    except OSError:
+        return  # the sidecar only adds facts; the file itself is reported either way
 
 
 def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
