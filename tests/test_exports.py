@@ -343,6 +343,16 @@ def test_takeout_split_zips_share_sidecars(tmp_path: Path, photos: dict[str, byt
     assert len(crossed) >= 5  # these sidecars sit in the other part
 
 
+def test_items_without_facts_are_the_same_items(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    export = build_takeout(tmp_path, photos)
+    for paths in ([export.folder], export.archives, [_as_tgz(p) for p in export.archives]):
+        full = list(iter_items(paths))
+        bare = list(iter_items(paths, with_facts=False))
+        assert [i.path for i in bare] == [i.path for i in full]
+        assert all(i.facts["source"]["sidecar"] is None for i in bare)
+        assert all(i.facts["source"]["sidecar"] is not None for i in full[:5])
+
+
 def test_takeout_one_part_alone_lacks_the_other_parts_sidecars(
     tmp_path: Path, photos: dict[str, bytes]
 ) -> None:
@@ -511,3 +521,39 @@ def test_fuzz_names_never_raise(name: str) -> None:
     unedited_name(name)
     fix_mojibake(name)
     social_kind(name)
+
+
+_NAME_PARTS = st.sampled_from(
+    [
+        "Takeout",
+        "Google Photos",
+        "album",
+        "posts",
+        "messages",
+        "inbox",
+        "media",
+        "your_instagram_activity",
+        "a(1).jpg",
+        "a.jpg",
+        "a-edited.jpg",
+        "a.jpg.json",
+        "a.jpg(1).json",
+        "metadata.json",
+        "message_1.json",
+        "posts_1.json",
+        "0.json",
+        "",
+        "..",
+    ]
+)
+_NAMES = st.lists(_NAME_PARTS | st.text(max_size=6), min_size=1, max_size=4).map("/".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.dictionaries(_NAMES, _JSON.map(_dump) | st.binary(max_size=40), max_size=8))
+def test_fuzz_export_index_never_raises(files: dict[str, bytes]) -> None:
+    index = exports.ExportIndex(files, files.__getitem__, str, "takeout")
+    for name in files:
+        source = index.facts(name)
+        assert set(source) == set(exports.SOURCE_KEYS)
+        assert isinstance(source["people"], list)

@@ -71,16 +71,21 @@ def printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def iter_items(paths: list[Path]) -> Iterator[Item]:
+def iter_items(paths: list[Path], with_facts: bool = True) -> Iterator[Item]:
     """Every scannable item under ``paths`` (files, folders, archives), in a stable order.
 
     Items from archives have ``read`` set; read their bytes before advancing the iterator.
+    ``with_facts=False`` reads no export JSON (each ``facts["source"]`` says only where the item
+    is): the same items, cheaper, e.g. to count them.
     """
     plan = _Plan()
     for root in paths:
         _discover(os.path.abspath(os.fspath(root)), plan)
-    folder_index = ExportIndex(plan.names, _load_file, str) if plan.names else None
-    sets = _archive_sets([e for e in plan.entries if isinstance(e, _ArchiveEntry)])
+    folder_index = None
+    if with_facts and plan.names:
+        folder_index = ExportIndex(plan.names, _load_file, str)
+    archives = [e for e in plan.entries if isinstance(e, _ArchiveEntry)]
+    sets = _archive_sets(archives, with_facts)
     for entry in plan.entries:
         if isinstance(entry, Item):
             yield entry
@@ -413,7 +418,8 @@ class _Part:
 class _ArchiveSet:
     """One archive, or all parts of a split export: one export index over every part."""
 
-    def __init__(self, entries: list[_ArchiveEntry]) -> None:
+    def __init__(self, entries: list[_ArchiveEntry], with_facts: bool) -> None:
+        self.with_facts = with_facts
         self.parts = {
             e.path: _Part(e.path, e.size, e.mtime_ns, e.fmt, _Budget(e.size)) for e in entries
         }
@@ -449,9 +455,10 @@ class _ArchiveSet:
                 except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
                     part.error = f"corrupt or truncated zip archive: {_short(exc)}"
                     continue
-                for name, info in _zip_listing(part.zf):
-                    refs.setdefault(name, (part, info))
-            else:
+                if self.with_facts:
+                    for name, info in _zip_listing(part.zf):
+                        refs.setdefault(name, (part, info))
+            elif self.with_facts:
                 for name, data in _tar_listing(_tar_opener(part.path), part.budget):
                     refs.setdefault(name, (part, data))
         if not refs:
@@ -715,7 +722,7 @@ def _member_source(index: ExportIndex | None, display: str, name: str) -> dict[s
     return source
 
 
-def _archive_sets(entries: list[_ArchiveEntry]) -> dict[str, _ArchiveSet]:
+def _archive_sets(entries: list[_ArchiveEntry], with_facts: bool) -> dict[str, _ArchiveSet]:
     """Group the parts of split exports (``name-001.zip``, ``name-002.zip``) into one set each;
     any other archive is a set of its own."""
     groups: dict[tuple[str, str], list[_ArchiveEntry]] = {}
@@ -729,7 +736,7 @@ def _archive_sets(entries: list[_ArchiveEntry]) -> dict[str, _ArchiveSet]:
         groups.setdefault(key, []).append(entry)
     sets: dict[str, _ArchiveSet] = {}
     for group in groups.values():
-        shared = _ArchiveSet(group)
+        shared = _ArchiveSet(group, with_facts)
         for entry in group:
             sets[entry.path] = shared
     return sets
