@@ -222,15 +222,15 @@ class Index:
         removed = 0
         self.begin()
         for root in roots:
-            base = root.rstrip("/")
+            base = _key(root.rstrip("/"))
             rows = self.db.execute(
-                "SELECT id, path FROM files WHERE path >= ? AND path < ?",
-                (base, base + "\U0010ffff"),
+                "SELECT id, path FROM files WHERE path >= ? AND path < ?", (base, base + b"\xff")
             ).fetchall()
             gone = [
                 (fid,)
-                for fid, path in rows
-                if path not in seen and (path == base or path.startswith((base + "/", base + "!/")))
+                for fid, raw in rows
+                if _path(raw) not in seen
+                and (raw == base or raw.startswith((base + b"/", base + b"!/")))
             ]
             self.db.executemany("DELETE FROM files WHERE id = ?", gone)
             removed += len(gone)
