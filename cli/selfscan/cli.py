@@ -223,7 +223,9 @@ def _run_find(
         if output is not None:
             fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
-        options = {"profile_name": session.profile.name} if fmt == "html" else {}
+        options: dict[str, object] = {}
+        if fmt == "html":
+            options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}
         writer = writer_for(fmt, stream or sys.stdout, **options)
     kept: list[FileResult] = []
     matched: list[FileResult] = []
@@ -274,9 +276,12 @@ def _run_find(
         done = ops.organise_matches(
             matched, organise, session.thresholds.match, session.profile.name
         )
+        placed = [d for d in done if d.error is None]
         verb = "linked or copied" if organise.mode == "link" else "copied"
         xmp_note = " with XMP face regions" if organise.xmp else ""
-        screen.print(f"{len(done)} matched photos {verb} to {organise.dest}{xmp_note}")
+        screen.print(f"{len(placed)} matched photos {verb} to {organise.dest}{xmp_note}")
+        for failed in (d for d in done if d.error is not None):
+            screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
     if interrupted:
         raise typer.Exit(130)
 

@@ -138,7 +138,7 @@ class _Inline:
 
 def _count(paths: list[Path], progress: Progress, stop: threading.Event) -> None:
     n = 0
-    for _ in iter_items(paths):
+    for _ in iter_items(paths, with_facts=False):
         if stop.is_set():
             return
         n += 1
