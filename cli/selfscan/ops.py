@@ -224,10 +224,18 @@ def doctor() -> dict[str, Any]:
 
 
 def _version(module: str) -> str | None:
-    from importlib import import_module
+    """An installed distribution's version, read from its metadata (importing insightface would
+    pull in its downloader)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        mod = import_module(module)
-    except Exception:
-        return None
-    return str(getattr(mod, "__version__", "installed"))
+    names = {
+        "PIL": ["pillow"],
+        "cv2": ["opencv-python", "opencv-python-headless"],
+        "pillow_heif": ["pillow-heif"],
+    }
+    for dist in names.get(module, [module]):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return None
