@@ -1,0 +1,218 @@
+"""Throughput and memory of ``selfscan find`` against a naive insightface loop, in one run.
+
+Builds (once, cached) a library of N 12 MP JPEGs (4032x3024, q90) with 0-4 faces from the sample
+photos pasted at 40-160 px on varied backgrounds (see ``libgen``), then measures, each in its own
+subprocess so that timings and peak memory are isolated:
+
+(a) baseline: one process, ``cv2.imread`` + SCRFD at 640 + ``ArcFaceONNX.get`` per face;
+(b) selfscan cold: ``selfscan find --me yaoming.jpg LIB --format jsonl`` with a fresh data dir;
+(c) selfscan warm: the same command again (nothing changed);
+(d) selfscan ``--quick``, cold;
+(e) decode floor: Pillow draft decoding at selfscan's default size, in as many processes as
+    selfscan has workers.
+
+Prints images/s, ratios against the baseline, peak RSS (largest single process of the run) and
+recall on the pasted faces (IoU >= 0.4).
+
+    python benchmarks/speed.py [--n 60] [--workers 2] [--sizes 200,2000] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import libgen
+from selfscan.analyze import PLANS
+from selfscan.scan import default_workers
+
+HERE = Path(__file__).resolve()
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run ``cmd`` through a fresh Python wrapper and return its wall time, peak RSS of its
+    largest process (MiB) and stdout."""
+    wrapper = [sys.executable, str(HERE), "_measure", "--", *cmd]
+    done = subprocess.run(wrapper, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])}... failed:\n{done.stderr[-3000:]}")
+    lines = done.stdout.splitlines()
+    stats = json.loads(lines[-1])
+    stats["stdout"] = "\n".join(lines[:-1])
+    return stats
+
+
+def _measure(cmd: list[str]) -> int:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        return done.returncode
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    sys.stdout.write(done.stdout)
+    print(json.dumps({"wall": wall, "rss_mib": peak}))
+    return 0
+
+
+def _baseline(folder: str) -> int:
+    """The naive loop: what a script written from insightface's README does."""
+    import cv2
+    import onnxruntime as ort
+    from insightface.app.common import Face
+    from insightface.model_zoo.arcface_onnx import ArcFaceONNX
+    from insightface.model_zoo.scrfd import SCRFD
+
+    from selfscan.models import load_pack
+
+    pack = load_pack()
+    providers = ["CPUExecutionProvider"]
+    det_file, rec_file = str(pack.detector_path), str(pack.recognizer_path)
+    det = SCRFD(det_file, session=ort.InferenceSession(det_file, providers=providers))
+    rec = ArcFaceONNX(rec_file, session=ort.InferenceSession(rec_file, providers=providers))
+    for path in sorted(Path(folder).glob("*.jpg")):
+        img = cv2.imread(str(path))
+        boxes, kpss = det.detect(img, input_size=(640, 640))
+        faces = []
+        for box, kps in zip(boxes, kpss, strict=True):
+            face = Face(bbox=box[:4], kps=kps, det_score=box[4])
+            rec.get(img, face)
+            faces.append({"box": [float(v) for v in box[:4]]})
+        print(json.dumps({"path": str(path), "faces": faces}))
+    return 0
+
+
+def _floor(folder: str, workers: int) -> int:
+    """Decode every file the way selfscan's default mode does, in ``workers`` processes."""
+    from multiprocessing import get_context
+
+    from selfscan.images import decode
+
+    paths = sorted(str(p) for p in Path(folder).glob("*.jpg"))
+    side = PLANS["default"][0]
+    with get_context("spawn").Pool(workers) as pool:
+        for _ in pool.imap_unordered(_decode_one, [(p, side) for p in paths], chunksize=1):
+            pass
+    del decode
+    return 0
+
+
+def _decode_one(args: tuple[str, int]) -> int:
+    from selfscan.images import decode
+
+    return decode(args[0], args[1]).pixels.shape[0]
+
+
+def recall(frames: list[libgen.Frame], found: dict[str, list]) -> tuple[int, int, int, int]:
+    """(pasted faces found, pasted faces, found among those < 80 px, pasted < 80 px)."""
+    hit = total = small_hit = small = 0
+    for frame in frames:
+        hits, _ = libgen.score(frame, found.get(os.path.basename(frame.path), []))
+        for box, h in zip(frame.faces, hits, strict=True):
+            total += 1
+            hit += h
+            if box[3] - box[1] < 80:
+                small += 1
+                small_hit += h
+    return hit, total, small_hit, small
+
+
+def _boxes(stdout: str) -> dict[str, list]:
+    found = {}
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        rec = json.loads(line)
+        if "path" in rec and "faces" in rec:
+            found[os.path.basename(rec["path"])] = [f["box"] for f in rec["faces"]]
+    return found
+
+
+def selfscan_cmd(lib: Path, me: Path, workers: int, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "selfscan", "find", "--me", str(me), str(lib), "--format", "jsonl",
+        "--no-progress", "--workers", str(workers), *extra,
+    ]  # fmt: skip
+
+
+def run_suite(lib: Path, frames: list[libgen.Frame], workers: int, quick: bool = True) -> None:
+    n = len(frames)
+    me = libgen.sample_paths()["yaoming"]
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="selfscan-speed-") as tmp:
+        env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}
+        results["baseline"] = measure([sys.executable, str(HERE), "_baseline", str(lib)])
+        results["cold"] = measure(selfscan_cmd(lib, me, workers), env)
+        results["warm"] = measure(selfscan_cmd(lib, me, workers), env)
+        if quick:
+            env_q = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home-quick")}
+            results["quick"] = measure(selfscan_cmd(lib, me, workers, "--quick"), env_q)
+        results["floor"] = measure([sys.executable, str(HERE), "_floor", str(lib), str(workers)])
+    base = n / results["baseline"]["wall"]
+    print(f"\n{n} images of 4032x3024, {workers} workers, {os.cpu_count()} cores")
+    print(f"{'run':<16}{'seconds':>9}{'img/s':>8}{'x base':>8}{'peak MiB':>10}  faces found")
+    for name, r in results.items():
+        rate = n / r["wall"]
+        line = f"{name:<16}{r['wall']:9.1f}{rate:8.2f}{rate / base:8.2f}{r['rss_mib']:10.0f}"
+        if name != "floor":
+            hit, total, sh, small = recall(frames, _boxes(r["stdout"]))
+            line += f"  {hit}/{total} pasted ({sh}/{small} under 80 px)"
+        print(line)
+    cold, floor = results["cold"]["wall"], results["floor"]["wall"]
+    print(f"cold/baseline throughput {results['baseline']['wall'] / cold:.2f}x (target >= 3)")
+    if quick:
+        q = results["baseline"]["wall"] / results["quick"]["wall"]
+        print(f"quick/baseline throughput {q:.2f}x (target >= 5)")
+    print(f"cold time / decode floor time {cold / floor:.2f} (target <= 2)")
+    print(f"warm time / cold time {results['warm']['wall'] / cold:.3f} (target <= 0.10)")
+
+
+def memory_runs(sizes: list[int], cache: Path, workers: int) -> None:
+    """Peak RSS of a cold default scan at each library size (libraries cached under ``cache``)."""
+    me = libgen.sample_paths()["yaoming"]
+    crops = libgen.face_crops()
+    print(f"\n{'images':>8}{'seconds':>9}{'img/s':>8}{'peak MiB':>10}")
+    for size in sizes:
+        lib = cache / f"lib-{size}"
+        libgen.build(lib, size, seed=3, per_frame=(0, 4), crops=crops)
+        with tempfile.TemporaryDirectory(prefix="selfscan-speed-") as tmp:
+            env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}
+            r = measure(selfscan_cmd(lib, me, workers), env)
+        print(f"{size:>8}{r['wall']:9.1f}{size / r['wall']:8.2f}{r['rss_mib']:10.0f}", flush=True)
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "_measure":
+        return _measure(sys.argv[3:])
+    if len(sys.argv) > 1 and sys.argv[1] == "_baseline":
+        return _baseline(sys.argv[2])
+    if len(sys.argv) > 1 and sys.argv[1] == "_floor":
+        return _floor(sys.argv[2], int(sys.argv[3]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=60, help="library size for the speed runs")
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/selfscan-speed"))
+    parser.add_argument(
+        "--sizes", default="", help="also measure peak memory at these library sizes: 200,2000"
+    )
+    parser.add_argument("--no-quick", action="store_true", help="skip the --quick run")
+    args = parser.parse_args()
+    lib = args.cache / f"lib-{args.n}"
+    frames = libgen.build(lib, args.n, seed=2, per_frame=(0, 4))
+    run_suite(lib, frames, args.workers, quick=not args.no_quick)
+    if args.sizes:
+        memory_runs([int(s) for s in args.sizes.split(",") if s], args.cache, args.workers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
