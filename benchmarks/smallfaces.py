@@ -42,6 +42,7 @@ CANDIDATES: dict[str, tuple[int, DetectPlan]] = {
     "640": (640, DetectPlan((640,))),
     "640+1280": (1280, DetectPlan((640, 1280))),
     "640+1280@.35": (1280, DetectPlan((640, 1280), thresholds=(0.5, 0.35))),
+    "320+640": (640, DetectPlan((320, 640))),
     "640+1280@.05c": (1280, DetectPlan((640, 1280), thresholds=(0.5, 0.05))),
     "640+1600@.05c": (1280, DetectPlan((640, 1600), thresholds=(0.5, 0.05))),
     "640+2016": (1280, DetectPlan((640, 2016))),
@@ -49,6 +50,7 @@ CANDIDATES: dict[str, tuple[int, DetectPlan]] = {
     "640+2016@.1c": (1280, DetectPlan((640, 2016), thresholds=(0.5, 0.1))),
     "640+2016@.05c": (1280, DetectPlan((640, 2016), thresholds=(0.5, 0.05))),
     "2016@.05c only": (1280, DetectPlan((2016,), thresholds=(0.05,))),
+    "320+2016@.05c": (1280, DetectPlan((320, 2016), thresholds=(0.5, 0.05))),
     "640+3024 (full)": (2048, DetectPlan((640, 3024))),
     "640+2016+4032@.05c (full)": (2048, DetectPlan((640, 2016, 4032), thresholds=(0.5, 0.5, 0.05))),
 }
@@ -95,7 +97,7 @@ def evaluate(
 def detection_table(analyzer: FaceAnalyzer, frames: list[libgen.Frame], names: list[str]) -> None:
     head = " ".join(f"{'<' + str(b) if b < 161 else '<=160':>8}" for b in BANDS)
     print(
-        f"{'plan':<26}{'dec':>6}{head} {'close':>6} {'R40-160':>8} {'prec':>6} {'fp':>4}"
+        f"{'plan':<26}{'dec':>6}{head} {'>=160':>7} {'R40-160':>8} {'prec':>6} {'fp':>4}"
         f" {'det ms':>7} {'dec ms':>7}"
     )
     for name in names:
@@ -110,7 +112,7 @@ def detection_table(analyzer: FaceAnalyzer, frames: list[libgen.Frame], names: l
         small = [bands.get(b, [0, 0]) for b in BANDS]
         r_all = sum(v[0] for v in small) / max(1, sum(v[1] for v in small))
         print(
-            f"{name:<26}{side:>6}{' '.join(cells)} {close[0]:>3}/{close[1]:<2} {r_all:8.3f}"
+            f"{name:<26}{side:>6}{' '.join(cells)} {close[0]:>3}/{close[1]:<3} {r_all:8.3f}"
             f" {r['precision']:6.3f} {r['fp']:>4} {r['detect_ms']:7.0f} {r['decode_ms']:7.0f}",
             flush=True,
         )
@@ -120,7 +122,7 @@ def detection_table(analyzer: FaceAnalyzer, frames: list[libgen.Frame], names: l
             counts[_band(box[3] - box[1])] = counts.get(_band(box[3] - box[1]), 0) + 1
     print(
         "faces per band:",
-        {("close-up" if k == 10_000 else f"<{k}"): v for k, v in sorted(counts.items())},
+        {(">=160" if k == 10_000 else f"<{k}"): v for k, v in sorted(counts.items())},
     )
 
 
@@ -213,7 +215,11 @@ def main() -> int:
     analyzer = FaceAnalyzer(load_pack(), threads=1)
     crops = libgen.face_crops(analyzer)
     if not args.no_detect:
-        frames = libgen.build(
+        medium = libgen.build(
+            args.cache / "medium", args.closeups, seed=5, heights=(160.0, 1200.0),
+            per_frame=(1, 2), crops=crops,
+        )  # fmt: skip
+        frames = medium + libgen.build(
             args.cache / "frames",
             args.frames,
             seed=1,

@@ -1,0 +1,216 @@
+"""Small faces, close-ups, sideways photos and the embedding size limit, with the real models on
+frames made at test time from the sample photos."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from selfscan.analyze import Job, run_job, set_analyzer, turn_point
+from selfscan.faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, landmark_span, nms
+from selfscan.images import decode
+from selfscan.types import Analysis, DecodedImage
+
+FRAME = (4032, 3024)
+
+
+def _yaoming_crop(analyzer: FaceAnalyzer, path: Path) -> tuple[np.ndarray, tuple[float, ...]]:
+    """His face with a margin, and the face box inside the crop."""
+    image = decode(path)
+    face = analyzer.detect(image)[0]
+    x1, y1, x2, y2 = face.box
+    m = 0.3 * (y2 - y1)
+    h, w = image.pixels.shape[:2]
+    cx1, cy1 = max(0, int(x1 - m)), max(0, int(y1 - m))
+    cx2, cy2 = min(w, int(x2 + m)), min(h, int(y2 + m))
+    return image.pixels[cy1:cy2, cx1:cx2].copy(), (x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1)
+
+
+def _background(size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = np.full((h, w, 3), (120, 140, 110), dtype=np.int16)
+    base += rng.integers(-12, 13, (h, w, 1), dtype=np.int16)
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def _paste(
+    canvas: np.ndarray, crop: np.ndarray, box: tuple[float, ...], height: float, at: tuple[int, int]
+) -> tuple[float, float, float, float]:
+    f = height / (box[3] - box[1])
+    size = (round(crop.shape[1] * f), round(crop.shape[0] * f))
+    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+    small = cv2.resize(crop, size, interpolation=interp)
+    x, y = at
+    canvas[y : y + size[1], x : x + size[0]] = small
+    fx, fy = size[0] / crop.shape[1], size[1] / crop.shape[0]
+    return (x + box[0] * fx, y + box[1] * fy, x + box[2] * fx, y + box[3] * fy)
+
+
+def _jpeg(path: Path, pixels: np.ndarray) -> Path:
+    ok, buf = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def _scan(path: Path, mode: str, analyzer: FaceAnalyzer) -> Analysis:
+    set_analyzer(analyzer)
+    st = os.stat(path)
+    analysis = run_job(Job("image", mode, st.st_size, st.st_mtime_ns, fs_path=str(path)))
+    assert analysis.error is None, analysis.error
+    return analysis
+
+
+def _near(analysis: Analysis, truth: tuple[float, ...], tol: float) -> bool:
+    return any(
+        max(abs(a - b) for a, b in zip(f.box, truth, strict=True)) <= tol for f in analysis.faces
+    )
+
+
+@pytest.fixture(scope="module")
+def small_frame(
+    tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> tuple[Path, dict[int, tuple[float, ...]]]:
+    """A 12 MP JPEG with his face pasted 40, 60 and 100 px tall."""
+    crop, box = _yaoming_crop(analyzer, samples["yaoming"])
+    canvas = _background(FRAME)
+    truth = {
+        40: _paste(canvas, crop, box, 40, (600, 500)),
+        60: _paste(canvas, crop, box, 60, (2100, 1700)),
+        100: _paste(canvas, crop, box, 100, (3300, 2400)),
+    }
+    return _jpeg(tmp_path_factory.mktemp("faces") / "small.jpg", canvas), truth
+
+
+def test_default_finds_small_faces_in_12mp(small_frame, analyzer: FaceAnalyzer) -> None:
+    path, truth = small_frame
+    analysis = _scan(path, "default", analyzer)
+    assert len(analysis.faces) == 3
+    for height, box in truth.items():
+        assert _near(analysis, box, tol=max(4.0, 0.12 * height)), (height, analysis.faces)
+
+
+def test_quick_misses_the_40px_face(small_frame, analyzer: FaceAnalyzer) -> None:
+    """The trade-off --quick makes: faces this small in a 12 MP photo are not looked for."""
+    path, truth = small_frame
+    analysis = _scan(path, "quick", analyzer)
+    assert not _near(analysis, truth[40], tol=20)
+
+
+def test_default_finds_a_closeup(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    """A face filling the frame: a large detector input alone would miss it."""
+    img = cv2.imread(str(samples["yaoming"]))
+    f = 3000 / img.shape[1]
+    big = cv2.resize(img, (3000, round(img.shape[0] * f)), interpolation=cv2.INTER_CUBIC)
+    canvas = _background((3000, 4000))
+    top = (4000 - big.shape[0]) // 2
+    canvas[top : top + big.shape[0]] = big
+    alone = analyzer.detect(decode(samples["yaoming"]))[0].box
+    want = (alone[0] * f, alone[1] * f + top, alone[2] * f, alone[3] * f + top)
+    analysis = _scan(_jpeg(tmp_path / "close.jpg", canvas), "default", analyzer)
+    assert len(analysis.faces) == 1
+    assert max(abs(a - b) for a, b in zip(analysis.faces[0].box, want, strict=True)) < 0.08 * (
+        want[3] - want[1]
+    )
+
+
+def test_thorough_turns_a_sideways_photo_without_exif(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    crop, box = _yaoming_crop(analyzer, samples["yaoming"])
+    canvas = _background((1600, 1200))
+    upright = _paste(canvas, crop, box, SIDEWAYS_PX, (700, 500))
+    stored = cv2.rotate(canvas, cv2.ROTATE_90_CLOCKWISE)  # no EXIF tag says so
+    path = _jpeg(tmp_path / "sideways.jpg", stored)
+    assert _scan(path, "default", analyzer).faces == ()
+    analysis = _scan(path, "thorough", analyzer)
+    assert analysis.orientation == 1
+    assert len(analysis.faces) == 1
+    # Where the face is in the stored (sideways) image: (x, y) -> (1200 - y, x).
+    x1, y1, x2, y2 = upright
+    want = (1200 - y2, x1, 1200 - y1, x2)
+    got = analysis.faces[0].box
+    assert max(abs(a - b) for a, b in zip(got, want, strict=True)) < 0.15 * SIDEWAYS_PX
+    # Landmarks too: the eyes lie to the right of the mouth in a clockwise-turned face.
+    lm = analysis.faces[0].landmarks
+    assert lm[:2, 0].mean() > lm[3:, 0].mean()
+    assert analysis.faces[0].embedding is not None
+
+
+SIDEWAYS_PX = 40
+
+
+def test_turn_point_undoes_each_quarter_turn() -> None:
+    rng = np.random.default_rng(1)
+    w, h = 37, 23
+    img = rng.integers(0, 255, (h, w), dtype=np.uint8)
+    codes = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    for turns, code in codes.items():
+        turned = cv2.rotate(img, code)
+        for _ in range(20):
+            ty, tx = int(rng.integers(0, turned.shape[0])), int(rng.integers(0, turned.shape[1]))
+            # Pixel centres map to pixel centres.
+            back = turn_point(np.array([[tx + 0.5, ty + 0.5]], np.float32), turns, w, h)[0]
+            assert img[int(back[1]), int(back[0])] == turned[ty, tx]
+
+
+def test_tiny_face_is_reported_without_embedding(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    crop, box = _yaoming_crop(analyzer, samples["yaoming"])
+    canvas = _background((1600, 1200))
+    _paste(canvas, crop, box, 18, (300, 300))
+    _paste(canvas, crop, box, 120, (900, 600))
+    image = decode(_jpeg(tmp_path / "tiny.jpg", canvas))
+    faces = analyzer.analyze(image, DetectPlan((640, 1600), thresholds=(0.5, 0.05)))
+    assert len(faces) == 2
+    by_size = sorted(faces, key=lambda f: f.height)
+    assert landmark_span(by_size[0].landmarks) < MIN_EMBED_PX
+    assert by_size[0].embedding is None
+    assert by_size[1].embedding is not None
+
+
+def test_passes_are_deduplicated_on_small_images(
+    analyzer: FaceAnalyzer, samples: dict[str, Path]
+) -> None:
+    """A 287 px photo gives the same faces whatever the larger passes ask for."""
+    image = decode(samples["yaoming"])
+    one = analyzer.detect(image, DetectPlan((640,)))
+    many = analyzer.detect(image, DetectPlan((640, 1280, 2048)))
+    assert len(one) == len(many) == 1
+    assert one[0].box == many[0].box
+
+
+def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    scores = np.array([0.6, 0.9, 0.7], np.float32)
+    assert nms(boxes, scores, 0.4) == [1, 2]
+
+
+def test_plan_passes_pair_sides_with_thresholds() -> None:
+    plan = DetectPlan((2016, 640), thresholds=(0.05, 0.5))
+    assert plan.passes() == [(640, 0.5), (2016, 0.05)]
+    assert DetectPlan((640, 1280)).passes() == [(640, 0.5), (1280, 0.5)]
+
+
+def test_decoded_image_scale_is_honoured(analyzer: FaceAnalyzer, samples: dict[str, Path]) -> None:
+    """Boxes come back in original coordinates whatever the decoded size."""
+    full = decode(samples["players"])
+    half = DecodedImage(
+        cv2.resize(full.pixels, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
+        full.scale * 2,
+        full.width,
+        full.height,
+    )
+    big = [f for f in analyzer.detect(full) if f.height > 40]
+    small = [f for f in analyzer.detect(half, DetectPlan((1280,))) if f.height > 40]
+    assert len(big) >= 10
+    for f in big:
+        assert min(max(abs(a - b) for a, b in zip(f.box, g.box, strict=True)) for g in small) < 6
