@@ -48,13 +48,21 @@ def main() -> int:
             for name in labels["images"]:
                 if name not in refs:
                     shutil.copyfile(args.faces / name, library / name)
-            done = selfscan(["enroll", "--profile", ident, *[str(args.faces / r) for r in refs]],
-                            env)
+            done = selfscan(
+                ["enroll", "--profile", ident, *[str(args.faces / r) for r in refs]], env
+            )
             if done.returncode != 0:
                 print(f"enroll {ident} failed: {done.stderr.strip()}")
                 return 1
-            find_args = ["find", "--profile", ident, "--format", "jsonl", "--no-progress",
-                         str(library)]
+            find_args = [
+                "find",
+                "--profile",
+                ident,
+                "--format",
+                "jsonl",
+                "--no-progress",
+                str(library),
+            ]
             if args.quick:
                 find_args.insert(1, "--quick")
             done = selfscan(find_args, env)
@@ -70,9 +78,11 @@ def main() -> int:
             truth = {n for n, ids in labels["images"].items() if ident in ids and n not in refs}
             truth -= unsure
             i_tp, i_fp, i_fn = len(found & truth), len(found - truth - unsure), len(truth - found)
-            print(f"{ident:16s} tp {i_tp:2d}  fp {i_fp:2d}  fn {i_fn:2d}"
-                  + (f"  missed {sorted(truth - found)}" if i_fn else "")
-                  + (f"  false {sorted(found - truth - unsure)}" if i_fp else ""))
+            print(
+                f"{ident:16s} tp {i_tp:2d}  fp {i_fp:2d}  fn {i_fn:2d}"
+                + (f"  missed {sorted(truth - found)}" if i_fn else "")
+                + (f"  false {sorted(found - truth - unsure)}" if i_fp else "")
+            )
             tp, fp, fn = tp + i_tp, fp + i_fp, fn + i_fn
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .models import ModelPack, create_session, providers_for
+from .offline import import_insightface
 from .types import DecodedImage, Face
 
 # insightface's alignment calls a scikit-image API that warns about its own future removal.
@@ -133,6 +134,7 @@ class FaceAnalyzer:
     def _load(self) -> None:
         if self._detector is not None:
             return
+        import_insightface()
         from insightface.model_zoo.arcface_onnx import ArcFaceONNX
         from insightface.model_zoo.scrfd import SCRFD
 
