@@ -214,3 +214,14 @@ def test_decoded_image_scale_is_honoured(analyzer: FaceAnalyzer, samples: dict[s
     assert len(big) >= 10
     for f in big:
         assert min(max(abs(a - b) for a, b in zip(f.box, g.box, strict=True)) for g in small) < 6
+
+
+def test_candidate_in_the_padding_is_not_confirmed(analyzer, samples) -> None:
+    """A low-score candidate lying in the padding past the image's right edge is dropped."""
+    from selfscan.images import decode
+
+    image = decode(samples["players"], 640)
+    width = image.pixels.shape[1]
+    det = np.array([width + 10, 2.0, width + 20, 12.0, 0.05], dtype=np.float32)
+    analyzer._load()
+    assert analyzer._confirm(image.pixels, det, 0.5) is None

@@ -143,3 +143,37 @@ def test_data_dir_is_private_from_the_start(sandbox: dict, samples: dict[str, Pa
     for p in [home, *home.rglob("*")]:
         mode = p.stat().st_mode & 0o777
         assert mode == (0o700 if p.is_dir() else 0o600), f"{p} is {oct(mode)}"
+
+
+def test_no_embedding_survives_forget_all(sandbox: dict, samples: dict[str, Path],
+                                          home: Path) -> None:
+    """Search every byte left in the data dir for the stored embeddings after forget --all."""
+    import base64
+    import sqlite3
+
+    env, lib, cwd = sandbox["env"], sandbox["lib"], sandbox["cwd"]
+    assert selfscan(["enroll", str(samples["yaoming"])], env, cwd).returncode == 0
+    assert selfscan(["find", str(lib), "--workers", "1"], env, cwd).returncode == 0
+    profile = json.loads((home / "profiles" / "me.json").read_text())
+    needles = [base64.b64decode(r["embedding"])[:64] for r in profile["references"]]
+    needles += [r["embedding"][:64].encode() for r in profile["references"]]
+    with sqlite3.connect(home / "index.sqlite") as db:
+        rows = db.execute("SELECT embedding FROM faces WHERE embedding IS NOT NULL").fetchall()
+    needles += [row[0][:64] for row in rows[:20]]
+    assert len(needles) > 10
+
+    def leftovers() -> list[str]:
+        found = []
+        for p in [home, *home.rglob("*")] if home.exists() else []:
+            if p.is_file():
+                data = p.read_bytes()
+                found += [str(p) for n in needles if n in data]
+        return found
+
+    assert leftovers()  # the search does find them while they are stored
+    done = selfscan(["forget", "--all"], env, cwd)
+    assert done.returncode == 0 and "removed" in done.stdout
+    assert leftovers() == []
+    done = selfscan(["data", "--json"], env, cwd)
+    info = json.loads(done.stdout)
+    assert info["profiles"] == [] and not info["index"]["exists"]

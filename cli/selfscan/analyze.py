@@ -112,6 +112,11 @@ def run_job(job: Job) -> Analysis:
         return Analysis(error="out of memory while analysing this file")
     except OSError as exc:
         return Analysis(error=f"read error: {exc.strerror or exc}")
+    except Exception as exc:  # a defect must cost one file, never the scan
+        return Analysis(
+            error=f"internal error while analysing this file: {type(exc).__name__}: "
+            f"{exc} (please report it)"
+        )
 
 
 def _check_unchanged(job: Job) -> None:

@@ -212,6 +212,8 @@ class FaceAnalyzer:
         ox, oy = max(0, int(cx - side * 1.5)), max(0, int(cy - side * 1.5))
         ex, ey = min(width, int(cx + side * 1.5) + 1), min(height, int(cy + side * 1.5) + 1)
         zoom = min(4.0, max(1.0, ZOOM_TO / max(1.0, y2 - y1)))
+        if ex - ox < 2 or ey - oy < 2:  # a candidate in the padding beyond the image
+            return None
         crop = pixels[oy:ey, ox:ex]
         size = (max(1, round(crop.shape[1] * zoom)), max(1, round(crop.shape[0] * zoom)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
