@@ -13,6 +13,7 @@ import pytest
 from selfscan.analyze import Job, run_job, set_analyzer, turn_point
 from selfscan.faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, landmark_span, nms
 from selfscan.images import decode
+from selfscan.models import load_pack
 from selfscan.types import Analysis, DecodedImage
 
 FRAME = (4032, 3024)
@@ -225,3 +226,24 @@ def test_candidate_in_the_padding_is_not_confirmed(analyzer, samples) -> None:
     det = np.array([width + 10, 2.0, width + 20, 12.0, 0.05], dtype=np.float32)
     analyzer._load()
     assert analyzer._confirm(image.pixels, det, 0.5) is None
+
+
+def test_second_looks_are_capped_in_a_crowd(samples, monkeypatch) -> None:
+    """The stands behind the team give thousands of weak candidates; only the best
+    ``confirm_limit`` get a second look, and the players are all still found."""
+    from selfscan.analyze import PLANS
+
+    analyzer = FaceAnalyzer(load_pack())
+    looks = 0
+    real = analyzer._confirm
+
+    def counting(*args):
+        nonlocal looks
+        looks += 1
+        return real(*args)
+
+    monkeypatch.setattr(analyzer, "_confirm", counting)
+    side, plan = PLANS["default"]
+    faces = analyzer.detect(decode(samples["players"], side), plan)
+    assert 0 < looks <= plan.confirm_limit
+    assert sum(f.height >= 40 for f in faces) >= 16

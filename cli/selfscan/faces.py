@@ -45,12 +45,15 @@ class DetectPlan:
     A pass with a threshold below ``det_threshold`` proposes candidates: each one scoring below
     ``det_threshold`` is confirmed only by a second, zoomed look at its neighbourhood (the
     detector scores a face far more reliably at 40+ px than at 20 px), so a low candidate
-    threshold raises recall without letting noise through.
+    threshold raises recall without letting noise through. At most ``confirm_limit``
+    candidates per image get that second look, best first: a crowd or a busy texture yields
+    thousands of weak candidates, and each look is a detector run.
     """
 
     long_sides: tuple[int, ...] = (640,)
     det_threshold: float = DET_THRESHOLD
     thresholds: tuple[float, ...] = ()
+    confirm_limit: int = 32
 
     @property
     def max_side(self) -> int:
@@ -179,16 +182,21 @@ class FaceAnalyzer:
         kps: NDArray[np.float32],
         factor: float,
         threshold: float,
+        limit: int,
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """The candidates of a low-threshold pass that score ``threshold`` as they are or on a
         zoomed second look; coordinates stay those of the pass."""
         keep = nms(dets[:, :4], dets[:, 4], NMS_THRESHOLD)
         out_d, out_k = [], []
-        for i in keep:
+        looks = 0
+        for i in keep:  # best first
             if dets[i, 4] >= threshold:
                 out_d.append(dets[i])
                 out_k.append(kps[i])
                 continue
+            if looks >= limit:
+                break
+            looks += 1
             found = self._confirm(
                 pixels, dets[i] * np.array([factor] * 4 + [1], np.float32), threshold
             )
@@ -257,7 +265,9 @@ class FaceAnalyzer:
             if dets.shape[0] == 0:
                 continue
             if threshold < plan.det_threshold:
-                dets, kps = self._confirmed(pixels, dets, kps, factor, plan.det_threshold)
+                dets, kps = self._confirmed(
+                    pixels, dets, kps, factor, plan.det_threshold, plan.confirm_limit
+                )
                 if dets.shape[0] == 0:
                     continue
             factor = np.float32(image.scale * factor)
