@@ -141,3 +141,51 @@ def test_kill_minus_9_loses_at_most_the_batch_in_flight(samples: dict[str, Path]
         dupes = db.execute("SELECT COUNT(*) FROM (SELECT path FROM files GROUP BY path "
                            "HAVING COUNT(*) > 1)").fetchone()[0]
     assert dupes == 0
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_the_work(samples: dict[str, Path], tmp_path: Path,
+                                                  home: Path) -> None:
+    lib = tmp_path / "many"
+    lib.mkdir()
+    for i in range(40):
+        shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(lib),
+           "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    db_file = home / "index.sqlite"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True) as db:
+                if db.execute("SELECT COUNT(*) FROM files").fetchone()[0] >= 3:
+                    break
+        except sqlite3.Error:
+            continue
+    assert proc.poll() is None, "the scan finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in out + err
+    assert "Traceback" not in out + err
+    with sqlite3.connect(db_file) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] >= 3
+
+
+def test_migrations_bring_an_old_index_up_to_date(tmp_path: Path) -> None:
+    from selfscan.index import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
+        db.execute("INSERT INTO files (id, path, size, mtime_ns, model_id, mode, scanned_at) "
+                   "VALUES (1, x'2f612e6a7067', 1, 1, 'm', 1, 0)")
+        db.executemany("INSERT INTO faces (file_id, det_score, landmarks) VALUES (1, 0.9, x'00')",
+                       [(), ()])
+    index = Index(path)
+    assert index.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert index.db.execute("SELECT face_count FROM files").fetchone()[0] == 2
+    index.close()

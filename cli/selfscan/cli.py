@@ -95,7 +95,9 @@ def _root(
 def enroll(
     photos: Annotated[list[Path], typer.Argument(help="Photos of your face, one face each.")],
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name.")] = "me",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+    device: Annotated[
+        str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU, else CPU), cpu, cuda.")
+    ] = "auto",
 ) -> None:
     """Build or extend a profile from photos of yourself.
 
@@ -137,7 +139,9 @@ def find(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per core).")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "cpu",
+    device: Annotated[
+        str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU, else CPU), cpu, cuda.")
+    ] = "auto",
     no_store: Annotated[
         bool, typer.Option("--no-store", help="Keep nothing on disk: no index, no profile.")
     ] = False,

@@ -55,7 +55,15 @@ MIGRATIONS: list[str] = [
         );
         CREATE INDEX faces_file ON faces(file_id);
     """,
+    # 2: how many faces a file has, so that a rescan skips the faces query for most photos
+    """
+        ALTER TABLE files ADD COLUMN face_count INTEGER;
+        UPDATE files SET face_count = (SELECT COUNT(*) FROM faces WHERE file_id = files.id);
+    """,
 ]
+
+
+_DETAIL = "error, width, height, orientation, facts, fingerprint, face_count"
 
 
 def _key(path: str) -> bytes:
@@ -122,17 +130,17 @@ class Index:
         """The stored analysis when ``item`` is unchanged (same path, size and mtime_ns), was
         analysed by ``model_id``, and at least as thoroughly as ``mode``."""
         row = self.db.execute(
-            "SELECT id, size, mtime_ns, model_id, mode FROM files WHERE path = ?",
+            f"SELECT id, size, mtime_ns, model_id, mode, {_DETAIL} FROM files WHERE path = ?",
             (_key(item.path),),
         ).fetchone()
         if row is None:
             return None
-        file_id, size, mtime_ns, stored_model, stored_mode = row
+        file_id, size, mtime_ns, stored_model, stored_mode = row[:5]
         if size != item.size or mtime_ns != item.mtime_ns or stored_model != model_id:
             return None
         if stored_mode < MODES[mode]:
             return None
-        return Cached(file_id, self._load(file_id))
+        return Cached(file_id, self._load(file_id, row[5:]))
 
     def moved(self, fingerprint: str, size: int, model_id: str, mode: str) -> Cached | None:
         """A stored item with the same content whose path no longer exists (moved or renamed)."""
@@ -147,23 +155,28 @@ class Index:
                 return Cached(file_id, self._load(file_id))
         return None
 
-    def _load(self, file_id: int) -> Analysis:
-        row = self.db.execute(
-            "SELECT error, width, height, orientation, facts, fingerprint FROM files WHERE id = ?",
-            (file_id,),
-        ).fetchone()
+    def _load(self, file_id: int, row: tuple | None = None) -> Analysis:
+        if row is None:
+            row = self.db.execute(
+                f"SELECT {_DETAIL} FROM files WHERE id = ?", (file_id,)
+            ).fetchone()
         faces = []
-        for x1, y1, x2, y2, det, lm, emb, t in self.db.execute(
-            "SELECT x1, y1, x2, y2, det_score, landmarks, embedding, time FROM faces "
-            "WHERE file_id = ? ORDER BY id",
-            (file_id,),
-        ):
+        rows = (
+            self.db.execute(
+                "SELECT x1, y1, x2, y2, det_score, landmarks, embedding, time FROM faces "
+                "WHERE file_id = ? ORDER BY id",
+                (file_id,),
+            )
+            if row[6] != 0  # NULL (not counted) or some faces
+            else ()
+        )
+        for x1, y1, x2, y2, det, lm, emb, t in rows:
             faces.append(
                 Face(
                     box=(x1, y1, x2, y2),
-                    landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2).copy(),
+                    landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2),
                     det_score=det,
-                    embedding=None if emb is None else np.frombuffer(emb, dtype="<f4").copy(),
+                    embedding=None if emb is None else np.frombuffer(emb, dtype="<f4"),
                     time=t,
                 )
             )
@@ -178,12 +191,25 @@ class Index:
         )
 
     def put(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
-        """Store (or replace) the analysis of ``item``; returns its row id."""
+        """Store (or replace) the analysis of ``item``; returns its row id. All or nothing: a
+        Ctrl-C in the middle never leaves a file row without its faces."""
         self.begin()
+        self.db.execute("SAVEPOINT put")
+        try:
+            file_id = self._write(item, analysis, model_id, mode)
+        except BaseException:
+            self.db.execute("ROLLBACK TO put")
+            self.db.execute("RELEASE put")
+            raise
+        self.db.execute("RELEASE put")
+        return file_id
+
+    def _write(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
         self.db.execute("DELETE FROM files WHERE path = ?", (_key(item.path),))
         cur = self.db.execute(
             "INSERT INTO files (path, size, mtime_ns, fingerprint, model_id, mode, error, width, "
-            "height, orientation, facts, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "height, orientation, facts, scanned_at, face_count) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 _key(item.path),
                 item.size,
@@ -197,6 +223,7 @@ class Index:
                 analysis.orientation,
                 json.dumps(analysis.facts, default=str) if analysis.facts else None,
                 time.time(),
+                len(analysis.faces),
             ),
         )
         file_id = int(cur.lastrowid or 0)

@@ -36,7 +36,7 @@ class FindRequest:
     threshold: float | None = None
     mode: str = "default"
     workers: int | None = None
-    device: str = "cpu"
+    device: str = "auto"
     store: bool = True
     model: str | None = None
 
@@ -90,7 +90,7 @@ def organise_matches(
     return organise(results, req.dest, req.mode, req.xmp, person, threshold=threshold)  # type: ignore[arg-type]
 
 
-def enroll(photos: list[Path], name: str = "me", device: str = "cpu") -> tuple[Profile, Path]:
+def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[Profile, Path]:
     """Build or extend the stored profile ``name`` from ``photos``; returns it and its file."""
     _check_photos(photos)
     analyzer = FaceAnalyzer(load_pack(), device)

@@ -52,7 +52,7 @@ class ScanOptions:
 
     mode: str = "default"
     workers: int = 1
-    device: str = "cpu"
+    device: str = "auto"
 
 
 def default_workers() -> int:
@@ -163,7 +163,8 @@ def scan(
     refs = profile.embeddings
     progress = Progress()
     stop = threading.Event()
-    threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
+    if on_progress is not None:  # the total only matters to a progress display
+        threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
     if options.workers <= 1:
         executor: _Inline | ProcessPoolExecutor = _Inline(
             analyzer or FaceAnalyzer(pack, options.device, threads=1)
