@@ -28,10 +28,6 @@ from .types import DecodedImage
 MAX_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = None  # our own limit above replaces Pillow's warning/error pair
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-)
-
 _ORIENT_OPS = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
