@@ -22,6 +22,7 @@ read twice: once for its JSON members, once for its photos.
 from __future__ import annotations
 
 import calendar
+import functools
 import io
 import os
 import re
@@ -555,28 +556,41 @@ def _zip_items(
         if problem is not None:
             yield Item(path, info.file_size, mtime_ns, error=problem)
             continue
-        if what == "archive":
-            try:
-                data = _zip_read(zf, info, MAX_INNER_ARCHIVE, budget)
-            except FileError as exc:
-                yield Item(path, info.file_size, mtime_ns, error=exc.reason)
-                continue
-            yield from _nested_items(data, path, mtime_ns, budget)
-        elif what in ("image", "video"):
-            yield Item(
-                path,
-                info.file_size,
-                mtime_ns,
-                kind=what,  # type: ignore[arg-type]
-                read=_zip_reader(zf, info, _cap(what), budget),
-                facts={"source": _member_source(index, display, name)},
-            )
+        read = functools.partial(_zip_read, zf, info)
+        yield from _member_items(
+            path, info.file_size, mtime_ns, what, read, budget, index, display, name
+        )
 
 
-def _zip_reader(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: _Budget
-) -> Callable[[], bytes]:
-    return lambda: _zip_read(zf, info, cap, budget)
+def _member_items(
+    path: str,
+    size: int,
+    mtime_ns: int,
+    what: str,
+    read: Callable[[int, _Budget], bytes],
+    budget: _Budget,
+    index: ExportIndex | None,
+    display: str,
+    name: str,
+) -> Iterator[Item]:
+    """The item(s) of one accepted archive member, zip or tar alike: an inner archive is read
+    (capped) and opened, an image or video becomes an item whose bytes are read on demand."""
+    if what == "archive":
+        try:
+            data = read(MAX_INNER_ARCHIVE, budget)
+        except FileError as exc:
+            yield Item(path, size, mtime_ns, error=exc.reason)
+            return
+        yield from _nested_items(data, path, mtime_ns, budget)
+    elif what in ("image", "video"):
+        yield Item(
+            path,
+            size,
+            mtime_ns,
+            kind=what,  # type: ignore[arg-type]
+            read=functools.partial(read, _cap(what), budget),
+            facts={"source": _member_source(index, display, name)},
+        )
 
 
 def _zip_mtime(info: zipfile.ZipInfo) -> int:
@@ -652,22 +666,8 @@ def _tar_member(
     if problem is not None:
         yield Item(path, member.size, mtime_ns, error=problem)
         return
-    if what == "archive":
-        try:
-            data = _tar_read(tf, member, MAX_INNER_ARCHIVE, budget)
-        except FileError as exc:
-            yield Item(path, member.size, mtime_ns, error=exc.reason)
-            return
-        yield from _nested_items(data, path, mtime_ns, budget)
-    elif what in ("image", "video"):
-        yield Item(
-            path,
-            member.size,
-            mtime_ns,
-            kind=what,  # type: ignore[arg-type]
-            read=lambda: _tar_read(tf, member, _cap(what), budget),
-            facts={"source": _member_source(index, display, name)},
-        )
+    read = functools.partial(_tar_read, tf, member)
+    yield from _member_items(path, member.size, mtime_ns, what, read, budget, index, display, name)
 
 
 def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo, cap: int, budget: _Budget) -> bytes:
