@@ -7,21 +7,24 @@ from pathlib import Path
 
 from PIL import Image
 
+# Orientation o: an upright picture transformed by STORE_OPS[o] is what a camera stores with the
+# EXIF tag o (written independently of selfscan's own table, as a test oracle).
+STORE_OPS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
 
 def save_with_orientation(src: Path, dest: Path, orientation: int) -> None:
     """Store ``src`` rotated/flipped so that EXIF ``orientation`` brings it back upright."""
-    inverse = {
-        2: Image.Transpose.FLIP_LEFT_RIGHT,
-        3: Image.Transpose.ROTATE_180,
-        4: Image.Transpose.FLIP_TOP_BOTTOM,
-        5: Image.Transpose.TRANSPOSE,
-        6: Image.Transpose.ROTATE_90,
-        7: Image.Transpose.TRANSVERSE,
-        8: Image.Transpose.ROTATE_270,
-    }
     im = Image.open(src).convert("RGB")
-    if orientation in inverse:
-        im = im.transpose(inverse[orientation])
+    if orientation in STORE_OPS:
+        im = im.transpose(STORE_OPS[orientation])
     exif = Image.Exif()
     exif[0x0112] = orientation
     im.save(dest, "JPEG", quality=95, exif=exif.tobytes())

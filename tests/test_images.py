@@ -24,6 +24,7 @@ from tests.hostile import (
     png_claiming,
     snapshot,
 )
+from tests.imagegen import STORE_OPS
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -271,21 +272,8 @@ def test_file_changing_during_decode(
         decode(path, 640)
 
 
-# Orientation o: the stored pixels, transformed by ``images._ORIENT_OPS[o]``, are upright.
-_STORE = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
-
-
 def _stored(upright: Image.Image, orientation: int) -> bytes:
-    op = _STORE[orientation]
+    op = STORE_OPS.get(orientation)
     stored = upright if op is None else upright.transpose(op)
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -373,7 +361,7 @@ def test_recompressed_and_gray_still_have_the_face(face: Image.Image, analyzer) 
 def _heic(upright: Image.Image, orientation: int) -> bytes:
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
-    op = _STORE[orientation]
+    op = STORE_OPS.get(orientation)
     stored = upright if op is None else upright.transpose(op)
     exif = Image.Exif()
     exif[0x0112] = orientation
