@@ -149,3 +149,13 @@ def test_data_and_forget(samples: dict[str, Path], library: Path, home: Path) ->
     assert code == 0 and "removed" in out
     assert not (home / "profiles").exists()
     assert not (home / "index.sqlite").exists()
+
+
+def test_summary_counts_files_reused_from_the_index(samples: dict[str, Path],
+                                                    library: Path) -> None:
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    code, out, _ = run("find", str(library), "--workers", "1")
+    assert code == 0 and "unchanged from the index" not in out
+    code, out, _ = run("find", str(library), "--workers", "1")
+    assert code == 0 and "3 unchanged from the index" in out
+    assert "1 match" in out

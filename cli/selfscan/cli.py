@@ -234,15 +234,11 @@ def _run_find(
     kept: list[FileResult] = []
     matched: list[FileResult] = []
     errors: list[FileResult] = []
-    counts: dict[str, int] = {}
-    faces = cached = 0
     started = time.monotonic()
     interrupted = False
     try:
         with render.scan_progress(err, progress and err.is_terminal) as cb:
             for result in session.results(cb):
-                counts[result.status] = counts.get(result.status, 0) + 1
-                faces += len(result.faces)
                 if writer is not None:
                     writer.add(result)
                 if show_all or result.status in ("match", "possible"):
@@ -255,11 +251,12 @@ def _run_find(
         interrupted = True
     finally:
         session.close()
+    done = session.progress
     summary = ScanSummary(
-        total=sum(counts.values()),
-        counts=counts,
-        faces=faces,
-        cached=cached,
+        total=done.done,
+        counts=dict(done.counts),
+        faces=done.faces,
+        cached=done.cached,
         seconds=time.monotonic() - started,
         interrupted=interrupted,
     )

@@ -51,6 +51,7 @@ class FindSession:
     analyzer: FaceAnalyzer
     index: Index
     notes: list[str] = field(default_factory=list)
+    progress: Progress = field(default_factory=Progress)
 
     def results(
         self, on_progress: Callable[[Progress], None] | None = None
@@ -66,6 +67,7 @@ class FindSession:
             ScanOptions(mode=req.mode, workers=workers, device=req.device),
             on_progress,
             analyzer=self.analyzer,
+            progress=self.progress,
         )
 
     def close(self) -> None:

@@ -154,14 +154,16 @@ def scan(
     options: ScanOptions | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     analyzer: FaceAnalyzer | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[FileResult]:
-    """Scan ``paths`` for ``profile``'s face; yield a result per item, in discovery order."""
+    """Scan ``paths`` for ``profile``'s face; yield a result per item, in discovery order.
+    ``progress`` (a fresh one if not given) is kept up to date as results are yielded."""
     options = options or ScanOptions()
     check_paths(paths)
     if profile.model_id != pack.model_id:
         raise InputError("the profile was made by another model than the one scanning")
     refs = profile.embeddings
-    progress = Progress()
+    progress = progress if progress is not None else Progress()
     stop = threading.Event()
     if on_progress is not None:  # the total only matters to a progress display
         threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
