@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from selfscan import ops, scan
 from selfscan.index import Index, index_path
 from selfscan.scan import Progress
-from selfscan.types import FileResult
+from selfscan.types import Analysis, Face, FileResult, Item
 from tests import imagegen
 
 
@@ -78,8 +81,9 @@ def test_changed_moved_and_deleted_files(samples: dict[str, Path], library: Path
     assert paths == ["gdp.jpg", "team.jpg"]
 
 
-def test_another_profile_needs_no_detection(samples: dict[str, Path], library: Path,
-                                            tmp_path: Path) -> None:
+def test_another_profile_needs_no_detection(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
     run_find([library], samples["yaoming"])
     # someone from gdp.jpg as the profile: a face crop of the largest face there
     from PIL import Image
@@ -91,8 +95,9 @@ def test_another_profile_needs_no_detection(samples: dict[str, Path], library: P
     faces = FaceAnalyzer(load_pack()).detect(decode(samples["gdp"], 1280))
     x1, y1, x2, y2 = max(faces, key=lambda f: f.height).box
     pad = (x2 - x1) * 0.6
-    crop = Image.open(samples["gdp"]).crop((int(x1 - pad), int(y1 - pad), int(x2 + pad),
-                                           int(y2 + pad)))
+    crop = Image.open(samples["gdp"]).crop(
+        (int(x1 - pad), int(y1 - pad), int(x2 + pad), int(y2 + pad))
+    )
     crop = crop.resize((crop.width * 2, crop.height * 2))
     me = tmp_path / "other.jpg"
     crop.save(me, quality=95)
@@ -102,15 +107,28 @@ def test_another_profile_needs_no_detection(samples: dict[str, Path], library: P
     assert results["players.jpg"].status == "no_match"
 
 
-def test_kill_minus_9_loses_at_most_the_batch_in_flight(samples: dict[str, Path],
-                                                        tmp_path: Path, home: Path) -> None:
+def test_kill_minus_9_loses_at_most_the_batch_in_flight(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
     lib = tmp_path / "many"
     lib.mkdir()
     for i in range(40):
         shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    cmd = [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(lib),
-           "--format", "jsonl", "--workers", "1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfscan",
+        "find",
+        "--me",
+        str(samples["yaoming"]),
+        str(lib),
+        "--format",
+        "jsonl",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db_file = home / "index.sqlite"
     committed = 0
@@ -138,22 +156,33 @@ def test_kill_minus_9_loses_at_most_the_batch_in_flight(samples: dict[str, Path]
     with sqlite3.connect(db_file) as db:
         assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] == 40
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        dupes = db.execute("SELECT COUNT(*) FROM (SELECT path FROM files GROUP BY path "
-                           "HAVING COUNT(*) > 1)").fetchone()[0]
+        dupes = db.execute(
+            "SELECT COUNT(*) FROM (SELECT path FROM files GROUP BY path HAVING COUNT(*) > 1)"
+        ).fetchone()[0]
     assert dupes == 0
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_the_work(samples: dict[str, Path], tmp_path: Path,
-                                                  home: Path) -> None:
+def test_ctrl_c_stops_cleanly_and_keeps_the_work(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
     lib = tmp_path / "many"
     lib.mkdir()
     for i in range(40):
         shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    cmd = [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(lib),
-           "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfscan",
+        "find",
+        "--me",
+        str(samples["yaoming"]),
+        str(lib),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     db_file = home / "index.sqlite"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -181,11 +210,67 @@ def test_migrations_bring_an_old_index_up_to_date(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(MIGRATIONS[0] + "; PRAGMA user_version=1;")
-        db.execute("INSERT INTO files (id, path, size, mtime_ns, model_id, mode, scanned_at) "
-                   "VALUES (1, x'2f612e6a7067', 1, 1, 'm', 1, 0)")
-        db.executemany("INSERT INTO faces (file_id, det_score, landmarks) VALUES (1, 0.9, x'00')",
-                       [(), ()])
+        db.execute(
+            "INSERT INTO files (id, path, size, mtime_ns, model_id, mode, scanned_at) "
+            "VALUES (1, x'2f612e6a7067', 1, 1, 'm', 1, 0)"
+        )
+        db.executemany(
+            "INSERT INTO faces (file_id, det_score, landmarks) VALUES (1, 0.9, x'00')", [(), ()]
+        )
     index = Index(path)
     assert index.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert index.db.execute("SELECT face_count FROM files").fetchone()[0] == 2
     index.close()
+
+
+def _face(seed: int) -> Face:
+    rng = np.random.default_rng(seed)
+    emb = rng.standard_normal(512).astype(np.float32)
+    return Face(
+        box=(1.0 * seed, 2.0, 30.0, 40.0),
+        landmarks=rng.random((5, 2), dtype=np.float32),
+        det_score=0.9,
+        embedding=emb / np.linalg.norm(emb),
+    )
+
+
+def test_read_ahead_answers_like_one_query_per_path(tmp_path: Path) -> None:
+    """Lookups in walk order, out of order, for new paths between stored ones, and after writes
+    during the scan all give what a one-row query gives, across several read-ahead windows."""
+    ix = Index(tmp_path / "index.sqlite")
+    rng = random.Random(7)
+    names = [
+        f"/lib/{d}/{n:04d}.jpg" for d in ("a", "a/sub", "b", "b.c", "é") for n in range(0, 400, 3)
+    ]
+    stored: dict[str, Item] = {}
+    for i, name in enumerate(names):
+        item = Item(name, 100 + i, 5 + i, fs_path=name)
+        ix.put(item, Analysis(faces=tuple(_face(i) for _ in range(i % 3))), "m", "default")
+        stored[name] = item
+    ix.commit()
+    fresh = Index(tmp_path / "index.sqlite")
+    order = sorted(
+        names + [f"/lib/{d}/{n:04d}.jpg" for d in ("a", "b.c") for n in range(1, 400, 3)]
+    )
+    order = order[:300] + list(reversed(order[300:600])) + rng.sample(order[600:], len(order) - 600)
+    for step, name in enumerate(order):
+        item = stored.get(name, Item(name, 1, 1, fs_path=name))
+        got = fresh.lookup(item, "m", "default")
+        assert (got is None) == (name not in stored), name
+        if got is not None:
+            one = fresh._read_one(name.encode())
+            assert one is not None and got.file_id == one[0]
+            assert len(got.analysis.faces) == names.index(name) % 3
+            for face, (*_, emb, _t) in zip(got.analysis.faces, one[12], strict=True):
+                assert face.embedding is not None and face.embedding.tobytes() == emb
+        assert fresh.lookup(replace(item, size=item.size + 1), "m", "default") is None
+        if step % 7 == 0:  # a changed file rewritten mid-scan reads back as written
+            changed = replace(item, size=item.size + 1000)
+            fresh.put(changed, Analysis(faces=(_face(step),)), "m", "default")
+            stored[name] = changed
+            again = fresh.lookup(changed, "m", "default")
+            assert again is not None and again.analysis.faces[0].box[0] == step
+    assert (
+        fresh.lookup(Item("/lib/a/0000.jpg", 100, 5, fs_path="/lib/a/0000.jpg"), "other", "default")
+        is None
+    )

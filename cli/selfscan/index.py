@@ -64,6 +64,8 @@ MIGRATIONS: list[str] = [
 
 
 _DETAIL = "error, width, height, orientation, facts, fingerprint, face_count"
+_FACE = "x1, y1, x2, y2, det_score, landmarks, embedding, time"
+WINDOW = 256  # rows read ahead by one lookup during a rescan
 
 
 def _key(path: str) -> bytes:
@@ -78,6 +80,18 @@ def _path(raw: bytes | str) -> str:
 def index_path() -> Path:
     """Where the index lives."""
     return data_dir() / "index.sqlite"
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Every stored row whose path lies in ``[low, high]`` (``high`` None: no end), by path."""
+
+    low: bytes
+    high: bytes | None
+    rows: dict[bytes, tuple]
+
+    def covers(self, key: bytes) -> bool:
+        return self.low <= key and (self.high is None or key <= self.high)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,8 @@ class Index:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
         self._in_tx = False
+        self._window = _Window(b"", b"", {})  # rows read ahead (see _read_window)
+        self._written: set[bytes] = set()  # paths put since the window was read
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -129,10 +145,13 @@ class Index:
     def lookup(self, item: Item, model_id: str, mode: str) -> Cached | None:
         """The stored analysis when ``item`` is unchanged (same path, size and mtime_ns), was
         analysed by ``model_id``, and at least as thoroughly as ``mode``."""
-        row = self.db.execute(
-            f"SELECT id, size, mtime_ns, model_id, mode, {_DETAIL} FROM files WHERE path = ?",
-            (_key(item.path),),
-        ).fetchone()
+        key = _key(item.path)
+        if item.fs_path is None or key in self._written:
+            row = self._read_one(key)  # archive members do not arrive in path order
+        else:
+            if not self._window.covers(key):
+                self._read_window(key)
+            row = self._window.rows.get(key)
         if row is None:
             return None
         file_id, size, mtime_ns, stored_model, stored_mode = row[:5]
@@ -140,7 +159,47 @@ class Index:
             return None
         if stored_mode < MODES[mode]:
             return None
-        return Cached(file_id, self._load(file_id, row[5:]))
+        return Cached(file_id, self._analysis(row[5:12], row[12]))
+
+    def _read_one(self, key: bytes) -> tuple | None:
+        row = self.db.execute(
+            f"SELECT id, size, mtime_ns, model_id, mode, {_DETAIL} FROM files WHERE path = ?",
+            (key,),
+        ).fetchone()
+        if row is None:
+            return None
+        return (*row, self._face_rows(row[0]) if row[11] != 0 else [])
+
+    def _read_window(self, key: bytes) -> None:
+        """Read the rows of the next WINDOW paths from ``key`` on, with their faces, in two
+        queries. Files in a folder arrive in path order, so a rescan then finds the following
+        ones already read, and a new folder's files fall in the gap before the next stored path."""
+        rows = self.db.execute(
+            f"SELECT path, id, size, mtime_ns, model_id, mode, {_DETAIL} FROM files "
+            "WHERE path >= ? ORDER BY path LIMIT ?",
+            (key, WINDOW),
+        ).fetchall()
+        faces: dict[int, list[tuple]] = {}
+        with_faces = [r[1] for r in rows if r[12] != 0]
+        if with_faces:
+            marks = ",".join("?" * len(with_faces))
+            for face in self.db.execute(
+                f"SELECT file_id, {_FACE} FROM faces WHERE file_id IN ({marks}) "
+                "ORDER BY file_id, id",
+                with_faces,
+            ):
+                faces.setdefault(face[0], []).append(face[1:])
+        self._written.clear()  # the window read them back
+        self._window = _Window(
+            key,
+            rows[-1][0] if len(rows) == WINDOW else None,
+            {path: (*rest, faces.get(rest[0], [])) for path, *rest in rows},
+        )
+
+    def _face_rows(self, file_id: int) -> list[tuple]:
+        return self.db.execute(
+            f"SELECT {_FACE} FROM faces WHERE file_id = ? ORDER BY id", (file_id,)
+        ).fetchall()
 
     def moved(self, fingerprint: str, size: int, model_id: str, mode: str) -> Cached | None:
         """A stored item with the same content whose path no longer exists (moved or renamed)."""
@@ -155,33 +214,24 @@ class Index:
                 return Cached(file_id, self._load(file_id))
         return None
 
-    def _load(self, file_id: int, row: tuple | None = None) -> Analysis:
-        if row is None:
-            row = self.db.execute(
-                f"SELECT {_DETAIL} FROM files WHERE id = ?", (file_id,)
-            ).fetchone()
-        faces = []
-        rows = (
-            self.db.execute(
-                "SELECT x1, y1, x2, y2, det_score, landmarks, embedding, time FROM faces "
-                "WHERE file_id = ? ORDER BY id",
-                (file_id,),
+    def _load(self, file_id: int) -> Analysis:
+        row = self.db.execute(f"SELECT {_DETAIL} FROM files WHERE id = ?", (file_id,)).fetchone()
+        return self._analysis(row, self._face_rows(file_id) if row[6] != 0 else [])
+
+    @staticmethod
+    def _analysis(row: tuple, face_rows: list[tuple]) -> Analysis:
+        faces = tuple(
+            Face(
+                box=(x1, y1, x2, y2),
+                landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2),
+                det_score=det,
+                embedding=None if emb is None else np.frombuffer(emb, dtype="<f4"),
+                time=t,
             )
-            if row[6] != 0  # NULL (not counted) or some faces
-            else ()
+            for x1, y1, x2, y2, det, lm, emb, t in face_rows
         )
-        for x1, y1, x2, y2, det, lm, emb, t in rows:
-            faces.append(
-                Face(
-                    box=(x1, y1, x2, y2),
-                    landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2),
-                    det_score=det,
-                    embedding=None if emb is None else np.frombuffer(emb, dtype="<f4"),
-                    time=t,
-                )
-            )
         return Analysis(
-            faces=tuple(faces),
+            faces=faces,
             width=row[1],
             height=row[2],
             orientation=row[3],
@@ -205,6 +255,7 @@ class Index:
         return file_id
 
     def _write(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
+        self._written.add(_key(item.path))
         self.db.execute("DELETE FROM files WHERE path = ?", (_key(item.path),))
         cur = self.db.execute(
             "INSERT INTO files (path, size, mtime_ns, fingerprint, model_id, mode, error, width, "
@@ -247,6 +298,7 @@ class Index:
     def forget_missing(self, roots: list[str], seen: set[str]) -> int:
         """Delete rows under ``roots`` that this scan did not see (deleted or moved away)."""
         removed = 0
+        self._window = _Window(b"", b"", {})
         self.begin()
         for root in roots:
             base = _key(root.rstrip("/"))

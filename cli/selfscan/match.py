@@ -63,5 +63,5 @@ def similarities(
     """
     if faces.size == 0 or references.size == 0:
         return np.zeros((faces.shape[0],), dtype=np.float32)
-    sims = faces.astype(np.float32) @ references.astype(np.float32).T
+    sims = faces.astype(np.float32, copy=False) @ references.astype(np.float32, copy=False).T
     return sims.max(axis=1)

@@ -27,7 +27,7 @@ from .index import Index
 from .match import Thresholds, similarities
 from .models import ModelPack
 from .sources import iter_items
-from .types import Analysis, FaceHit, FileResult, Item, Profile
+from .types import Analysis, Box, FaceHit, FileResult, Item, Profile
 
 COMMIT_EVERY = 2.0  # seconds between index commits
 
@@ -99,7 +99,7 @@ def to_result(item: Item, analysis: Analysis, refs: np.ndarray, th: Thresholds) 
     scored = [s for s in sims if s is not None]
     score = max(scored) if scored else None
     hits = tuple(
-        FaceHit(tuple(round(v, 1) for v in f.box), round(f.det_score, 4), s)  # type: ignore[arg-type]
+        FaceHit(_round_box(f.box), round(f.det_score, 4), s)
         for f, s in zip(analysis.faces, sims, strict=True)
     )
     times = [f.time for f, s in zip(analysis.faces, sims, strict=True) if f.time is not None]
@@ -119,6 +119,11 @@ def to_result(item: Item, analysis: Analysis, refs: np.ndarray, th: Thresholds) 
             )
             facts["best_time"] = best.time
     return FileResult(item.path, th.classify(score), score, hits, facts=facts, **base)
+
+
+def _round_box(box: Box) -> Box:
+    x1, y1, x2, y2 = box
+    return (round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1))
 
 
 class _Inline:
