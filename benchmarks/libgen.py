@@ -8,6 +8,7 @@ face's box is recorded, so detectors can be scored against it.
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import json
 from dataclasses import asdict, dataclass
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+import selfscan
 from selfscan.faces import DetectPlan, FaceAnalyzer
 from selfscan.images import decode
 from selfscan.models import load_pack, vectron_model_dir
@@ -24,6 +26,12 @@ from selfscan.models import load_pack, vectron_model_dir
 FRAME = (4032, 3024)  # 12 MP, landscape
 MARGIN = 0.3  # crop margin around a face box, as a fraction of the box size
 BACKGROUNDS = ("solid", "noise", "gradient", "texture")
+
+
+def compile_selfscan() -> None:
+    """Byte-compile the selfscan package, as installing its wheel does: an editable checkout
+    run with PYTHONDONTWRITEBYTECODE would otherwise compile every module at each start."""
+    compileall.compile_dir(Path(selfscan.__file__).parent, quiet=1)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import libgen
 from selfscan.models import vectron_model_dir
 
 
@@ -27,11 +30,10 @@ def build(folder: Path, n: int) -> None:
     vectron = vectron_model_dir()
     assert vectron is not None
     bases = [Image.open(vectron / name).convert("RGB") for name in ("gdp.jpg", "players.jpg")]
-    done = {p.name for p in folder.glob("*.jpg")} if folder.exists() else set()
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         name = f"{i // 1000:02d}/p{i:05d}.jpg"
-        if name.split("/")[1] in done and (folder / name).exists():
+        if (folder / name).exists():
             continue
         (folder / name).parent.mkdir(exist_ok=True)
         im = bases[i % 2]
@@ -55,6 +57,7 @@ def main() -> int:
     args = parser.parse_args()
     library = args.cache / f"lib{args.n}"
     build(library, args.n)
+    libgen.compile_selfscan()
     vectron = vectron_model_dir()
     assert vectron is not None
     with tempfile.TemporaryDirectory(prefix="selfscan-rescan-") as tmp:

@@ -206,6 +206,7 @@ def main() -> int:
     )
     parser.add_argument("--no-quick", action="store_true", help="skip the --quick run")
     args = parser.parse_args()
+    libgen.compile_selfscan()
     lib = args.cache / f"lib-{args.n}"
     frames = libgen.build(lib, args.n, seed=2, per_frame=(0, 4))
     run_suite(lib, frames, args.workers, quick=not args.no_quick)
