@@ -247,15 +247,15 @@ def test_missing_file(tmp_path: Path) -> None:
         ("replace", "replaced while"),
     ],
 )
+@pytest.mark.parametrize("route", ["fast", "pillow"])
 def test_file_changing_during_decode(
-    tmp_path: Path, samples: dict[str, Path], monkeypatch, action: str, reason: str
+    tmp_path: Path, samples: dict[str, Path], monkeypatch, action: str, reason: str, route: str
 ) -> None:
     path = tmp_path / "moving.jpg"
     data = samples["gdp"].read_bytes()
     path.write_bytes(data)
-    original = images._upright_rgb
 
-    def meddle(im: Image.Image, max_side: int | None):
+    def meddle() -> None:
         if action == "delete":
             path.unlink()
         elif action == "append":
@@ -265,11 +265,68 @@ def test_file_changing_during_decode(
             other = tmp_path / "other.jpg"
             other.write_bytes(data)
             other.replace(path)
-        return original(im, max_side)
 
-    monkeypatch.setattr(images, "_upright_rgb", meddle)
+    if route == "fast":
+        original_fast = images.decode_jpeg
+        monkeypatch.setattr(images, "decode_jpeg", lambda *a: (meddle(), original_fast(*a))[1])
+    else:
+        original = images._upright_rgb
+        monkeypatch.setattr(images, "_fast_jpeg", lambda *a: None)
+        monkeypatch.setattr(images, "_upright_rgb", lambda *a: (meddle(), original(*a))[1])
     with pytest.raises(FileError, match=reason):
         decode(path, 640)
+
+
+def _pillow_decode(data: bytes, max_side: int | None) -> images.DecodedImage:
+    rgb, width, height, orientation, _ = images._load(data, max_side)
+    return images.DecodedImage(_bgr(rgb).astype(np.uint8), width / rgb.width, width, height,
+                               orientation)  # fmt: skip
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_fast_jpeg_path_gives_pillows_pixels(samples: dict[str, Path], orientation: int) -> None:
+    """The libjpeg-turbo path through OpenCV decodes exactly what the Pillow path does, at
+    every DCT scale and EXIF orientation, colour and grey."""
+    big = Image.open(samples["players"]).convert("RGB").resize((2474, 1600))
+    for im in (big, big.convert("L")):
+        op = STORE_OPS.get(orientation)
+        stored = im if op is None else im.transpose(op)
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        data = _jpeg(stored, exif=exif.tobytes())
+        for side in (None, 1200, 600, 300):
+            fast = images._fast_jpeg(data, side)
+            assert fast is not None, (im.mode, side)
+            slow = _pillow_decode(data, side)
+            assert fast.pixels.shape == slow.pixels.shape, (im.mode, side)
+            assert (fast.width, fast.height, fast.scale) == (slow.width, slow.height, slow.scale)
+            assert fast.orientation == slow.orientation == orientation
+            assert np.array_equal(fast.pixels, slow.pixels), (im.mode, side)
+
+
+def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capfd) -> None:
+    """Damaged, truncated, CMYK or extended JPEGs are left to the Pillow path (which gives the
+    reason), and libjpeg's warnings never reach the terminal."""
+    data = samples["gdp"].read_bytes()
+    assert images._fast_jpeg(data, None) is not None  # clean: the fast path answers
+    middle = len(data) // 2
+    damaged = data[:middle] + b"\xff\xd9\x00\x13" * 50 + data[middle + 200 :]
+    face = Image.open(samples["yaoming"])
+    cases = {
+        "damaged": damaged,
+        "truncated": data[: len(data) * 2 // 3],
+        "cmyk": _jpeg(face.convert("CMYK")),
+        "motion photo": data + b"\x00\x00\x00\x18ftypmp42" + bytes(64),
+        "png": (lambda b: (face.save(b, "PNG"), b.getvalue())[1])(io.BytesIO()),
+    }
+    for name, blob in cases.items():
+        assert images._fast_jpeg(blob, 640) is None, name
+    assert decode(cases["motion photo"], 640).pixels.shape[0] > 0
+    assert decode(cases["cmyk"]).pixels.shape[2] == 3
+    with pytest.raises(FileError, match="truncated"):
+        decode(cases["truncated"], 640)
+    out, err = capfd.readouterr()
+    assert "JPEG" not in err and "JPEG" not in out, err
 
 
 def _stored(upright: Image.Image, orientation: int) -> bytes:

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import FileError
+from .jpeg import decode_jpeg, scale_for, upright
 from .types import DecodedImage
 
 # Larger images are refused before any pixel is decoded (a decompression bomb costs nothing but
@@ -348,6 +349,9 @@ def decode(source: Source, max_side: int | None = None) -> DecodedImage:
     Raises:
         FileError: with a reason for anything that cannot be decoded.
     """
+    fast = _fast_jpeg(source, max_side)
+    if fast is not None:
+        return fast
     rgb, up_w, up_h, orientation, fmt = _load(source, max_side)
     # Pillow has no BGR mode; OpenCV swaps the channels several times faster than numpy.
     pixels = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
@@ -358,6 +362,53 @@ def decode(source: Source, max_side: int | None = None) -> DecodedImage:
         height=up_h,
         orientation=orientation,
         format=fmt,
+    )
+
+
+def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
+    """``decode`` through ``jpeg.decode_jpeg`` for a clean RGB or grey JPEG; None for anything
+    else (``decode`` then takes the Pillow path, which explains failures).
+
+    Raises:
+        FileError: when the file changed while it was being read.
+    """
+    try:
+        if isinstance(source, bytes):
+            data, ident = source, None
+        else:
+            fh, ident = open_file(source)
+            with fh:
+                if fh.read(3) != b"\xff\xd8\xff":
+                    return None
+                fh.seek(0)
+                data = fh.read()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(data))
+            if im.format != "JPEG" or im.mode not in ("RGB", "L"):
+                return None
+            width, height = im.size
+            if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+                return None
+            orientation = orientation_of(im)
+    except Exception:  # FileError, Pillow's many errors: the Pillow path will say what
+        return None
+    scale = scale_for(width, height, max_side)
+    pixels = decode_jpeg(data, width, height, scale)
+    if pixels is None or (max_side and max(pixels.shape[:2]) >= 2 * max_side):
+        return None
+    reason = _changed(source, ident) if ident is not None else None  # type: ignore[arg-type]
+    if reason is not None:
+        raise FileError(reason)
+    up_w, up_h = upright_size(width, height, orientation)
+    pixels = upright(pixels, orientation)
+    return DecodedImage(
+        pixels=pixels,
+        scale=up_w / pixels.shape[1],
+        width=up_w,
+        height=up_h,
+        orientation=orientation,
+        format="JPEG",
     )
 
 
