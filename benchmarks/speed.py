@@ -11,6 +11,10 @@ subprocess so that timings and peak memory are isolated:
 (e) decode floor: Pillow draft decoding at selfscan's default size, in as many processes as
     selfscan has workers.
 
+(a), (b) and (d) also run on a one-image copy of the library: that is what starting costs
+(imports, worker processes, model sessions), and the "steady" columns give images/s once
+started, which is what a library of thousands of photos sees.
+
 Prints images/s, ratios against the baseline, peak RSS (largest single process of the run) and
 recall on the pasted faces (IoU >= 0.4).
 
@@ -23,6 +27,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,24 +97,28 @@ def _baseline(folder: str) -> int:
 
 
 def _floor(folder: str, workers: int) -> int:
-    """Decode every file the way selfscan's default mode does, in ``workers`` processes."""
+    """Pillow draft-decode every file to the size selfscan's default mode decodes, in
+    ``workers`` processes."""
     from multiprocessing import get_context
-
-    from selfscan.images import decode
 
     paths = sorted(str(p) for p in Path(folder).glob("*.jpg"))
     side = PLANS["default"][0]
     with get_context("spawn").Pool(workers) as pool:
         for _ in pool.imap_unordered(_decode_one, [(p, side) for p in paths], chunksize=1):
             pass
-    del decode
     return 0
 
 
 def _decode_one(args: tuple[str, int]) -> int:
-    from selfscan.images import decode
+    from PIL import Image
 
-    return decode(args[0], args[1]).pixels.shape[0]
+    path, side = args
+    with Image.open(path) as im:
+        ratio = side / max(im.size)
+        if ratio < 0.5:
+            im.draft("RGB", (int(im.width * ratio), int(im.height * ratio)))
+        im.load()
+        return im.size[0]
 
 
 def recall(frames: list[libgen.Frame], found: dict[str, list]) -> tuple[int, int, int, int]:
@@ -137,9 +146,10 @@ def _boxes(stdout: str) -> dict[str, list]:
     return found
 
 
-def selfscan_cmd(lib: Path, me: Path, workers: int, *extra: str) -> list[str]:
+def selfscan_cmd(me: Path, workers: int, *extra: str) -> list[str]:
+    """``selfscan find`` without its folder argument."""
     return [
-        sys.executable, "-m", "selfscan", "find", "--me", str(me), str(lib), "--format", "jsonl",
+        sys.executable, "-m", "selfscan", "find", "--me", str(me), "--format", "jsonl",
         "--no-progress", "--workers", str(workers), *extra,
     ]  # fmt: skip
 
@@ -148,25 +158,49 @@ def run_suite(lib: Path, frames: list[libgen.Frame], workers: int, quick: bool =
     n = len(frames)
     me = libgen.sample_paths()["yaoming"]
     results: dict[str, dict] = {}
+    startup: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="selfscan-speed-") as tmp:
-        env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}
-        results["baseline"] = measure([sys.executable, str(HERE), "_baseline", str(lib)])
-        results["cold"] = measure(selfscan_cmd(lib, me, workers), env)
-        results["warm"] = measure(selfscan_cmd(lib, me, workers), env)
+        one = Path(tmp) / "one"
+        one.mkdir()
+        shutil.copyfile(frames[0].path, one / Path(frames[0].path).name)
+
+        def home(name: str) -> dict[str, str]:
+            return {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / name)}
+
+        def both(name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
+            """``cmd`` on the library, and on one of its images: what starting costs."""
+            results[name] = measure([*cmd, str(lib)], env)
+            env_one = None if env is None else {**env, "SELFSCAN_HOME": env["SELFSCAN_HOME"] + "1"}
+            startup[name] = measure([*cmd, str(one)], env_one)["wall"]
+
+        both("baseline", [sys.executable, str(HERE), "_baseline"])
+        both("cold", selfscan_cmd(me, workers), home("home"))
+        results["warm"] = measure([*selfscan_cmd(me, workers), str(lib)], home("home"))
         if quick:
-            env_q = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home-quick")}
-            results["quick"] = measure(selfscan_cmd(lib, me, workers, "--quick"), env_q)
+            both("quick", selfscan_cmd(me, workers, "--quick"), home("home-quick"))
         results["floor"] = measure([sys.executable, str(HERE), "_floor", str(lib), str(workers)])
     base = n / results["baseline"]["wall"]
+    steady_base = (n - 1) / (results["baseline"]["wall"] - startup["baseline"])
     print(f"\n{n} images of 4032x3024, {workers} workers, {os.cpu_count()} cores")
-    print(f"{'run':<16}{'seconds':>9}{'img/s':>8}{'x base':>8}{'peak MiB':>10}  faces found")
+    print(
+        f"{'run':<10}{'seconds':>8}{'img/s':>7}{'x base':>7}{'start s':>8}{'steady':>7}"
+        f"{'x base':>7}{'peak MiB':>9}  faces found"
+    )
     for name, r in results.items():
         rate = n / r["wall"]
-        line = f"{name:<16}{r['wall']:9.1f}{rate:8.2f}{rate / base:8.2f}{r['rss_mib']:10.0f}"
+        line = f"{name:<10}{r['wall']:8.1f}{rate:7.2f}{rate / base:7.2f}"
+        if name in startup:
+            steady = (n - 1) / (r["wall"] - startup[name])
+            line += f"{startup[name]:8.1f}{steady:7.2f}{steady / steady_base:7.2f}"
+        else:
+            line += f"{'':>8}{'':>7}{'':>7}"
+        line += f"{r['rss_mib']:9.0f}"
         if name != "floor":
             hit, total, sh, small = recall(frames, _boxes(r["stdout"]))
             line += f"  {hit}/{total} pasted ({sh}/{small} under 80 px)"
         print(line)
+    print("start s: the same command on one image; steady: images/s once started, (n - 1) /")
+    print("(seconds - start s), what a large library sees")
     cold, floor = results["cold"]["wall"], results["floor"]["wall"]
     print(f"cold/baseline throughput {results['baseline']['wall'] / cold:.2f}x (target >= 3)")
     if quick:
@@ -186,7 +220,7 @@ def memory_runs(sizes: list[int], cache: Path, workers: int) -> None:
         libgen.build(lib, size, seed=3, per_frame=(0, 4), crops=crops)
         with tempfile.TemporaryDirectory(prefix="selfscan-speed-") as tmp:
             env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}
-            r = measure(selfscan_cmd(lib, me, workers), env)
+            r = measure([*selfscan_cmd(me, workers), str(lib)], env)
         print(f"{size:>8}{r['wall']:9.1f}{size / r['wall']:8.2f}{r['rss_mib']:10.0f}", flush=True)
 
 
