@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from .archives import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER
 from .errors import FileError
-from .sources import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER, kind_of, sniff
+from .names import kind_of, sniff
 
 SEPARATOR = "!/"
 _CHUNK = 1024 * 1024
