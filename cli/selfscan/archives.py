@@ -83,8 +83,14 @@ def _mib(n: int) -> str:
     return f"{n / (1024 * 1024):.0f} MiB"
 
 
-def _read_capped(fh: IO[bytes], cap: int, budget: _Budget) -> bytes:
-    """At most ``cap`` bytes from ``fh``, whatever the archive declared; more is an error."""
+def read_capped(
+    fh: IO[bytes],
+    cap: int,
+    budget: _Budget | None = None,
+    too_big: str = "member expands past the {limit} limit: possible zip bomb",
+) -> bytes:
+    """At most ``cap`` bytes from ``fh``, whatever the archive declared (and taken from
+    ``budget`` when given); more is a ``FileError`` saying ``too_big``."""
     chunks: list[bytes] = []
     got = 0
     while True:
@@ -92,9 +98,10 @@ def _read_capped(fh: IO[bytes], cap: int, budget: _Budget) -> bytes:
         if not chunk:
             return b"".join(chunks)
         got += len(chunk)
-        budget.take(len(chunk))
+        if budget is not None:
+            budget.take(len(chunk))
         if got > cap:
-            raise FileError(f"member expands past the {_mib(cap)} limit: possible zip bomb")
+            raise FileError(too_big.format(limit=_mib(cap)))
         chunks.append(chunk)
 
 
@@ -254,7 +261,7 @@ def _tar_listing(open_tar: _TarOpener, budget: _Budget) -> Iterator[tuple[str, b
                 elif what == "json" and member.size <= MAX_JSON_BYTES:
                     fh = tf.extractfile(member)
                     if fh is not None:
-                        yield _norm(member.name), _read_capped(fh, MAX_JSON_BYTES, budget)
+                        yield _norm(member.name), read_capped(fh, MAX_JSON_BYTES, budget)
     except Exception:  # the main pass reports a damaged archive
         return
 
@@ -262,7 +269,7 @@ def _tar_listing(open_tar: _TarOpener, budget: _Budget) -> Iterator[tuple[str, b
 def _zip_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: _Budget) -> bytes:
     try:
         with zf.open(info) as fh:
-            return _read_capped(fh, cap, budget)
+            return read_capped(fh, cap, budget)
     except FileError:
         raise
     except Exception as exc:  # any damage is this member's error
@@ -431,7 +438,7 @@ def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo, cap: int, budget: _B
         if fh is None:
             raise FileError("not a regular file")
         with fh:
-            return _read_capped(fh, cap, budget)
+            return read_capped(fh, cap, budget)
     except FileError:
         raise
     except Exception as exc:

@@ -3,7 +3,7 @@
 Result paths are what every output shows: a file's path, ``archive.zip!/inner/x.jpg`` for an
 archive member, ``outer.zip!/inner.zip!/x.jpg`` one level nested. Reading is read-only and capped:
 members are looked up by name in the archive's listing and never extracted to disk, and nothing
-larger than the limits ``sources`` scans with is read into memory.
+larger than the limits ``archives`` scans with is read into memory.
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from .archives import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER
+from .archives import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER, read_capped
 from .errors import FileError
 from .names import kind_of, sniff
 
 SEPARATOR = "!/"
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -131,16 +130,7 @@ def _mib(n: int) -> str:
 
 
 def _read_capped(fh: IO[bytes], cap: int) -> bytes:
-    chunks: list[bytes] = []
-    got = 0
-    while True:
-        chunk = fh.read(min(_CHUNK, cap + 1 - got))
-        if not chunk:
-            return b"".join(chunks)
-        got += len(chunk)
-        if got > cap:
-            raise FileError(f"larger than the {_mib(cap)} limit")
-        chunks.append(chunk)
+    return read_capped(fh, cap, too_big="larger than the {limit} limit")
 
 
 def _read_file(path: str, cap: int) -> bytes:
