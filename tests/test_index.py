@@ -107,28 +107,31 @@ def test_another_profile_needs_no_detection(
     assert results["players.jpg"].status == "no_match"
 
 
-def test_kill_minus_9_loses_at_most_the_batch_in_flight(
-    samples: dict[str, Path], tmp_path: Path, home: Path
-) -> None:
+def _find_many(samples: dict[str, Path], tmp_path: Path, *options: str) -> list[str]:
+    """The ``selfscan find`` command line for a new folder of 40 photos (two kinds, copied)."""
     lib = tmp_path / "many"
     lib.mkdir()
     for i in range(40):
         shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
-    env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    cmd = [
+    me = str(samples["yaoming"])
+    return [
         sys.executable,
         "-m",
         "selfscan",
         "find",
         "--me",
-        str(samples["yaoming"]),
+        me,
         str(lib),
-        "--format",
-        "jsonl",
-        "--workers",
-        "1",
+        *options,
         "--no-progress",
     ]
+
+
+def test_kill_minus_9_loses_at_most_the_batch_in_flight(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = _find_many(samples, tmp_path, "--format", "jsonl", "--workers", "1")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db_file = home / "index.sqlite"
     committed = 0
@@ -165,23 +168,8 @@ def test_kill_minus_9_loses_at_most_the_batch_in_flight(
 def test_ctrl_c_stops_cleanly_and_keeps_the_work(
     samples: dict[str, Path], tmp_path: Path, home: Path
 ) -> None:
-    lib = tmp_path / "many"
-    lib.mkdir()
-    for i in range(40):
-        shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "selfscan",
-        "find",
-        "--me",
-        str(samples["yaoming"]),
-        str(lib),
-        "--workers",
-        "2",
-        "--no-progress",
-    ]
+    cmd = _find_many(samples, tmp_path, "--workers", "2")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     db_file = home / "index.sqlite"
     deadline = time.monotonic() + 120

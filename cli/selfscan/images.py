@@ -355,14 +355,11 @@ def decode(source: Source, max_side: int | None = None) -> DecodedImage:
     rgb, up_w, up_h, orientation, fmt = _load(source, max_side)
     # Pillow has no BGR mode; OpenCV swaps the channels several times faster than numpy.
     pixels = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
-    return DecodedImage(
-        pixels=pixels,
-        scale=up_w / pixels.shape[1],
-        width=up_w,
-        height=up_h,
-        orientation=orientation,
-        format=fmt,
-    )
+    return _decoded(pixels, up_w, up_h, orientation, fmt)
+
+
+def _decoded(pixels: np.ndarray, up_w: int, up_h: int, orientation: int, fmt: str) -> DecodedImage:
+    return DecodedImage(pixels, up_w / pixels.shape[1], up_w, up_h, orientation, fmt)
 
 
 def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
@@ -401,15 +398,7 @@ def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
     if reason is not None:
         raise FileError(reason)
     up_w, up_h = upright_size(width, height, orientation)
-    pixels = upright(pixels, orientation)
-    return DecodedImage(
-        pixels=pixels,
-        scale=up_w / pixels.shape[1],
-        width=up_w,
-        height=up_h,
-        orientation=orientation,
-        format="JPEG",
-    )
+    return _decoded(upright(pixels, orientation), up_w, up_h, orientation, "JPEG")
 
 
 def open_for_thumbnail(source: Source, max_side: int) -> Image.Image:
