@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import libgen
+from selfscan import quiet
 from selfscan.analyze import PLANS
 from selfscan.faces import DetectPlan, FaceAnalyzer, landmark_span
 from selfscan.images import decode
@@ -216,6 +217,7 @@ def main() -> int:
     parser.add_argument("--no-embed", action="store_true", help="skip the embedding table")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    quiet.enable()  # decode as a worker process does (the fast JPEG path needs capture)
     analyzer = FaceAnalyzer(load_pack(), threads=1)
     crops = libgen.face_crops(analyzer)
     if not args.no_detect:

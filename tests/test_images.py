@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfscan import images
+from selfscan import images, quiet
 from selfscan.errors import FileError
 from selfscan.images import decode, open_for_thumbnail
 from tests.hostile import (
@@ -239,6 +239,14 @@ def test_missing_file(tmp_path: Path) -> None:
         decode(tmp_path / "gone.jpg")
 
 
+@pytest.fixture
+def capturing():
+    """This process captures what C libraries print, as a worker process does."""
+    quiet.enable()
+    yield
+    quiet._enabled.clear()
+
+
 @pytest.mark.parametrize(
     ("action", "reason"),
     [
@@ -249,7 +257,13 @@ def test_missing_file(tmp_path: Path) -> None:
 )
 @pytest.mark.parametrize("route", ["fast", "pillow"])
 def test_file_changing_during_decode(
-    tmp_path: Path, samples: dict[str, Path], monkeypatch, action: str, reason: str, route: str
+    tmp_path: Path,
+    samples: dict[str, Path],
+    monkeypatch,
+    capturing,
+    action: str,
+    reason: str,
+    route: str,
 ) -> None:
     path = tmp_path / "moving.jpg"
     data = samples["gdp"].read_bytes()
@@ -284,7 +298,9 @@ def _pillow_decode(data: bytes, max_side: int | None) -> images.DecodedImage:
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_fast_jpeg_path_gives_pillows_pixels(samples: dict[str, Path], orientation: int) -> None:
+def test_fast_jpeg_path_gives_pillows_pixels(
+    samples: dict[str, Path], capturing, orientation: int
+) -> None:
     """The libjpeg-turbo path through OpenCV decodes exactly what the Pillow path does, at
     every DCT scale and EXIF orientation, colour and grey."""
     big = Image.open(samples["players"]).convert("RGB").resize((2474, 1600))
@@ -304,7 +320,7 @@ def test_fast_jpeg_path_gives_pillows_pixels(samples: dict[str, Path], orientati
             assert np.array_equal(fast.pixels, slow.pixels), (im.mode, side)
 
 
-def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capfd) -> None:
+def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capturing, capfd) -> None:
     """Damaged, truncated, CMYK or extended JPEGs are left to the Pillow path (which gives the
     reason), and libjpeg's warnings never reach the terminal."""
     data = samples["gdp"].read_bytes()
@@ -501,3 +517,40 @@ def test_snapshot_proves_nothing_changed(tmp_path: Path, samples: dict[str, Path
     assert changed == set(VOLATILE)
     kept = {rel: digest for rel, digest in before.items() if rel not in VOLATILE}
     assert snapshot(root, ignore=VOLATILE) == kept
+
+
+def test_fast_jpeg_path_only_where_libjpeg_is_heard(samples: dict[str, Path]) -> None:
+    """Without capture (the main process) libjpeg's warnings could not be heard, so the fast
+    path stays out of the way; a worker process captures them and takes it."""
+    data = samples["gdp"].read_bytes()
+    assert images._fast_jpeg(data, None) is None
+    quiet.enable()
+    try:
+        assert images._fast_jpeg(data, None) is not None
+    finally:
+        quiet._enabled.clear()
+
+
+def _damaged_lzw_tiff(samples: dict[str, Path]) -> bytes:
+    buf = io.BytesIO()
+    Image.open(samples["gdp"]).convert("RGB").save(buf, "TIFF", compression="tiff_lzw")
+    data = bytearray(buf.getvalue())
+    for i in range(len(data) // 3, len(data) // 3 + 400):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def test_libtiff_messages_stay_off_the_terminal(samples: dict[str, Path], capfd) -> None:
+    """libtiff prints its own warning for damaged LZW data; a worker keeps it off the terminal,
+    and the file still gets its reason."""
+    data = _damaged_lzw_tiff(samples)
+    with pytest.raises(FileError, match="corrupt image data"):
+        decode(data, 640)
+    assert "table" in capfd.readouterr().err  # uncaptured (main process): libtiff speaks
+    quiet.enable()
+    try:
+        with pytest.raises(FileError, match="corrupt image data"):
+            decode(data, 640)
+    finally:
+        quiet._enabled.clear()
+    assert capfd.readouterr().err == ""

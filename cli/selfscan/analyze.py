@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from . import quiet
 from .errors import FileError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, landmark_span
 from .images import decode
@@ -54,8 +55,10 @@ class Job:
 
 
 def init_worker(pack_name: str, pack_dir: str, device: str, threads: int) -> None:
-    """Process initialiser: ignore Ctrl-C (the parent handles it) and load the models."""
+    """Process initialiser: ignore Ctrl-C (the parent handles it), capture what C libraries
+    print, and load the models."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet.enable()  # libjpeg's and libtiff's own messages stay off the terminal
     set_analyzer(FaceAnalyzer(ModelPack(PACKS[pack_name], Path(pack_dir)), device, threads))
 
 

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import FileError
 from .jpeg import decode_jpeg, scale_for, upright
+from .quiet import captured
 from .types import DecodedImage
 
 # Larger images are refused before any pixel is decoded (a decompression bomb costs nothing but
@@ -280,7 +281,7 @@ def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, 
     im, fh, ident = _open(source)
     result = None
     try:
-        with fh, warnings.catch_warnings():
+        with fh, warnings.catch_warnings(), captured():
             warnings.simplefilter("ignore")
             result = _upright_rgb(im, max_side)
         reason = None

@@ -7,18 +7,17 @@ size). The pixels are the same: both libraries drive the same libjpeg-turbo scal
 
 It only ever answers for data that decodes without a word from libjpeg: anything it would warn
 about (damaged or truncated data), any mode but RGB and grey, or any doubt, gives None and
-``images.decode`` takes its stricter Pillow path, which gives the reason of the failure.
+``images.decode`` takes its stricter Pillow path, which gives the reason of the failure. Hearing
+libjpeg needs ``quiet`` capture, so the path is taken in worker processes only.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
-
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
+from .quiet import captured
 
 # OpenCV's reduced-size flags by DCT scale denominator.
 _READ_FLAGS = {
@@ -27,8 +26,6 @@ _READ_FLAGS = {
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
-_LOCK = threading.Lock()
-_pipe: list[int] = []  # this process's pipe for libjpeg's messages: read end, write end
 
 
 def scale_for(width: int, height: int, max_side: int | None) -> int:
@@ -51,50 +48,18 @@ def decode_jpeg(data: bytes, width: int, height: int, scale: int) -> NDArray[np.
     if scale not in _READ_FLAGS or not data.endswith(b"\xff\xd9"):
         return None  # no end-of-image marker: truncated, or data appended (motion photos)
     flags = _READ_FLAGS[scale] | cv2.IMREAD_IGNORE_ORIENTATION
-    buf = np.frombuffer(data, np.uint8)
-    if not _LOCK.acquire(blocking=False):
-        return None  # another thread is decoding here; its stderr capture is in place
-    try:
-        pixels, said = _quietly(buf, flags)
-    except OSError:  # no pipe to be had, or one that cannot be made non-blocking
-        return None
-    finally:
-        _LOCK.release()
-    if said or pixels is None or pixels.ndim != 3:
+    with captured() as said:
+        if said is None:
+            return None  # libjpeg's warnings could not be heard here
+        try:
+            pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        except cv2.error:
+            pixels = None
+    if any(said) or pixels is None or pixels.ndim != 3:
         return None
     if pixels.shape[:2] != (-(-height // scale), -(-width // scale)):
         return None
     return pixels
-
-
-def _quietly(buf: NDArray[np.uint8], flags: int) -> tuple[NDArray[np.uint8] | None, bool]:
-    """Decode with file descriptor 2 pointed at a pipe: libjpeg writes its warnings there
-    (at most its first, by design), where they only tell this module to step aside instead of
-    reaching the terminal. Both ends never block: a longer message is cut, not waited on."""
-    if not _pipe:
-        read_end, write_end = os.pipe()
-        os.set_blocking(read_end, False)
-        os.set_blocking(write_end, False)
-        _pipe.extend((read_end, write_end))
-    read_end, write_end = _pipe
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        os.dup2(write_end, 2)
-        try:
-            pixels = cv2.imdecode(buf, flags)
-        except cv2.error:
-            pixels = None
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    said = False
-    try:
-        while os.read(read_end, 65536):
-            said = True
-    except BlockingIOError:
-        pass
-    return pixels, said
 
 
 # Stored pixels to upright ones, by EXIF orientation (the same turns as images._ORIENT_OPS).
