@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -109,6 +110,7 @@ def test_exports_report_copies_and_sidecars(exports: dict, samples: dict[str, Pa
         assert hits[0]["facts"]["source"]["export"] == "google_takeout"
     yao = next(r for p, r in records.items() if p.endswith("!/" + YEAR + "IMG_0005.jpg"))
     assert yao["facts"]["source"]["description"] == "Yao at the game"
+    assert yao["status"] == "match" and yao["exposure"]["description"] == "Yao at the game"
     assert ".zip!/" in next(iter(records))
     heic = next(r for p, r in records.items() if p.endswith("IMG_0200.HEIC"))
     assert heic["status"] == "match"
@@ -126,6 +128,10 @@ def test_exports_report_copies_and_sidecars(exports: dict, samples: dict[str, Pa
     assert "data:image/jpeg;base64," in html
     assert "http://" not in html and "https://" not in html
     assert "IMG_0200.HEIC" in html and "VID_0300.mp4" in html
+    # each card shows what the exports say about every copy of its photo
+    assert re.search(r"<dt>Description</dt><dd>[^<]*Yao at the game", html)
+    assert re.search(r"<dt>Post</dt><dd>[^<]*Visited the Louvre", html)
+    assert "<dt>Title</dt><dd>Été à Zürich</dd>" in html  # titles that are file names left out
 
     matches = [r for r in records.values() if r["status"] == "match"]
     copied = sorted(p for p in copies.iterdir() if not p.name.endswith(".xmp"))

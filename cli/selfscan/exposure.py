@@ -29,8 +29,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif/export/None),
     ``has_location``, ``latitude``, ``longitude``, ``location_source``, ``camera``,
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
-    ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``post``, ``thread``,
-    ``origin``, ``people``, and for videos ``appearances`` (seconds) and ``duration``.
+    ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``description``, ``post``,
+    ``thread``, ``origin``, ``people``, and for videos ``appearances`` (seconds) and ``duration``.
 
     Args:
         result: a scan result.
@@ -63,6 +63,7 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
         "export": _text(source.get("export")),
         "album": _text(source.get("album")),
         "title": _text(source.get("title")),
+        "description": _text(source.get("description")),
         "post": _text(source.get("post")),
         "thread": _text(source.get("thread")),
         "origin": _text(source.get("origin")),

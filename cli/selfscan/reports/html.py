@@ -19,6 +19,7 @@ from typing import IO, Any
 from ..errors import FileError
 from ..exposure import exposure_facts, group_duplicates
 from ..locate import read_many, split_path
+from ..names import kind_of
 from ..sources import printable
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary
@@ -194,13 +195,20 @@ class HtmlWriter:
         ]
         if facts.get("appearances"):
             rows.append(("Seen at", ", ".join(_clock(t) for t in facts["appearances"][:20])))
-        for key, label in (("album", "Album"), ("title", "Title"), ("post", "Post")):
-            if facts.get(key):
-                rows.append((label, _short(facts[key])))
-        if facts.get("thread"):
-            rows.append(("Conversation", _short(facts["thread"])))
-        if facts.get("people"):
-            rows.append(("Tagged", ", ".join(facts["people"][:20])))
+        # What the exports say about the photo, from every copy of it (a Takeout copy may carry
+        # a description, a Facebook copy the post it was shared in).
+        labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
+        for key, label in (*labels, ("post", "Post"), ("thread", "Conversation")):
+            values = dict.fromkeys(
+                e.facts[key]
+                for e in group
+                if e.facts.get(key) and not (key == "title" and kind_of(e.facts[key]))
+            )  # (a Takeout "title" is the photo's file name: the copies are listed below)
+            if values:
+                rows.append((label, _short(" · ".join(values))))
+        people = dict.fromkeys(p for e in group for p in e.facts.get("people") or [])
+        if people:
+            rows.append(("Tagged", ", ".join(list(people)[:20])))
         dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
         where = "".join(f"<li>{_location_html(e)}</li>" for e in group)
         copies = f"{len(group)} copies" if len(group) > 1 else "Stored at"
