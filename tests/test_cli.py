@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,14 @@ def test_summary_counts_files_reused_from_the_index(samples: dict[str, Path],
     code, out, _ = run("find", str(library), "--workers", "1")
     assert code == 0 and "3 unchanged from the index" in out
     assert "1 match" in out
+
+
+def test_command_script_imports_no_cli_in_workers() -> None:
+    """Worker processes re-run the ``selfscan`` script when they start; what it imports must not
+    pull in the CLI (typer, rich), which they never use."""
+    code = (
+        "import sys, selfscan.__main__; "
+        "print(sorted(m for m in ('selfscan.cli', 'typer', 'rich') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

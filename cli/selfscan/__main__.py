@@ -1,5 +1,16 @@
-"""``python -m selfscan``."""
+"""``python -m selfscan`` and the ``selfscan`` command.
 
-from .cli import main
+The command's script imports only this module: worker processes, which re-run that script when
+they start, then skip importing the CLI (typer, rich) they never use.
+"""
 
-main()
+
+def run() -> None:
+    """Entry point of the ``selfscan`` command."""
+    from .cli import main
+
+    main()
+
+
+if __name__ == "__main__":
+    run()
