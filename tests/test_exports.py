@@ -284,10 +284,17 @@ def test_parse_social_malformed() -> None:
 # Whole exports through sources.iter_items
 
 
-def _by_member(export: Export, paths: list[Path]) -> dict[str, dict[str, Any]]:
-    """facts["source"] of each media item, keyed by its path inside the export."""
+def _by_member(
+    export: Export, paths: list[Path], left_out: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """facts["source"] of each media item, keyed by its path inside the export; the export files
+    reported as left out are added to ``left_out``."""
     found: dict[str, dict[str, Any]] = {}
     for item in iter_items(paths):
+        if item.error is not None and item.error.startswith(exports.PROBLEM):
+            assert left_out is not None, (item.path, item.error)
+            left_out.append(item.path)
+            continue
         assert item.error is None, (item.path, item.error)
         source = item.facts["source"]
         if source["member"] is not None:
@@ -381,9 +388,12 @@ def test_takeout_parts_extracted_side_by_side(tmp_path: Path, photos: dict[str, 
 
 
 def test_facebook_folder_and_zip(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    """Every photo gets its facts; the one malformed album file is reported, once per export."""
     export = build_facebook(tmp_path, photos)
-    _check(export, _by_member(export, [export.folder]))
-    _check(export, _by_member(export, export.archives))
+    for paths in ([export.folder], export.archives):
+        left_out: list[str] = []
+        _check(export, _by_member(export, paths, left_out))
+        assert len(left_out) == 1 and left_out[0].endswith("/posts/album/1.json"), left_out
 
 
 def test_instagram_folder_and_zip(tmp_path: Path, photos: dict[str, bytes]) -> None:
@@ -410,7 +420,9 @@ def test_index_reports_unreadable_social_json() -> None:
 
     index = exports.ExportIndex(files, load, lambda n: "x.zip!/" + n)
     assert index.facts("posts/media/a.jpg")["album"] == "A"
-    assert len(index.problems) == 1 and index.problems[0].startswith("x.zip!/posts/album/1.json")
+    assert [where for where, _ in index.problems] == ["x.zip!/posts/album/1.json"]
+    [item] = index.problem_items()
+    assert item.path == "x.zip!/posts/album/1.json" and "left out" in (item.error or "")
 
 
 def test_large_takeout_zip_is_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,6 +54,10 @@ def test_library_scan_of_the_corpus(corpus: tuple[Path, dict[str, str]],
     listed = {rel for rel, outcome in expected.items() if outcome != "any"}
     assert listed <= set(by_rel), listed - set(by_rel)
     assert by_rel["images/yaoming.jpg"].status == "match"
+    fb = "facebook/your_facebook_activity/posts/"
+    broken = by_rel[fb + "album/1.json"]
+    assert broken.status == "error" and "left out" in (broken.error or "")
+    assert by_rel[fb + "media/Album_1/123456.jpg"].status != "error"
     gone = by_rel.get(VOLATILE[0])
     assert gone is not None and gone.status == "error" and "disappeared" in (gone.error or "")
     members = [r for r in results if "!/" in r.path]

@@ -188,6 +188,7 @@ class _ArchiveSet:
         }
         self.index: ExportIndex | None = None
         self.prepared = False
+        self.reported = False  # the export's unreadable JSON files, as error items
         self.left = len(entries)
 
     def items(self, path: str) -> Iterator[Item]:
@@ -195,6 +196,9 @@ class _ArchiveSet:
             self._prepare()
         part = self.parts[path]
         try:
+            if self.index is not None and not self.reported:  # with the first part
+                self.reported = True
+                yield from self.index.problem_items()
             if part.error is not None:
                 yield Item(part.path, part.size, part.mtime_ns, error=part.error)
             elif part.zf is not None:

@@ -45,6 +45,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .types import Item
+
+# The reason given for an export JSON file that could not be used.
+PROBLEM = "export file left out (its photos are still scanned, without what it says of them)"
+
 SOURCE_KEYS = (
     "export",
     "archive",
@@ -485,7 +490,8 @@ class ExportIndex:
         self._albums: dict[str, str | None] = {}
         self._social: dict[str, dict[str, Any]] = {}
         self._instagram_roots: set[str] = set()
-        self.problems: list[str] = []  # Facebook/Instagram JSON files that could not be read
+        # Facebook/Instagram JSON files that could not be read: (where, reason)
+        self.problems: list[tuple[str, str]] = []
         social: list[tuple[str, str, str]] = []
         for name in names:
             if name in self._names:
@@ -501,6 +507,13 @@ class ExportIndex:
             self._note_instagram(name)
         for name, export, origin in sorted(social, key=_social_order):
             self._read_social(name, export, origin)
+
+    def problem_items(self) -> list[Item]:
+        """An error item for each Facebook/Instagram JSON file that could not be read, so that
+        the results say which export file was left out and why."""
+        return [
+            Item(where, 0, 0, error=f"{PROBLEM}: {reason}") for where, reason in self.problems
+        ]
 
     def facts(self, name: str) -> dict[str, Any]:
         """``facts["source"]`` for the media file ``name`` (``archive``/``member`` left None)."""
@@ -561,11 +574,11 @@ class ExportIndex:
         try:
             data = self._load(name)
         except Exception as exc:  # reported with the export's problems, the scan goes on
-            self.problems.append(f"{self._where(name)}: {_reason(exc)}")
+            self.problems.append((self._where(name), f"cannot read: {_reason(exc)}"))
             return
         found, error = parse_social(data, origin)
         if error is not None:
-            self.problems.append(f"{self._where(name)}: {error}")
+            self.problems.append((self._where(name), error))
             return
         root: str | None = None
         for uri, facts in found:

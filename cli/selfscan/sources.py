@@ -55,6 +55,8 @@ def iter_items(paths: list[Path], with_facts: bool = True) -> Iterator[Item]:
             yield _file_item(entry, folder_index)
         else:
             yield from sets[entry.path].items(entry.path)
+    if folder_index is not None:
+        yield from folder_index.problem_items()
 
 
 @dataclass(frozen=True)
