@@ -54,8 +54,12 @@ def rgba_png(src: Path, dest: Path) -> None:
 
 
 def pasted(
-    src: Path, dest: Path, size: tuple[int, int] = (4032, 3024), at: tuple[int, int] = (2900, 1900),
-    width: int | None = None, quality: int = 90,
+    src: Path,
+    dest: Path,
+    size: tuple[int, int] = (4032, 3024),
+    at: tuple[int, int] = (2900, 1900),
+    width: int | None = None,
+    quality: int = 90,
 ) -> tuple[int, int, float]:
     """Paste ``src`` (optionally resized to ``width``) into a large frame; returns the offset and
     the scale applied, so a test can map a box from ``src`` into the frame."""

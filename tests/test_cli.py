@@ -33,8 +33,20 @@ def library(samples: dict[str, Path], tmp_path: Path) -> Path:
     return lib
 
 
-COMMANDS = [[], ["enroll"], ["find"], ["demo"], ["doctor"], ["data"], ["forget"], ["models"],
-            ["models", "list"], ["models", "install"], ["models", "import"], ["models", "use"]]
+COMMANDS = [
+    [],
+    ["enroll"],
+    ["find"],
+    ["demo"],
+    ["doctor"],
+    ["data"],
+    ["forget"],
+    ["models"],
+    ["models", "list"],
+    ["models", "install"],
+    ["models", "import"],
+    ["models", "use"],
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "selfscan")
@@ -53,8 +65,9 @@ def test_help_shows_an_example(command: str) -> None:
 
 
 def test_jsonl_contract(samples: dict[str, Path], library: Path) -> None:
-    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(library), "--format",
-                       "jsonl", "--workers", "1")
+    code, out, _ = run(
+        "find", "--me", str(samples["yaoming"]), str(library), "--format", "jsonl", "--workers", "1"
+    )
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     assert [Path(r["path"]).name for r in records] == ["gdp.jpg", "players.jpg", "t1.jpg"]
@@ -72,26 +85,38 @@ def test_jsonl_contract(samples: dict[str, Path], library: Path) -> None:
     )
 
 
-def test_enroll_then_find_with_saved_profile(samples: dict[str, Path], library: Path,
-                                             home: Path, tmp_path: Path) -> None:
+def test_enroll_then_find_with_saved_profile(
+    samples: dict[str, Path], library: Path, home: Path, tmp_path: Path
+) -> None:
     code, out, _ = run("enroll", str(samples["yaoming"]), "--profile", "me")
     assert code == 0 and "enrolled" in out
     profile = home / "profiles" / "me.json"
     assert profile.stat().st_mode & 0o777 == 0o600
     assert home.stat().st_mode & 0o777 == 0o700
     report = tmp_path / "found.csv"
-    code, out, _ = run("find", str(library), "--format", "csv", "-o", str(report), "--workers",
-                       "2")
+    code, out, _ = run("find", str(library), "--format", "csv", "-o", str(report), "--workers", "2")
     assert code == 0
     rows = list(csv.DictReader(report.open()))
     assert {Path(r["path"]).name: r["status"] for r in rows} == {
-        "gdp.jpg": "no_match", "players.jpg": "match", "t1.jpg": "no_match"}
+        "gdp.jpg": "no_match",
+        "players.jpg": "match",
+        "t1.jpg": "no_match",
+    }
     assert "players.jpg" in out and "1 match" in out
 
 
 def test_json_output_has_summary(samples: dict[str, Path], library: Path) -> None:
-    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(library), "--format", "json",
-                       "--workers", "1", "--no-store")
+    code, out, _ = run(
+        "find",
+        "--me",
+        str(samples["yaoming"]),
+        str(library),
+        "--format",
+        "json",
+        "--workers",
+        "1",
+        "--no-store",
+    )
     assert code == 0
     doc = json.loads(out)
     assert doc["summary"]["total"] == 3
@@ -133,8 +158,17 @@ def test_group_photo_is_refused_as_reference(samples: dict[str, Path], library: 
 
 def test_unreadable_files_do_not_fail_the_scan(samples: dict[str, Path], library: Path) -> None:
     (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
-    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(library), "--format", "jsonl",
-                       "--workers", "1", "--no-store")
+    code, out, _ = run(
+        "find",
+        "--me",
+        str(samples["yaoming"]),
+        str(library),
+        "--format",
+        "jsonl",
+        "--workers",
+        "1",
+        "--no-store",
+    )
     assert code == 0
     broken = next(json.loads(x) for x in out.splitlines() if "broken.jpg" in x)
     assert broken["status"] == "error" and broken["error"]
@@ -153,8 +187,9 @@ def test_data_and_forget(samples: dict[str, Path], library: Path, home: Path) ->
     assert not (home / "index.sqlite").exists()
 
 
-def test_summary_counts_files_reused_from_the_index(samples: dict[str, Path],
-                                                    library: Path) -> None:
+def test_summary_counts_files_reused_from_the_index(
+    samples: dict[str, Path], library: Path
+) -> None:
     assert run("enroll", str(samples["yaoming"]))[0] == 0
     code, out, _ = run("find", str(library), "--workers", "1")
     assert code == 0 and "unchanged from the index" not in out

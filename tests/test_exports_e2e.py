@@ -69,8 +69,11 @@ def exports(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) 
     extra = {
         YEAR + "IMG_0200.HEIC": heic_bytes(samples["players"]),
         YEAR + "IMG_0200.HEIC.supplemental-metadata.json": json.dumps(
-            {"title": "IMG_0200.HEIC", "photoTakenTime": {"timestamp": "1561000000"},
-             "geoData": {"latitude": 48.85, "longitude": 2.35, "altitude": 35.0}}
+            {
+                "title": "IMG_0200.HEIC",
+                "photoTakenTime": {"timestamp": "1561000000"},
+                "geoData": {"latitude": 48.85, "longitude": 2.35, "altitude": 35.0},
+            }
         ).encode(),
         YEAR + "VID_0300.mp4": video_bytes(root / "clip.mp4", samples["gdp"], samples["players"]),
     }
@@ -82,19 +85,39 @@ def exports(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) 
 
 def selfscan(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "selfscan", *args], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "selfscan", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
-def test_exports_report_copies_and_sidecars(exports: dict, samples: dict[str, Path],
-                                            home: Path, tmp_path: Path) -> None:
+def test_exports_report_copies_and_sidecars(
+    exports: dict, samples: dict[str, Path], home: Path, tmp_path: Path
+) -> None:
     takeout, facebook = exports["takeout"], exports["facebook"]
     inputs = [str(p) for p in takeout.archives] + [str(facebook.folder)]
     report, copies = tmp_path / "report.html", tmp_path / "me"
     done = selfscan(["enroll", str(samples["yaoming"])], home)
     assert done.returncode == 0, done.stderr
-    done = selfscan(["find", *inputs, "--format", "html", "-o", str(report), "--copy-to",
-                     str(copies), "--xmp", "--no-progress"], home)
+    done = selfscan(
+        [
+            "find",
+            *inputs,
+            "--format",
+            "html",
+            "-o",
+            str(report),
+            "--copy-to",
+            str(copies),
+            "--xmp",
+            "--no-progress",
+        ],
+        home,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
@@ -142,5 +165,7 @@ def test_exports_report_copies_and_sidecars(exports: dict, samples: dict[str, Pa
             continue
         assert sidecar.is_file(), sidecar
         tree = ET.parse(sidecar)
-        names = [e.text for e in tree.iter("{http://www.metadataworkinggroup.com/schemas/regions/}Name")]
+        names = [
+            e.text for e in tree.iter("{http://www.metadataworkinggroup.com/schemas/regions/}Name")
+        ]
         assert "me" in names

@@ -27,8 +27,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]):
                 os.chmod(p, 0o600)
 
 
-def test_library_scan_of_the_corpus(corpus: tuple[Path, dict[str, str]],
-                                    samples: dict[str, Path]) -> None:
+def test_library_scan_of_the_corpus(
+    corpus: tuple[Path, dict[str, str]], samples: dict[str, Path]
+) -> None:
     root, expected = corpus
     assert len(expected) >= 30
     before = snapshot(root, ignore=VOLATILE)
@@ -68,15 +69,31 @@ def test_library_scan_of_the_corpus(corpus: tuple[Path, dict[str, str]],
     assert not (root.parent / "evil.jpg").exists()
 
 
-def test_cli_scan_of_the_corpus(corpus: tuple[Path, dict[str, str]], samples: dict[str, Path],
-                                home: Path) -> None:
+def test_cli_scan_of_the_corpus(
+    corpus: tuple[Path, dict[str, str]], samples: dict[str, Path], home: Path
+) -> None:
     root, _ = corpus
     before = snapshot(root, ignore=VOLATILE)
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
     done = subprocess.run(
-        [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(root),
-         "--format", "jsonl", "--workers", "2"],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "selfscan",
+            "find",
+            "--me",
+            str(samples["yaoming"]),
+            str(root),
+            "--format",
+            "jsonl",
+            "--workers",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout

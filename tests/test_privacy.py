@@ -33,8 +33,15 @@ AUDIT_HOOK = textwrap.dedent(
 
 
 def selfscan(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "selfscan", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "selfscan", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -94,26 +101,47 @@ def test_the_audit_hook_does_see_sockets(sandbox: dict) -> None:
 
 
 def test_works_without_a_network(sandbox: dict, samples: dict[str, Path]) -> None:
-    if shutil.which("unshare") is None or subprocess.run(
-        ["unshare", "-rn", "true"], capture_output=True, check=False
-    ).returncode != 0:
+    if (
+        shutil.which("unshare") is None
+        or subprocess.run(["unshare", "-rn", "true"], capture_output=True, check=False).returncode
+        != 0
+    ):
         pytest.skip("unshare -rn is not permitted here")
     env, lib = sandbox["env"], sandbox["lib"]
-    cmd = [sys.executable, "-m", "selfscan", "find", "--me", str(samples["yaoming"]), str(lib),
-           "--format", "jsonl", "--no-store"]
-    done = subprocess.run(["unshare", "-rn", *cmd], env=env, capture_output=True, text=True,
-                          check=False, timeout=300)
+    cmd = [
+        sys.executable,
+        "-m",
+        "selfscan",
+        "find",
+        "--me",
+        str(samples["yaoming"]),
+        str(lib),
+        "--format",
+        "jsonl",
+        "--no-store",
+    ]
+    done = subprocess.run(
+        ["unshare", "-rn", *cmd], env=env, capture_output=True, text=True, check=False, timeout=300
+    )
     assert done.returncode == 0, done.stderr
-    statuses = {Path(r["path"]).name: r["status"]
-                for r in map(json.loads, done.stdout.splitlines())}
+    statuses = {
+        Path(r["path"]).name: r["status"] for r in map(json.loads, done.stdout.splitlines())
+    }
     assert statuses["players.jpg"] == "match"
-    demo = subprocess.run(["unshare", "-rn", sys.executable, "-m", "selfscan", "demo"], env=env,
-                          capture_output=True, text=True, check=False, timeout=300)
+    demo = subprocess.run(
+        ["unshare", "-rn", sys.executable, "-m", "selfscan", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert demo.returncode == 0 and "1 match" in demo.stdout
 
 
-def test_photos_unchanged_and_nothing_written_elsewhere(sandbox: dict, samples: dict[str, Path],
-                                                        home: Path) -> None:
+def test_photos_unchanged_and_nothing_written_elsewhere(
+    sandbox: dict, samples: dict[str, Path], home: Path
+) -> None:
     env, lib, root, cwd = sandbox["env"], sandbox["lib"], sandbox["root"], sandbox["cwd"]
     before = snapshot(lib)
     reference_before = hashlib.sha256(samples["yaoming"].read_bytes()).hexdigest()
@@ -126,14 +154,16 @@ def test_photos_unchanged_and_nothing_written_elsewhere(sandbox: dict, samples: 
     assert hashlib.sha256(samples["yaoming"].read_bytes()).hexdigest() == reference_before
     written = {p for p in root.rglob("*") if p.is_file()}
     allowed = set(map(Path, before)) | {report, sandbox["netlog"]}
-    unexpected = [p for p in written - allowed
-                  if home not in p.parents and (root / "hook") not in p.parents]
+    unexpected = [
+        p for p in written - allowed if home not in p.parents and (root / "hook") not in p.parents
+    ]
     assert unexpected == []
     assert list((root / "tmp").iterdir()) == []
 
 
-def test_data_dir_is_private_from_the_start(sandbox: dict, samples: dict[str, Path],
-                                            home: Path) -> None:
+def test_data_dir_is_private_from_the_start(
+    sandbox: dict, samples: dict[str, Path], home: Path
+) -> None:
     env = {**sandbox["env"]}
     # a permissive umask must not leak into the data dir
     cmd = f"umask 000; exec {sys.executable} -m selfscan enroll {samples['yaoming']}"
@@ -145,8 +175,9 @@ def test_data_dir_is_private_from_the_start(sandbox: dict, samples: dict[str, Pa
         assert mode == (0o700 if p.is_dir() else 0o600), f"{p} is {oct(mode)}"
 
 
-def test_no_embedding_survives_forget_all(sandbox: dict, samples: dict[str, Path],
-                                          home: Path) -> None:
+def test_no_embedding_survives_forget_all(
+    sandbox: dict, samples: dict[str, Path], home: Path
+) -> None:
     """Search every byte left in the data dir for the stored embeddings after forget --all."""
     import base64
     import sqlite3

@@ -25,8 +25,7 @@ def find(paths: list[Path], me: Path, **kw: object) -> dict[str, FileResult]:
 def his_box(samples: dict[str, Path]) -> tuple[float, float, float, float]:
     """Where he is in players.jpg (the matching face), from an untouched scan."""
     session = ops.prepare_find(
-        ops.FindRequest(paths=[samples["players"]], me=[samples["yaoming"]], workers=1,
-                        store=False)
+        ops.FindRequest(paths=[samples["players"]], me=[samples["yaoming"]], workers=1, store=False)
     )
     result = next(iter(session.results()))
     session.close()
@@ -78,8 +77,9 @@ def test_exif_orientation_boxes_are_upright(
     ],
     ids=["rescaled", "recompressed", "grayscale"],
 )
-def test_transformed_team_photo_still_matches(samples: dict[str, Path], tmp_path: Path,
-                                              make: object) -> None:
+def test_transformed_team_photo_still_matches(
+    samples: dict[str, Path], tmp_path: Path, make: object
+) -> None:
     dest = tmp_path / "variant.jpg"
     make(samples["players"], dest)  # type: ignore[operator]
     assert find([dest], samples["yaoming"])[dest.name].status == "match"
@@ -101,13 +101,18 @@ def test_small_in_a_12_megapixel_frame(
     r = find([dest], samples["yaoming"])[dest.name]
     assert (r.width, r.height) == (4032, 3024)
     assert r.status == "match"
-    expected = (ox + his_box[0] * scale, oy + his_box[1] * scale,
-                ox + his_box[2] * scale, oy + his_box[3] * scale)
+    expected = (
+        ox + his_box[0] * scale,
+        oy + his_box[1] * scale,
+        ox + his_box[2] * scale,
+        oy + his_box[3] * scale,
+    )
     assert close(best_box(r), expected, 6.0)
 
 
-def test_bad_files_are_errors_and_the_scan_goes_on(samples: dict[str, Path],
-                                                   tmp_path: Path) -> None:
+def test_bad_files_are_errors_and_the_scan_goes_on(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "cut.jpg").write_bytes(samples["players"].read_bytes()[:5000])
     (tmp_path / "page.png").write_text("<!DOCTYPE html><html><body>hi</body></html>")

@@ -511,9 +511,7 @@ class ExportIndex:
     def problem_items(self) -> list[Item]:
         """An error item for each Facebook/Instagram JSON file that could not be read, so that
         the results say which export file was left out and why."""
-        return [
-            Item(where, 0, 0, error=f"{PROBLEM}: {reason}") for where, reason in self.problems
-        ]
+        return [Item(where, 0, 0, error=f"{PROBLEM}: {reason}") for where, reason in self.problems]
 
     def facts(self, name: str) -> dict[str, Any]:
         """``facts["source"]`` for the media file ``name`` (``archive``/``member`` left None)."""
