@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import FileError
 from .jpeg import decode_jpeg, scale_for, upright
+from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_reason
 from .quiet import captured
 from .types import DecodedImage
 
@@ -42,42 +43,10 @@ _ORIENT_OPS = {
 # Formats whose decoder can skip work for a smaller result (JPEG DCT scaling, HEIF thumbnails).
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO", "HEIF"})
 
-_HEIF_BRANDS = frozenset(
-    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
-)
-_AVIF_BRANDS = frozenset({b"avif", b"avis"})
-_VIDEO_BRANDS = frozenset(
-    {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"3gp6", b"avc1"}
-)
-_IMAGE_MAGIC = (
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"BM", "BMP"),
-)
-_OTHER_MAGIC = (
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf'\x1c", "a 7z archive"),
-    (b"\x1f\x8b", "gzip-compressed data"),
-    (b"\x1aE\xdf\xa3", "a Matroska/WebM video"),
-)
 _HEIF_LOCK = threading.Lock()
 _heif_state: list[bool] = []  # [True] once pillow-heif is registered, [False] when missing
 
 Source = str | Path | bytes
-
-
-def _brands(head: bytes) -> set[bytes]:
-    """Major and compatible brands of an ISO-BMFF ``ftyp`` box at the start of ``head``."""
-    if head[4:8] != b"ftyp":
-        return set()
-    size = min(int.from_bytes(head[:4], "big"), len(head))
-    return {head[8:12]} | {head[i : i + 4] for i in range(16, size - 3, 4)}
 
 
 def _enable_heif() -> bool:
@@ -95,15 +64,15 @@ def _enable_heif() -> bool:
 
 def _prepare_plugins(head: bytes) -> None:
     """Register the optional opener ``head`` needs, or explain what is missing."""
-    brands = _brands(head)
-    if brands & _AVIF_BRANDS:
+    found = brands(head)
+    if found & AVIF_BRANDS:
         from PIL import features
 
         if not features.check("avif"):
             raise FileError(
                 "AVIF support needs Pillow >= 11.3 built with libavif: pip install -U Pillow"
             )
-    elif brands & _HEIF_BRANDS and not _enable_heif():
+    elif found & HEIF_BRANDS and not _enable_heif():
         raise FileError("HEIC/HEIF support needs pillow-heif: pip install 'selfscan[heif]'")
 
 
@@ -127,10 +96,10 @@ def _open(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | None]
         raise
     except UnidentifiedImageError:
         fh.close()
-        raise FileError(_unidentified_reason(head)) from None
+        raise FileError(unidentified_reason(head)) from None
     except Exception as exc:
         fh.close()
-        kind = _magic_kind(head) or "image"
+        kind = magic_kind(head) or "image"
         raise FileError(f"cannot read {kind} header: {_short(exc)}") from None
     return im, fh, ident
 
@@ -180,40 +149,6 @@ def open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:
         os.close(fd)
         raise FileError("empty file (0 bytes)")
     return os.fdopen(fd, "rb"), st
-
-
-def _magic_kind(head: bytes) -> str | None:
-    for magic, name in _IMAGE_MAGIC:
-        if head.startswith(magic):
-            return name
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-def _unidentified_reason(head: bytes) -> str:
-    if not head:
-        return "empty file (0 bytes)"
-    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
-        return "not an image: the file is HTML text"
-    if lowered.startswith((b"<svg", b"<?xml")):
-        return "not an image: the file is SVG/XML text (vector drawings are not supported)"
-    for magic, what in _OTHER_MAGIC:
-        if head.startswith(magic):
-            return f"not an image: the file is {what}"
-    if _brands(head) & _VIDEO_BRANDS:
-        return "not an image: the file is an MP4/QuickTime video"
-    kind = _magic_kind(head)
-    if kind:
-        return f"damaged {kind} file: its header cannot be read"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
-        return "not an image: the file is plain text"
-    return "not a supported image (unrecognised or corrupt data)"
 
 
 def _short(exc: BaseException) -> str:

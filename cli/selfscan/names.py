@@ -1,4 +1,5 @@
-"""What a file is, from its name or its first bytes: the kinds selfscan scans."""
+"""What a file is, from its name or its first bytes: the kinds selfscan scans, and what a file
+that is not an image is instead."""
 
 from __future__ import annotations
 
@@ -15,6 +16,32 @@ ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 SNIFF_BYTES = 262  # enough for a tar header's magic
 MAX_JSON_BYTES = 64 * 1024 * 1024  # a Messenger conversation file can be tens of MB
+
+
+HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+VIDEO_BRANDS = frozenset(
+    {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"3gp6", b"avc1"}
+)
+_IMAGE_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+_OTHER_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf'\x1c", "a 7z archive"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"\x1aE\xdf\xa3", "a Matroska/WebM video"),
+)
 
 
 def kind_of(name: str) -> ItemKind | None:
@@ -46,11 +73,51 @@ def sniff(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image"
     if head[4:8] == b"ftyp":
-        return "image" if head[8:12] in _HEIF_BRANDS else "video"
+        return "image" if head[8:12] in HEIF_BRANDS | AVIF_BRANDS else "video"
     if head.startswith(b"\x1aE\xdf\xa3"):
         return "video"
     return None
 
 
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
-_HEIF_BRANDS = _HEIF_BRANDS | {b"avif", b"avis"}
+def brands(head: bytes) -> set[bytes]:
+    """Major and compatible brands of an ISO-BMFF ``ftyp`` box at the start of ``head``."""
+    if head[4:8] != b"ftyp":
+        return set()
+    size = min(int.from_bytes(head[:4], "big"), len(head))
+    return {head[8:12]} | {head[i : i + 4] for i in range(16, size - 3, 4)}
+
+
+def magic_kind(head: bytes) -> str | None:
+    """The image format the first bytes announce (``JPEG``, ``PNG``...), or None."""
+    for magic, name in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def unidentified_reason(head: bytes) -> str:
+    """Why a file that no image reader recognised is not an image, from its first bytes."""
+    if not head:
+        return "empty file (0 bytes)"
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "not an image: the file is HTML text"
+    if lowered.startswith((b"<svg", b"<?xml")):
+        return "not an image: the file is SVG/XML text (vector drawings are not supported)"
+    for magic, what in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return f"not an image: the file is {what}"
+    if brands(head) & VIDEO_BRANDS:
+        return "not an image: the file is an MP4/QuickTime video"
+    kind = magic_kind(head)
+    if kind:
+        return f"damaged {kind} file: its header cannot be read"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "not an image: the file is plain text"
+    return "not a supported image (unrecognised or corrupt data)"
