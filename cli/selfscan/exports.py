@@ -31,21 +31,49 @@ list) when unknown:
 - ``sidecar``: display path of the JSON file the facts came from.
 - ``sidecar_error``: why that JSON file could not be used (the photo is still scanned).
 
-Facebook and Instagram write non-ASCII text as UTF-8 bytes escaped one by one (``"\\u00c3\\u00a9"``
-for "é"); ``fix_mojibake`` repairs it.
+Parsing lives in ``takeout`` (Google Takeout sidecars and albums) and ``social`` (Facebook and
+Instagram JSON), over the shared value parsing in ``exportjson``.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from .exportjson import fix_mojibake
+from .social import parse_social, social_kind, social_order
+from .takeout import (
+    ALBUM_METADATA_NAMES,
+    EDITED_SUFFIXES,
+    NAME_LIMIT,
+    SUPPLEMENTAL,
+    json_key,
+    parse_takeout_album,
+    parse_takeout_sidecar,
+    sidecar_candidates,
+    sidecar_names,
+    takeout_dir,
+    unedited_name,
+)
 from .types import Item
+
+__all__ = [
+    "ALBUM_METADATA_NAMES",
+    "EDITED_SUFFIXES",
+    "NAME_LIMIT",
+    "PROBLEM",
+    "SOURCE_KEYS",
+    "SUPPLEMENTAL",
+    "ExportIndex",
+    "empty_source",
+    "fix_mojibake",
+    "parse_social",
+    "parse_takeout_album",
+    "parse_takeout_sidecar",
+    "sidecar_names",
+    "social_kind",
+    "unedited_name",
+]
 
 # The reason given for an export JSON file that could not be used.
 PROBLEM = "export file left out (its photos are still scanned, without what it says of them)"
@@ -68,400 +96,12 @@ SOURCE_KEYS = (
     "sidecar_error",
 )
 
-# Takeout's "edited" copies share the original's sidecar; the suffix is localised.
-EDITED_SUFFIXES = (
-    "-edited",
-    "-effects",
-    "-bearbeitet",
-    "-modifié",
-    "-modificato",
-    "-editado",
-    "-ha editado",
-    "-editat",
-    "-bewerkt",
-    "-edytowane",
-    "-redigert",
-    "-redigeret",
-    "-redigerad",
-    "-muokattu",
-    "-upraveno",
-    "-upravené",
-    "-編集済み",
-    "-编辑",
-    "-편집됨",
-)
-SUPPLEMENTAL = ".supplemental-metadata"
-NAME_LIMIT = 46  # Takeout cuts a sidecar's name to 46 characters before ".json"
-ALBUM_METADATA_NAMES = frozenset(
-    {
-        "metadata.json",
-        "métadonnées.json",
-        "metadatos.json",
-        "metadades.json",
-        "metadaten.json",
-        "metadati.json",
-        "metadane.json",
-        "metagegevens.json",
-        "metadados.json",
-        "метаданные.json",
-        "メタデータ.json",
-        "元数据.json",
-    }
-)
-_MIN_TIME = -2_208_988_800  # 1900-01-01
-_MAX_TIME = 4_102_444_800  # 2100-01-01
-_MAX_DEPTH = 64
-
 
 def empty_source() -> dict[str, Any]:
     """A ``facts["source"]`` dict with every key unknown."""
     source: dict[str, Any] = dict.fromkeys(SOURCE_KEYS)
     source["people"] = []
     return source
-
-
-# ---------------------------------------------------------------------------------------------
-# Small, total conversions
-
-
-def fix_mojibake(text: str) -> str:
-    """Repair UTF-8 bytes that were written as one ``\\u00XX`` escape each (Facebook, Instagram).
-
-    The text is returned unchanged unless it round-trips through latin-1 into valid UTF-8.
-    """
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return text
-
-
-def _load_json(data: bytes | str) -> tuple[Any, str | None]:
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return None, "malformed JSON: not UTF-8 text"
-    try:
-        return json.loads(data), None
-    except (ValueError, RecursionError) as exc:
-        text = str(exc) or type(exc).__name__
-        return None, f"malformed JSON: {text[:120]}"
-
-
-def _text(value: Any, repair: bool = False) -> str | None:
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    return fix_mojibake(value) if repair else value
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _timestamp(value: Any) -> int | None:
-    """Unix seconds from a number, a numeric string, or Takeout's ``{"timestamp": ...}``."""
-    if isinstance(value, dict):
-        value = value.get("timestamp")
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    number = _num(value)
-    if number is None or number == 0 or not _MIN_TIME <= number <= _MAX_TIME:
-        return None
-    return int(number)
-
-
-def _geo(value: Any) -> dict[str, float | None] | None:
-    if not isinstance(value, dict):
-        return None
-    lat, lon = _num(value.get("latitude")), _num(value.get("longitude"))
-    if lat is None or lon is None or (lat == 0 and lon == 0):
-        return None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return {"latitude": lat, "longitude": lon, "altitude": _num(value.get("altitude"))}
-
-
-# ---------------------------------------------------------------------------------------------
-# Google Takeout
-
-
-def parse_takeout_sidecar(data: bytes | str) -> dict[str, Any]:
-    """Facts from one Google Photos sidecar JSON; ``{"sidecar_error": ...}`` when unusable."""
-    obj, error = _load_json(data)
-    if error is not None:
-        return {"sidecar_error": error}
-    if not isinstance(obj, dict):
-        return {"sidecar_error": "malformed sidecar: not a JSON object"}
-    people = obj.get("people")
-    origin = obj.get("googlePhotosOrigin")
-    return {
-        "title": _text(obj.get("title")),
-        "description": _text(obj.get("description")),
-        "taken_time": _timestamp(obj.get("photoTakenTime")),
-        "geo": _geo(obj.get("geoData")) or _geo(obj.get("geoDataExif")),
-        "people": [
-            name
-            for p in (people if isinstance(people, list) else [])
-            if isinstance(p, dict) and (name := _text(p.get("name")))
-        ],
-        "url": _text(obj.get("url")),
-        "origin": _origin(origin),
-    }
-
-
-def _origin(value: Any) -> str | None:
-    if not isinstance(value, dict) or not value:
-        return None
-    kind = next(iter(value))
-    detail = value[kind]
-    device = _text(detail.get("deviceType")) if isinstance(detail, dict) else None
-    return f"{kind}:{device}" if device else kind
-
-
-def parse_takeout_album(data: bytes | str) -> str | None:
-    """The album title in a Takeout album ``metadata.json`` (old and new layouts), or None."""
-    obj, error = _load_json(data)
-    if error is not None or not isinstance(obj, dict):
-        return None
-    album = obj.get("albumData")
-    if isinstance(album, dict):
-        obj = album
-    return _text(obj.get("title"))
-
-
-def _split_ext(name: str) -> tuple[str, str]:
-    dot = name.rfind(".")
-    return (name[:dot], name[dot:]) if dot > 0 else (name, "")
-
-
-_DUPLICATE = re.compile(r"^(?P<stem>.*)\((?P<n>\d+)\)$", re.S)
-_EDITED = re.compile(
-    r"^(?P<stem>.+?)(?:" + "|".join(map(re.escape, EDITED_SUFFIXES)) + r")(?P<dup>\(\d+\))?$",
-    re.I | re.S,
-)
-
-
-def unedited_name(file_name: str) -> str | None:
-    """``IMG(1).jpg`` for ``IMG-edited(1).jpg`` (any localised suffix), None if not an edit."""
-    stem, ext = _split_ext(unicodedata.normalize("NFC", file_name))
-    match = _EDITED.match(stem)
-    if not match:
-        return None
-    return match["stem"] + (match["dup"] or "") + ext
-
-
-def _sidecar_names(file_name: str) -> Iterator[str]:
-    variants = [file_name]
-    original = unedited_name(file_name)
-    if original is not None:
-        variants.append(original)
-    for variant in variants:
-        stem, ext = _split_ext(variant)
-        duplicate = _DUPLICATE.match(stem)
-        if duplicate:  # image(1).jpg -> image.jpg(1).json
-            yield from _suffixed(duplicate["stem"] + ext, f"({duplicate['n']})")
-        yield from _suffixed(variant, "")
-
-
-def _suffixed(base: str, index: str) -> Iterator[str]:
-    yield base + SUPPLEMENTAL + index + ".json"
-    yield base + index + ".json"
-    for cut in range(len(SUPPLEMENTAL), -1, -1):  # every truncation of the suffix
-        full = base + SUPPLEMENTAL[:cut]
-        yield full + index + ".json"
-        if len(full) > NAME_LIMIT:
-            yield full[:NAME_LIMIT] + index + ".json"
-
-
-def sidecar_names(file_name: str) -> list[str]:
-    """Every name Takeout may have given the sidecar of ``file_name``, most likely first.
-
-    Covers ``NAME.ext.json``, ``NAME.ext.supplemental-metadata.json`` and each truncation of that
-    suffix (``.supplemental-metad.json`` … ``.s.json``, ``..json``), names cut to 46 characters
-    before ``.json``, duplicates (``image(1).jpg`` → ``image.jpg(1).json``) and edited copies
-    (``IMG-edited.jpg``, ``IMG-bearbeitet.jpg`` … share ``IMG.jpg``'s sidecar).
-    """
-    return list(dict.fromkeys(_sidecar_names(file_name)))
-
-
-def _key(name: str) -> str:
-    return unicodedata.normalize("NFC", name).lower()
-
-
-def _takeout_dir(directory: str) -> str:
-    """A folder's path below ``Takeout/``: the same in every part of a split export."""
-    parts = directory.split("/")
-    lowered = [p.lower() for p in parts]
-    if "takeout" in lowered:
-        cut = len(lowered) - lowered[::-1].index("takeout")
-        return "/".join(parts[cut:])
-    return directory
-
-
-# ---------------------------------------------------------------------------------------------
-# Facebook and Instagram
-
-
-_IG_FILES = {
-    "stories.json": "story",
-    "archived_posts.json": "archived_post",
-    "reels.json": "reel",
-    "igtv_videos.json": "reel",
-    "personal_information.json": "profile_photo",
-    "profile_photos.json": "profile_photo",
-}
-
-
-def social_kind(path: str) -> tuple[str, str] | None:
-    """``(export, origin)`` for a Facebook/Instagram JSON file that lists media, else None.
-
-    ``export`` is ``"messages"`` for conversation files, which both services write alike.
-    """
-    parts = path.replace("\\", "/").lower().split("/")
-    base = parts[-1]
-    if not base.endswith(".json"):
-        return None
-    if re.fullmatch(r"message_\d+\.json", base) and "messages" in parts:
-        return "messages", "message"
-    if len(parts) >= 3 and parts[-2] == "album" and parts[-3] in ("posts", "photos_and_videos"):
-        return "facebook", "album"
-    if base == "your_uncategorized_photos.json":
-        return "facebook", "uncategorized_photos"
-    if base == "your_videos.json":
-        return "facebook", "video"
-    if re.fullmatch(r"your_posts.*\.json", base):
-        return "facebook", "post"
-    if re.fullmatch(r"posts_\d+\.json", base):
-        return "instagram", "post"
-    if base in _IG_FILES:
-        return "instagram", _IG_FILES[base]
-    return None
-
-
-@dataclass(frozen=True)
-class _Context:
-    album: str | None = None
-    post: str | None = None
-    thread: str | None = None
-    taken: int | None = None
-    geo: dict[str, float | None] | None = None
-
-
-def parse_social(
-    data: bytes | str, origin: str
-) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
-    """Every media ``uri`` in one Facebook/Instagram JSON file with its facts, and an error.
-
-    Walks the whole document, so layout changes between export versions keep working: any object
-    with a ``uri`` is a media entry; the album, post, message and conversation around it give it
-    context. ``origin`` comes from ``social_kind``. Never raises.
-    """
-    obj, error = _load_json(data)
-    if error is not None:
-        return [], error
-    context = _Context()
-    if isinstance(obj, dict):
-        if origin == "album":
-            context = replace(context, album=_text(obj.get("name"), True))
-        elif origin == "message":
-            context = replace(context, thread=_text(obj.get("title"), True))
-    found: list[tuple[str, dict[str, Any]]] = []
-    _collect(obj, context, found, 0)
-    return found, None
-
-
-def _collect(node: Any, context: _Context, found: list, depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        return
-    if isinstance(node, list):
-        for value in node:
-            _collect(value, context, found, depth + 1)
-        return
-    if not isinstance(node, dict):
-        return
-    context = _around(node, context)
-    uri = node.get("uri")
-    if isinstance(uri, str) and uri.strip() and "://" not in uri:
-        found.append((uri.strip(), _media_facts(node, context)))
-    for key, value in node.items():
-        if key != "media_metadata" and isinstance(value, (dict, list)):
-            _collect(value, context, found, depth + 1)
-
-
-def _around(node: dict, context: _Context) -> _Context:
-    """The context a post, message or Instagram post dict gives the media inside it."""
-    if "attachments" in node:  # a Facebook post
-        texts = [d.get("post") for d in _dicts(node.get("data"))]
-        places = [
-            d["place"]
-            for a in _dicts(node.get("attachments"))
-            for d in _dicts(a.get("data"))
-            if isinstance(d.get("place"), dict)
-        ]
-        geo = next((g for p in places if (g := _geo(p.get("coordinate")))), None)
-        return replace(
-            context,
-            post=next((t for v in texts if (t := _text(v, True))), None) or context.post,
-            taken=_timestamp(node.get("timestamp")) or context.taken,
-            geo=geo or context.geo,
-        )
-    if "timestamp_ms" in node:  # a Messenger / Instagram direct message
-        millis = _num(node.get("timestamp_ms"))
-        return replace(
-            context,
-            post=_text(node.get("content"), True),
-            taken=_timestamp(millis / 1000 if millis is not None else None) or context.taken,
-        )
-    if isinstance(node.get("media"), list):  # an Instagram post with one or more media
-        return replace(
-            context,
-            post=_text(node.get("title"), True) or context.post,
-            taken=_timestamp(node.get("creation_timestamp")) or context.taken,
-        )
-    return context
-
-
-def _dicts(value: Any) -> list[dict]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
-    metadata = node.get("media_metadata")
-    exif: list[dict] = []
-    if isinstance(metadata, dict):
-        for sub in metadata.values():
-            if isinstance(sub, dict):
-                exif.extend(_dicts(sub.get("exif_data")))
-    taken = next((t for e in exif if (t := _timestamp(e.get("taken_timestamp")))), None)
-    geo = next((g for e in exif if (g := _geo(e))), None)
-    place = node.get("place")
-    if geo is None and isinstance(place, dict):
-        geo = _geo(place.get("coordinate"))
-    return {
-        "album": context.album,
-        "title": _text(node.get("title"), True),
-        "description": _text(node.get("description"), True),
-        "taken_time": taken or _timestamp(node.get("creation_timestamp")) or context.taken,
-        "geo": geo or context.geo,
-        "post": context.post,
-        "thread": context.thread,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# The index over one export
 
 
 class ExportIndex:
@@ -500,12 +140,12 @@ class ExportIndex:
             if not name.lower().endswith(".json"):
                 continue
             folder, _, base = name.rpartition("/")
-            self._json.setdefault(_takeout_dir(folder), {}).setdefault(_key(base), name)
+            self._json.setdefault(takeout_dir(folder), {}).setdefault(json_key(base), name)
             kind = social_kind(name)
             if kind is not None:
                 social.append((name, *kind))
             self._note_instagram(name)
-        for name, export, origin in sorted(social, key=_social_order):
+        for name, export, origin in sorted(social, key=social_order):
             self._read_social(name, export, origin)
 
     def problem_items(self) -> list[Item]:
@@ -522,10 +162,10 @@ class ExportIndex:
             source["people"] = []
             return source
         folder, _, base = name.rpartition("/")
-        jsons = self._json.get(_takeout_dir(folder))
+        jsons = self._json.get(takeout_dir(folder))
         if jsons:
-            for candidate in _sidecar_names(base):
-                found = jsons.get(_key(candidate))
+            for candidate in sidecar_candidates(base):
+                found = jsons.get(json_key(candidate))
                 if found is not None and found != name:
                     source.update(self._sidecar(found))
                     source["sidecar"] = self._where(found)
@@ -608,12 +248,6 @@ class ExportIndex:
             if not folder:
                 return None, root
             folder = folder.rpartition("/")[0]
-
-
-def _social_order(entry: tuple[str, str, str]) -> tuple[int, str]:
-    order = ("album", "post", "story", "archived_post", "reel", "profile_photo", "video")
-    origin = entry[2]
-    return (order.index(origin) if origin in order else len(order), entry[0])
 
 
 def _reason(exc: BaseException) -> str:

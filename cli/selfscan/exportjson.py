@@ -1,0 +1,88 @@
+"""Values in export JSON files: text, numbers, timestamps and places, read without raising.
+
+Shared by ``takeout`` and ``social``. Facebook and Instagram write non-ASCII text as UTF-8 bytes
+escaped one by one (``"\\u00c3\\u00a9"`` for "é"); ``fix_mojibake`` repairs it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+_MIN_TIME = -2_208_988_800  # 1900-01-01
+_MAX_TIME = 4_102_444_800  # 2100-01-01
+
+
+def fix_mojibake(text: str) -> str:
+    """Repair UTF-8 bytes that were written as one ``\\u00XX`` escape each (Facebook, Instagram).
+
+    The text is returned unchanged unless it round-trips through latin-1 into valid UTF-8.
+    """
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def load_json(data: bytes | str) -> tuple[Any, str | None]:
+    """The parsed JSON value and None, or None and why the data is not JSON."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None, "malformed JSON: not UTF-8 text"
+    try:
+        return json.loads(data), None
+    except (ValueError, RecursionError) as exc:
+        text = str(exc) or type(exc).__name__
+        return None, f"malformed JSON: {text[:120]}"
+
+
+def as_text(value: Any, repair: bool = False) -> str | None:
+    """A non-empty, stripped string (mojibake repaired when ``repair``), else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    return fix_mojibake(value) if repair else value
+
+
+def as_number(value: Any) -> float | None:
+    """A finite int or float (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def as_timestamp(value: Any) -> int | None:
+    """Unix seconds from a number, a numeric string, or Takeout's ``{"timestamp": ...}``."""
+    if isinstance(value, dict):
+        value = value.get("timestamp")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    number = as_number(value)
+    if number is None or number == 0 or not _MIN_TIME <= number <= _MAX_TIME:
+        return None
+    return int(number)
+
+
+def as_geo(value: Any) -> dict[str, float | None] | None:
+    """``{"latitude", "longitude", "altitude"}`` from a geo object; None when unknown (0, 0)
+    or out of range."""
+    if not isinstance(value, dict):
+        return None
+    lat, lon = as_number(value.get("latitude")), as_number(value.get("longitude"))
+    if lat is None or lon is None or (lat == 0 and lon == 0):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return {"latitude": lat, "longitude": lon, "altitude": as_number(value.get("altitude"))}

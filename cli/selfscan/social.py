@@ -1,0 +1,163 @@
+"""Facebook and Instagram: the JSON files that list media, and the facts around each media file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .exportjson import as_geo, as_number, as_text, as_timestamp, load_json
+
+_MAX_DEPTH = 64
+
+_IG_FILES = {
+    "stories.json": "story",
+    "archived_posts.json": "archived_post",
+    "reels.json": "reel",
+    "igtv_videos.json": "reel",
+    "personal_information.json": "profile_photo",
+    "profile_photos.json": "profile_photo",
+}
+
+
+def social_kind(path: str) -> tuple[str, str] | None:
+    """``(export, origin)`` for a Facebook/Instagram JSON file that lists media, else None.
+
+    ``export`` is ``"messages"`` for conversation files, which both services write alike.
+    """
+    parts = path.replace("\\", "/").lower().split("/")
+    base = parts[-1]
+    if not base.endswith(".json"):
+        return None
+    if re.fullmatch(r"message_\d+\.json", base) and "messages" in parts:
+        return "messages", "message"
+    if len(parts) >= 3 and parts[-2] == "album" and parts[-3] in ("posts", "photos_and_videos"):
+        return "facebook", "album"
+    if base == "your_uncategorized_photos.json":
+        return "facebook", "uncategorized_photos"
+    if base == "your_videos.json":
+        return "facebook", "video"
+    if re.fullmatch(r"your_posts.*\.json", base):
+        return "facebook", "post"
+    if re.fullmatch(r"posts_\d+\.json", base):
+        return "instagram", "post"
+    if base in _IG_FILES:
+        return "instagram", _IG_FILES[base]
+    return None
+
+
+@dataclass(frozen=True)
+class _Context:
+    album: str | None = None
+    post: str | None = None
+    thread: str | None = None
+    taken: int | None = None
+    geo: dict[str, float | None] | None = None
+
+
+def parse_social(
+    data: bytes | str, origin: str
+) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
+    """Every media ``uri`` in one Facebook/Instagram JSON file with its facts, and an error.
+
+    Walks the whole document, so layout changes between export versions keep working: any object
+    with a ``uri`` is a media entry; the album, post, message and conversation around it give it
+    context. ``origin`` comes from ``social_kind``. Never raises.
+    """
+    obj, error = load_json(data)
+    if error is not None:
+        return [], error
+    context = _Context()
+    if isinstance(obj, dict):
+        if origin == "album":
+            context = replace(context, album=as_text(obj.get("name"), True))
+        elif origin == "message":
+            context = replace(context, thread=as_text(obj.get("title"), True))
+    found: list[tuple[str, dict[str, Any]]] = []
+    _collect(obj, context, found, 0)
+    return found, None
+
+
+def _collect(node: Any, context: _Context, found: list, depth: int) -> None:
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for value in node:
+            _collect(value, context, found, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    context = _around(node, context)
+    uri = node.get("uri")
+    if isinstance(uri, str) and uri.strip() and "://" not in uri:
+        found.append((uri.strip(), _media_facts(node, context)))
+    for key, value in node.items():
+        if key != "media_metadata" and isinstance(value, (dict, list)):
+            _collect(value, context, found, depth + 1)
+
+
+def _around(node: dict, context: _Context) -> _Context:
+    """The context a post, message or Instagram post dict gives the media inside it."""
+    if "attachments" in node:  # a Facebook post
+        texts = [d.get("post") for d in _dicts(node.get("data"))]
+        places = [
+            d["place"]
+            for a in _dicts(node.get("attachments"))
+            for d in _dicts(a.get("data"))
+            if isinstance(d.get("place"), dict)
+        ]
+        geo = next((g for p in places if (g := as_geo(p.get("coordinate")))), None)
+        return replace(
+            context,
+            post=next((t for v in texts if (t := as_text(v, True))), None) or context.post,
+            taken=as_timestamp(node.get("timestamp")) or context.taken,
+            geo=geo or context.geo,
+        )
+    if "timestamp_ms" in node:  # a Messenger / Instagram direct message
+        millis = as_number(node.get("timestamp_ms"))
+        return replace(
+            context,
+            post=as_text(node.get("content"), True),
+            taken=as_timestamp(millis / 1000 if millis is not None else None) or context.taken,
+        )
+    if isinstance(node.get("media"), list):  # an Instagram post with one or more media
+        return replace(
+            context,
+            post=as_text(node.get("title"), True) or context.post,
+            taken=as_timestamp(node.get("creation_timestamp")) or context.taken,
+        )
+    return context
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
+    metadata = node.get("media_metadata")
+    exif: list[dict] = []
+    if isinstance(metadata, dict):
+        for sub in metadata.values():
+            if isinstance(sub, dict):
+                exif.extend(_dicts(sub.get("exif_data")))
+    taken = next((t for e in exif if (t := as_timestamp(e.get("taken_timestamp")))), None)
+    geo = next((g for e in exif if (g := as_geo(e))), None)
+    place = node.get("place")
+    if geo is None and isinstance(place, dict):
+        geo = as_geo(place.get("coordinate"))
+    return {
+        "album": context.album,
+        "title": as_text(node.get("title"), True),
+        "description": as_text(node.get("description"), True),
+        "taken_time": taken or as_timestamp(node.get("creation_timestamp")) or context.taken,
+        "geo": geo or context.geo,
+        "post": context.post,
+        "thread": context.thread,
+    }
+
+
+def social_order(entry: tuple[str, str, str]) -> tuple[int, str]:
+    """Read order of social JSON files: albums before posts, so an album names its photos."""
+    order = ("album", "post", "story", "archived_post", "reel", "profile_photo", "video")
+    origin = entry[2]
+    return (order.index(origin) if origin in order else len(order), entry[0])

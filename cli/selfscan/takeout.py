@@ -1,0 +1,166 @@
+"""Google Takeout: photo sidecar JSON files, album ``metadata.json`` files and their names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+from .exportjson import as_geo, as_text, as_timestamp, load_json
+
+# Takeout's "edited" copies share the original's sidecar; the suffix is localised.
+EDITED_SUFFIXES = (
+    "-edited",
+    "-effects",
+    "-bearbeitet",
+    "-modifié",
+    "-modificato",
+    "-editado",
+    "-ha editado",
+    "-editat",
+    "-bewerkt",
+    "-edytowane",
+    "-redigert",
+    "-redigeret",
+    "-redigerad",
+    "-muokattu",
+    "-upraveno",
+    "-upravené",
+    "-編集済み",
+    "-编辑",
+    "-편집됨",
+)
+SUPPLEMENTAL = ".supplemental-metadata"
+NAME_LIMIT = 46  # Takeout cuts a sidecar's name to 46 characters before ".json"
+ALBUM_METADATA_NAMES = frozenset(
+    {
+        "metadata.json",
+        "métadonnées.json",
+        "metadatos.json",
+        "metadades.json",
+        "metadaten.json",
+        "metadati.json",
+        "metadane.json",
+        "metagegevens.json",
+        "metadados.json",
+        "метаданные.json",
+        "メタデータ.json",
+        "元数据.json",
+    }
+)
+
+
+def parse_takeout_sidecar(data: bytes | str) -> dict[str, Any]:
+    """Facts from one Google Photos sidecar JSON; ``{"sidecar_error": ...}`` when unusable."""
+    obj, error = load_json(data)
+    if error is not None:
+        return {"sidecar_error": error}
+    if not isinstance(obj, dict):
+        return {"sidecar_error": "malformed sidecar: not a JSON object"}
+    people = obj.get("people")
+    origin = obj.get("googlePhotosOrigin")
+    return {
+        "title": as_text(obj.get("title")),
+        "description": as_text(obj.get("description")),
+        "taken_time": as_timestamp(obj.get("photoTakenTime")),
+        "geo": as_geo(obj.get("geoData")) or as_geo(obj.get("geoDataExif")),
+        "people": [
+            name
+            for p in (people if isinstance(people, list) else [])
+            if isinstance(p, dict) and (name := as_text(p.get("name")))
+        ],
+        "url": as_text(obj.get("url")),
+        "origin": _origin(origin),
+    }
+
+
+def _origin(value: Any) -> str | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    kind = next(iter(value))
+    detail = value[kind]
+    device = as_text(detail.get("deviceType")) if isinstance(detail, dict) else None
+    return f"{kind}:{device}" if device else kind
+
+
+def parse_takeout_album(data: bytes | str) -> str | None:
+    """The album title in a Takeout album ``metadata.json`` (old and new layouts), or None."""
+    obj, error = load_json(data)
+    if error is not None or not isinstance(obj, dict):
+        return None
+    album = obj.get("albumData")
+    if isinstance(album, dict):
+        obj = album
+    return as_text(obj.get("title"))
+
+
+def _split_ext(name: str) -> tuple[str, str]:
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if dot > 0 else (name, "")
+
+
+_DUPLICATE = re.compile(r"^(?P<stem>.*)\((?P<n>\d+)\)$", re.S)
+_EDITED = re.compile(
+    r"^(?P<stem>.+?)(?:" + "|".join(map(re.escape, EDITED_SUFFIXES)) + r")(?P<dup>\(\d+\))?$",
+    re.I | re.S,
+)
+
+
+def unedited_name(file_name: str) -> str | None:
+    """``IMG(1).jpg`` for ``IMG-edited(1).jpg`` (any localised suffix), None if not an edit."""
+    stem, ext = _split_ext(unicodedata.normalize("NFC", file_name))
+    match = _EDITED.match(stem)
+    if not match:
+        return None
+    return match["stem"] + (match["dup"] or "") + ext
+
+
+def sidecar_candidates(file_name: str) -> Iterator[str]:
+    """The names ``sidecar_names`` lists, lazily and possibly repeated."""
+    variants = [file_name]
+    original = unedited_name(file_name)
+    if original is not None:
+        variants.append(original)
+    for variant in variants:
+        stem, ext = _split_ext(variant)
+        duplicate = _DUPLICATE.match(stem)
+        if duplicate:  # image(1).jpg -> image.jpg(1).json
+            yield from _suffixed(duplicate["stem"] + ext, f"({duplicate['n']})")
+        yield from _suffixed(variant, "")
+
+
+def _suffixed(base: str, index: str) -> Iterator[str]:
+    yield base + SUPPLEMENTAL + index + ".json"
+    yield base + index + ".json"
+    for cut in range(len(SUPPLEMENTAL), -1, -1):  # every truncation of the suffix
+        full = base + SUPPLEMENTAL[:cut]
+        yield full + index + ".json"
+        if len(full) > NAME_LIMIT:
+            yield full[:NAME_LIMIT] + index + ".json"
+
+
+def sidecar_names(file_name: str) -> list[str]:
+    """Every name Takeout may have given the sidecar of ``file_name``, most likely first.
+
+    Covers ``NAME.ext.json``, ``NAME.ext.supplemental-metadata.json`` and each truncation of that
+    suffix (``.supplemental-metad.json`` … ``.s.json``, ``..json``), names cut to 46 characters
+    before ``.json``, duplicates (``image(1).jpg`` → ``image.jpg(1).json``) and edited copies
+    (``IMG-edited.jpg``, ``IMG-bearbeitet.jpg`` … share ``IMG.jpg``'s sidecar).
+    """
+    return list(dict.fromkeys(sidecar_candidates(file_name)))
+
+
+def json_key(name: str) -> str:
+    """How JSON file names are compared: NFC-normalised, lower case."""
+    return unicodedata.normalize("NFC", name).lower()
+
+
+def takeout_dir(directory: str) -> str:
+    """A folder's path below ``Takeout/``: the same in every part of a split export."""
+    parts = directory.split("/")
+    lowered = [p.lower() for p in parts]
+    if "takeout" in lowered:
+        cut = len(lowered) - lowered[::-1].index("takeout")
+        return "/".join(parts[cut:])
+    return directory
