@@ -44,6 +44,7 @@ CANDIDATES: dict[str, tuple[int, DetectPlan]] = {
     "640+1280": (1280, DetectPlan((640, 1280))),
     "640+1280@.35": (1280, DetectPlan((640, 1280), thresholds=(0.5, 0.35))),
     "320+640": (640, DetectPlan((320, 640))),
+    "320+640 on 1/8": (504, DetectPlan((320, 640))),
     "640+1280@.05c": (1280, DetectPlan((640, 1280), thresholds=(0.5, 0.05))),
     "640+1600@.05c": (1280, DetectPlan((640, 1600), thresholds=(0.5, 0.05))),
     "640+2016": (1280, DetectPlan((640, 2016))),

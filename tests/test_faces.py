@@ -103,6 +103,25 @@ def test_quick_misses_the_40px_face(small_frame, analyzer: FaceAnalyzer) -> None
     assert not _near(analysis, truth[40], tol=20)
 
 
+def test_quick_finds_large_faces_and_embeds_them(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    """What --quick is for: faces from about 160 px in a 12 MP photo, found at 1/4 scale,
+    still close enough to him to match."""
+    crop, box = _yaoming_crop(analyzer, samples["yaoming"])
+    canvas = _background(FRAME, seed=3)
+    truth = {
+        h: _paste(canvas, crop, box, h, at) for h, at in ((180, (500, 400)), (400, (2600, 1500)))
+    }
+    path = _jpeg(tmp_path / "large.jpg", canvas)
+    analysis = _scan(path, "quick", analyzer)
+    me = analyzer.analyze(decode(samples["yaoming"]))[0].embedding
+    for height, want in truth.items():
+        assert _near(analysis, want, tol=0.15 * height), (height, analysis.faces)
+    for face in analysis.faces:
+        assert face.embedding is not None and float(face.embedding @ me) > 0.5
+
+
 def test_default_finds_a_closeup(
     tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
 ) -> None:
