@@ -98,6 +98,22 @@ def tiff_bad_strips() -> bytes:
     return out + struct.pack("<I", 0)
 
 
+def damaged_lzw_tiff(im: Image.Image) -> bytes:
+    """An LZW TIFF with a stretch of its strip data flipped: libtiff prints a warning itself."""
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "TIFF", compression="tiff_lzw")
+    data = bytearray(buf.getvalue())
+    for i in range(len(data) // 3, len(data) // 3 + 400):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def damaged_jpeg(jpeg: bytes) -> bytes:
+    """A JPEG with markers spliced into its scan data: libjpeg prints "Corrupt JPEG data"."""
+    middle = len(jpeg) // 2
+    return jpeg[:middle] + b"\xff\xd9\x00\x13" * 50 + jpeg[middle + 200 :]
+
+
 def bmp_bad_header(im: Image.Image) -> bytes:
     """A BMP whose DIB header announces an impossible header size."""
     buf = io.BytesIO()
@@ -280,6 +296,8 @@ def build_hostile_corpus(root: Path, samples: dict[str, Path]) -> dict[str, str]
     put("images/png_named.jpg", _png(face), "any")
     put("images/truncated.png", _png(face)[:3000], "error")
     put("images/bad_strips.tif", tiff_bad_strips(), "error")
+    put("images/damaged_lzw.tif", damaged_lzw_tiff(face), "error")  # libtiff prints about it
+    put("images/damaged_scan.jpg", damaged_jpeg(face_jpeg), "any")  # and libjpeg about this
     put("images/bad_header.bmp", bmp_bad_header(face), "error")
     webp = io.BytesIO()
     face.save(webp, "WEBP", quality=80)
