@@ -21,15 +21,25 @@ _enabled: list[bool] = []  # [True] once this process captures (see ``enable``)
 _pipe: list[int] = []  # read end, write end
 
 
-def enable() -> None:
-    """Capture from now on in this process: call it in worker processes only."""
+def enable() -> bool:
+    """Capture from now on in this process: call it in worker processes only. False (and no
+    capture) where a non-blocking pipe cannot be had (Windows before Python 3.12)."""
     if not _pipe:
-        read_end, write_end = os.pipe()
-        # Neither end ever blocks: a longer message is cut, not waited on.
-        os.set_blocking(read_end, False)
-        os.set_blocking(write_end, False)
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            return False
+        try:
+            # Neither end ever blocks: a longer message is cut, not waited on.
+            os.set_blocking(read_end, False)
+            os.set_blocking(write_end, False)
+        except (OSError, AttributeError):
+            os.close(read_end)
+            os.close(write_end)
+            return False
         _pipe.extend((read_end, write_end))
     _enabled[:] = [True]
+    return True
 
 
 @contextmanager
