@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import http.client
 import os
 import shutil
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -255,6 +252,11 @@ def download(url: str, part: Path, sha256: str, progress: ProgressFn | None = No
     """Fetch ``url`` into ``part`` (mode 0600), continuing a partial file with an HTTP Range
     request and starting over when the server ignores it; then check its SHA-256. A wrong
     checksum deletes the file; an interrupted transfer keeps it for the next try."""
+    # Imported here: the one place selfscan opens a connection, and only on this command.
+    import http.client
+    import urllib.error
+    import urllib.request
+
     done = part.stat().st_size if part.is_file() else 0
     request = urllib.request.Request(url, headers={"User-Agent": f"selfscan/{__version__}"})
     if done:
