@@ -1,8 +1,9 @@
 """Cost of an unchanged rescan: N small photos scanned cold, then again with nothing changed.
 
 The photos are the packaged samples re-encoded small (so the cold scan stays short) and each made
-unique by a different crop; the rescan cost depends on the number of files, not their size. Both
-runs go through the real CLI with a saved profile, each in its own process.
+unique by a different crop; the rescan cost depends on the number of files, not their size. Every
+run goes through the real CLI with a saved profile, each in its own process; the unchanged rescan
+runs three times and the least is reported (with all three), since the machine may be shared.
 
     python benchmarks/rescan.py [--n 10000] [--cache /tmp/selfscan-rescan]
 """
@@ -66,8 +67,10 @@ def main() -> int:
         run([*selfscan, "enroll", str(vectron / "yaoming.jpg")], env)
         find = [*selfscan, "find", str(library), "--format", "jsonl", "--no-progress"]
         cold, first = run(find, env)
-        warm, second = run(find, env)
-        noop, _ = run([*selfscan, "--version"], env)
+        # The machine is shared: the least of three runs is the best estimate of the cost.
+        rescans = [run(find, env) for _ in range(3)]
+        warm, second = min(rescans, key=lambda r: r[0])
+        noop = min(run([*selfscan, "--version"], env)[0] for _ in range(3))
         n_first = len(first.stdout.splitlines())
         n_second = len(second.stdout.splitlines())
         same = [json.loads(x)["status"] for x in first.stdout.splitlines()] == [
@@ -76,8 +79,9 @@ def main() -> int:
         index_mb = (Path(tmp) / "index.sqlite").stat().st_size / 1e6
     print(f"files: {n_first} cold, {n_second} rescanned; same statuses: {same}")
     print(f"cold scan      {cold:7.2f} s  ({n_first / cold:7.1f} files/s)")
-    print(f"unchanged scan {warm:7.2f} s  ({n_second / warm:7.1f} files/s)")
-    print(f"process start  {noop:7.2f} s  (selfscan --version, for reference)")
+    every = " ".join(f"{t:.2f}" for t, _ in rescans)
+    print(f"unchanged scan {warm:7.2f} s  ({n_second / warm:7.1f} files/s), least of {every}")
+    print(f"process start  {noop:7.2f} s  (selfscan --version, least of 3, for reference)")
     print(f"rescan / cold  {warm / cold:7.3f}   index {index_mb:.1f} MB")
     return 0
 

@@ -130,6 +130,7 @@ class ExportIndex:
         self._albums: dict[str, str | None] = {}
         self._social: dict[str, dict[str, Any]] = {}
         self._instagram_roots: set[str] = set()
+        self._folders: dict[str, tuple[str, bool]] = {}  # see _folder
         # Facebook/Instagram JSON files that could not be read: (where, reason)
         self.problems: list[tuple[str, str]] = []
         social: list[tuple[str, str, str]] = []
@@ -162,7 +163,8 @@ class ExportIndex:
             source["people"] = []
             return source
         folder, _, base = name.rpartition("/")
-        jsons = self._json.get(takeout_dir(folder))
+        key, in_takeout = self._folders.get(folder) or self._folder(folder)
+        jsons = self._json.get(key)
         if jsons:
             for candidate in sidecar_candidates(base):
                 found = jsons.get(json_key(candidate))
@@ -172,11 +174,19 @@ class ExportIndex:
                     source["export"] = "google_takeout"
                     break
             source["album"] = self._album(folder, jsons)
-        if source["export"] is None and (
-            "takeout" in self._hint or "/takeout/" in f"/{folder.lower()}/"
-        ):
+        if source["export"] is None and in_takeout:
             source["export"] = "google_takeout"
         return source
+
+    def _folder(self, folder: str) -> tuple[str, bool]:
+        """A media folder's key among the Takeout folders, and whether it is inside a Takeout
+        export; computed once per folder."""
+        found = (
+            takeout_dir(folder),
+            "takeout" in self._hint or "/takeout/" in f"/{folder.lower()}/",
+        )
+        self._folders[folder] = found
+        return found
 
     def _sidecar(self, name: str) -> dict[str, Any]:
         if name not in self._sidecars:

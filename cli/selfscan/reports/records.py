@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from typing import IO, Any
 
 from ..exposure import exposure_facts
@@ -44,10 +45,16 @@ def record(result: FileResult) -> dict[str, Any]:
     return out
 
 
+_ONE_LINE = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
+
+
 def _dumps(obj: Any, indent: int | None = None) -> str:
     """JSON text that any UTF-8 stream accepts: a file name's undecodable bytes (lone surrogates
     in Python) are written as ``\\udcXX`` escapes, which read back as the same name."""
-    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
+    if indent is None:
+        text = _ONE_LINE.encode(obj)
+    else:
+        text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
@@ -63,14 +70,21 @@ def summary_record(summary: ScanSummary) -> dict[str, Any]:
 
 
 class JsonLinesWriter:
-    """One JSON object per line, flushed as results arrive."""
+    """One JSON object per line, flushed as results arrive (at most every FLUSH_EVERY seconds:
+    a rescan yields thousands of lines a second)."""
+
+    FLUSH_EVERY = 0.1
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self.flushed = 0.0
 
     def add(self, result: FileResult) -> None:
         self.stream.write(_dumps(record(result)) + "\n")
-        self.stream.flush()
+        now = time.monotonic()
+        if now - self.flushed >= self.FLUSH_EVERY:
+            self.stream.flush()
+            self.flushed = now
 
     def close(self, summary: ScanSummary) -> None:
         self.stream.flush()
