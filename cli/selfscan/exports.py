@@ -1,9 +1,10 @@
 """Metadata from data exports: Google Takeout sidecars, Facebook and Instagram JSON.
 
-``sources`` lists every file of an export (a folder, an archive, or all parts of a split
-archive) and asks an ``ExportIndex`` built over those names for the facts about each photo. The
-parsing functions are pure and never raise: a malformed JSON file never stops a scan, the photo
-is still scanned and its facts say what went wrong.
+``sources`` (for folders) and ``archives`` (for an archive, or all parts of a split one) list
+every file of an export and ask an ``ExportIndex`` built over those names for the facts about each
+photo. The parsing functions are pure and never raise: a malformed JSON file never stops a scan,
+the photo is still scanned, and the facts (Takeout) or an error result of its own
+(Facebook/Instagram) say what went wrong.
 
 ``Item.facts["source"]`` always holds every key below; a value is None (``people``: an empty
 list) when unknown:
