@@ -1,9 +1,11 @@
-"""Shared fixtures: the packaged sample photos, a private data dir per test, the real models."""
+"""Shared fixtures: the packaged sample photos, a small library of them, a private data dir per
+test, the real models."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,16 @@ def samples() -> dict[str, Path]:
     for path in found.values():
         assert path.is_file(), path
     return found
+
+
+@pytest.fixture
+def library(samples: dict[str, Path], tmp_path: Path) -> Path:
+    """A folder of three sample photos: the team photo with him, and two without him."""
+    lib = tmp_path / "photos"
+    lib.mkdir()
+    for key in ("players", "gdp", "t1"):
+        shutil.copyfile(samples[key], lib / f"{key}.jpg")
+    return lib
 
 
 @pytest.fixture(autouse=True)

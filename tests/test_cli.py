@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,15 +21,6 @@ def run(*args: str) -> tuple[int, str, str]:
     """Invoke the CLI; returns exit code, stdout and stderr."""
     result = runner.invoke(app, list(args), env=WIDTH)
     return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def library(samples: dict[str, Path], tmp_path: Path) -> Path:
-    lib = tmp_path / "photos"
-    lib.mkdir()
-    for key in ("players", "gdp", "t1"):
-        shutil.copyfile(samples[key], lib / f"{key}.jpg")
-    return lib
 
 
 COMMANDS = [

@@ -14,6 +14,7 @@ from PIL import Image
 
 from selfscan.exports import empty_source
 from selfscan.exposure import exposure_facts, group_duplicates, iso_time
+from selfscan.images import _ORIENT_OPS
 from selfscan.reports import writer_for
 from selfscan.reports.records import CSV_COLUMNS, record
 from selfscan.reports.xmp import stored_point, stored_size
@@ -205,23 +206,12 @@ def test_csv_columns() -> None:
     assert rows[1]["latitude"] == "" and rows[1]["source"] == ""
 
 
-_OPS = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_stored_point_inverts_every_orientation(orientation: int) -> None:
     """Mark a pixel in a stored image, turn it upright as decoders do, map it back."""
     stored = Image.new("L", (40, 30), 0)
     stored.putpixel((7, 3), 255)
-    upright = stored.transpose(_OPS[orientation]) if orientation in _OPS else stored
+    upright = stored.transpose(_ORIENT_OPS[orientation]) if orientation in _ORIENT_OPS else stored
     w, h = upright.size
     assert stored_size(w, h, orientation) == (40, 30)
     u, v = next((x, y) for y in range(h) for x in range(w) if upright.getpixel((x, y)) == 255)

@@ -16,7 +16,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from selfscan import ops, scan
 from selfscan.index import Index, index_path
@@ -45,15 +44,6 @@ def run_find(paths: list[Path], me: Path) -> tuple[dict[str, FileResult], Progre
     finally:
         scan.run_job = real
     return results, progress[-1], calls
-
-
-@pytest.fixture
-def library(samples: dict[str, Path], tmp_path: Path) -> Path:
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    for key in ("players", "gdp", "t1"):
-        shutil.copyfile(samples[key], lib / f"{key}.jpg")
-    return lib
 
 
 def test_rescan_uses_the_index(samples: dict[str, Path], library: Path) -> None:
