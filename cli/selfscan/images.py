@@ -20,10 +20,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import quiet
 from .errors import FileError
 from .jpeg import decode_jpeg, scale_for, upright
 from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_reason
-from .quiet import captured
 from .types import DecodedImage
 
 # Larger images are refused before any pixel is decoded (a decompression bomb costs nothing but
@@ -216,7 +216,7 @@ def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, 
     im, fh, ident = _open(source)
     result = None
     try:
-        with fh, warnings.catch_warnings(), captured():
+        with fh, warnings.catch_warnings(), quiet.captured():
             warnings.simplefilter("ignore")
             result = _upright_rgb(im, max_side)
         reason = None
@@ -305,6 +305,8 @@ def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
     Raises:
         FileError: when the file changed while it was being read.
     """
+    if not quiet.enabled():  # libjpeg could not be heard: not worth reading the file for
+        return None
     try:
         if isinstance(source, bytes):
             data, ident = source, None

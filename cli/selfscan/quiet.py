@@ -42,12 +42,17 @@ def enable() -> bool:
     return True
 
 
+def enabled() -> bool:
+    """Whether this process captures (``captured`` may still yield None to a second thread)."""
+    return bool(_enabled)
+
+
 @contextmanager
 def captured() -> Iterator[list[bool] | None]:
     """Run the block with descriptor 2 in the pipe. Yields a list that holds True afterwards
     if anything was written, or None when nothing is captured (capture not enabled in this
     process, or another thread is inside)."""
-    if not _enabled or not _LOCK.acquire(blocking=False):
+    if not enabled() or not _LOCK.acquire(blocking=False):
         yield None
         return
     said: list[bool] = []
