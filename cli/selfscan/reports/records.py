@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from typing import IO, Any
 
 from ..exposure import exposure_facts
@@ -70,21 +69,14 @@ def summary_record(summary: ScanSummary) -> dict[str, Any]:
 
 
 class JsonLinesWriter:
-    """One JSON object per line, flushed as results arrive (at most every FLUSH_EVERY seconds:
-    a rescan yields thousands of lines a second)."""
-
-    FLUSH_EVERY = 0.1
+    """One JSON object per line, flushed as results arrive."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.flushed = 0.0
 
     def add(self, result: FileResult) -> None:
         self.stream.write(_dumps(record(result)) + "\n")
-        now = time.monotonic()
-        if now - self.flushed >= self.FLUSH_EVERY:
-            self.stream.flush()
-            self.flushed = now
+        self.stream.flush()
 
     def close(self, summary: ScanSummary) -> None:
         self.stream.flush()
