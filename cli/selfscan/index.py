@@ -255,14 +255,15 @@ class Index:
         return file_id
 
     def _write(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
-        self._written.add(_key(item.path))
-        self.db.execute("DELETE FROM files WHERE path = ?", (_key(item.path),))
+        key = _key(item.path)
+        self._written.add(key)
+        self.db.execute("DELETE FROM files WHERE path = ?", (key,))
         cur = self.db.execute(
             "INSERT INTO files (path, size, mtime_ns, fingerprint, model_id, mode, error, width, "
             "height, orientation, facts, scanned_at, face_count) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                _key(item.path),
+                key,
                 item.size,
                 item.mtime_ns,
                 analysis.fingerprint,
