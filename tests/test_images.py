@@ -20,6 +20,8 @@ from tests.hostile import (
     VOLATILE,
     Mutator,
     build_hostile_corpus,
+    damaged_jpeg,
+    damaged_lzw_tiff,
     jpeg_claiming,
     png_claiming,
     snapshot,
@@ -325,11 +327,9 @@ def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capturing,
     reason), and libjpeg's warnings never reach the terminal."""
     data = samples["gdp"].read_bytes()
     assert images._fast_jpeg(data, None) is not None  # clean: the fast path answers
-    middle = len(data) // 2
-    damaged = data[:middle] + b"\xff\xd9\x00\x13" * 50 + data[middle + 200 :]
     face = Image.open(samples["yaoming"])
     cases = {
-        "damaged": damaged,
+        "damaged": damaged_jpeg(data),
         "truncated": data[: len(data) * 2 // 3],
         "cmyk": _jpeg(face.convert("CMYK")),
         "motion photo": data + b"\x00\x00\x00\x18ftypmp42" + bytes(64),
@@ -531,19 +531,10 @@ def test_fast_jpeg_path_only_where_libjpeg_is_heard(samples: dict[str, Path]) ->
         quiet._enabled.clear()
 
 
-def _damaged_lzw_tiff(samples: dict[str, Path]) -> bytes:
-    buf = io.BytesIO()
-    Image.open(samples["gdp"]).convert("RGB").save(buf, "TIFF", compression="tiff_lzw")
-    data = bytearray(buf.getvalue())
-    for i in range(len(data) // 3, len(data) // 3 + 400):
-        data[i] ^= 0x5A
-    return bytes(data)
-
-
 def test_libtiff_messages_stay_off_the_terminal(samples: dict[str, Path], capfd) -> None:
     """libtiff prints its own warning for damaged LZW data; a worker keeps it off the terminal,
     and the file still gets its reason."""
-    data = _damaged_lzw_tiff(samples)
+    data = damaged_lzw_tiff(Image.open(samples["gdp"]))
     with pytest.raises(FileError, match="corrupt image data"):
         decode(data, 640)
     assert "table" in capfd.readouterr().err  # uncaptured (main process): libtiff speaks
