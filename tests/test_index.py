@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from selfscan import ops, scan
 from selfscan.index import Index, index_path
@@ -54,6 +55,21 @@ def test_rescan_uses_the_index(samples: dict[str, Path], library: Path) -> None:
     assert {k: (v.status, v.score) for k, v in again.items()} == {
         k: (v.status, v.score) for k, v in first.items()
     }
+
+
+def test_unchanged_rescan_starts_no_workers(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_find([library], samples["yaoming"])
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker pool was started for an unchanged library")
+
+    monkeypatch.setattr(scan, "ProcessPoolExecutor", no_pool)
+    session = ops.prepare_find(ops.FindRequest(paths=[library], me=[samples["yaoming"]], workers=2))
+    statuses = sorted(r.status for r in session.results(lambda _: None))
+    session.close()
+    assert statuses == ["match", "no_match", "no_match"]
 
 
 def test_changed_moved_and_deleted_files(samples: dict[str, Path], library: Path) -> None:

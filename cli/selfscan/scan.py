@@ -172,17 +172,19 @@ def scan(
     stop = threading.Event()
     if on_progress is not None:  # the total only matters to a progress display
         threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
-    if options.workers <= 1:
-        executor: _Inline | ProcessPoolExecutor = _Inline(
-            analyzer or FaceAnalyzer(pack, options.device, threads=1)
-        )
-    else:
-        executor = ProcessPoolExecutor(
+    executor: _Inline | ProcessPoolExecutor | None = None
+
+    def start() -> _Inline | ProcessPoolExecutor:
+        # Only when the first file needs analysing: an unchanged rescan starts no workers.
+        if options.workers <= 1:
+            return _Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
+        return ProcessPoolExecutor(
             max_workers=options.workers,
             mp_context=get_context("spawn"),
             initializer=init_worker,
             initargs=(pack.name, str(pack.directory), options.device, 1),
         )
+
     window = max(2, 2 * options.workers)
     pending: deque[tuple[Item, Future[Analysis] | Analysis, bool]] = deque()
     seen: set[str] = set()
@@ -214,6 +216,7 @@ def scan(
             seen.add(item.path)
             work, cached = _plan(item, index, pack, options, has_rows)
             if isinstance(work, Job):
+                executor = executor or start()
                 pending.append((item, executor.submit(run_job, work), False))
             else:
                 pending.append((item, work, cached))
@@ -225,7 +228,8 @@ def scan(
     finally:
         stop.set()
         index.commit()
-        executor.shutdown(wait=False, cancel_futures=True)
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _ready(work: Future[Analysis] | Analysis) -> bool:
