@@ -18,7 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-DEFAULT_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labelled import add_faces_option, load_labels
 
 
 def selfscan(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -28,15 +30,13 @@ def selfscan(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
+    add_faces_option(parser)
     parser.add_argument("--model", default=None, help="model pack (default: the active one)")
     parser.add_argument("--quick", action="store_true", help="scan with --quick")
     args = parser.parse_args()
-    labels_file = args.faces / "labels.json"
-    if not labels_file.is_file():
-        print(f"skipped: {labels_file} not found")
+    labels = load_labels(args.faces)
+    if labels is None:
         return 0
-    labels = json.loads(labels_file.read_text())
     tp = fp = fn = 0
     with tempfile.TemporaryDirectory(prefix="selfscan-accuracy-") as tmp:
         env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}

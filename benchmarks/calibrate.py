@@ -10,12 +10,14 @@ both distributions and the precision/recall at candidate thresholds.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labelled import add_faces_option, load_labels
 from selfscan.analyze import PLANS
 from selfscan.faces import FaceAnalyzer
 from selfscan.images import decode
@@ -23,19 +25,15 @@ from selfscan.match import similarities
 from selfscan.models import load_pack
 from selfscan.profiles import build_profile
 
-DEFAULT_FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES)
+    add_faces_option(parser)
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
-    labels_file = args.faces / "labels.json"
-    if not labels_file.is_file():
-        print(f"skipped: {labels_file} not found")
+    labels = load_labels(args.faces)
+    if labels is None:
         return 0
-    labels = json.loads(labels_file.read_text())
     analyzer = FaceAnalyzer(load_pack(args.model))
     side, plan = PLANS["default"]
     embs = {}

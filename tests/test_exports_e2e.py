@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from fractions import Fraction
@@ -19,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests import exportgen
+from tests.child import selfscan
 
 YEAR = "Takeout/Google Photos/Photos from 2019/"
 
@@ -83,16 +83,8 @@ def exports(tmp_path_factory: pytest.TempPathFactory, samples: dict[str, Path]) 
     return {"takeout": takeout, "facebook": facebook, "root": root}
 
 
-def selfscan(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "selfscan", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+def run(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    return selfscan(*args, env={**os.environ, "SELFSCAN_HOME": str(home)})
 
 
 def test_exports_report_copies_and_sidecars(
@@ -101,9 +93,9 @@ def test_exports_report_copies_and_sidecars(
     takeout, facebook = exports["takeout"], exports["facebook"]
     inputs = [str(p) for p in takeout.archives] + [str(facebook.folder)]
     report, copies = tmp_path / "report.html", tmp_path / "me"
-    done = selfscan(["enroll", str(samples["yaoming"])], home)
+    done = run(["enroll", str(samples["yaoming"])], home)
     assert done.returncode == 0, done.stderr
-    done = selfscan(
+    done = run(
         [
             "find",
             *inputs,
@@ -121,7 +113,7 @@ def test_exports_report_copies_and_sidecars(
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
-    done = selfscan(["find", *inputs, "--format", "jsonl", "--no-progress"], home)
+    done = run(["find", *inputs, "--format", "jsonl", "--no-progress"], home)
     assert done.returncode == 0, done.stderr
     records = {r["path"]: r for r in map(json.loads, done.stdout.splitlines())}
 

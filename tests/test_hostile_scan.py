@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from selfscan import ops
+from tests.child import selfscan
 from tests.hostile import VOLATILE, Mutator, build_hostile_corpus, snapshot
 
 
@@ -75,25 +74,8 @@ def test_cli_scan_of_the_corpus(
     root, _ = corpus
     before = snapshot(root, ignore=VOLATILE)
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "selfscan",
-            "find",
-            "--me",
-            str(samples["yaoming"]),
-            str(root),
-            "--format",
-            "jsonl",
-            "--workers",
-            "2",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    done = selfscan(
+        "find", "--me", samples["yaoming"], root, "--format", "jsonl", "--workers", "2", env=env
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout

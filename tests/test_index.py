@@ -10,7 +10,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from selfscan.index import Index, index_path
 from selfscan.scan import Progress
 from selfscan.types import Analysis, Face, FileResult, Item
 from tests import imagegen
+from tests.child import command
 
 
 def run_find(paths: list[Path], me: Path) -> tuple[dict[str, FileResult], Progress, int]:
@@ -119,18 +119,7 @@ def _find_many(samples: dict[str, Path], tmp_path: Path, *options: str) -> list[
     lib.mkdir()
     for i in range(40):
         shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
-    me = str(samples["yaoming"])
-    return [
-        sys.executable,
-        "-m",
-        "selfscan",
-        "find",
-        "--me",
-        me,
-        str(lib),
-        *options,
-        "--no-progress",
-    ]
+    return command("find", "--me", samples["yaoming"], lib, *options, "--no-progress")
 
 
 def test_kill_minus_9_loses_at_most_the_batch_in_flight(

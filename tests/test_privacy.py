@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.child import selfscan
+
 AUDIT_HOOK = textwrap.dedent(
     """
     import os, socket, sys
@@ -30,18 +32,6 @@ AUDIT_HOOK = textwrap.dedent(
     sys.addaudithook(_hook)
     """
 )
-
-
-def selfscan(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "selfscan", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -83,12 +73,12 @@ def snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
 
 def test_no_socket_is_opened(sandbox: dict, samples: dict[str, Path]) -> None:
     env, lib, cwd = sandbox["env"], sandbox["lib"], sandbox["cwd"]
-    assert selfscan(["enroll", str(samples["yaoming"])], env, cwd).returncode == 0
-    done = selfscan(["find", str(lib), "--workers", "2", "--format", "jsonl"], env, cwd)
+    assert selfscan("enroll", str(samples["yaoming"]), env=env, cwd=cwd).returncode == 0
+    done = selfscan("find", str(lib), "--workers", "2", "--format", "jsonl", env=env, cwd=cwd)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 4
-    assert selfscan(["demo"], env, cwd).returncode == 0
-    assert selfscan(["doctor"], env, cwd).returncode == 0
+    assert selfscan("demo", env=env, cwd=cwd).returncode == 0
+    assert selfscan("doctor", env=env, cwd=cwd).returncode == 0
     log = sandbox["netlog"]
     assert not log.exists() or log.read_text() == "", log.read_text()
 
@@ -108,34 +98,24 @@ def test_works_without_a_network(sandbox: dict, samples: dict[str, Path]) -> Non
     ):
         pytest.skip("unshare -rn is not permitted here")
     env, lib = sandbox["env"], sandbox["lib"]
-    cmd = [
-        sys.executable,
-        "-m",
-        "selfscan",
+    done = selfscan(
         "find",
         "--me",
-        str(samples["yaoming"]),
-        str(lib),
+        samples["yaoming"],
+        lib,
         "--format",
         "jsonl",
         "--no-store",
-    ]
-    done = subprocess.run(
-        ["unshare", "-rn", *cmd], env=env, capture_output=True, text=True, check=False, timeout=300
+        env=env,
+        prefix=("unshare", "-rn"),
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     statuses = {
         Path(r["path"]).name: r["status"] for r in map(json.loads, done.stdout.splitlines())
     }
     assert statuses["players.jpg"] == "match"
-    demo = subprocess.run(
-        ["unshare", "-rn", sys.executable, "-m", "selfscan", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    demo = selfscan("demo", env=env, prefix=("unshare", "-rn"), timeout=300)
     assert demo.returncode == 0 and "1 match" in demo.stdout
 
 
@@ -147,9 +127,9 @@ def test_photos_unchanged_and_nothing_written_elsewhere(
     reference_before = hashlib.sha256(samples["yaoming"].read_bytes()).hexdigest()
     report = root / "out" / "found.jsonl"
     report.parent.mkdir()
-    assert selfscan(["enroll", str(samples["yaoming"])], env, cwd).returncode == 0
+    assert selfscan("enroll", str(samples["yaoming"]), env=env, cwd=cwd).returncode == 0
     for extra in ([], ["--quick"], ["--format", "jsonl", "-o", str(report)]):
-        assert selfscan(["find", str(lib), *extra], env, cwd).returncode == 0
+        assert selfscan("find", str(lib), *extra, env=env, cwd=cwd).returncode == 0
     assert snapshot(lib) == before
     assert hashlib.sha256(samples["yaoming"].read_bytes()).hexdigest() == reference_before
     written = {p for p in root.rglob("*") if p.is_file()}
@@ -183,8 +163,8 @@ def test_no_embedding_survives_forget_all(
     import sqlite3
 
     env, lib, cwd = sandbox["env"], sandbox["lib"], sandbox["cwd"]
-    assert selfscan(["enroll", str(samples["yaoming"])], env, cwd).returncode == 0
-    assert selfscan(["find", str(lib), "--workers", "1"], env, cwd).returncode == 0
+    assert selfscan("enroll", str(samples["yaoming"]), env=env, cwd=cwd).returncode == 0
+    assert selfscan("find", str(lib), "--workers", "1", env=env, cwd=cwd).returncode == 0
     profile = json.loads((home / "profiles" / "me.json").read_text())
     needles = [base64.b64decode(r["embedding"])[:64] for r in profile["references"]]
     needles += [r["embedding"][:64].encode() for r in profile["references"]]
@@ -202,9 +182,9 @@ def test_no_embedding_survives_forget_all(
         return found
 
     assert leftovers()  # the search does find them while they are stored
-    done = selfscan(["forget", "--all"], env, cwd)
+    done = selfscan("forget", "--all", env=env, cwd=cwd)
     assert done.returncode == 0 and "removed" in done.stdout
     assert leftovers() == []
-    done = selfscan(["data", "--json"], env, cwd)
+    done = selfscan("data", "--json", env=env, cwd=cwd)
     info = json.loads(done.stdout)
     assert info["profiles"] == [] and not info["index"]["exists"]

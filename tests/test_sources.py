@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from selfscan import archives, names
+from selfscan import members, names
 from selfscan.errors import FileError
 from selfscan.images import decode
 from selfscan.sources import iter_items, kind_of, printable
@@ -376,7 +376,7 @@ def test_zip_bomb_by_ratio(tmp_path: Path, jpeg: bytes, nothing_written) -> None
 def test_member_size_cap(
     tmp_path: Path, jpeg: bytes, nothing_written, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(archives, "MAX_IMAGE_MEMBER", len(jpeg) - 1)
+    monkeypatch.setattr(members, "MAX_IMAGE_MEMBER", len(jpeg) - 1)
     archive = _zip(tmp_path / "big.zip", {"big.jpg": jpeg}, zipfile.ZIP_STORED)
     tarred = _tar(tmp_path / "big.tar", {"big.jpg": jpeg})
     nothing_written()
@@ -387,8 +387,8 @@ def test_member_size_cap(
 def test_archive_total_is_enforced_while_reading(
     tmp_path: Path, jpeg: bytes, nothing_written, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(archives, "MIN_BUDGET", int(len(jpeg) * 1.5))
-    monkeypatch.setattr(archives, "BUDGET_FACTOR", 1)
+    monkeypatch.setattr(members, "MIN_BUDGET", int(len(jpeg) * 1.5))
+    monkeypatch.setattr(members, "BUDGET_FACTOR", 1)
     archive = _zip(tmp_path / "many.zip", {"a.jpg": jpeg, "b.jpg": jpeg})
     tarred = _tar(tmp_path / "many.tgz", {"a.jpg": jpeg, "b.jpg": jpeg}, "w:gz")
     nothing_written()

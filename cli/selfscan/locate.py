@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from .archives import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER, read_capped
 from .errors import FileError
+from .members import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER, read_capped
 from .names import kind_of, sniff
 
 SEPARATOR = "!/"

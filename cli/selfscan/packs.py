@@ -1,8 +1,9 @@
 """Install, import, choose and list model packs.
 
-:func:`install_pack` is the only code in selfscan that opens a network connection, and it runs
-only on an explicit ``selfscan models install``. What it fetches is checked against SHA-256 sums
-fixed in :data:`selfscan.models.PACKS` before anything uses it. A pack is assembled in a private
+:func:`install_pack` fetches a pack's release archive through :mod:`selfscan.download`, the only
+code in selfscan that opens a network connection, and only on an explicit ``selfscan models
+install``. What it fetches is checked against SHA-256 sums fixed in
+:data:`selfscan.models.PACKS` before anything uses it. A pack is assembled in a private
 temp dir inside ``<data dir>/models`` and renamed into place only once every file has verified,
 so a failed install never leaves a half-written pack behind.
 """
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
-from . import __version__
 from .config import FILE_MODE, ensure_private_dir, private_umask, write_private
+from .download import ProgressFn, download
 from .errors import InputError, ModelError
 from .models import (
     DEFAULT_PACK,
@@ -37,14 +38,8 @@ from .models import (
     file_status,
     find_pack,
     models_home,
-    sha256_file,
 )
 
-ProgressFn = Callable[[int, int | None], None]
-"""Called with (bytes so far, total bytes or None) while a download runs."""
-
-CHUNK = 1 << 16
-TIMEOUT_S = 30
 # Far above any real weight file; stops a hostile zip from filling the disk on import.
 MAX_FILE_BYTES = 2 << 30
 
@@ -246,93 +241,6 @@ def import_pack(
     _require(spec, names, source)
     root = ensure_private_dir(dest_root or models_home())
     return _assemble(spec, root, lambda work: _extract_zip(spec, source, work))
-
-
-def download(url: str, part: Path, sha256: str, progress: ProgressFn | None = None) -> Path:
-    """Fetch ``url`` into ``part`` (mode 0600), continuing a partial file with an HTTP Range
-    request and starting over when the server ignores it; then check its SHA-256. A wrong
-    checksum deletes the file; an interrupted transfer keeps it for the next try."""
-    # Imported here: the one place selfscan opens a connection, and only on this command.
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    done = part.stat().st_size if part.is_file() else 0
-    request = urllib.request.Request(url, headers={"User-Agent": f"selfscan/{__version__}"})
-    if done:
-        request.add_header("Range", f"bytes={done}-")
-    host = urllib.parse.urlsplit(url).netloc
-    try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and done:  # nothing left to send: the partial file may be whole
-            return _verified(part, sha256, url)
-        raise ModelError(
-            f"downloading {url} failed: HTTP {exc.code} {exc.reason}; try again "
-            "later, or fetch it elsewhere and run 'selfscan models import ZIP'"
-        ) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ModelError(
-            f"cannot reach {host} ({reason}); check the network connection, or "
-            f"fetch {url} on another machine and run 'selfscan models import ZIP'"
-        ) from None
-    with response:
-        resumed = done > 0 and response.status == 206 and _range_start(response) == done
-        if not resumed:
-            done = 0
-        length = response.headers.get("Content-Length", "")
-        total = done + int(length) if length.isdigit() else None
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if resumed else os.O_TRUNC)
-        try:
-            with os.fdopen(os.open(part, flags, FILE_MODE), "wb") as fh:
-                for block in _blocks(response):
-                    fh.write(block)
-                    done += len(block)
-                    if progress is not None:
-                        progress(done, total)
-        except (OSError, http.client.HTTPException) as exc:
-            raise _interrupted(url, part, done, total, exc) from None
-    if total is not None and done < total:
-        raise _interrupted(url, part, done, total, "connection closed early")
-    return _verified(part, sha256, url)
-
-
-def _blocks(response: Any) -> Iterator[bytes]:
-    while block := response.read(CHUNK):
-        yield block
-
-
-def _range_start(response: Any) -> int | None:
-    """First byte offset of a ``Content-Range: bytes START-END/TOTAL`` header."""
-    value = response.headers.get("Content-Range", "")
-    unit, _, rest = value.partition(" ")
-    start = rest.split("-", 1)[0]
-    return int(start) if unit == "bytes" and start.isdigit() else None
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
-
-
-def _interrupted(url: str, part: Path, done: int, total: int | None, why: object) -> ModelError:
-    of = f" of {_mb(total)}" if total else ""
-    return ModelError(
-        f"the download of {url} was interrupted after {_mb(done)}{of} ({why}); "
-        f"run the same command again to resume it (partial file kept at {part})"
-    )
-
-
-def _verified(part: Path, sha256: str, url: str) -> Path:
-    actual = sha256_file(part)
-    if actual != sha256:
-        part.unlink(missing_ok=True)
-        raise ModelError(
-            f"the archive downloaded from {url} has the wrong SHA-256 (expected "
-            f"{sha256}, got {actual}), so it was deleted; run the command again, "
-            "and if it fails the same way the server is not serving the official archive"
-        )
-    return part
 
 
 def _spec_for(names: set[str], source: Path) -> PackSpec:

@@ -1,0 +1,173 @@
+"""Archive members one at a time: what kind a member is, whether it is safe to read, and
+reading it within limits.
+
+Every limit here is a defence against hostile archives: a member may not be larger than its
+kind allows, expand more than ``MAX_RATIO`` times, or make its archive expand past a budget
+proportional to the archive's own size; names that could escape a folder, links, devices and
+encrypted members are refused with a reason.
+"""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+import zipfile
+from typing import IO
+
+from .errors import FileError
+from .names import IMAGE_EXTENSIONS, MAX_JSON_BYTES, VIDEO_EXTENSIONS, is_archive_name
+
+MAX_IMAGE_MEMBER = 256 * 1024 * 1024
+MAX_VIDEO_MEMBER = 2 * 1024 * 1024 * 1024
+MAX_INNER_ARCHIVE = 512 * 1024 * 1024  # an archive inside an archive is read into memory
+MAX_RATIO = 200  # members over RATIO_FLOOR bytes may not expand more than this
+RATIO_FLOOR = 1024 * 1024
+# One archive may not expand to more than BUDGET_FACTOR times its own size (at least
+# MIN_BUDGET bytes), whatever its headers declare.
+BUDGET_FACTOR = 100
+MIN_BUDGET = 1024 * 1024 * 1024
+
+ENCRYPTED = "encrypted member: selfscan cannot read password-protected archives"
+TOO_DEEP = "nested archive too deep: selfscan opens archives inside archives one level deep"
+ZIP_METHODS = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+CHUNK = 1024 * 1024
+
+
+class Budget:
+    """Bytes one archive may still expand to; reading past it is an error."""
+
+    def __init__(self, compressed_size: int) -> None:
+        self.total = max(MIN_BUDGET, BUDGET_FACTOR * compressed_size)
+        self.left = self.total
+
+    def take(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise FileError(
+                f"archive expands to more than {mib(self.total)} "
+                f"({BUDGET_FACTOR}x its size): possible zip bomb"
+            )
+
+
+def mib(n: int) -> str:
+    """``n`` bytes in whole MiB, for messages."""
+    return f"{n / (1024 * 1024):.0f} MiB"
+
+
+def read_capped(
+    fh: IO[bytes],
+    cap: int,
+    budget: Budget | None = None,
+    too_big: str = "member expands past the {limit} limit: possible zip bomb",
+) -> bytes:
+    """At most ``cap`` bytes from ``fh``, whatever the archive declared (and taken from
+    ``budget`` when given); more is a ``FileError`` saying ``too_big``."""
+    chunks: list[bytes] = []
+    got = 0
+    while True:
+        chunk = fh.read(min(CHUNK, cap + 1 - got))
+        if not chunk:
+            return b"".join(chunks)
+        got += len(chunk)
+        if budget is not None:
+            budget.take(len(chunk))
+        if got > cap:
+            raise FileError(too_big.format(limit=mib(cap)))
+        chunks.append(chunk)
+
+
+def cap_for(what: str) -> int:
+    """The most bytes a member of kind ``what`` may expand to."""
+    if what == "video":
+        return MAX_VIDEO_MEMBER
+    if what == "archive":
+        return MAX_INNER_ARCHIVE
+    if what == "json":
+        return MAX_JSON_BYTES
+    return MAX_IMAGE_MEMBER
+
+
+def unsafe_name(name: str) -> str | None:
+    """Why a member name could escape an extraction folder, or None."""
+    if name.startswith(("/", "\\")) or name[1:2] == ":":
+        return f"unsafe member name (absolute path): {name}"
+    if ".." in name and ".." in name.replace("\\", "/").split("/"):
+        return f"unsafe member name (path traversal): {name}"
+    return None
+
+
+def norm_name(name: str) -> str:
+    """A member name with forward slashes and no leading ``./``."""
+    if "\\" in name:
+        name = name.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return name
+
+
+def classify(name: str) -> str:
+    """``skip``, ``image``, ``video``, ``archive``, ``json`` or ``other`` for a member name."""
+    path = "/" + norm_name(name)
+    if "/." in path or "/__MACOSX/" in path:
+        return "skip"
+    base = path[path.rfind("/") + 1 :].lower()
+    dot = base.rfind(".")
+    ext = base[dot:] if dot > 0 else ""
+    if ext in IMAGE_EXTENSIONS:
+        return "image"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
+    if ext == ".json":
+        return "json"
+    return "archive" if is_archive_name(base) else "other"
+
+
+def short_error(exc: BaseException) -> str:
+    """An exception's message, cut to 160 characters."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def member_error(exc: BaseException) -> str:
+    """The reason, in a user's words, for an exception raised while reading a member."""
+    text = short_error(exc)
+    if isinstance(exc, RuntimeError) and "encrypted" in text:
+        return ENCRYPTED
+    if "CRC" in text:
+        return "corrupt archive member: bad CRC-32 checksum"
+    if isinstance(exc, NotImplementedError):
+        return f"unsupported compression method: {text}"
+    if isinstance(exc, EOFError):
+        return "truncated archive member"
+    return f"corrupt archive member: {text}"
+
+
+def zip_problem(info: zipfile.ZipInfo, cap: int, shared_offsets: set[int]) -> str | None:
+    """Why a zip member must not be read (its header is enough to tell), or None."""
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return f"symbolic link member (not followed): {info.filename}"
+    if info.flag_bits & 0x1:
+        return ENCRYPTED
+    if info.compress_type not in ZIP_METHODS:
+        return f"unsupported compression method {info.compress_type} (re-create the zip)"
+    if info.file_size > cap:
+        return f"member is {mib(info.file_size)} uncompressed, over the {mib(cap)} limit"
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size > RATIO_FLOOR and ratio > MAX_RATIO:
+        return f"compression ratio {ratio:.0f}:1 is over {MAX_RATIO}:1: possible zip bomb"
+    if info.header_offset in shared_offsets:
+        return "member overlaps another member: possible zip bomb"
+    return None
+
+
+def tar_problem(member: tarfile.TarInfo) -> str | None:
+    """Why a tar member is not a file selfscan reads (a link or device), or None."""
+    if member.issym():
+        return f"symbolic link member (not followed): {member.name} -> {member.linkname}"
+    if member.islnk():
+        return f"hard link member (not followed): {member.name} -> {member.linkname}"
+    if member.isdev():
+        return f"device or special file member: {member.name}"
+    return None
