@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfscan import images, quiet
+from selfscan import images, jpeg, quiet
 from selfscan.errors import FileError
 from selfscan.images import decode, open_for_thumbnail
 from tests.hostile import (
@@ -322,6 +322,25 @@ def test_fast_jpeg_path_gives_pillows_pixels(
             assert np.array_equal(fast.pixels, slow.pixels), (im.mode, side)
 
 
+def test_motion_photos_take_the_fast_path(samples: dict[str, Path], capturing, capfd) -> None:
+    """A motion photo is a JPEG with its video appended (an MP4 straight after the JPEG's end
+    marker, or Samsung's marker before it): the JPEG is decoded as if nothing followed it."""
+    data = samples["gdp"].read_bytes()
+    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42" + bytes(4096)
+    plain = images._fast_jpeg(data, 640)
+    assert plain is not None
+    for trailer in (video, b"MotionPhoto_Data" + video + b"SEFT"):
+        motion = images._fast_jpeg(data + trailer, 640)
+        assert motion is not None
+        assert np.array_equal(motion.pixels, plain.pixels)
+        assert jpeg.jpeg_end(data + trailer) == len(data)
+    # the same bytes without an end marker before them are not a motion photo
+    assert jpeg.jpeg_end(data[:-2] + video) is None
+    assert jpeg.jpeg_end(data[:-2] + b"MotionPhoto_Data" + video) is None
+    out, err = capfd.readouterr()
+    assert "JPEG" not in err and "JPEG" not in out, err
+
+
 def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capturing, capfd) -> None:
     """Damaged, truncated, CMYK or extended JPEGs are left to the Pillow path (which gives the
     reason), and libjpeg's warnings never reach the terminal."""
@@ -332,12 +351,11 @@ def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capturing,
         "damaged": damaged_jpeg(data),
         "truncated": data[: len(data) * 2 // 3],
         "cmyk": _jpeg(face.convert("CMYK")),
-        "motion photo": data + b"\x00\x00\x00\x18ftypmp42" + bytes(64),
+        "truncated, video after": data[: len(data) * 2 // 3] + b"\x00\x00\x00\x18ftypmp42",
         "png": (lambda b: (face.save(b, "PNG"), b.getvalue())[1])(io.BytesIO()),
     }
     for name, blob in cases.items():
         assert images._fast_jpeg(blob, 640) is None, name
-    assert decode(cases["motion photo"], 640).pixels.shape[0] > 0
     assert decode(cases["cmyk"]).pixels.shape[2] == 3
     with pytest.raises(FileError, match="truncated"):
         decode(cases["truncated"], 640)

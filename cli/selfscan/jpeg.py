@@ -45,14 +45,15 @@ def decode_jpeg(data: bytes, width: int, height: int, scale: int) -> NDArray[np.
     """The stored (not yet upright) BGR pixels of JPEG ``data``, whose header says
     ``width`` x ``height``, reduced by ``scale`` (1, 2, 4 or 8); None when this path does not
     answer (see the module docstring)."""
-    if scale not in _READ_FLAGS or not data.endswith(b"\xff\xd9"):
-        return None  # no end-of-image marker: truncated, or data appended (motion photos)
+    end = jpeg_end(data)
+    if scale not in _READ_FLAGS or end is None:
+        return None
     flags = _READ_FLAGS[scale] | cv2.IMREAD_IGNORE_ORIENTATION
     with captured() as said:
         if said is None:
             return None  # libjpeg's warnings could not be heard here
         try:
-            pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+            pixels = cv2.imdecode(np.frombuffer(data, np.uint8, count=end), flags)
         except cv2.error:
             pixels = None
     if any(said) or pixels is None or pixels.ndim != 3:
@@ -60,6 +61,29 @@ def decode_jpeg(data: bytes, width: int, height: int, scale: int) -> NDArray[np.
     if pixels.shape[:2] != (-(-height // scale), -(-width // scale)):
         return None
     return pixels
+
+
+_EOI = b"\xff\xd9"
+# What phones append to a JPEG after its end-of-image marker: a motion photo's video (an
+# ISO-BMFF file, which starts with an ``ftyp`` box; Google) or a marker before it (Samsung).
+_SAMSUNG_VIDEO = b"MotionPhoto_Data"
+
+
+def jpeg_end(data: bytes) -> int | None:
+    """Where the JPEG in ``data`` ends: after its end-of-image marker, which is either the
+    last two bytes or directly followed by a motion photo's video; None when neither (the
+    JPEG may be truncated)."""
+    if data.endswith(_EOI):
+        return len(data)
+    at = data.find(b"ftyp")
+    while at != -1:
+        if at >= 6 and data[at - 6 : at - 4] == _EOI:
+            return at - 4
+        at = data.find(b"ftyp", at + 4)
+    at = data.find(_SAMSUNG_VIDEO)
+    if at >= 2 and data[at - 2 : at] == _EOI:
+        return at
+    return None
 
 
 # Stored pixels to upright ones, by EXIF orientation (the same turns as images._ORIENT_OPS).
