@@ -197,3 +197,26 @@ def test_command_script_imports_no_cli_in_workers() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_device_that_cannot_run_stops_the_scan_once(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """``--device cuda`` without CUDA is one error line before any file is analysed, for a
+    stored profile too (whose scan loads the models only when a file needs them), and no file
+    is remembered as unreadable because of it."""
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("CUDA is available here")
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    for workers in ("1", "2"):
+        code, out, err = run("find", str(library), "--device", "cuda", "--workers", workers)
+        assert code == 1, out
+        assert "--device cuda needs onnxruntime-gpu" in err and "internal error" not in err
+    code, _, err = run("find", str(library), "--device", "tpu")
+    assert code == 1 and "unknown device 'tpu'" in err
+    code, out, _ = run("find", str(library), "--format", "jsonl", "--workers", "1")
+    assert code == 0
+    statuses = {Path(r["path"]).name: r["status"] for r in map(json.loads, out.splitlines())}
+    assert statuses == {"gdp.jpg": "no_match", "players.jpg": "match", "t1.jpg": "no_match"}

@@ -72,6 +72,34 @@ def test_unchanged_rescan_starts_no_workers(
     assert statuses == ["match", "no_match", "no_match"]
 
 
+def test_transient_errors_are_retried_and_content_errors_remembered(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read error (or no permission, low memory, the file changing) says nothing about the
+    file, so the next scan tries it again; a damaged file stays known as damaged."""
+    from selfscan import analyze
+
+    (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    real = analyze._analyse
+
+    def flaky(source: object, job: object) -> object:
+        if str(source).endswith("players.jpg"):
+            raise OSError(5, "Input/output error")
+        return real(source, job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analyze, "_analyse", flaky)
+    first, _, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 4
+    assert first["players.jpg"].status == "error"
+    assert first["players.jpg"].error == "read error: Input/output error"
+    assert first["broken.jpg"].status == "error"
+    monkeypatch.setattr(analyze, "_analyse", real)
+    again, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 1 and progress.cached == 3  # only players.jpg is read again
+    assert again["players.jpg"].status == "match"
+    assert again["broken.jpg"].error == first["broken.jpg"].error
+
+
 def test_changed_moved_and_deleted_files(samples: dict[str, Path], library: Path) -> None:
     run_find([library], samples["yaoming"])
     imagegen.recompressed(samples["gdp"], library / "gdp.jpg", 60)  # changed

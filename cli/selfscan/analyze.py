@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import quiet
-from .errors import FileError
+from .errors import FileError, ModelError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
@@ -106,19 +106,22 @@ def run_job(job: Job) -> Analysis:
             _check_unchanged(job)
         return analysis
     except FileError as exc:
-        return Analysis(error=exc.reason)
+        return Analysis(error=exc.reason, transient=exc.transient)
+    except ModelError:
+        raise  # the models cannot run: no file can be analysed, so the scan stops and says why
     except FileNotFoundError:
-        return Analysis(error="file disappeared during the scan")
+        return Analysis(error="file disappeared during the scan", transient=True)
     except PermissionError:
-        return Analysis(error="permission denied")
+        return Analysis(error="permission denied", transient=True)
     except MemoryError:
-        return Analysis(error="out of memory while analysing this file")
+        return Analysis(error="out of memory while analysing this file", transient=True)
     except OSError as exc:
-        return Analysis(error=f"read error: {exc.strerror or exc}")
+        return Analysis(error=f"read error: {exc.strerror or exc}", transient=True)
     except Exception as exc:  # a defect must cost one file, never the scan
         return Analysis(
             error=f"internal error while analysing this file: {type(exc).__name__}: "
-            f"{exc} (please report it)"
+            f"{exc} (please report it)",
+            transient=True,  # a later version may read it
         )
 
 
@@ -126,9 +129,11 @@ def _check_unchanged(job: Job) -> None:
     try:
         st = os.stat(str(job.fs_path))
     except FileNotFoundError:
-        raise FileError("file disappeared during the scan") from None
+        raise FileError("file disappeared during the scan", transient=True) from None
     if st.st_size != job.size or st.st_mtime_ns != job.mtime_ns:
-        raise FileError("file changed while it was being scanned; scan again to include it")
+        raise FileError(
+            "file changed while it was being scanned; scan again to include it", transient=True
+        )
 
 
 def _analyse(source: str | bytes, job: Job) -> Analysis:

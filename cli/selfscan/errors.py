@@ -24,8 +24,13 @@ class InputError(SelfscanError):
 
 
 class FileError(Exception):
-    """One item cannot be read or decoded. Becomes ``FileResult(status="error")``, never fatal."""
+    """One item cannot be read or decoded. Becomes ``FileResult(status="error")``, never fatal.
 
-    def __init__(self, reason: str) -> None:
+    ``transient``: the failure says nothing about the file's content (no permission, the file
+    changing or vanishing, memory, a missing optional decoder), so the index does not remember
+    it and the next scan tries the file again."""
+
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.transient = transient

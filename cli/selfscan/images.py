@@ -70,10 +70,13 @@ def _prepare_plugins(head: bytes) -> None:
 
         if not features.check("avif"):
             raise FileError(
-                "AVIF support needs Pillow >= 11.3 built with libavif: pip install -U Pillow"
+                "AVIF support needs Pillow >= 11.3 built with libavif: pip install -U Pillow",
+                transient=True,
             )
     elif found & HEIF_BRANDS and not _enable_heif():
-        raise FileError("HEIC/HEIF support needs pillow-heif: pip install 'selfscan[heif]'")
+        raise FileError(
+            "HEIC/HEIF support needs pillow-heif: pip install 'selfscan[heif]'", transient=True
+        )
 
 
 def _open(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | None]:
@@ -130,15 +133,15 @@ def open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:
     try:
         fd = os.open(source, flags)  # non-blocking: opening a named pipe must not hang
     except PermissionError:
-        raise FileError("permission denied") from None
+        raise FileError("permission denied", transient=True) from None
     except FileNotFoundError:
         if os.path.islink(source):
             raise FileError("dangling symlink (its target does not exist)") from None
-        raise FileError("file disappeared before it could be read") from None
+        raise FileError("file disappeared before it could be read", transient=True) from None
     except IsADirectoryError:
         raise FileError("is a directory") from None
     except OSError as exc:
-        raise FileError(f"cannot open: {exc.strerror or exc}") from None
+        raise FileError(f"cannot open: {exc.strerror or exc}", transient=True) from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)
@@ -215,15 +218,16 @@ def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, 
     orientation and the format. Every failure is a ``FileError``."""
     im, fh, ident = _open(source)
     result = None
+    transient = False
     try:
         with fh, warnings.catch_warnings(), quiet.captured():
             warnings.simplefilter("ignore")
             result = _upright_rgb(im, max_side)
         reason = None
     except FileError as exc:
-        reason = exc.reason
+        reason, transient = exc.reason, exc.transient
     except MemoryError:
-        reason = "out of memory while decoding"
+        reason, transient = "out of memory while decoding", True
     except Image.DecompressionBombError as exc:
         reason = f"decompression bomb: {_short(exc)}"
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
@@ -236,9 +240,11 @@ def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, 
         reason = f"cannot decode image: {type(exc).__name__}: {_short(exc)}"
     if ident is not None and not isinstance(source, bytes):
         # A file changed under us may decode into a mix of old and new bytes: never trust it.
-        reason = _changed(source, ident) or reason
+        changed = _changed(source, ident)
+        if changed is not None:
+            reason, transient = changed, True
     if reason is not None or result is None:
-        raise FileError(reason or "cannot decode image")
+        raise FileError(reason or "cannot decode image", transient=transient)
     return result
 
 
@@ -334,7 +340,7 @@ def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
         return None
     reason = _changed(source, ident) if ident is not None else None  # type: ignore[arg-type]
     if reason is not None:
-        raise FileError(reason)
+        raise FileError(reason, transient=True)
     up_w, up_h = upright_size(width, height, orientation)
     return _decoded(upright(pixels, orientation), up_w, up_h, orientation, "JPEG")
 

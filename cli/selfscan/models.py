@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .config import data_dir
-from .errors import ModelError
+from .errors import InputError, ModelError
 
 DEFAULT_PACK = "buffalo_s"
 LICENCE = (
@@ -232,6 +232,16 @@ def load_pack(name: str | None = None) -> ModelPack:
     else:
         fix = f"run 'selfscan models install {name}' or 'selfscan models import ZIP|DIR'"
     raise ModelError(f"model pack {name} is not installed or failed verification{detail}; {fix}")
+
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def check_device(device: str) -> None:
+    """An ``InputError`` for a device name other than auto, cpu or cuda (whether CUDA works is
+    known only once onnxruntime is loaded: :func:`providers_for`)."""
+    if device not in DEVICES:
+        raise InputError(f"unknown device {device!r}: use {', '.join(DEVICES)}")
 
 
 def providers_for(device: str) -> list[str]:

@@ -19,7 +19,15 @@ from .errors import EnrollError, InputError
 from .faces import FaceAnalyzer
 from .index import Index, index_path, open_index
 from .match import Thresholds, thresholds_for
-from .models import LICENCE, PACKS, active_pack_name, find_pack, load_pack, vectron_model_dir
+from .models import (
+    LICENCE,
+    PACKS,
+    active_pack_name,
+    check_device,
+    find_pack,
+    load_pack,
+    vectron_model_dir,
+)
 from .profiles import build_profile, for_model, load_profile, save_profile
 from .scan import Progress, ScanOptions, check_paths, default_workers, looks_like_url, scan
 from .types import FileResult, Profile
@@ -95,6 +103,7 @@ def organise_matches(
 def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[Profile, Path]:
     """Build or extend the stored profile ``name`` from ``photos``; returns it and its file."""
     _check_photos(photos)
+    check_device(device)
     analyzer = FaceAnalyzer(load_pack(), device)
     try:
         base: Profile | None = load_profile(name)
@@ -117,6 +126,7 @@ def prepare_find(req: FindRequest) -> FindSession:
     check_paths(req.paths)
     if req.mode not in ("quick", "default", "thorough"):
         raise InputError(f"unknown mode {req.mode!r}")
+    check_device(req.device)
     pack = load_pack(req.model)
     analyzer = FaceAnalyzer(pack, req.device)
     notes: list[str] = []

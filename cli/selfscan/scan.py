@@ -25,7 +25,7 @@ from .errors import FileError, InputError
 from .faces import FaceAnalyzer
 from .index import Index
 from .match import Thresholds, similarities
-from .models import ModelPack
+from .models import ModelPack, providers_for
 from .sources import iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Profile
 
@@ -178,6 +178,7 @@ def scan(
         # Only when the first file needs analysing: an unchanged rescan starts no workers.
         if options.workers <= 1:
             return _Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
+        providers_for(options.device)  # a device that cannot run stops the scan here, once
         return ProcessPoolExecutor(
             max_workers=options.workers,
             mp_context=get_context("spawn"),
@@ -195,7 +196,7 @@ def scan(
         nonlocal last_commit
         item, work, cached = pending.popleft()
         analysis = work if isinstance(work, Analysis) else work.result()
-        if not cached and item.error is None:
+        if not cached and item.error is None and not analysis.transient:
             index.put(item, analysis, pack.model_id, options.mode)
         result = to_result(item, analysis, refs, thresholds)
         progress.done += 1

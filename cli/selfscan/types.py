@@ -147,3 +147,5 @@ class Analysis:
     error: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None
+    # An error that may not happen again (see ``FileError.transient``): reported, never stored.
+    transient: bool = False

@@ -31,7 +31,7 @@ def _av() -> Any:
     try:
         import av
     except ImportError:
-        raise FileError(_MISSING) from None
+        raise FileError(_MISSING, transient=True) from None
     return av
 
 
