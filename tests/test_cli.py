@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from selfscan.cli import app
+from tests.child import command
 
 runner = CliRunner()
 WIDTH = {"COLUMNS": "120", "TERM": "dumb"}
@@ -220,3 +222,30 @@ def test_a_device_that_cannot_run_stops_the_scan_once(
     assert code == 0
     statuses = {Path(r["path"]).name: r["status"] for r in map(json.loads, out.splitlines())}
     assert statuses == {"gdp.jpg": "no_match", "players.jpg": "match", "t1.jpg": "no_match"}
+
+
+def test_report_that_cannot_be_written_is_one_error(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    me = str(samples["yaoming"])
+    for target, reason in ((tmp_path / "missing" / "x.jsonl", "No such file"), (tmp_path, "")):
+        code, _, err = run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(target))
+        said = " ".join(err.split())  # the console may wrap the line
+        assert code == 1, err
+        assert f"error: cannot write the report to {target}" in said
+        assert reason in said and "internal error" not in said
+
+
+def test_a_closed_pipe_ends_the_scan_quietly(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """``selfscan find ... | head -1``: when the reader goes away, selfscan stops without an
+    error message (exit status 141, as for SIGPIPE)."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = command("find", "--me", samples["yaoming"], library, "-f", "jsonl", "--workers", "1")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before selfscan writes its first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err
+    assert "error" not in err and "Traceback" not in err, err

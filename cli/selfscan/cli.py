@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +21,7 @@ from typer.exceptions import TyperException
 
 from . import __version__, ops, render, store
 from .cli_models import app as models_app
-from .errors import InputError, SelfscanError
+from .errors import InputError, OutputError, SelfscanError
 from .reports import FORMATS, writer_for
 from .types import FileResult, ScanSummary
 
@@ -37,6 +38,11 @@ class _Boundary(TyperGroup):
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, TyperException):
             raise
+        except BrokenPipeError:
+            # The reader went away (``selfscan find ... | head``): stop quietly, as a pipe
+            # writer does, and keep Python from complaining about stdout when it exits.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130) from None
@@ -225,8 +231,7 @@ def _run_find(
     writer = None
     if fmt != "table":
         if output is not None:
-            fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+            stream = _open_report(output)
         options: dict[str, object] = {}
         if fmt == "html":
             options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}
@@ -240,7 +245,7 @@ def _run_find(
         with render.scan_progress(err, progress and err.is_terminal) as cb:
             for result in session.results(cb):
                 if writer is not None:
-                    writer.add(result)
+                    _written(writer.add, result, output)
                 if show_all or result.status in ("match", "possible"):
                     kept.append(result)
                 if result.status == "error":
@@ -261,9 +266,9 @@ def _run_find(
         interrupted=interrupted,
     )
     if writer is not None:
-        writer.close(summary)
+        _written(writer.close, summary, output)
     if stream is not None:
-        stream.close()
+        _written(lambda _: stream.close(), None, output)
     screen = out if (fmt == "table" or output is not None) else err
     if fmt == "table" or output is not None:
         if kept:
@@ -285,6 +290,27 @@ def _run_find(
             screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
     if interrupted:
         raise typer.Exit(130)
+
+
+def _open_report(path: Path) -> IO[str]:
+    """``path`` opened for the report (created mode 0600), before any work is done."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+    return open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
+
+
+def _written(write: Callable[[Any], None], what: Any, output: Path | None) -> None:
+    """``write(what)``, with a failure to write the report file (a full disk) as one error."""
+    try:
+        write(what)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if output is None:
+            raise
+        raise OutputError(f"writing the report to {output} failed: {exc.strerror or exc}") from None
 
 
 @app.command()

@@ -23,6 +23,10 @@ class InputError(SelfscanError):
     """Bad arguments: a path that does not exist, a URL, an unknown option value."""
 
 
+class OutputError(SelfscanError):
+    """A report the user asked for cannot be written where they asked."""
+
+
 class FileError(Exception):
     """One item cannot be read or decoded. Becomes ``FileResult(status="error")``, never fatal.
 
