@@ -132,6 +132,9 @@ def test_demo_finds_him_in_players_only() -> None:
         (["find", "--quick", "--thorough", "."], "exclude"),
         (["find", "."], "no profile named 'me'"),
         (["enroll", "/no/such.jpg"], "not a file"),
+        (["find", "--threshold", "1.5", "."], "--threshold 1.5 is out of range"),
+        (["find", "--threshold", "0", "."], "--threshold 0.0 is out of range"),
+        (["find", "--device", "tpu", "."], "unknown device 'tpu'"),
     ],
 )
 def test_fatal_problems_are_one_line_without_traceback(args: list[str], message: str) -> None:
@@ -249,3 +252,14 @@ def test_a_closed_pipe_ends_the_scan_quietly(
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141, err
     assert "error" not in err and "Traceback" not in err, err
+
+
+def test_a_data_dir_that_is_a_file_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "home").write_text("not a folder")
+    monkeypatch.setenv("SELFSCAN_HOME", str(tmp_path / "home"))
+    for args in (["data"], ["find", "."]):
+        code, out, err = run(*args)
+        said = " ".join((out + err).split())
+        assert code == 1 and "is not a folder" in said and "Traceback" not in said, said

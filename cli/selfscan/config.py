@@ -28,7 +28,14 @@ def data_dir() -> Path:
     Linux).
     """
     env = os.environ.get("SELFSCAN_HOME")
-    return Path(env).expanduser() if env else Path(user_data_dir("selfscan", appauthor=False))
+    if not env:
+        return Path(user_data_dir("selfscan", appauthor=False))
+    path = Path(env).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SelfscanError(
+            f"SELFSCAN_HOME={env} is not a folder: point it at a folder, or unset it"
+        )
+    return path
 
 
 def ensure_private_dir(path: Path) -> Path:
