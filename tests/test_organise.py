@@ -42,7 +42,10 @@ def originals(tmp_path: Path, samples: dict[str, Path]) -> Path:
     src = tmp_path / "photos"
     for sub in ("a", "b"):
         (src / sub).mkdir(parents=True)
-        shutil.copyfile(samples["players"], src / sub / "players.jpg")
+    # the same picture under the same name in two folders, stored differently
+    shutil.copyfile(samples["players"], src / "a" / "players.jpg")
+    imagegen.recompressed(samples["players"], src / "b" / "players.jpg", 80)
+    for sub in ("a", "b"):
         os.utime(src / sub / "players.jpg", (OLD, OLD))
     return src
 
@@ -61,9 +64,38 @@ def test_copies_unique_names_times_and_untouched_originals(originals: Path, tmp_
         assert p.dest.stat().st_mtime == OLD
         assert p.dest.stat().st_ino != os.stat(p.source).st_ino
     assert _snapshot(originals) == before
-    again = organise(results[:1], dest, "copy", xmp=False, person="me")
-    assert again[0].dest.name == "players (3).jpg"  # never overwrites
-    assert sorted(os.listdir(dest)) == ["players (2).jpg", "players (3).jpg", "players.jpg"]
+
+
+def test_running_again_adds_only_new_matches(
+    originals: Path, tmp_path: Path, samples: dict[str, Path]
+) -> None:
+    """What is already in the destination, byte for byte under its name or a numbered variant,
+    is left alone; a different file of the same name still gets a name of its own."""
+    dest = tmp_path / "out"
+    a, b = _match(originals / "a/players.jpg"), _match(originals / "b/players.jpg")
+    first = organise([a, b], dest, "copy", xmp=True, person="me")
+    assert [(p.dest.name, p.existing) for p in first] == [
+        ("players.jpg", False),
+        ("players (2).jpg", False),
+    ]
+    listing = {p.name: p.stat().st_mtime_ns for p in dest.iterdir()}
+    twin = tmp_path / "elsewhere" / "players.jpg"  # the same bytes from another folder
+    twin.parent.mkdir()
+    shutil.copyfile(originals / "b/players.jpg", twin)
+    again = organise([b, a, _match(twin)], dest, "copy", xmp=True, person="me")
+    assert [(p.dest.name, p.existing, p.error) for p in again] == [
+        ("players (2).jpg", True, None),
+        ("players.jpg", True, None),
+        ("players (2).jpg", True, None),
+    ]
+    assert {p.name: p.stat().st_mtime_ns for p in dest.iterdir()} == listing
+    (dest / "players.jpg").write_bytes(samples["gdp"].read_bytes())  # replaced by the user
+    third = organise([a], dest, "copy", xmp=False, person="me")
+    assert (third[0].dest.name, third[0].existing) == ("players (3).jpg", False)
+    linked = organise([a], tmp_path / "links", "link", xmp=False, person="me")
+    relinked = organise([a], tmp_path / "links", "link", xmp=False, person="me")
+    assert linked[0].linked and relinked[0].existing and relinked[0].linked
+    assert relinked[0].dest == linked[0].dest
 
 
 def test_hard_link_on_same_file_system(originals: Path, tmp_path: Path) -> None:
@@ -116,6 +148,11 @@ def test_never_follows_a_link_in_dest(originals: Path, tmp_path: Path) -> None:
     placed = organise([_match(originals / "a/players.jpg")], dest, "copy", False, "me")
     assert placed[0].dest.name == "players (2).jpg"
     assert victim.read_text() == "keep"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "players.jpg").symlink_to(originals / "a/players.jpg")  # the same bytes, via a link
+    placed = organise([_match(originals / "a/players.jpg")], other, "copy", False, "me")
+    assert placed[0].dest.name == "players (2).jpg" and not placed[0].existing
 
 
 def test_missing_file_is_reported_others_placed(originals: Path, tmp_path: Path) -> None:

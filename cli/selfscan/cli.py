@@ -282,10 +282,12 @@ def _run_find(
         done = ops.organise_matches(
             matched, organise, session.thresholds.match, session.profile.name
         )
-        placed = [d for d in done if d.error is None]
+        placed = [d for d in done if d.error is None and not d.existing]
+        there = sum(d.existing for d in done)
         verb = "linked or copied" if organise.mode == "link" else "copied"
         xmp_note = " with XMP face regions" if organise.xmp else ""
-        screen.print(f"{len(placed)} matched photos {verb} to {organise.dest}{xmp_note}")
+        already = f" ({there} already there)" if there else ""
+        screen.print(f"{len(placed)} matched photos {verb} to {organise.dest}{xmp_note}{already}")
         for failed in (d for d in done if d.error is not None):
             screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
     if interrupted:

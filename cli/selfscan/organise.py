@@ -3,7 +3,9 @@ and optionally XMP sidecars that tag your face for photo managers.
 
 Originals are only ever read. Every file is created new (``O_EXCL``) under a sanitised base name
 inside the destination, so no name from a file system or an archive can write outside it or
-replace anything there; clashing names become ``name (2).jpg``, ``name (3).jpg``, …
+replace anything there; clashing names become ``name (2).jpg``, ``name (3).jpg``, … A match whose
+exact bytes are already there under its name or a numbered variant of it is left as it is, so
+running the same command again adds only the new matches.
 
 A hard link shares its data with the original: an editor that changes the linked file in place
 changes the original too. Sidecars are the safe way to add tags.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,7 @@ class OrganisedFile:
     linked: bool
     xmp: Path | None
     error: str | None = None
+    existing: bool = False  # the destination already held these bytes: nothing was written
 
 
 def safe_name(path: str) -> str:
@@ -105,12 +109,12 @@ def organise(
         try:
             if isinstance(member, FileError):
                 raise member
-            target, linked = _place(result.path, dest, mode, member)
+            target, linked, existing = _place(result.path, dest, mode, member)
         except FileError as exc:
             placed[i] = OrganisedFile(result.path, dest, False, None, exc.reason)
             return
         side = _write_sidecar(target, result, person, threshold) if xmp else None
-        placed[i] = OrganisedFile(result.path, target, linked, side)
+        placed[i] = OrganisedFile(result.path, target, linked, side, existing=existing)
 
     for i, result in enumerate(matches):
         if split_path(result.path)[1] is None:
@@ -133,27 +137,58 @@ def _free(path: Path) -> bool:
     return not os.path.lexists(path) and not os.path.lexists(f"{path}.xmp")
 
 
-def _place(source: str, dest: Path, mode: str, member: Located | None) -> tuple[Path, bool]:
-    """Put one file (or the archive member read as ``member``) in ``dest``; returns where, and
-    whether it is a hard link."""
+def _place(source: str, dest: Path, mode: str, member: Located | None) -> tuple[Path, bool, bool]:
+    """Put one file (or the archive member read as ``member``) in ``dest``; returns where,
+    whether it is a hard link, and whether it was there already."""
     name = safe_name(source)
     data, mtime = (member.data, member.mtime) if member is not None else (None, None)
     if member is None and not os.path.isfile(source):
         raise FileError("the file no longer exists")
     for target in _candidates(dest, name):
         if not _free(target):
+            same = _same_file(target, source, data)
+            if same is not None:
+                return target, same, True
             continue
         try:
             if data is not None:
                 _write_new(target, data, mtime)
-                return target, False
+                return target, False, False
             if mode == "link" and _try_link(source, target):
-                return target, True
+                return target, True, False
             _copy_new(source, target)
-            return target, False
+            return target, False, False
         except FileExistsError:
             continue  # taken meanwhile: try the next name
     raise FileError(f"no free name for {name} in {dest}")
+
+
+def _same_file(target: Path, source: str, data: bytes | None) -> bool | None:
+    """Whether ``target`` (a regular file, never followed if a link) already holds the bytes of
+    ``source`` (or ``data``): None when it does not, else whether it is a hard link to it."""
+    try:
+        st = os.lstat(target)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        if data is None:
+            src = os.stat(source)
+            if (st.st_dev, st.st_ino) == (src.st_dev, src.st_ino):
+                return True
+            if st.st_size != src.st_size:
+                return None
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as there, open(source, "rb") as here:
+                while block := here.read(1 << 20):
+                    if there.read(len(block)) != block:
+                        return None
+            return False
+        if st.st_size != len(data):
+            return None
+        fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as there:
+            return False if there.read() == data else None
+    except OSError:
+        return None
 
 
 def _try_link(source: str, target: Path) -> bool:
