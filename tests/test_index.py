@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from selfscan import ops, scan
+from selfscan import ops, scan, store
+from selfscan.errors import BusyError
 from selfscan.index import Index, index_path
 from selfscan.scan import Progress
 from selfscan.types import Analysis, Face, FileResult, Item
@@ -98,6 +99,29 @@ def test_transient_errors_are_retried_and_content_errors_remembered(
     assert analysed == 1 and progress.cached == 3  # only players.jpg is read again
     assert again["players.jpg"].status == "match"
     assert again["broken.jpg"].error == first["broken.jpg"].error
+
+
+def test_one_scan_at_a_time_per_data_dir(samples: dict[str, Path], library: Path) -> None:
+    """A second scan with the same index is refused at once, naming the first, and the index
+    cannot be forgotten under it; --no-store scans still run; the lock goes with the scan."""
+    request = ops.FindRequest(paths=[library], me=[samples["yaoming"]], workers=1)
+    first = ops.prepare_find(request)
+    try:
+        with pytest.raises(BusyError, match=rf"another selfscan \(pid {os.getpid()}\)"):
+            ops.prepare_find(request)
+        with pytest.raises(BusyError, match="before forgetting the index"):
+            store.forget(index=True)
+        alone = ops.prepare_find(replace(request, store=False))
+        assert len(list(alone.results(lambda _: None))) == 3
+        alone.close()
+        assert len(list(first.results(lambda _: None))) == 3
+    finally:
+        first.close()
+    second = ops.prepare_find(request)
+    assert {r.status for r in second.results(lambda _: None)} == {"match", "no_match"}
+    second.close()
+    removed = {Path(r.path).name for r in store.forget(index=True)}
+    assert {"index.sqlite", "index.lock"} <= removed and not index_path().exists()
 
 
 def test_changed_moved_and_deleted_files(samples: dict[str, Path], library: Path) -> None:

@@ -231,7 +231,11 @@ def _run_find(
     writer = None
     if fmt != "table":
         if output is not None:
-            stream = _open_report(output)
+            try:
+                stream = _open_report(output)
+            except OutputError:
+                session.close()  # gives the index, and its scan lock, back
+                raise
         options: dict[str, object] = {}
         if fmt == "html":
             options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}

@@ -23,6 +23,10 @@ class InputError(SelfscanError):
     """Bad arguments: a path that does not exist, a URL, an unknown option value."""
 
 
+class BusyError(SelfscanError):
+    """Another selfscan process is writing the index of the same data dir."""
+
+
 class OutputError(SelfscanError):
     """A report the user asked for cannot be written where they asked."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
 from .types import Analysis, Face, Item
 
@@ -103,10 +104,13 @@ class Cached:
 
 
 class Index:
-    """The index database. ``Index(None)`` is an in-memory one that keeps nothing (--no-store)."""
+    """The index database. ``Index(None)`` is an in-memory one that keeps nothing (--no-store).
+    With ``exclusive``, it holds the data dir's scan lock (see :mod:`selfscan.lock`) until
+    closed."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, exclusive: bool = False) -> None:
         self.path = path
+        self._lock = lock.acquire(path) if path is not None and exclusive else None
         if path is not None:
             ensure_private_dir(path.parent)
             with private_umask():
@@ -129,8 +133,13 @@ class Index:
             )
 
     def close(self) -> None:
-        self.commit()
-        self.db.close()
+        try:
+            self.commit()
+            self.db.close()
+        finally:
+            if self._lock is not None:
+                lock.release(self._lock)
+                self._lock = None
 
     def begin(self) -> None:
         if not self._in_tx:
@@ -329,5 +338,6 @@ class Index:
 
 
 def open_index(store: bool) -> Index:
-    """The persistent index in the data dir, or an in-memory one when ``store`` is False."""
-    return Index(index_path() if store else None)
+    """The persistent index in the data dir, held for this scan alone, or an in-memory one when
+    ``store`` is False."""
+    return Index(index_path(), exclusive=True) if store else Index(None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import lock
 from .config import data_dir
 from .errors import ProfileError
 from .index import Index, index_path
@@ -38,7 +39,12 @@ def _size(path: Path) -> int:
 
 def _index_files() -> list[Path]:
     base = index_path()
-    return [base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")]
+    return [
+        base,
+        base.with_name(base.name + "-wal"),
+        base.with_name(base.name + "-shm"),
+        lock.lock_path(base),
+    ]
 
 
 def inventory() -> dict[str, Any]:
@@ -113,9 +119,15 @@ def forget(
         if not path.exists():
             raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
         rm(path, f"profile {profile}")
-    if index or everything:
-        for path in _index_files():
-            rm(path, "index")
+    if (index or everything) and any(p.exists() for p in _index_files()):
+        # never under a running scan: it would go on writing to a deleted file
+        held = lock.acquire(index_path(), "stop it, or let it finish, before forgetting the index")
+        try:
+            for path in _index_files()[:-1]:
+                rm(path, "index")
+        finally:
+            lock.release(held)
+        rm(lock.lock_path(index_path()), "index")
     if everything and home.is_dir():
         for path in sorted(home.iterdir()):
             if path.name == "models" and not models:

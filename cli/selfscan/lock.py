@@ -1,0 +1,63 @@
+"""One scan at a time per data dir: the index has a single writer.
+
+A second ``selfscan find`` on the same data dir would wait on the first one's writes and fail
+part-way through; it is refused at the start instead, naming the process that holds the lock,
+and ``forget`` will not delete an index a scan is writing. The lock is an advisory lock on
+``<data dir>/index.lock`` (which holds the holder's pid), released by the operating system when
+the holder exits, ``kill -9`` included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from .config import FILE_MODE, ensure_private_dir
+from .errors import BusyError
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
+
+def lock_path(index: Path) -> Path:
+    """The lock file beside the index file ``index``."""
+    return index.with_name("index.lock")
+
+
+def acquire(
+    index: Path, advice: str = "run this scan when it has finished, or add --no-store"
+) -> int:
+    """Take the lock of the index ``index`` without waiting; returns the descriptor that holds
+    it (give it to :func:`release`). Raises ``BusyError`` when another process holds it."""
+    path = lock_path(index)
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise BusyError(f"another selfscan{holder} is scanning with {index}; {advice}") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def release(fd: int) -> None:
+    """Give the lock back."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(os.pread(fd, 32, 0).decode().strip())
+        return f" (pid {pid})"
+    return ""
