@@ -100,6 +100,26 @@ def test_symlink_loops_terminate_and_each_folder_is_walked_once(
     assert _paths(items) == [str(tmp_path / "a" / "b" / "x.jpg")]
 
 
+def test_overlapping_arguments_report_each_file_once(
+    tmp_path: Path, jpeg: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file named on its own and again inside a folder, a folder and its subfolder, the same
+    folder spelled twice: every file once, where it was first met."""
+    (tmp_path / "lib" / "sub").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.jpg", "sub/c.zip"):
+        (tmp_path / "lib" / name).write_bytes(jpeg)
+    with zipfile.ZipFile(tmp_path / "lib" / "sub" / "c.zip", "w") as zf:
+        zf.writestr("d.jpg", jpeg)
+    monkeypatch.chdir(tmp_path)
+    lib = tmp_path / "lib"
+    items = list(iter_items([lib / "sub" / "b.jpg", lib / "sub", Path("lib"), Path("./lib/")]))
+    assert _paths(items) == [
+        str(lib / "sub" / "b.jpg"),
+        f"{lib / 'sub' / 'c.zip'}!/d.jpg",
+        str(lib / "a.jpg"),
+    ]
+
+
 def test_dangling_symlink_is_an_error_item(tmp_path: Path) -> None:
     os.symlink(tmp_path / "nowhere.jpg", tmp_path / "photo.jpg")
     os.symlink(tmp_path / "nowhere.txt", tmp_path / "notes.txt")  # not a photo: quiet

@@ -72,6 +72,7 @@ class _Plan:
     entries: list[Item | _FileEntry | ArchiveEntry] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # media and JSON files, for ``exports``
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
+    seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
 
 
@@ -113,7 +114,8 @@ def _discover(path: str, plan: _Plan) -> None:
         plan.entries.append(Item(path, 0, 0, error=f"cannot read: {_reason(exc)}"))
         return
     if stat.S_ISDIR(st.st_mode):
-        _walk(path, st, plan)
+        if (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
+            _walk(path, st, plan)
     elif stat.S_ISREG(st.st_mode):
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
         _add_sidecars(os.path.dirname(path), plan)
@@ -177,6 +179,9 @@ def _list_dir(path: str, plan: _Plan) -> list[os.DirEntry[str]]:
 
 
 def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: bool) -> None:
+    if path in plan.seen_files:
+        return
+    plan.seen_files.add(path)
     lower = name.lower()
     kind = kind_of(lower)
     if kind is None and lower.endswith(".json"):
