@@ -58,6 +58,7 @@ def release(fd: int) -> None:
 
 def _holder(fd: int) -> str:
     with contextlib.suppress(OSError, ValueError):
-        pid = int(os.pread(fd, 32, 0).decode().strip())
+        os.lseek(fd, 0, os.SEEK_SET)
+        pid = int(os.read(fd, 32).decode().strip())
         return f" (pid {pid})"
     return ""
