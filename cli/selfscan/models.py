@@ -275,6 +275,10 @@ def create_session(path: Path, providers: list[str], threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Input sizes vary from call to call (each detector pass, each zoomed confirmation), so a
+    # memory pattern planned for one shape is rarely reused; without it a worker peaks about
+    # 100 MiB lower (400 against 505 MiB on 12 MP photos) at the same speed.
+    options.enable_mem_pattern = False
     try:
         return ort.InferenceSession(str(path), options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors
