@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,7 +21,7 @@ from typer.exceptions import TyperException
 from . import __version__, ops, render, store
 from .cli_models import app as models_app
 from .errors import InputError, OutputError, SelfscanError
-from .reports import FORMATS, writer_for
+from .reports import FORMATS, FileReport, Writer, writer_for
 from .types import FileResult, ScanSummary
 
 
@@ -227,19 +226,20 @@ def _run_find(
     session = ops.prepare_find(request)
     for note in session.notes:
         err.print(f"[dim]{note}[/]")
-    stream = None
-    writer = None
+    writer: Writer | None = None
     if fmt != "table":
-        if output is not None:
-            try:
-                stream = _open_report(output)
-            except OutputError:
-                session.close()  # gives the index, and its scan lock, back
-                raise
         options: dict[str, object] = {}
         if fmt == "html":
             options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}
-        writer = writer_for(fmt, stream or sys.stdout, **options)
+        try:
+            writer = (
+                FileReport(fmt, output, **options)
+                if output is not None
+                else writer_for(fmt, sys.stdout, **options)
+            )
+        except OutputError:
+            session.close()  # gives the index, and its scan lock, back
+            raise
     kept: list[FileResult] = []
     matched: list[FileResult] = []
     errors: list[FileResult] = []
@@ -249,7 +249,7 @@ def _run_find(
         with render.scan_progress(err, progress and err.is_terminal) as cb:
             for result in session.results(cb):
                 if writer is not None:
-                    _written(writer.add, result, output)
+                    writer.add(result)
                 if show_all or result.status in ("match", "possible"):
                     kept.append(result)
                 if result.status == "error":
@@ -270,9 +270,7 @@ def _run_find(
         interrupted=interrupted,
     )
     if writer is not None:
-        _written(writer.close, summary, output)
-    if stream is not None:
-        _written(lambda _: stream.close(), None, output)
+        writer.close(summary)
     screen = out if (fmt == "table" or output is not None) else err
     if fmt == "table" or output is not None:
         if kept:
@@ -296,27 +294,6 @@ def _run_find(
             screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
     if interrupted:
         raise typer.Exit(130)
-
-
-def _open_report(path: Path) -> IO[str]:
-    """``path`` opened for the report (created mode 0600), before any work is done."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
-    return open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")
-
-
-def _written(write: Callable[[Any], None], what: Any, output: Path | None) -> None:
-    """``write(what)``, with a failure to write the report file (a full disk) as one error."""
-    try:
-        write(what)
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        if output is None:
-            raise
-        raise OutputError(f"writing the report to {output} failed: {exc.strerror or exc}") from None
 
 
 @app.command()

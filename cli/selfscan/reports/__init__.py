@@ -6,9 +6,13 @@ Writers receive results one at a time (``add``) and finish with ``close``; the s
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Protocol
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..types import FileResult, ScanSummary
 
 
@@ -38,3 +42,37 @@ def writer_for(fmt: str, stream: IO[str], **options: object) -> Writer:
 
         return HtmlWriter(stream, **options)  # type: ignore[arg-type]
     raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+class FileReport:
+    """The writer for ``fmt`` into the file ``path`` the user named (``-o``): the file is
+    created (mode 0600) at once, before any work, and a failure to create or write it (a
+    missing folder, a full disk) is one ``OutputError``."""
+
+    def __init__(self, fmt: str, path: Path, **options: object) -> None:
+        self.path = path
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+        self.stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+        self.writer = writer_for(fmt, self.stream, **options)
+
+    def add(self, result: FileResult) -> None:
+        with self._writing():
+            self.writer.add(result)
+
+    def close(self, summary: ScanSummary) -> None:
+        with self._writing():
+            self.writer.close(summary)
+            self.stream.close()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            self.stream.close()
+            raise OutputError(
+                f"writing the report to {self.path} failed: {exc.strerror or exc}"
+            ) from None
