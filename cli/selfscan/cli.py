@@ -113,7 +113,11 @@ def enroll(
     """
     saved, where = ops.enroll(photos, profile, device)
     out.print(render.profile_table(saved, str(where)))
-    out.print(f"[green]enrolled[/] {len(photos)} photo(s) into profile {saved.name!r}")
+    count = len(saved.references)
+    out.print(
+        f"[green]enrolled[/] {len(photos)} photo(s) into profile {saved.name!r}, which now has "
+        f"{count} reference photo{'s' if count != 1 else ''}"
+    )
 
 
 @app.command()
