@@ -204,6 +204,27 @@ def test_command_script_imports_no_cli_in_workers() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_an_unchanged_rescan_imports_no_decoder_or_model(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """Starting a command costs its imports: an unchanged rescan with a stored profile reads the
+    index only, so it loads neither OpenCV, Pillow, onnxruntime nor insightface."""
+    assert run("find", "--me", str(samples["yaoming"]), "--save-profile", str(library))[0] == 0
+    heavy = ("cv2", "PIL.Image", "onnxruntime", "insightface", "multiprocessing.pool")
+    code = (
+        "import sys; from selfscan.__main__ import run; sys.argv[1:] = ["
+        f"'find', {str(library)!r}, '--format', 'jsonl', '--no-progress']\n"
+        "try:\n    run()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        f"print(code, sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)"
+    )
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.stderr.strip().splitlines()[-1] == "0 []", done.stderr
+    assert len(done.stdout.splitlines()) == 3
+
+
 def test_a_device_that_cannot_run_stops_the_scan_once(
     samples: dict[str, Path], library: Path, home: Path
 ) -> None:

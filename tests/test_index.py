@@ -3,6 +3,7 @@ forgotten, another profile matched without detection, and a kill -9 survived."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import random
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from selfscan import ops, scan, store
+from selfscan import analyze, ops, store
 from selfscan.errors import BusyError
 from selfscan.index import Index, index_path
 from selfscan.scan import Progress
@@ -30,7 +31,7 @@ def run_find(paths: list[Path], me: Path) -> tuple[dict[str, FileResult], Progre
     """Scan in-process; returns results by name, final progress, and how many items were
     analysed (decoded and run through the models)."""
     calls = 0
-    real = scan.run_job
+    real = analyze.run_job
 
     def counting(job: object) -> object:
         nonlocal calls
@@ -38,13 +39,13 @@ def run_find(paths: list[Path], me: Path) -> tuple[dict[str, FileResult], Progre
         return real(job)  # type: ignore[arg-type]
 
     progress: list[Progress] = []
-    scan.run_job = counting  # type: ignore[assignment]
+    analyze.run_job = counting  # type: ignore[assignment]
     try:
         session = ops.prepare_find(ops.FindRequest(paths=paths, me=[me], workers=1))
         results = {Path(r.path).name: r for r in session.results(progress.append)}
         session.close()
     finally:
-        scan.run_job = real
+        analyze.run_job = real
     return results, progress[-1], calls
 
 
@@ -66,7 +67,7 @@ def test_unchanged_rescan_starts_no_workers(
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a worker pool was started for an unchanged library")
 
-    monkeypatch.setattr(scan, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     session = ops.prepare_find(ops.FindRequest(paths=[library], me=[samples["yaoming"]], workers=2))
     statuses = sorted(r.status for r in session.results(lambda _: None))
     session.close()
@@ -78,7 +79,6 @@ def test_transient_errors_are_retried_and_content_errors_remembered(
 ) -> None:
     """A read error (or no permission, low memory, the file changing) says nothing about the
     file, so the next scan tries it again; a damaged file stays known as damaged."""
-    from selfscan import analyze
 
     (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
     real = analyze._analyse

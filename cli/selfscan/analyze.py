@@ -6,10 +6,9 @@ built by ``init_worker``. Every per-item failure becomes ``Analysis(error=...)``
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -20,8 +19,9 @@ from . import quiet
 from .errors import FileError, ModelError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, landmark_span
 from .images import decode
+from .index import fingerprint_bytes, fingerprint_file
 from .models import PACKS, ModelPack
-from .types import Analysis, DecodedImage, Face, ItemKind
+from .types import Analysis, DecodedImage, Face, Job
 
 # How each mode looks for faces: the decoded long side and the detector passes. A pass with a
 # threshold below 0.5 proposes candidates that a zoomed second look must confirm. Chosen with
@@ -41,19 +41,6 @@ REREAD_SPAN = 12.0
 _analyzer: FaceAnalyzer | None = None
 
 
-@dataclass(frozen=True)
-class Job:
-    """What a worker needs to analyse one item (small to pickle: a path, or member bytes)."""
-
-    kind: ItemKind
-    mode: str
-    size: int
-    mtime_ns: int
-    fs_path: str | None = None
-    data: bytes | None = None
-    fingerprint: str | None = None
-
-
 def init_worker(pack_name: str, pack_dir: str, device: str, threads: int) -> None:
     """Process initialiser: ignore Ctrl-C (the parent handles it), capture what C libraries
     print, and load the models."""
@@ -66,26 +53,6 @@ def set_analyzer(analyzer: FaceAnalyzer) -> None:
     """Use ``analyzer`` for jobs run in this process."""
     global _analyzer
     _analyzer = analyzer
-
-
-def fingerprint_file(path: str, size: int) -> str:
-    """A cheap content fingerprint: size + first and last 64 KiB. Finds moved files."""
-    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
-    with open(path, "rb") as fh:
-        digest.update(fh.read(65536))
-        if size > 131072:
-            fh.seek(-65536, os.SEEK_END)
-            digest.update(fh.read(65536))
-    return digest.hexdigest()
-
-
-def fingerprint_bytes(data: bytes) -> str:
-    """Fingerprint of in-memory content (archive members), same scheme as for files."""
-    digest = hashlib.blake2b(str(len(data)).encode(), digest_size=16)
-    digest.update(data[:65536])
-    if len(data) > 131072:
-        digest.update(data[-65536:])
-    return digest.hexdigest()
 
 
 def run_job(job: Job) -> Analysis:

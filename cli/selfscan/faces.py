@@ -3,6 +3,9 @@
 The only module that imports insightface. It hands the detector an image that is already small
 (resizing a full-size photo inside the detector costs as much as detecting), maps boxes back to
 original upright coordinates, and embeds only faces large enough to give a reliable embedding.
+
+OpenCV is imported inside the functions that handle pixels: every command builds a
+``FaceAnalyzer``, but only those that analyse an image need OpenCV (an unchanged rescan does not).
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -95,6 +97,8 @@ def _blob(img: NDArray[np.uint8], input_size: tuple[int, int]) -> NDArray[np.flo
     """The detector's input tensor: RGB planes, (x - 127.5) / 128. Same values as
     ``cv2.dnn.blobFromImage`` (which SCRFD uses) in 40% of its time at 2016x1536 (24 against
     61 ms): the planes are split once and scaled in place."""
+    import cv2
+
     h, w = img.shape[:2]
     blob = np.empty((1, 3, h, w), dtype=np.float32)
     planes = cv2.split(img)
@@ -158,6 +162,8 @@ class FaceAnalyzer:
     ) -> tuple[NDArray[np.float32], NDArray[np.float32], float]:
         """One detector pass: boxes+scores (N x 5) and landmarks (N x 5 x 2) in the pixels of
         the resized input, and the factor that maps them back to ``pixels``."""
+        import cv2
+
         height, width = pixels.shape[:2]
         scale = min(1.0, long_side / max(width, height))
         factor = int(max(width, height) // long_side)
@@ -225,6 +231,8 @@ class FaceAnalyzer:
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]] | None:
         """Look again at a candidate (box in ``pixels`` coordinates), zoomed so the face is
         about ``ZOOM_TO`` px tall; the confirmed detection in ``pixels`` coordinates, or None."""
+        import cv2
+
         x1, y1, x2, y2 = (float(v) for v in det[:4])
         side = max(x2 - x1, y2 - y1)
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2

@@ -9,6 +9,7 @@ one transaction per batch: a crash loses at most the batch in flight.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -76,6 +77,26 @@ def _key(path: str) -> bytes:
 
 def _path(raw: bytes | str) -> str:
     return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
+
+
+def fingerprint_file(path: str, size: int) -> str:
+    """A cheap content fingerprint: size + first and last 64 KiB. Finds moved files."""
+    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
+    with open(path, "rb") as fh:
+        digest.update(fh.read(65536))
+        if size > 131072:
+            fh.seek(-65536, os.SEEK_END)
+            digest.update(fh.read(65536))
+    return digest.hexdigest()
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    """Fingerprint of in-memory content (archive members), same scheme as for files."""
+    digest = hashlib.blake2b(str(len(data)).encode(), digest_size=16)
+    digest.update(data[:65536])
+    if len(data) > 131072:
+        digest.update(data[-65536:])
+    return digest.hexdigest()
 
 
 def index_path() -> Path:

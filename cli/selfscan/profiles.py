@@ -15,13 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .config import data_dir, write_private
 from .errors import EnrollError, FileError, ProfileError
 from .faces import DetectPlan, FaceAnalyzer
-from .images import decode
 from .offline import import_insightface
 from .types import Face, Profile, Reference
 
@@ -53,6 +51,8 @@ def _area(face: Face) -> float:
 
 def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
     """Variance of the Laplacian of the aligned face: low means blurred or featureless."""
+    import cv2
+
     import_insightface()
     from insightface.utils import face_align
 
@@ -63,6 +63,8 @@ def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
 
 def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
     """The one usable face in ``photo``, embedded; ``EnrollError`` saying what to do otherwise."""
+    from .images import decode  # the decoders only where a photo is read
+
     name = photo.name
     try:
         image = decode(photo, max(ENROLL_PLAN.long_sides))

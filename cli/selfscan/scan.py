@@ -13,21 +13,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .analyze import Job, fingerprint_file, init_worker, run_job, set_analyzer
 from .errors import FileError, InputError
-from .faces import FaceAnalyzer
-from .index import Index
+from .index import Index, fingerprint_file
 from .match import Thresholds, similarities
 from .models import ModelPack, providers_for
 from .sources import iter_items
-from .types import Analysis, Box, FaceHit, FileResult, Item, Profile
+from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .faces import FaceAnalyzer
 
 COMMIT_EVERY = 2.0  # seconds between index commits
 
@@ -130,6 +133,8 @@ class _Inline:
     """Runs jobs in this process, with the same interface as the process pool."""
 
     def __init__(self, analyzer: FaceAnalyzer) -> None:
+        from .analyze import set_analyzer
+
         set_analyzer(analyzer)
 
     def submit(self, fn: Callable[[Job], Analysis], job: Job) -> Future[Analysis]:
@@ -187,7 +192,14 @@ def scan(
     executor: _Inline | ProcessPoolExecutor | None = None
 
     def start() -> _Inline | ProcessPoolExecutor:
-        # Only when the first file needs analysing: an unchanged rescan starts no workers.
+        # Only when the first file needs analysing: an unchanged rescan starts no workers, and
+        # imports neither the image decoders nor the models' modules.
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        from .analyze import init_worker
+        from .faces import FaceAnalyzer
+
         if options.workers <= 1:
             return _Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
         providers_for(options.device)  # a device that cannot run stops the scan here, once
@@ -230,7 +242,7 @@ def scan(
             work, cached = _plan(item, index, pack, options, has_rows)
             if isinstance(work, Job):
                 executor = executor or start()
-                pending.append((item, executor.submit(run_job, work), False))
+                pending.append((item, executor.submit(_run_job(), work), False))
             else:
                 pending.append((item, work, cached))
             while len(pending) >= window or (pending and _ready(pending[0][1])):
@@ -243,6 +255,12 @@ def scan(
         index.commit()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_job() -> Callable[[Job], Analysis]:
+    from .analyze import run_job
+
+    return run_job
 
 
 def _ready(work: Future[Analysis] | Analysis) -> bool:

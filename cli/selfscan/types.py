@@ -149,3 +149,16 @@ class Analysis:
     fingerprint: str | None = None
     # An error that may not happen again (see ``FileError.transient``): reported, never stored.
     transient: bool = False
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to analyse one item (small to pickle: a path, or member bytes)."""
+
+    kind: ItemKind
+    mode: str
+    size: int
+    mtime_ns: int
+    fs_path: str | None = None
+    data: bytes | None = None
+    fingerprint: str | None = None
