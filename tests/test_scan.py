@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from selfscan import ops, scan
+from selfscan import ops
 from selfscan.types import FileResult
 from tests import imagegen
 
@@ -130,16 +129,3 @@ def test_bad_files_are_errors_and_the_scan_goes_on(
 def test_threshold_override(samples: dict[str, Path]) -> None:
     r = find([samples["players"]], samples["yaoming"], threshold=0.99)["players.jpg"]
     assert r.status in ("no_match", "possible")
-
-
-def test_the_total_is_shown_as_soon_as_it_is_counted(library: Path) -> None:
-    """The progress display gets the number of items from the counting thread itself, not only
-    with the next result (the first one may be seconds away on a cold scan)."""
-    progress = scan.Progress()
-    seen: list[int | None] = []
-    scan._count([library], progress, threading.Event(), lambda p: seen.append(p.total))
-    assert seen == [3] and progress.done == 0
-    stopped = threading.Event()
-    stopped.set()
-    scan._count([library], scan.Progress(), stopped, lambda p: seen.append(p.total))
-    assert seen == [3]  # a finished scan is not told again

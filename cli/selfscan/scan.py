@@ -146,22 +146,13 @@ class _Inline:
         return None
 
 
-def _count(
-    paths: list[Path],
-    progress: Progress,
-    stop: threading.Event,
-    on_progress: Callable[[Progress], None],
-) -> None:
-    """Count the items while the scan runs, and show the total as soon as it is known (a cold
-    scan's first result may be seconds away while the workers start)."""
+def _count(paths: list[Path], progress: Progress, stop: threading.Event) -> None:
     n = 0
     for _ in iter_items(paths, with_facts=False):
         if stop.is_set():
             return
         n += 1
     progress.total = n
-    if not stop.is_set():
-        on_progress(progress)
 
 
 def scan(
@@ -185,10 +176,7 @@ def scan(
     progress = progress if progress is not None else Progress()
     stop = threading.Event()
     if on_progress is not None:  # the total only matters to a progress display
-        counter = threading.Thread(
-            target=_count, args=(paths, progress, stop, on_progress), daemon=True
-        )
-        counter.start()
+        threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
     executor: _Inline | ProcessPoolExecutor | None = None
 
     def start() -> _Inline | ProcessPoolExecutor:
