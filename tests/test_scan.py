@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from rich.console import Console
 
-from selfscan import ops
+from selfscan import ops, render, scan
 from selfscan.types import FileResult
 from tests import imagegen
 
@@ -129,3 +131,14 @@ def test_bad_files_are_errors_and_the_scan_goes_on(
 def test_threshold_override(samples: dict[str, Path]) -> None:
     r = find([samples["players"]], samples["yaoming"], threshold=0.99)["players.jpg"]
     assert r.status in ("no_match", "possible")
+
+
+def test_the_total_shows_before_the_first_result() -> None:
+    """The bar reads the scan's total (counted in the background) at each refresh, so it shows
+    before any result arrives, without calling the scan's callback from another thread."""
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=120)
+    live = scan.Progress()
+    with render.scan_progress(console, True, live):
+        live.total = 7
+    assert "0/7" in buf.getvalue()

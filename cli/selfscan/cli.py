@@ -250,7 +250,7 @@ def _run_find(
     started = time.monotonic()
     interrupted = False
     try:
-        with render.scan_progress(err, progress and err.is_terminal) as cb:
+        with render.scan_progress(err, progress and err.is_terminal, session.progress) as cb:
             for result in session.results(cb):
                 if writer is not None:
                     writer.add(result)

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -32,13 +33,32 @@ STYLE = {
 }
 
 
+class _Bar(Progress):
+    """Rich's progress bar, which also takes the scan's total from ``source`` at each refresh:
+    the total is counted in the background and is known before the first result arrives."""
+
+    def __init__(self, *columns: Any, source: ScanProgress | None, **options: Any) -> None:
+        self.source = source
+        self.scan_task: TaskID | None = None
+        super().__init__(*columns, **options)
+
+    def get_renderables(self) -> Iterator[RenderableType]:
+        total = self.source.total if self.source is not None else None
+        if total is not None and self.scan_task is not None:
+            self.update(self.scan_task, total=total)
+        yield from super().get_renderables()
+
+
 @contextmanager
-def scan_progress(console: Console, enabled: bool = True) -> Iterator[Any]:
-    """A progress bar on ``console`` (stderr); yields the callback for ``scan``."""
+def scan_progress(
+    console: Console, enabled: bool = True, live: ScanProgress | None = None
+) -> Iterator[Any]:
+    """A progress bar on ``console`` (stderr); yields the callback for ``scan``. ``live`` is the
+    scan's own progress, read for the total while no result has come yet."""
     if not enabled:
         yield None
         return
-    bar = Progress(
+    bar = _Bar(
         SpinnerColumn(),
         TextColumn("[bold]scanning"),
         BarColumn(),
@@ -51,8 +71,9 @@ def scan_progress(console: Console, enabled: bool = True) -> Iterator[Any]:
         console=console,
         transient=False,
         refresh_per_second=8,
+        source=live,
     )
-    task = bar.add_task("scan", total=None, faces=0, matches=0, rate="")
+    task = bar.scan_task = bar.add_task("scan", total=None, faces=0, matches=0, rate="")
 
     def update(p: ScanProgress) -> None:
         elapsed = max(1e-6, time.monotonic() - p.started)
