@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -13,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from selfscan.cli import app
+from selfscan.reports import writer_for
+from selfscan.types import FileResult, ScanSummary
 from tests.child import command
 
 runner = CliRunner()
@@ -113,6 +116,29 @@ def test_json_output_has_summary(samples: dict[str, Path], library: Path) -> Non
     doc = json.loads(out)
     assert doc["summary"]["total"] == 3
     assert doc["summary"]["counts"]["match"] == 1
+    assert sorted(Path(r["path"]).name for r in doc["results"]) == [
+        "gdp.jpg",
+        "players.jpg",
+        "t1.jpg",
+    ]
+
+
+def test_json_document_is_written_as_results_arrive() -> None:
+    """``--format json`` keeps no list of results: each is written when it arrives, so its
+    memory does not grow with the library, and the document still parses."""
+    buf = io.StringIO()
+    writer = writer_for("json", buf)
+    for i in range(3):
+        writer.add(FileResult(f"/p/{i}.jpg", "no_face", None))
+        assert f"/p/{i}.jpg" in buf.getvalue()
+    writer.close(ScanSummary(total=3))
+    doc = json.loads(buf.getvalue())
+    assert [r["path"] for r in doc["results"]] == ["/p/0.jpg", "/p/1.jpg", "/p/2.jpg"]
+    assert doc["summary"]["total"] == 3
+    empty = io.StringIO()
+    writer = writer_for("json", empty)
+    writer.close(ScanSummary())
+    assert json.loads(empty.getvalue())["results"] == []
 
 
 def test_demo_finds_him_in_players_only() -> None:

@@ -83,18 +83,20 @@ class JsonLinesWriter:
 
 
 class JsonWriter:
-    """One JSON document: ``{"results": [...], "summary": {...}}``."""
+    """One JSON document, ``{"results": [...], "summary": {...}}``, written as the results
+    arrive (one per line) so that memory does not grow with the library."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.results: list[dict[str, Any]] = []
+        self.stream.write('{"results": [')
+        self.first = True
 
     def add(self, result: FileResult) -> None:
-        self.results.append(record(result))
+        self.stream.write(("\n" if self.first else ",\n") + _dumps(record(result)))
+        self.first = False
 
     def close(self, summary: ScanSummary) -> None:
-        doc = {"results": self.results, "summary": summary_record(summary)}
-        self.stream.write(_dumps(doc, indent=1) + "\n")
+        self.stream.write(f'\n],\n"summary": {_dumps(summary_record(summary))}}}\n')
         self.stream.flush()
 
 
