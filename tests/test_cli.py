@@ -161,6 +161,8 @@ def test_demo_finds_him_in_players_only() -> None:
         (["find", "--threshold", "1.5", "."], "--threshold 1.5 is out of range"),
         (["find", "--threshold", "0", "."], "--threshold 0.0 is out of range"),
         (["find", "--device", "tpu", "."], "unknown device 'tpu'"),
+        (["find", "--save-profile", "."], "add --me PHOTO"),
+        (["find", "--me", "x.jpg", "--save-profile", "--no-store", "."], "use one"),
     ],
 )
 def test_fatal_problems_are_one_line_without_traceback(args: list[str], message: str) -> None:

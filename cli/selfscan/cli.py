@@ -192,6 +192,10 @@ def find(
         raise InputError("--quick and --thorough exclude each other")
     if workers is not None and workers < 1:
         raise InputError("--workers must be at least 1")
+    if save_profile and not me:
+        raise InputError("--save-profile stores the --me photos as a profile: add --me PHOTO")
+    if save_profile and no_store:
+        raise InputError("--save-profile stores a profile and --no-store keeps nothing: use one")
     if copy_to is not None and link_to is not None:
         raise InputError("--copy-to and --link-to exclude each other")
     if xmp and copy_to is None and link_to is None:
