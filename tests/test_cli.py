@@ -100,18 +100,14 @@ def test_enroll_then_find_with_saved_profile(
     assert "players.jpg" in out and "1 match" in out
 
 
+def _find_once(samples: dict[str, Path], library: Path, fmt: str) -> tuple[int, str, str]:
+    """``selfscan find --me yaoming.jpg LIBRARY --format FMT``, one worker, nothing stored."""
+    me = str(samples["yaoming"])
+    return run("find", "--me", me, str(library), "--format", fmt, "--workers", "1", "--no-store")
+
+
 def test_json_output_has_summary(samples: dict[str, Path], library: Path) -> None:
-    code, out, _ = run(
-        "find",
-        "--me",
-        str(samples["yaoming"]),
-        str(library),
-        "--format",
-        "json",
-        "--workers",
-        "1",
-        "--no-store",
-    )
+    code, out, _ = _find_once(samples, library, "json")
     assert code == 0
     doc = json.loads(out)
     assert doc["summary"]["total"] == 3
@@ -181,17 +177,7 @@ def test_group_photo_is_refused_as_reference(samples: dict[str, Path], library: 
 
 def test_unreadable_files_do_not_fail_the_scan(samples: dict[str, Path], library: Path) -> None:
     (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
-    code, out, _ = run(
-        "find",
-        "--me",
-        str(samples["yaoming"]),
-        str(library),
-        "--format",
-        "jsonl",
-        "--workers",
-        "1",
-        "--no-store",
-    )
+    code, out, _ = _find_once(samples, library, "jsonl")
     assert code == 0
     broken = next(json.loads(x) for x in out.splitlines() if "broken.jpg" in x)
     assert broken["status"] == "error" and broken["error"]

@@ -49,22 +49,19 @@ THRESHOLDS: dict[str, Thresholds] = {
 }
 
 
-def check_threshold(value: float | None, pack_name: str = "buffalo_s") -> None:
-    """An ``InputError`` unless ``--threshold`` (when given) lies strictly between 0 and 1: at or
-    below 0 every face would match, at 1 none would."""
-    if value is not None and not 0.0 < value < 1.0:
-        calibrated = THRESHOLDS.get(pack_name, THRESHOLDS["buffalo_s"]).match
-        raise InputError(
-            f"--threshold {value} is out of range: it is a similarity between 0 and 1 "
-            f"(calibrated: {calibrated}; higher is stricter)"
-        )
-
-
 def thresholds_for(pack_name: str, override: float | None = None) -> Thresholds:
-    """The thresholds of a pack, with ``--threshold`` applied when given."""
-    check_threshold(override, pack_name)
+    """The thresholds of a pack, with ``--threshold`` applied when given; an ``InputError``
+    unless it lies strictly between 0 and 1 (at or below 0 every face would match, at 1 none
+    would)."""
     base = THRESHOLDS.get(pack_name, THRESHOLDS["buffalo_s"])
-    return base.with_match(override) if override is not None else base
+    if override is None:
+        return base
+    if not 0.0 < override < 1.0:
+        raise InputError(
+            f"--threshold {override} is out of range: it is a similarity between 0 and 1 "
+            f"(calibrated: {base.match}; higher is stricter)"
+        )
+    return base.with_match(override)
 
 
 def similarities(

@@ -246,6 +246,7 @@ def check_device(device: str) -> None:
 
 def providers_for(device: str) -> list[str]:
     """onnxruntime providers for ``auto``, ``cpu`` or ``cuda``."""
+    check_device(device)
     import onnxruntime as ort
 
     available = ort.get_available_providers()
@@ -258,11 +259,9 @@ def providers_for(device: str) -> list[str]:
                 f"available providers: {', '.join(available)}"
             )
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device == "auto":
-        if "CUDAExecutionProvider" in available:
-            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        return ["CPUExecutionProvider"]
-    raise ModelError(f"unknown device {device!r}: use auto, cpu or cuda")
+    if "CUDAExecutionProvider" in available:  # auto
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
 
 
 def create_session(path: Path, providers: list[str], threads: int) -> Any:

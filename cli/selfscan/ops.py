@@ -18,7 +18,7 @@ from .config import data_dir, loose_permissions
 from .errors import EnrollError, InputError
 from .faces import FaceAnalyzer
 from .index import Index, index_path, open_index
-from .match import Thresholds, check_threshold, thresholds_for
+from .match import Thresholds, thresholds_for
 from .models import (
     LICENCE,
     PACKS,
@@ -127,7 +127,7 @@ def prepare_find(req: FindRequest) -> FindSession:
     if req.mode not in ("quick", "default", "thorough"):
         raise InputError(f"unknown mode {req.mode!r}")
     check_device(req.device)
-    check_threshold(req.threshold, req.model or active_pack_name())
+    thresholds = thresholds_for(req.model or active_pack_name(), req.threshold)
     pack = load_pack(req.model)
     analyzer = FaceAnalyzer(pack, req.device)
     notes: list[str] = []
@@ -147,9 +147,7 @@ def prepare_find(req: FindRequest) -> FindSession:
             if req.store:
                 save_profile(profile)
     index = open_index(req.store)
-    return FindSession(
-        req, profile, thresholds_for(pack.name, req.threshold), analyzer, index, notes
-    )
+    return FindSession(req, profile, thresholds, analyzer, index, notes)
 
 
 def demo_library(dest: Path) -> dict[str, Path]:

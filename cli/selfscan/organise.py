@@ -13,6 +13,7 @@ changes the original too. Sidecars are the safe way to add tags.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -174,19 +175,18 @@ def _same_file(target: Path, source: str, data: bytes | None) -> bool | None:
             src = os.stat(source)
             if (st.st_dev, st.st_ino) == (src.st_dev, src.st_ino):
                 return True
-            if st.st_size != src.st_size:
-                return None
-            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as there, open(source, "rb") as here:
-                while block := here.read(1 << 20):
-                    if there.read(len(block)) != block:
-                        return None
-            return False
-        if st.st_size != len(data):
+            size = src.st_size
+        else:
+            size = len(data)
+        if st.st_size != size:
             return None
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as there:
-            return False if there.read() == data else None
+        here = open(source, "rb") if data is None else io.BytesIO(data)  # noqa: SIM115
+        with os.fdopen(fd, "rb") as there, here:
+            while block := here.read(1 << 20):
+                if there.read(len(block)) != block:
+                    return None
+        return False
     except OSError:
         return None
 

@@ -37,14 +37,13 @@ def _size(path: Path) -> int:
     return 0
 
 
-def _index_files() -> list[Path]:
+def _database_files() -> list[Path]:
     base = index_path()
-    return [
-        base,
-        base.with_name(base.name + "-wal"),
-        base.with_name(base.name + "-shm"),
-        lock.lock_path(base),
-    ]
+    return [base, base.with_name(base.name + "-wal"), base.with_name(base.name + "-shm")]
+
+
+def _index_files() -> list[Path]:
+    return [*_database_files(), lock.lock_path(index_path())]
 
 
 def inventory() -> dict[str, Any]:
@@ -123,7 +122,7 @@ def forget(
         # never under a running scan: it would go on writing to a deleted file
         held = lock.acquire(index_path(), "stop it, or let it finish, before forgetting the index")
         try:
-            for path in _index_files()[:-1]:
+            for path in _database_files():
                 rm(path, "index")
         finally:
             lock.release(held)
