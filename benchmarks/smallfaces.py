@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import libgen
 from selfscan import quiet
 from selfscan.analyze import PLANS
-from selfscan.faces import DetectPlan, FaceAnalyzer, landmark_span
+from selfscan.faces import DetectPlan, FaceAnalyzer
+from selfscan.geometry import landmark_span
 from selfscan.images import decode
 from selfscan.models import load_pack
 from selfscan.types import DecodedImage

@@ -4,6 +4,8 @@ frames made at test time from the sample photos."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,7 +13,8 @@ import numpy as np
 import pytest
 
 from selfscan.analyze import Job, run_job, set_analyzer, turn_point
-from selfscan.faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, landmark_span, nms
+from selfscan.faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, align
+from selfscan.geometry import landmark_span, nms, similarity
 from selfscan.images import decode
 from selfscan.models import load_pack
 from selfscan.types import Analysis, DecodedImage
@@ -266,3 +269,76 @@ def test_second_looks_are_capped_in_a_crowd(samples, monkeypatch) -> None:
     faces = analyzer.detect(decode(samples["players"], side), plan)
     assert 0 < looks <= plan.confirm_limit
     assert sum(f.height >= 40 for f in faces) >= 16
+
+
+def _analyse_in_child(samples: dict[str, Path], unused: tuple[str, ...] | None) -> list[str]:
+    """Analyse yaoming.jpg in a fresh interpreter (with ``offline.UNUSED`` replaced when
+    ``unused`` is given); its stdout: the face count, then which optional modules were loaded."""
+    patch = f"offline.UNUSED = {unused!r}\n" if unused is not None else ""
+    code = (
+        "import sys\nfrom selfscan import offline\n" + patch + "from selfscan.faces import "
+        "FaceAnalyzer\nfrom selfscan.images import decode\nfrom selfscan.models import load_pack\n"
+        "faces = FaceAnalyzer(load_pack('buffalo_s')).analyze("
+        f"decode({str(samples['yaoming'])!r}))\n"
+        "print(len(faces), sum(f.embedding is not None for f in faces))\n"
+        "print(sorted(m for m in ('insightface.app', 'requests') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_models_load_without_insightfaces_app(samples: dict[str, Path]) -> None:
+    """insightface's ``app`` (FaceAnalysis, its downloader and a liveness add-on that imports
+    SciPy) is never imported: it is about half of insightface's import time in every worker."""
+    assert _analyse_in_child(samples, None) == ["1 1", "[]"]
+
+
+def test_models_load_when_insightface_needs_a_skipped_subpackage(
+    samples: dict[str, Path],
+) -> None:
+    """Should an insightface release need a subpackage selfscan stands in for (its ``data`` does
+    today, so standing in for it fails), insightface is imported whole and still works."""
+    lines = _analyse_in_child(samples, ("insightface.app", "insightface.data"))
+    assert lines[0] == "1 1"
+    assert "insightface.app" in lines[1] and "requests" not in lines[1]
+
+
+def test_similarity_recovers_a_known_transform() -> None:
+    """A rotation by 30 degrees, scale 1.7 and a shift are found again from five points (and
+    four extra noisy ones do not throw them off); equal points give a finite shift-only map."""
+    rng = np.random.default_rng(3)
+    src = rng.uniform(0, 100, (5, 2))
+    angle, scale, shift = np.radians(30), 1.7, np.array([12.0, -4.0])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = src @ (scale * rot).T + shift
+    matrix = similarity(src, dst)
+    assert np.allclose(matrix[:, :2], scale * rot, atol=1e-9)
+    assert np.allclose(matrix[:, 2], shift, atol=1e-9)
+    flat = similarity(np.ones((5, 2)), np.full((5, 2), 3.0))
+    assert np.allclose(flat, [[1, 0, 2], [0, 1, 2]])
+
+
+@pytest.mark.parametrize("size", [112, 128])
+def test_alignment_matches_insightfaces_norm_crop(
+    analyzer: FaceAnalyzer, samples: dict[str, Path], size: int
+) -> None:
+    """The aligned crops of real faces are insightface's ``norm_crop`` crops, and the players'
+    embeddings are unchanged by the alignment being estimated here."""
+    import warnings
+
+    from insightface.utils import face_align
+
+    image = decode(samples["players"])
+    faces = analyzer.detect(image)[:6]
+    assert len(faces) == 6
+    for face in faces:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # scikit-image's estimate
+            theirs = face_align.norm_crop(image.pixels, face.landmarks, image_size=size)
+        ours = align(image.pixels, face.landmarks, size)
+        assert np.abs(ours.astype(int) - theirs.astype(int)).max() <= 1
+        if size == 112:
+            feats = analyzer._recognizer.get_feat([ours, theirs])
+            feats /= np.linalg.norm(feats, axis=1, keepdims=True)
+            assert float(feats[0] @ feats[1]) > 0.999

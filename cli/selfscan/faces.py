@@ -1,8 +1,9 @@
 """Detect, align and embed faces in one decoded image.
 
-The only module that imports insightface. It hands the detector an image that is already small
-(resizing a full-size photo inside the detector costs as much as detecting), maps boxes back to
-original upright coordinates, and embeds only faces large enough to give a reliable embedding.
+The only module that imports insightface (the pure geometry is in ``geometry``). It hands the
+detector an image that is already small (resizing a full-size photo inside the detector costs as
+much as detecting), maps boxes back to original upright coordinates, and embeds only faces large
+enough to give a reliable embedding.
 
 OpenCV is imported inside the functions that handle pixels: every command builds a
 ``FaceAnalyzer``, but only those that analyse an image need OpenCV (an unchanged rescan does not).
@@ -10,21 +11,16 @@ OpenCV is imported inside the functions that handle pixels: every command builds
 
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .geometry import detector_blob, fit_size, iou, landmark_span, nms, similarity
 from .models import ModelPack, create_session, providers_for
 from .offline import import_insightface
 from .types import DecodedImage, Face
-
-# insightface's alignment calls a scikit-image API that warns about its own future removal.
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"insightface\..*")
-warnings.filterwarnings("ignore", category=FutureWarning, module=r"skimage\..*")
 
 DET_THRESHOLD = 0.5
 NMS_THRESHOLD = 0.4
@@ -67,63 +63,6 @@ class DetectPlan:
         return sorted(zip(self.long_sides, ths, strict=True))
 
 
-def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
-    """Input size (multiple of 32) for an image scaled so its long side is ``long_side``."""
-    scale = min(1.0, long_side / max(width, height))
-    w = max(32, math.ceil(width * scale / 32) * 32)
-    h = max(32, math.ceil(height * scale / 32) * 32)
-    return w, h
-
-
-def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], thresh: float) -> list[int]:
-    """Indices kept by greedy non-maximum suppression, highest score first."""
-    order = np.argsort(-scores, kind="stable")
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        rest = order[1:]
-        w = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
-        h = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
-        inter = w * h
-        overlap = inter / (areas[i] + areas[rest] - inter)
-        order = rest[overlap <= thresh]
-    return keep
-
-
-def _blob(img: NDArray[np.uint8], input_size: tuple[int, int]) -> NDArray[np.float32]:
-    """The detector's input tensor: RGB planes, (x - 127.5) / 128. Same values as
-    ``cv2.dnn.blobFromImage`` (which SCRFD uses) in 40% of its time at 2016x1536 (24 against
-    61 ms): the planes are split once and scaled in place."""
-    import cv2
-
-    h, w = img.shape[:2]
-    blob = np.empty((1, 3, h, w), dtype=np.float32)
-    planes = cv2.split(img)
-    for c in range(3):
-        blob[0, c] = planes[2 - c]
-    blob -= 127.5
-    blob *= 1.0 / 128.0
-    return blob
-
-
-def _iou(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
-    w = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
-    h = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
-    inter = w * h
-    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def landmark_span(landmarks: NDArray[np.float32]) -> float:
-    """Distance from the eyes' midpoint to the mouth's midpoint: the face's usable size."""
-    eyes = (landmarks[0] + landmarks[1]) / 2
-    mouth = (landmarks[3] + landmarks[4]) / 2
-    return float(np.linalg.norm(mouth - eyes))
-
-
 class FaceAnalyzer:
     """SCRFD detection + ArcFace embedding for one process. Sessions load on first use."""
 
@@ -153,7 +92,7 @@ class FaceAnalyzer:
         )
         detector.nms_thresh = NMS_THRESHOLD
         if getattr(detector, "input_dtype", np.float32) == np.float32:
-            detector._prepare_input_blob = _blob
+            detector._prepare_input_blob = detector_blob
         self._detector = detector
         self._recognizer = ArcFaceONNX(str(self.pack.recognizer_path), session=rec_session)
 
@@ -183,7 +122,7 @@ class FaceAnalyzer:
         else:
             small = pixels
         back = factor if factor >= 2 else width / small.shape[1]
-        in_w, in_h = _fit(small.shape[1], small.shape[0], max(small.shape[:2]))
+        in_w, in_h = fit_size(small.shape[1], small.shape[0], max(small.shape[:2]))
         pad_b, pad_r = in_h - small.shape[0], in_w - small.shape[1]
         if pad_b or pad_r:
             small = cv2.copyMakeBorder(small, 0, pad_b, 0, pad_r, cv2.BORDER_CONSTANT, value=0)
@@ -245,7 +184,7 @@ class FaceAnalyzer:
         crop = pixels[oy:ey, ox:ex]
         size = (max(1, round(crop.shape[1] * zoom)), max(1, round(crop.shape[0] * zoom)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
-        in_w, in_h = _fit(*size, max(size))
+        in_w, in_h = fit_size(*size, max(size))
         crop = cv2.copyMakeBorder(
             crop, 0, in_h - size[1], 0, in_w - size[0], cv2.BORDER_CONSTANT, value=0
         )
@@ -259,7 +198,7 @@ class FaceAnalyzer:
         dets[:, [0, 2]] += ox
         dets[:, [1, 3]] += oy
         kps_all += np.array([ox, oy], dtype=np.float32)
-        overlap = [_iou(d[:4], det[:4]) for d in dets]
+        overlap = [iou(d[:4], det[:4]) for d in dets]
         best = int(np.argmax(np.where(np.array(overlap) >= 0.3, dets[:, 4], -1.0)))
         if overlap[best] < 0.3:
             return None
@@ -277,7 +216,7 @@ class FaceAnalyzer:
         all_kps: list[NDArray[np.float32]] = []
         done: set[tuple[int, int]] = set()
         for long_side, threshold in plan.passes():
-            fit = _fit(width, height, long_side)
+            fit = fit_size(width, height, long_side)
             if fit in done:
                 continue
             done.add(fit)
@@ -314,16 +253,11 @@ class FaceAnalyzer:
         """The same faces, with L2-normalised embeddings for those large enough; all the
         embeddable faces of an image go through the network in one batch."""
         self._load()
-        from insightface.utils import face_align
-
         todo = [i for i, f in enumerate(faces) if self.embeddable(image, f)]
         if not todo:
             return list(faces)
         size = self._recognizer.input_size[0]
-        crops = [
-            face_align.norm_crop(image.pixels, faces[i].landmarks / image.scale, image_size=size)
-            for i in todo
-        ]
+        crops = [align(image.pixels, faces[i].landmarks / image.scale, size) for i in todo]
         feats = np.asarray(self._recognizer.get_feat(crops), dtype=np.float32)
         feats /= np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
         out = list(faces)
@@ -335,3 +269,23 @@ class FaceAnalyzer:
     def analyze(self, image: DecodedImage, plan: DetectPlan | None = None) -> list[Face]:
         """Detect, then embed what is large enough."""
         return self.embed(image, self.detect(image, plan))
+
+
+def align(
+    pixels: NDArray[np.uint8], landmarks: NDArray[np.float32], size: int = 112
+) -> NDArray[np.uint8]:
+    """The face cropped and aligned onto insightface's ArcFace landmark template, ``size`` px
+    square (a multiple of 112 or 128): what ``face_align.norm_crop`` makes, with the transform
+    estimated by ``geometry.similarity`` instead of scikit-image."""
+    import cv2
+
+    import_insightface()
+    from insightface.utils.face_align import arcface_dst
+
+    if size % 112 == 0:
+        template = arcface_dst * (size / 112.0)
+    else:
+        template = arcface_dst * (size / 128.0)
+        template[:, 0] += 8.0 * size / 128.0
+    matrix = similarity(landmarks, template)
+    return cv2.warpAffine(pixels, matrix, (size, size), borderValue=0.0)

@@ -19,8 +19,7 @@ import numpy as np
 
 from .config import data_dir, write_private
 from .errors import EnrollError, FileError, ProfileError
-from .faces import DetectPlan, FaceAnalyzer
-from .offline import import_insightface
+from .faces import DetectPlan, FaceAnalyzer, align
 from .types import Face, Profile, Reference
 
 MIN_REFERENCE_HEIGHT = 80  # px, face box height in the original photo
@@ -53,10 +52,7 @@ def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
     """Variance of the Laplacian of the aligned face: low means blurred or featureless."""
     import cv2
 
-    import_insightface()
-    from insightface.utils import face_align
-
-    crop = face_align.norm_crop(pixels, face.landmarks / scale, image_size=112)
+    crop = align(pixels, face.landmarks / scale, 112)
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     return float(cv2.Laplacian(gray, cv2.CV_64F).var())
 
