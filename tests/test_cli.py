@@ -274,14 +274,21 @@ def test_report_that_cannot_be_written_is_one_error(
         assert reason in said and "internal error" not in said
 
 
-def test_a_closed_pipe_ends_the_scan_quietly(
-    samples: dict[str, Path], library: Path, home: Path
+@pytest.mark.parametrize(
+    "args",
+    [("find", "-f", "jsonl", "--workers", "1"), ("find", "--workers", "1"), ("data",), ("--help",)],
+    ids=["jsonl", "table", "data", "help"],
+)
+def test_a_closed_pipe_ends_quietly(
+    samples: dict[str, Path], library: Path, home: Path, args: tuple[str, ...]
 ) -> None:
     """``selfscan find ... | head -1``: when the reader goes away, selfscan stops without an
-    error message (exit status 141, as for SIGPIPE)."""
+    error message (exit status 141, as for SIGPIPE), whether it writes records, a table (which
+    rich writes) or help."""
     env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    cmd = command("find", "--me", samples["yaoming"], library, "-f", "jsonl", "--workers", "1")
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if args[0] == "find":
+        args = (*args, "--me", str(samples["yaoming"]), str(library))
+    proc = subprocess.Popen(command(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # before selfscan writes its first line
     err = proc.stderr.read().decode()

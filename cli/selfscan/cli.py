@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -38,10 +38,8 @@ class _Boundary(TyperGroup):
         except (typer.Exit, typer.Abort, TyperException):
             raise
         except BrokenPipeError:
-            # The reader went away (``selfscan find ... | head``): stop quietly, as a pipe
-            # writer does, and keep Python from complaining about stdout when it exits.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(141) from None
+            _quiet_stdout()
+            raise typer.Exit(PIPE_CLOSED) from None
         except KeyboardInterrupt:
             err.print("interrupted")
             raise typer.Exit(130) from None
@@ -54,6 +52,22 @@ class _Boundary(TyperGroup):
                 highlight=False,
             )
             raise typer.Exit(70) from None
+
+
+# The reader went away (``selfscan find ... | head``): selfscan stops quietly with the status of
+# a pipe writer killed by SIGPIPE.
+PIPE_CLOSED = 141
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that Python does not complain about the closed pipe
+    when it flushes stdout on exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _broken_pipe(console: Console) -> NoReturn:
+    # rich's own handling exits with status 1, which scripts read as a failure.
+    raise BrokenPipeError
 
 
 app = typer.Typer(
@@ -389,4 +403,10 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
-    app()
+    # Every console, typer's help included: a closed pipe is a BrokenPipeError, handled once.
+    Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    try:
+        app()
+    except BrokenPipeError:  # outside a command (help, usage errors)
+        _quiet_stdout()
+        sys.exit(PIPE_CLOSED)
