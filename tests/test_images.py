@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfscan import images, jpeg, quiet
+from selfscan import imagefile, images, jpeg, quiet
 from selfscan.errors import FileError
 from selfscan.images import decode, open_for_thumbnail
 from tests.hostile import (
@@ -231,7 +231,7 @@ def test_permission_denied(tmp_path: Path, samples: dict[str, Path], monkeypatch
     def refuse(*args: object, **kwargs: object) -> int:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(images.os, "open", refuse)
+    monkeypatch.setattr(imagefile.os, "open", refuse)
     with pytest.raises(FileError, match="permission denied"):
         decode(path)
 
@@ -481,8 +481,8 @@ def test_heic_face_lands_upright(scene, analyzer) -> None:
 
 def test_heif_missing_is_explained(scene, monkeypatch) -> None:
     data = _heic(scene[0], 1)
-    monkeypatch.setattr(images, "_heif_state", [False])
-    monkeypatch.setattr(images.Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k != "HEIF"})
+    monkeypatch.setattr(imagefile, "_heif_state", [False])
+    monkeypatch.setattr(Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k != "HEIF"})
     with pytest.raises(FileError, match="pillow-heif"):
         decode(data)
 

@@ -240,7 +240,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_work(
 
 
 def test_migrations_bring_an_old_index_up_to_date(tmp_path: Path) -> None:
-    from selfscan.index import MIGRATIONS
+    from selfscan.index_migrations import MIGRATIONS
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as db:

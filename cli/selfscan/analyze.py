@@ -18,9 +18,9 @@ from numpy.typing import NDArray
 from . import quiet
 from .errors import FileError, ModelError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer
+from .fingerprints import fingerprint_bytes, fingerprint_file
 from .geometry import landmark_span
 from .images import decode
-from .index import fingerprint_bytes, fingerprint_file
 from .models import PACKS, ModelPack
 from .types import Analysis, DecodedImage, Face, Job
 

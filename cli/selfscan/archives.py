@@ -1,10 +1,11 @@
-"""Read archives in place: zip, tar, tar.gz/tgz, split exports, one level of nesting.
+"""Read archives in place: zip, tar, tar.gz/tgz, one level of nesting.
 
 Members are listed from the archive and their bytes are read only when the consumer calls
 ``Item.read()``; nothing is ever extracted to disk. Hostile content (path traversal or absolute
 names, links and devices, zip bombs, encrypted or corrupt members) becomes error items with a
 reason. A zip's listing is its central directory and its JSON members are read when needed; a tar
-cannot seek, so it is read twice: once for its JSON members, once for its photos.
+cannot seek, so it is read twice: once for its JSON members, once for its photos. The parts of a
+split export are grouped by ``archiveset``, which calls the readers here.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import calendar
 import functools
 import io
 import os
-import re
 import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from .errors import FileError
+from .errors import FileError, short_reason
 from .exports import ExportIndex, empty_source
 from .members import (
     MAX_INNER_ARCHIVE,
@@ -32,7 +31,6 @@ from .members import (
     mib,
     norm_name,
     read_capped,
-    short_error,
     tar_problem,
     unsafe_name,
     zip_problem,
@@ -40,97 +38,8 @@ from .members import (
 from .names import MAX_JSON_BYTES, SNIFF_BYTES, sniff
 from .types import Item
 
-_SPLIT_PART = re.compile(
-    r"^(?P<stem>.+)-(?P<part>\d{3})(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
-)
 
-
-@dataclass(frozen=True)
-class ArchiveEntry:
-    path: str
-    size: int
-    mtime_ns: int
-    fmt: str
-
-
-@dataclass
-class _Part:
-    path: str
-    size: int
-    mtime_ns: int
-    fmt: str
-    budget: Budget
-    zf: zipfile.ZipFile | None = None
-    error: str | None = None
-
-
-class _ArchiveSet:
-    """One archive, or all parts of a split export: one export index over every part."""
-
-    def __init__(self, entries: list[ArchiveEntry], with_facts: bool) -> None:
-        self.with_facts = with_facts
-        self.parts = {
-            e.path: _Part(e.path, e.size, e.mtime_ns, e.fmt, Budget(e.size)) for e in entries
-        }
-        self.index: ExportIndex | None = None
-        self.prepared = False
-        self.reported = False  # the export's unreadable JSON files, as error items
-        self.left = len(entries)
-
-    def items(self, path: str) -> Iterator[Item]:
-        if not self.prepared:
-            self._prepare()
-        part = self.parts[path]
-        try:
-            if self.index is not None and not self.reported:  # with the first part
-                self.reported = True
-                yield from self.index.problem_items()
-            if part.error is not None:
-                yield Item(part.path, part.size, part.mtime_ns, error=part.error)
-            elif part.zf is not None:
-                yield from _zip_items(part.zf, part.path, self.index, 0, part.budget)
-            else:
-                yield from _tar_items(_tar_opener(part.path), part.path, self.index, 0, part.budget)
-        finally:
-            self.left -= 1
-            if self.left == 0:
-                for other in self.parts.values():
-                    if other.zf is not None:
-                        other.zf.close()
-
-    def _prepare(self) -> None:
-        self.prepared = True
-        refs: dict[str, tuple[_Part, zipfile.ZipInfo | bytes]] = {}
-        for part in self.parts.values():
-            if part.fmt == "zip":
-                try:
-                    part.zf = zipfile.ZipFile(part.path)
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-                    part.error = f"corrupt or truncated zip archive: {short_error(exc)}"
-                    continue
-                if self.with_facts:
-                    for name, info in _zip_listing(part.zf):
-                        refs.setdefault(name, (part, info))
-            elif self.with_facts:
-                for name, data in _tar_listing(_tar_opener(part.path), part.budget):
-                    refs.setdefault(name, (part, data))
-        if not refs:
-            return
-
-        def load(name: str) -> bytes:
-            part, ref = refs[name]
-            if isinstance(ref, bytes):
-                return ref
-            return _zip_read(part.zf, ref, MAX_JSON_BYTES, part.budget)  # type: ignore[arg-type]
-
-        def where(name: str) -> str:
-            return f"{refs[name][0].path}!/{name}"
-
-        hint = " ".join(os.path.basename(p) for p in self.parts)
-        self.index = ExportIndex(list(refs), load, where, hint)
-
-
-def _zip_listing(zf: zipfile.ZipFile) -> Iterator[tuple[str, zipfile.ZipInfo]]:
+def zip_listing(zf: zipfile.ZipFile) -> Iterator[tuple[str, zipfile.ZipInfo]]:
     """Media and JSON members of a zip, by normalised name (names only: nothing is read)."""
     for info in zf.infolist():
         usable = not info.is_dir() and unsafe_name(info.filename) is None
@@ -138,7 +47,7 @@ def _zip_listing(zf: zipfile.ZipFile) -> Iterator[tuple[str, zipfile.ZipInfo]]:
             yield norm_name(info.filename), info
 
 
-def _tar_listing(open_tar: _TarOpener, budget: Budget) -> Iterator[tuple[str, bytes]]:
+def tar_listing(open_tar: _TarOpener, budget: Budget) -> Iterator[tuple[str, bytes]]:
     """Media member names (with empty data) and JSON members with their bytes, in one pass."""
     try:
         with open_tar() as tf:
@@ -156,7 +65,8 @@ def _tar_listing(open_tar: _TarOpener, budget: Budget) -> Iterator[tuple[str, by
         return
 
 
-def _zip_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: Budget) -> bytes:
+def zip_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: Budget) -> bytes:
+    """A zip member's bytes, capped; any damage is this member's ``FileError``."""
     try:
         with zf.open(info) as fh:
             return read_capped(fh, cap, budget)
@@ -166,9 +76,10 @@ def _zip_read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, budget: Budg
         raise FileError(member_error(exc)) from None
 
 
-def _zip_items(
+def zip_items(
     zf: zipfile.ZipFile, display: str, index: ExportIndex | None, depth: int, budget: Budget
 ) -> Iterator[Item]:
+    """The items of a zip's members; a hostile or damaged member is an error item."""
     infos = zf.infolist()
     offsets: dict[int, int] = {}
     for info in infos:
@@ -191,7 +102,7 @@ def _zip_items(
         if problem is not None:
             yield Item(path, info.file_size, mtime_ns, error=problem)
             continue
-        read = functools.partial(_zip_read, zf, info)
+        read = functools.partial(zip_read, zf, info)
         yield from _member_items(
             path, info.file_size, mtime_ns, what, read, budget, index, display, name
         )
@@ -238,26 +149,32 @@ def _zip_mtime(info: zipfile.ZipInfo) -> int:
 _TarOpener = Callable[[], tarfile.TarFile]
 
 
-def _tar_opener(source: str | bytes) -> _TarOpener:
+def tar_opener(source: str | bytes) -> _TarOpener:
+    """Opens the tar at a path or in memory, anew on each call: a tar cannot seek back, so
+    every pass over it reopens it."""
     if isinstance(source, bytes):
         return lambda: tarfile.open(fileobj=io.BytesIO(source), mode="r:*")
     return lambda: tarfile.open(source, mode="r:*")
 
 
-def _tar_items(
+def tar_items(
     open_tar: _TarOpener, display: str, index: ExportIndex | None, depth: int, budget: Budget
 ) -> Iterator[Item]:
+    """The items of a tar's members; a hostile or damaged member is an error item, an
+    unreadable archive one error item for the whole."""
     try:
         tf = open_tar()
     except Exception as exc:  # one error for the archive
-        yield Item(display, 0, 0, error=f"corrupt or unreadable tar archive: {short_error(exc)}")
+        yield Item(display, 0, 0, error=f"corrupt or unreadable tar archive: {short_reason(exc)}")
         return
     with tf:
         while True:
             try:
                 member = tf.next()
             except Exception as exc:
-                yield Item(display, 0, 0, error=f"corrupt or truncated archive: {short_error(exc)}")
+                yield Item(
+                    display, 0, 0, error=f"corrupt or truncated archive: {short_reason(exc)}"
+                )
                 return
             if member is None:
                 return
@@ -316,20 +233,20 @@ def _nested_items(data: bytes, display: str, mtime_ns: int, budget: Budget) -> I
             zf = zipfile.ZipFile(io.BytesIO(data))
         except Exception as exc:
             yield Item(
-                display, len(data), mtime_ns, error=f"corrupt nested zip: {short_error(exc)}"
+                display, len(data), mtime_ns, error=f"corrupt nested zip: {short_reason(exc)}"
             )
             return
         with zf:
-            refs = dict(_zip_listing(zf))
+            refs = dict(zip_listing(zf))
             index = _nested_index(
-                list(refs), lambda n: _zip_read(zf, refs[n], MAX_JSON_BYTES, budget), display
+                list(refs), lambda n: zip_read(zf, refs[n], MAX_JSON_BYTES, budget), display
             )
-            yield from _zip_items(zf, display, index, 1, budget)
+            yield from zip_items(zf, display, index, 1, budget)
     elif fmt == "tar":
-        opener = _tar_opener(data)
-        found = dict(_tar_listing(opener, budget))
+        opener = tar_opener(data)
+        found = dict(tar_listing(opener, budget))
         index = _nested_index(list(found), found.__getitem__, display)
-        yield from _tar_items(opener, display, index, 1, budget)
+        yield from tar_items(opener, display, index, 1, budget)
     else:
         yield Item(display, len(data), mtime_ns, error="nested file is not a zip or tar archive")
 
@@ -347,23 +264,3 @@ def _member_source(index: ExportIndex | None, display: str, name: str) -> dict[s
     source["archive"] = display
     source["member"] = name
     return source
-
-
-def archive_sets(entries: list[ArchiveEntry], with_facts: bool) -> dict[str, _ArchiveSet]:
-    """Group the parts of split exports (``name-001.zip``, ``name-002.zip``) into one set each;
-    any other archive is a set of its own."""
-    groups: dict[tuple[str, str], list[ArchiveEntry]] = {}
-    for entry in entries:
-        match = _SPLIT_PART.match(os.path.basename(entry.path))
-        if match:
-            stem = os.path.join(os.path.dirname(entry.path), match["stem"]).lower()
-            key = (stem, match["ext"].lower())
-        else:
-            key = (entry.path, "")
-        groups.setdefault(key, []).append(entry)
-    sets: dict[str, _ArchiveSet] = {}
-    for group in groups.values():
-        shared = _ArchiveSet(group, with_facts)
-        for entry in group:
-            sets[entry.path] = shared
-    return sets

@@ -1,78 +1,29 @@
 """The ``selfscan`` command: parse options, call one library function, render the result.
 
-Errors from the library (``SelfscanError``) are caught in one place, ``main``, and printed as one
-line; no traceback reaches the user.
+Errors are caught in one place, ``cli_boundary``, and printed as one line; no traceback reaches
+the user.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from typer.core import TyperGroup
-from typer.exceptions import TyperException
 
 from . import __version__, ops, render, store
+from .cli_boundary import Boundary, err
+from .cli_boundary import run as run_app
 from .cli_models import app as models_app
-from .errors import InputError, OutputError, SelfscanError
-from .reports import FORMATS, FileReport, Writer, writer_for
-from .types import FileResult, ScanSummary
-
-
-class _Boundary(TyperGroup):
-    """The single error boundary: library errors become one red line and exit status 1; an
-    unexpected exception is one line too (its traceback only with SELFSCAN_DEBUG=1)."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SelfscanError as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from None
-        except (typer.Exit, typer.Abort, TyperException):
-            raise
-        except BrokenPipeError:
-            _quiet_stdout()
-            raise typer.Exit(PIPE_CLOSED) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-        except Exception as exc:
-            if os.environ.get("SELFSCAN_DEBUG"):
-                raise
-            err.print(
-                f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set "
-                "SELFSCAN_DEBUG=1 for details and please report it)",
-                highlight=False,
-            )
-            raise typer.Exit(70) from None
-
-
-# The reader went away (``selfscan find ... | head``): selfscan stops quietly with the status of
-# a pipe writer killed by SIGPIPE.
-PIPE_CLOSED = 141
-
-
-def _quiet_stdout() -> None:
-    """Point stdout at the null device, so that Python does not complain about the closed pipe
-    when it flushes stdout on exit."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def _broken_pipe(console: Console) -> NoReturn:
-    # rich's own handling exits with status 1, which scripts read as a failure.
-    raise BrokenPipeError
-
+from .cli_run import run_find
+from .errors import InputError
+from .reports import FORMATS
 
 app = typer.Typer(
     name="selfscan",
-    cls=_Boundary,
+    cls=Boundary,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -80,7 +31,6 @@ app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 out = Console()
-err = Console(stderr=True)
 
 
 def _version(value: bool) -> None:
@@ -234,88 +184,7 @@ def find(
             mode="copy" if copy_to is not None else "link",
             xmp=xmp,
         )
-    _run_find(request, fmt, output, show_all, not no_progress, organise)
-
-
-def _run_find(
-    request: ops.FindRequest,
-    fmt: str,
-    output: Path | None,
-    show_all: bool,
-    progress: bool,
-    organise: ops.OrganiseRequest | None = None,
-) -> None:
-    session = ops.prepare_find(request)
-    for note in session.notes:
-        err.print(f"[dim]{note}[/]")
-    writer: Writer | None = None
-    if fmt != "table":
-        options: dict[str, object] = {}
-        if fmt == "html":
-            options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}
-        try:
-            writer = (
-                FileReport(fmt, output, **options)
-                if output is not None
-                else writer_for(fmt, sys.stdout, **options)
-            )
-        except OutputError:
-            session.close()  # gives the index, and its scan lock, back
-            raise
-    kept: list[FileResult] = []
-    matched: list[FileResult] = []
-    errors: list[FileResult] = []
-    started = time.monotonic()
-    interrupted = False
-    try:
-        with render.scan_progress(err, progress and err.is_terminal, session.progress) as cb:
-            for result in session.results(cb):
-                if writer is not None:
-                    writer.add(result)
-                if show_all or result.status in ("match", "possible"):
-                    kept.append(result)
-                if result.status == "error":
-                    errors.append(result)
-                if result.status == "match" and organise is not None:
-                    matched.append(result)
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        session.close()
-    done = session.progress
-    summary = ScanSummary(
-        total=done.done,
-        counts=dict(done.counts),
-        faces=done.faces,
-        cached=done.cached,
-        seconds=time.monotonic() - started,
-        interrupted=interrupted,
-    )
-    if writer is not None:
-        writer.close(summary)
-    screen = out if (fmt == "table" or output is not None) else err
-    if fmt == "table" or output is not None:
-        if kept:
-            screen.print(render.results_table(kept, "photos of you"))
-        if errors:
-            screen.print(render.errors_table(errors))
-    screen.print(render.summary_line(summary))
-    if output is not None:
-        screen.print(f"report written to {output}")
-    if organise is not None and matched:
-        done = ops.organise_matches(
-            matched, organise, session.thresholds.match, session.profile.name
-        )
-        placed = [d for d in done if d.error is None and not d.existing]
-        there = sum(d.existing for d in done)
-        verb = "linked or copied" if organise.mode == "link" else "copied"
-        xmp_note = " with XMP face regions" if organise.xmp else ""
-        already = f" ({there} already there)" if there else ""
-        screen.print(f"{len(placed)} matched photos {verb} to {organise.dest}{xmp_note}{already}")
-        for failed in (d for d in done if d.error is not None):
-            screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
-    if interrupted:
-        raise typer.Exit(130)
+    run_find(out, err, request, fmt, output, show_all, not no_progress, organise)
 
 
 @app.command()
@@ -341,7 +210,7 @@ def demo(
             store=False,
             workers=workers if workers is not None else 1,
         )
-        _run_find(request, "table", None, show_all=True, progress=False)
+        run_find(out, err, request, "table", None, show_all=True, progress=False)
 
 
 @app.command()
@@ -403,10 +272,4 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
-    # Every console, typer's help included: a closed pipe is a BrokenPipeError, handled once.
-    Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
-    try:
-        app()
-    except BrokenPipeError:  # outside a command (help, usage errors)
-        _quiet_stdout()
-        sys.exit(PIPE_CLOSED)
+    run_app(app)

@@ -42,3 +42,10 @@ class FileError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+
+
+def short_reason(exc: BaseException) -> str:
+    """An exception's message (its type's name when it has none), cut to 160 characters: what
+    a per-file reason quotes of a library's error."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

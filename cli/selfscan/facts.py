@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from .errors import FileError
-from .images import Source, opened, orientation_of, upright_size
+from .imagefile import Source, opened, orientation_of, upright_size
 
 _EXIF_IFD = 0x8769
 _GPS_IFD = 0x8825

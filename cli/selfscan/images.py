@@ -1,35 +1,33 @@
-"""Open and decode one image: EXIF orientation, reduced-size decoding, limits. No model here.
+"""Decode one image to upright pixels: reduced-size decoding, every mode to RGB, thumbnails.
+No model here.
 
-Every failure becomes a ``FileError`` with a reason a person can read; the scan records it and
-goes on. HEIC/HEIF needs the optional pillow-heif package, registered on the first HEIF file.
+Opening (file checks, limits, HEIF/AVIF openers, orientation) is ``imagefile``; clean JPEGs take
+the faster ``jpeg`` path. Every failure becomes a ``FileError`` with a reason a person can read;
+the scan records it and goes on.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import stat
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import BinaryIO
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from . import quiet
-from .errors import FileError
+from .errors import FileError, short_reason
+from .imagefile import (
+    MAX_PIXELS,
+    Source,
+    changed_reason,
+    open_file,
+    open_image,
+    orientation_of,
+    upright_size,
+)
 from .jpeg import decode_jpeg, scale_for, upright
-from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_reason
 from .types import DecodedImage
-
-# Larger images are refused before any pixel is decoded (a decompression bomb costs nothing but
-# its header). 250 MP is more than any phone or consumer camera produces.
-MAX_PIXELS = 250_000_000
-Image.MAX_IMAGE_PIXELS = None  # our own limit above replaces Pillow's warning/error pair
 
 _ORIENT_OPS = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -42,135 +40,6 @@ _ORIENT_OPS = {
 }
 # Formats whose decoder can skip work for a smaller result (JPEG DCT scaling, HEIF thumbnails).
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO", "HEIF"})
-
-_HEIF_LOCK = threading.Lock()
-_heif_state: list[bool] = []  # [True] once pillow-heif is registered, [False] when missing
-
-Source = str | Path | bytes
-
-
-def _enable_heif() -> bool:
-    with _HEIF_LOCK:
-        if not _heif_state:
-            try:
-                import pillow_heif
-
-                pillow_heif.register_heif_opener()
-                _heif_state.append(True)
-            except ImportError:
-                _heif_state.append(False)
-        return _heif_state[0]
-
-
-def _prepare_plugins(head: bytes) -> None:
-    """Register the optional opener ``head`` needs, or explain what is missing."""
-    found = brands(head)
-    if found & AVIF_BRANDS:
-        from PIL import features
-
-        if not features.check("avif"):
-            raise FileError(
-                "AVIF support needs Pillow >= 11.3 built with libavif: pip install -U Pillow",
-                transient=True,
-            )
-    elif found & HEIF_BRANDS and not _enable_heif():
-        raise FileError(
-            "HEIC/HEIF support needs pillow-heif: pip install 'selfscan[heif]'", transient=True
-        )
-
-
-def _open(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | None]:
-    """The opened (not decoded) image, its file, and the file's identity for a change check."""
-    ident = None
-    if isinstance(source, bytes):
-        fh: BinaryIO = io.BytesIO(source)
-        head = source[:64]
-    else:
-        fh, ident = open_file(source)
-        head = fh.read(64)
-        fh.seek(0)
-    try:
-        _prepare_plugins(head)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im = Image.open(fh)
-    except FileError:
-        fh.close()
-        raise
-    except UnidentifiedImageError:
-        fh.close()
-        raise FileError(unidentified_reason(head)) from None
-    except Exception as exc:
-        fh.close()
-        kind = magic_kind(head) or "image"
-        raise FileError(f"cannot read {kind} header: {_short(exc)}") from None
-    return im, fh, ident
-
-
-@contextmanager
-def opened(source: Source) -> Iterator[tuple[Image.Image, int]]:
-    """The image with only its header parsed (no pixel decoded) and the file's size in bytes,
-    closed on exit.
-
-    Raises:
-        FileError: when the file cannot be opened or is not a readable image.
-    """
-    im, fh, ident = _open(source)
-    size = len(source) if isinstance(source, bytes) else ident.st_size if ident else 0
-    with fh, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield im, size
-
-
-def open_file(source: str | Path) -> tuple[BinaryIO, os.stat_result]:
-    """A regular, non-empty file opened for binary reading, and its identity.
-
-    Raises:
-        FileError: for a missing file, a dangling symlink, a folder, a pipe or device, an
-            empty file, or no permission to read.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(source, flags)  # non-blocking: opening a named pipe must not hang
-    except PermissionError:
-        raise FileError("permission denied", transient=True) from None
-    except FileNotFoundError:
-        if os.path.islink(source):
-            raise FileError("dangling symlink (its target does not exist)") from None
-        raise FileError("file disappeared before it could be read", transient=True) from None
-    except IsADirectoryError:
-        raise FileError("is a directory") from None
-    except OSError as exc:
-        raise FileError(f"cannot open: {exc.strerror or exc}", transient=True) from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise FileError("is a directory")
-        raise FileError("not a regular file (a named pipe, device or socket)")
-    if st.st_size == 0:
-        os.close(fd)
-        raise FileError("empty file (0 bytes)")
-    return os.fdopen(fd, "rb"), st
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def orientation_of(im: Image.Image) -> int:
-    """The EXIF orientation tag (1..8), 1 when absent or invalid."""
-    try:
-        value = im.getexif().get(0x0112, 1)
-    except Exception:
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def upright_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    """Size after applying an EXIF orientation (5..8 swap the axes)."""
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -198,25 +67,10 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _changed(path: str | Path, before: os.stat_result) -> str | None:
-    """Why the file at ``path`` is no longer the one that was opened, or None."""
-    try:
-        now = os.stat(path)
-    except FileNotFoundError:
-        return "file disappeared while it was being read"
-    except OSError:
-        return None
-    if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
-        return "file was replaced while it was being read"
-    if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-        return "file changed while it was being read"
-    return None
-
-
 def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, int, str]:
     """Upright RGB pixels (reduced towards ``max_side``), the upright full size, the applied
     orientation and the format. Every failure is a ``FileError``."""
-    im, fh, ident = _open(source)
+    im, fh, ident = open_image(source)
     result = None
     transient = False
     try:
@@ -229,18 +83,18 @@ def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, 
     except MemoryError:
         reason, transient = "out of memory while decoding", True
     except Image.DecompressionBombError as exc:
-        reason = f"decompression bomb: {_short(exc)}"
+        reason = f"decompression bomb: {short_reason(exc)}"
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
-        text = _short(exc)
+        text = short_reason(exc)
         if "truncated" in text or isinstance(exc, EOFError):
             reason = f"truncated or damaged image data: {text}"
         else:
             reason = f"corrupt image data: {text}"
     except Exception as exc:
-        reason = f"cannot decode image: {type(exc).__name__}: {_short(exc)}"
+        reason = f"cannot decode image: {type(exc).__name__}: {short_reason(exc)}"
     if ident is not None and not isinstance(source, bytes):
         # A file changed under us may decode into a mix of old and new bytes: never trust it.
-        changed = _changed(source, ident)
+        changed = changed_reason(source, ident)
         if changed is not None:
             reason, transient = changed, True
     if reason is not None or result is None:
@@ -338,7 +192,7 @@ def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
     pixels = decode_jpeg(data, width, height, scale)
     if pixels is None or (max_side and max(pixels.shape[:2]) >= 2 * max_side):
         return None
-    reason = _changed(source, ident) if ident is not None else None  # type: ignore[arg-type]
+    reason = changed_reason(source, ident) if ident is not None else None  # type: ignore[arg-type]
     if reason is not None:
         raise FileError(reason, transient=True)
     up_w, up_h = upright_size(width, height, orientation)

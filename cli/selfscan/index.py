@@ -3,13 +3,13 @@
 One row per scanned item (path or archive member, size, mtime_ns, a content fingerprint, error,
 image size, orientation, facts) and one per face (box, landmarks, detector score, float32
 embedding, video time). Every row records the model id that made it; rows of another model are
-never used. Schema changes are numbered migrations applied when the database opens. WAL mode and
-one transaction per batch: a crash loses at most the batch in flight.
+never used. Schema changes are numbered migrations (:mod:`selfscan.index_migrations`) applied
+when the database opens; fingerprints come from :mod:`selfscan.fingerprints`. WAL mode and one
+transaction per batch: a crash loses at most the batch in flight.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -22,47 +22,10 @@ import numpy as np
 
 from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
+from .index_migrations import migrate
 from .types import Analysis, Face, Item
 
 MODES = {"quick": 0, "default": 1, "thorough": 2}
-
-
-# Numbered migrations: MIGRATIONS[n - 1] takes the schema from version n - 1 to n.
-MIGRATIONS: list[str] = [
-    """
-        CREATE TABLE files (
-            id INTEGER PRIMARY KEY,
-            path BLOB NOT NULL UNIQUE,  -- file-system bytes: names need not be UTF-8
-            size INTEGER NOT NULL,
-            mtime_ns INTEGER NOT NULL,
-            fingerprint TEXT,
-            model_id TEXT NOT NULL,
-            mode INTEGER NOT NULL,
-            error TEXT,
-            width INTEGER,
-            height INTEGER,
-            orientation INTEGER NOT NULL DEFAULT 1,
-            facts TEXT,
-            scanned_at REAL NOT NULL
-        );
-        CREATE INDEX files_fingerprint ON files(fingerprint, size);
-        CREATE TABLE faces (
-            id INTEGER PRIMARY KEY,
-            file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
-            x1 REAL, y1 REAL, x2 REAL, y2 REAL,
-            det_score REAL NOT NULL,
-            landmarks BLOB NOT NULL,
-            embedding BLOB,
-            time REAL
-        );
-        CREATE INDEX faces_file ON faces(file_id);
-    """,
-    # 2: how many faces a file has, so that a rescan skips the faces query for most photos
-    """
-        ALTER TABLE files ADD COLUMN face_count INTEGER;
-        UPDATE files SET face_count = (SELECT COUNT(*) FROM faces WHERE file_id = files.id);
-    """,
-]
 
 
 _DETAIL = "error, width, height, orientation, facts, fingerprint, face_count"
@@ -77,26 +40,6 @@ def _key(path: str) -> bytes:
 
 def _path(raw: bytes | str) -> str:
     return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
-
-
-def fingerprint_file(path: str, size: int) -> str:
-    """A cheap content fingerprint: size + first and last 64 KiB. Finds moved files."""
-    digest = hashlib.blake2b(str(size).encode(), digest_size=16)
-    with open(path, "rb") as fh:
-        digest.update(fh.read(65536))
-        if size > 131072:
-            fh.seek(-65536, os.SEEK_END)
-            digest.update(fh.read(65536))
-    return digest.hexdigest()
-
-
-def fingerprint_bytes(data: bytes) -> str:
-    """Fingerprint of in-memory content (archive members), same scheme as for files."""
-    digest = hashlib.blake2b(str(len(data)).encode(), digest_size=16)
-    digest.update(data[:65536])
-    if len(data) > 131072:
-        digest.update(data[-65536:])
-    return digest.hexdigest()
 
 
 def index_path() -> Path:
@@ -141,17 +84,10 @@ class Index:
             self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        migrate(self.db)
         self._in_tx = False
         self._window = _Window(b"", b"", {})  # rows read ahead (see _read_window)
         self._written: set[bytes] = set()  # paths put since the window was read
-
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            self.db.executescript(
-                f"BEGIN IMMEDIATE; {migration}; PRAGMA user_version={number}; COMMIT;"
-            )
 
     def close(self) -> None:
         try:

@@ -14,7 +14,7 @@ import tarfile
 import zipfile
 from typing import IO
 
-from .errors import FileError
+from .errors import FileError, short_reason
 from .names import IMAGE_EXTENSIONS, MAX_JSON_BYTES, VIDEO_EXTENSIONS, is_archive_name
 
 MAX_IMAGE_MEMBER = 256 * 1024 * 1024
@@ -124,15 +124,9 @@ def classify(name: str) -> str:
     return "archive" if is_archive_name(base) else "other"
 
 
-def short_error(exc: BaseException) -> str:
-    """An exception's message, cut to 160 characters."""
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def member_error(exc: BaseException) -> str:
     """The reason, in a user's words, for an exception raised while reading a member."""
-    text = short_error(exc)
+    text = short_reason(exc)
     if isinstance(exc, RuntimeError) and "encrypted" in text:
         return ENCRYPTED
     if "CRC" in text:

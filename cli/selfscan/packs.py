@@ -4,26 +4,19 @@
 code in selfscan that opens a network connection, and only on an explicit ``selfscan models
 install``. What it fetches is checked against SHA-256 sums fixed in
 :data:`selfscan.models.PACKS` before anything uses it. A pack is assembled in a private
-temp dir inside ``<data dir>/models`` and renamed into place only once every file has verified,
-so a failed install never leaves a half-written pack behind.
+temp dir inside ``<data dir>/models`` and renamed into place only once every file has verified
+(:mod:`selfscan.packfiles`), so a failed install never leaves a half-written pack behind.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import shutil
-import tempfile
 import urllib.parse
 import zipfile
-import zlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
-from .config import FILE_MODE, ensure_private_dir, private_umask, write_private
+from .config import ensure_private_dir, write_private
 from .download import ProgressFn, download
 from .errors import InputError, ModelError
 from .models import (
@@ -39,13 +32,7 @@ from .models import (
     find_pack,
     models_home,
 )
-
-# Far above any real weight file; stops a hostile zip from filling the disk on import.
-MAX_FILE_BYTES = 2 << 30
-
-
-class _BadContent(ModelError):
-    """The archive or folder does not hold the expected files: the download is useless."""
+from .packfiles import BadContent, assemble, copy_verified, extract_zip, open_source
 
 
 @dataclass(frozen=True)
@@ -202,8 +189,8 @@ def install_pack(
     part = dest_root / f"{spec.name}-{sha256[:12]}.zip.part"
     download(url, part, sha256, progress)
     try:
-        pack = _assemble(spec, dest_root, lambda work: _extract_zip(spec, part, work))
-    except _BadContent:
+        pack = assemble(spec, dest_root, lambda work: extract_zip(spec, part, work))
+    except BadContent:
         part.unlink(missing_ok=True)
         raise
     part.unlink(missing_ok=True)
@@ -224,10 +211,10 @@ def import_pack(
 
         def fill(work: Path) -> None:
             for fname, expected in spec.files:
-                with _open_source(found[fname]) as src:
-                    _copy_verified(src, work / fname, expected, f"{found[fname]}")
+                with open_source(found[fname]) as src:
+                    copy_verified(src, work / fname, expected, f"{found[fname]}")
 
-        return _assemble(spec, ensure_private_dir(dest_root or models_home()), fill)
+        return assemble(spec, ensure_private_dir(dest_root or models_home()), fill)
     if not source.exists():
         raise InputError(f"{source} does not exist: give the pack's zip archive or its folder")
     try:
@@ -240,7 +227,7 @@ def import_pack(
     spec = spec or _spec_for(names, source)
     _require(spec, names, source)
     root = ensure_private_dir(dest_root or models_home())
-    return _assemble(spec, root, lambda work: _extract_zip(spec, source, work))
+    return assemble(spec, root, lambda work: extract_zip(spec, source, work))
 
 
 def _spec_for(names: set[str], source: Path) -> PackSpec:
@@ -255,81 +242,3 @@ def _require(spec: PackSpec, names: set[str], source: Path) -> None:
     missing = [f for f, _ in spec.files if f not in names]
     if missing:
         raise ModelError(f"{source} has no {' or '.join(missing)}: it is not a {spec.name} pack")
-
-
-@contextlib.contextmanager
-def _open_source(path: Path) -> Iterator[IO[bytes]]:
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise ModelError(f"cannot read {path}: {exc.strerror}") from None
-    with fh:
-        yield fh
-
-
-def _copy_verified(src: IO[bytes], dest: Path, expected: str, label: str) -> None:
-    """Copy ``src`` to a new 0600 file ``dest``, checking its SHA-256 as it streams."""
-    digest = hashlib.sha256()
-    written = 0
-    with os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb") as fh:
-        while block := src.read(1 << 20):
-            written += len(block)
-            if written > MAX_FILE_BYTES:
-                raise _BadContent(
-                    f"{label} is larger than any {dest.name} can be; nothing was installed"
-                )
-            digest.update(block)
-            fh.write(block)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if digest.hexdigest() != expected:
-        raise _BadContent(
-            f"{label} has the wrong SHA-256 (expected {expected}, got "
-            f"{digest.hexdigest()}): it is damaged or not the official file; "
-            "nothing was installed"
-        )
-
-
-def _extract_zip(spec: PackSpec, archive: Path, work: Path) -> None:
-    """Write ``spec``'s two files from ``archive`` (at any depth) into ``work``; nothing else
-    from the archive is kept, and member paths are never used as destinations."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = [i for i in zf.infolist() if not i.is_dir()]
-            for fname, expected in spec.files:
-                found = [i for i in members if PurePosixPath(i.filename).name == fname]
-                if not found:
-                    raise _BadContent(f"{archive} has no {fname}: it is not a {spec.name} pack")
-                with zf.open(found[0]) as src:
-                    _copy_verified(src, work / fname, expected, f"{fname} in {archive}")
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise _BadContent(
-            f"{archive} is a damaged zip archive ({exc}); nothing was installed"
-        ) from None
-
-
-def _assemble(spec: PackSpec, dest_root: Path, fill: Callable[[Path], None]) -> ModelPack:
-    """Run ``fill`` on a private temp dir inside ``dest_root``, then rename it to
-    ``dest_root/<spec.name>`` (replacing an old copy). On any failure the temp dir goes."""
-    final = dest_root / spec.name
-    try:
-        work = Path(tempfile.mkdtemp(prefix=f".{spec.name}-new-", dir=dest_root))
-    except OSError as exc:
-        raise ModelError(f"cannot write into {dest_root}: {exc.strerror}") from None
-    try:
-        with private_umask():
-            fill(work)
-        if final.exists() or final.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{spec.name}-old-", dir=dest_root))
-            os.replace(final, old / spec.name)
-            os.replace(work, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(work, final)
-    except OSError as exc:
-        raise ModelError(
-            f"cannot write {spec.name} into {dest_root}: {exc.strerror or exc}"
-        ) from None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return ModelPack(spec, final)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import FileError, InputError
-from .index import Index, fingerprint_file
+from .fingerprints import fingerprint_file
+from .index import Index
 from .match import Thresholds, similarities
 from .models import ModelPack, providers_for
 from .sources import iter_items

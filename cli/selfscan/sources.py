@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .archives import ArchiveEntry, archive_sets
+from .archiveset import ArchiveEntry, archive_sets
 from .exports import ExportIndex, empty_source
 from .names import MAX_JSON_BYTES, SNIFF_BYTES, is_archive_name, kind_of, sniff
 from .types import Item, ItemKind

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FileError
-from .images import Source, open_file
+from .imagefile import Source, open_file
 from .types import DecodedImage
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".webm", ".mkv"})

@@ -1,0 +1,131 @@
+"""Group archives into sets: the parts of a split export (``name-001.zip``, ``name-002.zip``)
+share one export index, so a photo in one part finds its JSON sidecar in another.
+
+Every other archive is a set of its own. The members themselves are read by ``archives``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing, zip_read
+from .errors import short_reason
+from .exports import ExportIndex
+from .members import Budget
+from .names import MAX_JSON_BYTES
+from .types import Item
+
+_SPLIT_PART = re.compile(
+    r"^(?P<stem>.+)-(?P<part>\d{3})(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
+)
+
+
+@dataclass(frozen=True)
+class ArchiveEntry:
+    """An archive found by ``sources``: its path, size, mtime and sniffed format."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    fmt: str
+
+
+@dataclass
+class _Part:
+    path: str
+    size: int
+    mtime_ns: int
+    fmt: str
+    budget: Budget
+    zf: zipfile.ZipFile | None = None
+    error: str | None = None
+
+
+class _ArchiveSet:
+    """One archive, or all parts of a split export: one export index over every part."""
+
+    def __init__(self, entries: list[ArchiveEntry], with_facts: bool) -> None:
+        self.with_facts = with_facts
+        self.parts = {
+            e.path: _Part(e.path, e.size, e.mtime_ns, e.fmt, Budget(e.size)) for e in entries
+        }
+        self.index: ExportIndex | None = None
+        self.prepared = False
+        self.reported = False  # the export's unreadable JSON files, as error items
+        self.left = len(entries)
+
+    def items(self, path: str) -> Iterator[Item]:
+        if not self.prepared:
+            self._prepare()
+        part = self.parts[path]
+        try:
+            if self.index is not None and not self.reported:  # with the first part
+                self.reported = True
+                yield from self.index.problem_items()
+            if part.error is not None:
+                yield Item(part.path, part.size, part.mtime_ns, error=part.error)
+            elif part.zf is not None:
+                yield from zip_items(part.zf, part.path, self.index, 0, part.budget)
+            else:
+                yield from tar_items(tar_opener(part.path), part.path, self.index, 0, part.budget)
+        finally:
+            self.left -= 1
+            if self.left == 0:
+                for other in self.parts.values():
+                    if other.zf is not None:
+                        other.zf.close()
+
+    def _prepare(self) -> None:
+        self.prepared = True
+        refs: dict[str, tuple[_Part, zipfile.ZipInfo | bytes]] = {}
+        for part in self.parts.values():
+            if part.fmt == "zip":
+                try:
+                    part.zf = zipfile.ZipFile(part.path)
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                    part.error = f"corrupt or truncated zip archive: {short_reason(exc)}"
+                    continue
+                if self.with_facts:
+                    for name, info in zip_listing(part.zf):
+                        refs.setdefault(name, (part, info))
+            elif self.with_facts:
+                for name, data in tar_listing(tar_opener(part.path), part.budget):
+                    refs.setdefault(name, (part, data))
+        if not refs:
+            return
+
+        def load(name: str) -> bytes:
+            part, ref = refs[name]
+            if isinstance(ref, bytes):
+                return ref
+            return zip_read(part.zf, ref, MAX_JSON_BYTES, part.budget)  # type: ignore[arg-type]
+
+        def where(name: str) -> str:
+            return f"{refs[name][0].path}!/{name}"
+
+        hint = " ".join(os.path.basename(p) for p in self.parts)
+        self.index = ExportIndex(list(refs), load, where, hint)
+
+
+def archive_sets(entries: list[ArchiveEntry], with_facts: bool) -> dict[str, _ArchiveSet]:
+    """Group the parts of split exports (``name-001.zip``, ``name-002.zip``) into one set each;
+    any other archive is a set of its own."""
+    groups: dict[tuple[str, str], list[ArchiveEntry]] = {}
+    for entry in entries:
+        match = _SPLIT_PART.match(os.path.basename(entry.path))
+        if match:
+            stem = os.path.join(os.path.dirname(entry.path), match["stem"]).lower()
+            key = (stem, match["ext"].lower())
+        else:
+            key = (entry.path, "")
+        groups.setdefault(key, []).append(entry)
+    sets: dict[str, _ArchiveSet] = {}
+    for group in groups.values():
+        shared = _ArchiveSet(group, with_facts)
+        for entry in group:
+            sets[entry.path] = shared
+    return sets

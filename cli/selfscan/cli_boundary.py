@@ -1,0 +1,77 @@
+"""The command line's one error boundary: library errors (``SelfscanError``) become one red
+line and exit status 1, anything unexpected one line too (a traceback only with
+SELFSCAN_DEBUG=1), Ctrl-C status 130 and a closed pipe status 141; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
+
+from .errors import SelfscanError
+
+err = Console(stderr=True)
+
+
+class Boundary(TyperGroup):
+    """The single error boundary: library errors become one red line and exit status 1; an
+    unexpected exception is one line too (its traceback only with SELFSCAN_DEBUG=1)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SelfscanError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except BrokenPipeError:
+            quiet_stdout()
+            raise typer.Exit(PIPE_CLOSED) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get("SELFSCAN_DEBUG"):
+                raise
+            err.print(
+                f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set "
+                "SELFSCAN_DEBUG=1 for details and please report it)",
+                highlight=False,
+            )
+            raise typer.Exit(70) from None
+
+
+# The reader went away (``selfscan find ... | head``): selfscan stops quietly with the status of
+# a pipe writer killed by SIGPIPE.
+PIPE_CLOSED = 141
+
+
+def quiet_stdout() -> None:
+    """Point stdout at the null device, so that Python does not complain about the closed pipe
+    when it flushes stdout on exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _broken_pipe(console: Console) -> NoReturn:
+    # rich's own handling exits with status 1, which scripts read as a failure.
+    raise BrokenPipeError
+
+
+def run(app: typer.Typer) -> None:
+    """Run the command line. Every console, typer's help included, turns a closed pipe into a
+    ``BrokenPipeError``, handled in ``Boundary`` inside a command and here outside one (help,
+    usage errors)."""
+    Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    try:
+        app()
+    except BrokenPipeError:
+        quiet_stdout()
+        sys.exit(PIPE_CLOSED)

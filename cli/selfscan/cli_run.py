@@ -1,0 +1,104 @@
+"""Running ``selfscan find`` in a terminal: the report writer, the progress bar, the tables and
+summary that follow the scan, and the organised copies of matches. ``cli`` parses the options;
+the library does the work.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from . import render
+from .errors import OutputError
+from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
+from .reports import FileReport, Writer, writer_for
+from .types import FileResult, ScanSummary
+
+
+def run_find(
+    out: Console,
+    err: Console,
+    request: FindRequest,
+    fmt: str,
+    output: Path | None,
+    show_all: bool,
+    progress: bool,
+    organise: OrganiseRequest | None = None,
+) -> None:
+    """Run one ``find``: progress on ``err``, records to the report writer for ``fmt`` (stdout
+    or ``output``), then the tables of matches and errors, the summary line and the organised
+    copies; Ctrl-C stops the scan, keeps what was done and exits with status 130."""
+    session = prepare_find(request)
+    for note in session.notes:
+        err.print(f"[dim]{note}[/]")
+    writer: Writer | None = None
+    if fmt != "table":
+        options: dict[str, object] = {}
+        if fmt == "html":
+            options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}
+        try:
+            writer = (
+                FileReport(fmt, output, **options)
+                if output is not None
+                else writer_for(fmt, sys.stdout, **options)
+            )
+        except OutputError:
+            session.close()  # gives the index, and its scan lock, back
+            raise
+    kept: list[FileResult] = []
+    matched: list[FileResult] = []
+    errors: list[FileResult] = []
+    started = time.monotonic()
+    interrupted = False
+    try:
+        with render.scan_progress(err, progress and err.is_terminal, session.progress) as cb:
+            for result in session.results(cb):
+                if writer is not None:
+                    writer.add(result)
+                if show_all or result.status in ("match", "possible"):
+                    kept.append(result)
+                if result.status == "error":
+                    errors.append(result)
+                if result.status == "match" and organise is not None:
+                    matched.append(result)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        session.close()
+    done = session.progress
+    summary = ScanSummary(
+        total=done.done,
+        counts=dict(done.counts),
+        faces=done.faces,
+        cached=done.cached,
+        seconds=time.monotonic() - started,
+        interrupted=interrupted,
+    )
+    if writer is not None:
+        writer.close(summary)
+    screen = out if (fmt == "table" or output is not None) else err
+    if fmt == "table" or output is not None:
+        if kept:
+            screen.print(render.results_table(kept, "photos of you"))
+        if errors:
+            screen.print(render.errors_table(errors))
+    screen.print(render.summary_line(summary))
+    if output is not None:
+        screen.print(f"report written to {output}")
+    if organise is not None and matched:
+        done = organise_matches(matched, organise, session.thresholds.match, session.profile.name)
+        placed = [d for d in done if d.error is None and not d.existing]
+        there = sum(d.existing for d in done)
+        verb = "linked or copied" if organise.mode == "link" else "copied"
+        xmp_note = " with XMP face regions" if organise.xmp else ""
+        already = f" ({there} already there)" if there else ""
+        screen.print(f"{len(placed)} matched photos {verb} to {organise.dest}{xmp_note}{already}")
+        for failed in (d for d in done if d.error is not None):
+            screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
+    if interrupted:
+        raise typer.Exit(130)
