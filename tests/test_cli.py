@@ -196,6 +196,41 @@ def test_data_and_forget(samples: dict[str, Path], library: Path, home: Path) ->
     assert not (home / "index.sqlite").exists()
 
 
+def test_forget_all_deletes_only_what_selfscan_made(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """SELFSCAN_HOME may point at a folder that holds other files: ``forget --all`` deletes the
+    profiles, the index and an interrupted save's temp file, and leaves everything else (and so
+    the folder) as it was; ``data`` lists those files apart, not as selfscan's."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    assert run("find", str(library), "--workers", "1")[0] == 0
+    foreign = {
+        home / "MyPhotos" / "2019" / "players.jpg": samples["players"].read_bytes(),
+        home / "taxes.pdf": b"%PDF-1.4 mine",
+        home / "profiles" / "notes.txt": b"notes",
+        home / "profiles" / "me copy.json": (home / "profiles" / "me.json").read_bytes(),
+    }
+    for path, data in foreign.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    temp = home / "profiles" / ".me.json.tmp4242"
+    temp.write_bytes(b"{")
+    info = json.loads(run("data", "--json")[1])
+    assert [p["name"] for p in info["profiles"]] == ["me"]
+    assert info["others"]["files"] == 4
+    code, out, _ = run("forget", "--all")
+    said = " ".join(out.split())
+    assert code == 0 and "left alone: 4 files" in said, said
+    assert {p: p.read_bytes() for p in foreign} == foreign
+    assert not (home / "profiles" / "me.json").exists() and not temp.exists()
+    assert not any(home.glob("index.*"))
+    for path in foreign:
+        path.unlink()
+    (home / "MyPhotos" / "2019").rmdir()
+    (home / "MyPhotos").rmdir()
+    assert "removed data dir" in run("forget", "--all")[1] and not home.exists()
+
+
 def test_summary_counts_files_reused_from_the_index(
     samples: dict[str, Path], library: Path
 ) -> None:

@@ -18,6 +18,7 @@ from .cli_boundary import Boundary, err
 from .cli_boundary import run as run_app
 from .cli_models import app as models_app
 from .cli_run import run_find
+from .config import data_dir
 from .errors import InputError
 from .reports import FORMATS
 
@@ -255,6 +256,8 @@ def forget(
         raise InputError("say what to forget: --profile NAME, --index, --all (or --models)")
     removed = store.forget(profile, index, everything, models)
     render.forget_report(out, removed)
+    if everything:
+        render.others_note(out, store.others(), str(data_dir()))
 
 
 @app.command()

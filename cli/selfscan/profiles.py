@@ -174,7 +174,10 @@ def load_profile(name: str) -> Profile:
 def list_profiles() -> list[str]:
     """Names of the stored profiles."""
     folder = profiles_dir()
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    # A file with another name (``me copy.json``) is not one selfscan wrote, nor can it be named.
+    return sorted(p.stem for p in folder.glob("*.json") if _NAME.match(p.stem) and p.is_file())
 
 
 def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:

@@ -222,7 +222,15 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             escape(m["path"]),
         )
     console.print(table)
-    console.print(f"total {_mb(info['total_bytes'])}; erase with 'selfscan forget --all'")
+    hint = "erase with 'selfscan forget --all'"
+    if info["models"]:
+        hint += " (and the model packs with --models)"
+    console.print(f"total {_mb(info['total_bytes'])}; {hint}")
+    if info["others"]["files"]:
+        console.print(
+            f"also in the data dir: {info['others']['files']} files selfscan did not make "
+            f"({_mb(info['others']['bytes'])}), never listed as its data nor deleted by forget"
+        )
 
 
 def forget_report(console: Console, removed: list[Any]) -> None:
@@ -232,3 +240,11 @@ def forget_report(console: Console, removed: list[Any]) -> None:
         return
     for r in removed:
         console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")
+
+
+def others_note(console: Console, others: list[Any], home: str) -> None:
+    """The files ``forget`` left because selfscan did not make them."""
+    if others:
+        console.print(
+            f"left alone: {len(others)} files in {escape(home)} that selfscan did not make"
+        )

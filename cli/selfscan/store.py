@@ -3,11 +3,17 @@
 Personal data: profiles (your reference embeddings) and the index (faces and embeddings of every
 person in your scanned photos). Not personal: installed model packs, kept by ``forget --all``
 unless ``--models`` is given too.
+
+Only what selfscan made is listed or deleted: profile files with a valid name (and the temporary
+files of an interrupted save), the index's database and lock files, and the model packs. Anything
+else found in the data dir (``SELFSCAN_HOME`` may point at a folder that holds other files) is
+counted as "not selfscan's" and left alone; the data dir is removed only once it is empty.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +24,9 @@ from .config import data_dir
 from .errors import ProfileError
 from .index import Index, index_path
 from .profiles import check_name, list_profiles, load_profile, profiles_dir
+
+# What ``config.write_private`` leaves behind when a save is interrupted: ``.NAME.json.tmpPID``.
+_PROFILE_TEMP = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.json\.tmp\d+$")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,37 @@ def _database_files() -> list[Path]:
 
 def _index_files() -> list[Path]:
     return [*_database_files(), lock.lock_path(index_path())]
+
+
+def _profile_files() -> list[Path]:
+    """Stored profiles and leftovers of interrupted saves: the files selfscan made there."""
+    folder = profiles_dir()
+    made = [folder / f"{name}.json" for name in list_profiles()]
+    if folder.is_dir():
+        made += sorted(p for p in folder.iterdir() if _PROFILE_TEMP.match(p.name))
+    return made
+
+
+def _ours() -> set[Path]:
+    """Every path in the data dir that selfscan made (folders included)."""
+    home = data_dir()
+    return {
+        home,
+        profiles_dir(),
+        *_profile_files(),
+        *_index_files(),
+        home / "models",
+        *((home / "models").rglob("*") if (home / "models").is_dir() else ()),
+    }
+
+
+def others() -> list[Path]:
+    """Files in the data dir that selfscan did not make: listed, never deleted."""
+    home = data_dir()
+    if not home.is_dir():
+        return []
+    ours = _ours()
+    return sorted(p for p in home.rglob("*") if p not in ours and not p.is_dir())
 
 
 def inventory() -> dict[str, Any]:
@@ -85,13 +125,17 @@ def inventory() -> dict[str, Any]:
         if models_dir.is_dir()
         else []
     )
+    foreign = others()
     return {
         "data_dir": str(home),
         "exists": home.exists(),
         "profiles": profiles,
         "index": index,
         "models": models,
-        "total_bytes": _size(home),
+        "others": {"files": len(foreign), "bytes": sum(_size(p) for p in foreign)},
+        "total_bytes": sum(p["bytes"] for p in profiles)
+        + index["bytes"]
+        + sum(m["bytes"] for m in models),
     }
 
 
@@ -99,7 +143,8 @@ def forget(
     profile: str | None = None, index: bool = False, everything: bool = False, models: bool = False
 ) -> list[Removed]:
     """Delete stored data; returns what was removed. ``everything`` removes all personal data
-    (every profile, the index, anything else in the data dir except model packs)."""
+    (every profile and the index); ``models`` the model packs. Files selfscan did not make are
+    never deleted, so the data dir itself goes only when nothing else is left in it."""
     home = data_dir()
     removed: list[Removed] = []
 
@@ -127,16 +172,23 @@ def forget(
         finally:
             lock.release(held)
         rm(lock.lock_path(index_path()), "index")
-    if everything and home.is_dir():
-        for path in sorted(home.iterdir()):
-            if path.name == "models" and not models:
-                continue
-            rm(path, "profiles" if path.name == "profiles" else path.name)
-        if models or not (home / "models").exists():
-            rm(home, "data dir")
-    elif models:
+    if everything:
+        for path in _profile_files():
+            rm(path, "profile temp file" if path.name.startswith(".") else f"profile {path.stem}")
+        _remove_if_empty(profiles_dir())
+    if models:
         rm(home / "models", "model packs")
+    if everything and _remove_if_empty(home):
+        removed.append(Removed("data dir", str(home), 0))
     return removed
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    try:
+        folder.rmdir()
+    except OSError:  # missing, or holds what is not selfscan's to delete
+        return False
+    return True
 
 
 def to_json(obj: Any) -> str:
