@@ -212,11 +212,35 @@ def test_kill_minus_9_loses_at_most_the_batch_in_flight(
     assert dupes == 0
 
 
-def test_ctrl_c_stops_cleanly_and_keeps_the_work(
-    samples: dict[str, Path], tmp_path: Path, home: Path
-) -> None:
-    env = {**os.environ, "SELFSCAN_HOME": str(home)}
-    cmd = _find_many(samples, tmp_path, "--workers", "2")
+def _descendants(pid: int) -> set[int]:
+    """The processes under ``pid`` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _gone(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{p}").exists() for p in pids):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _scan_until_indexed(cmd: list[str], env: dict[str, str], home: Path) -> subprocess.Popen:
+    """Start ``cmd`` and return once its index holds 3 files."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     db_file = home / "index.sqlite"
     deadline = time.monotonic() + 120
@@ -228,15 +252,50 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_work(
                     break
         except sqlite3.Error:
             continue
-    assert proc.poll() is None, "the scan finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
+    assert proc.poll() is None, "the scan finished before it could be stopped"
+    return proc
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["ctrl-c", "term", "hup"],
+)
+def test_a_stopped_scan_keeps_the_work_and_its_workers_exit(
+    samples: dict[str, Path], tmp_path: Path, home: Path, signum: int, status: int
+) -> None:
+    """Ctrl-C, ``kill`` and a closed terminal stop a scan the same way: a summary, the work kept,
+    the lock released and no worker left behind."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    proc = _scan_until_indexed(_find_many(samples, tmp_path, "--workers", "2"), env, home)
+    workers = _descendants(proc.pid)
+    assert workers
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130
+    assert proc.returncode == status, err
     assert "interrupted" in out + err
     assert "Traceback" not in out + err
-    with sqlite3.connect(db_file) as db:
+    assert _gone(workers, 15), "workers outlived the scan"
+    with sqlite3.connect(home / "index.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] >= 3
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_exit_when_the_scan_is_killed(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """``kill -9`` gives the parent no chance to stop its workers: they notice and exit instead
+    of waiting for ever, each holding a few hundred MB."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = _find_many(samples, tmp_path, "--workers", "2", "--format", "jsonl")
+    proc = _scan_until_indexed(cmd, env, home)
+    workers = _descendants(proc.pid)
+    assert workers
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert _gone(workers, 15), "workers outlived a killed scan"
 
 
 def test_migrations_bring_an_old_index_up_to_date(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,11 +45,28 @@ _analyzer: FaceAnalyzer | None = None
 
 
 def init_worker(pack_name: str, pack_dir: str, device: str, threads: int) -> None:
-    """Process initialiser: ignore Ctrl-C (the parent handles it), capture what C libraries
-    print, and load the models."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Process initialiser: leave Ctrl-C and a closed terminal to the parent, exit with the
+    parent, capture what C libraries print, and load the models."""
+    # Both are sent to the whole process group; the parent stops the scan and its workers.
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    _exit_with_parent()
     quiet.enable()  # libjpeg's and libtiff's own messages stay off the terminal
     set_analyzer(FaceAnalyzer(ModelPack(PACKS[pack_name], Path(pack_dir)), device, threads))
+
+
+def _exit_with_parent() -> None:
+    """A worker whose parent is gone (killed with -9, crashed) would wait for ever on a pipe no
+    one reads, holding its memory: it exits within a second of being orphaned."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="selfscan-parent", daemon=True).start()
 
 
 def set_analyzer(analyzer: FaceAnalyzer) -> None:

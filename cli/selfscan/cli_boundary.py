@@ -1,11 +1,14 @@
 """The command line's one error boundary: library errors (``SelfscanError``) become one red
 line and exit status 1, anything unexpected one line too (a traceback only with
-SELFSCAN_DEBUG=1), Ctrl-C status 130 and a closed pipe status 141; no traceback reaches the user.
+SELFSCAN_DEBUG=1), a closed pipe status 141; no traceback reaches the user. Ctrl-C, SIGTERM and
+SIGHUP (a closed terminal) all stop a scan the same way, keeping what was done, with status 128 +
+the signal's number (130, 143, 129).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any, NoReturn
 
@@ -37,7 +40,7 @@ class Boundary(TyperGroup):
             raise typer.Exit(PIPE_CLOSED) from None
         except KeyboardInterrupt:
             err.print("interrupted")
-            raise typer.Exit(130) from None
+            raise typer.Exit(interrupted_status()) from None
         except Exception as exc:
             if os.environ.get("SELFSCAN_DEBUG"):
                 raise
@@ -65,10 +68,28 @@ def _broken_pipe(console: Console) -> NoReturn:
     raise BrokenPipeError
 
 
+# The signal that stopped the command; Ctrl-C unless another arrived.
+_stopped_by = [int(signal.SIGINT)]
+
+
+def _stop(signum: int, frame: Any) -> None:
+    _stopped_by[0] = signum
+    raise KeyboardInterrupt
+
+
+def interrupted_status() -> int:
+    """The exit status of a command stopped by a signal: 128 + its number."""
+    return 128 + _stopped_by[0]
+
+
 def run(app: typer.Typer) -> None:
-    """Run the command line. Every console, typer's help included, turns a closed pipe into a
-    ``BrokenPipeError``, handled in ``Boundary`` inside a command and here outside one (help,
-    usage errors)."""
+    """Run the command line. SIGTERM and SIGHUP stop it as Ctrl-C does (a scan's workers are
+    shut down and its work kept, instead of the process dying on the spot). Every console,
+    typer's help included, turns a closed pipe into a ``BrokenPipeError``, handled in
+    ``Boundary`` inside a command and here outside one (help, usage errors)."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _stop)
     Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
     try:
         app()

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import render
+from .cli_boundary import interrupted_status
 from .errors import OutputError
 from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
 from .reports import FileReport, Writer, writer_for
@@ -32,7 +33,8 @@ def run_find(
 ) -> None:
     """Run one ``find``: progress on ``err``, records to the report writer for ``fmt`` (stdout
     or ``output``), then the tables of matches and errors, the summary line and the organised
-    copies; Ctrl-C stops the scan, keeps what was done and exits with status 130."""
+    copies; Ctrl-C (or SIGTERM, SIGHUP) stops the scan, keeps what was done and exits with status
+    128 + the signal's number."""
     session = prepare_find(request)
     for note in session.notes:
         err.print(f"[dim]{note}[/]")
@@ -101,4 +103,4 @@ def run_find(
         for failed in (d for d in done if d.error is not None):
             screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
     if interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(interrupted_status())
