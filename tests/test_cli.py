@@ -340,3 +340,74 @@ def test_a_data_dir_that_is_a_file_is_one_error(
         code, out, err = run(*args)
         said = " ".join((out + err).split())
         assert code == 1 and "is not a folder" in said and "Traceback" not in said, said
+
+
+def test_report_never_replaces_a_photo_and_is_private(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """``-o`` onto a photo (here one being scanned) is refused before the scan and the photo is
+    untouched; an existing report is replaced with mode 0600 whatever its mode was."""
+    me = str(samples["yaoming"])
+    photo = library / "t1.jpg"
+    before = photo.read_bytes()
+    code, _, err = run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(photo))
+    said = " ".join(err.split())
+    assert code == 1 and "never overwrites photos" in said, said
+    assert photo.read_bytes() == before
+    renamed = tmp_path / "holiday.txt"  # a JPEG under another name is still a photo
+    renamed.write_bytes(before)
+    assert run("find", "--me", me, str(library), "-f", "csv", "-o", str(renamed))[0] == 1
+    assert renamed.read_bytes() == before
+    report = tmp_path / "found.jsonl"
+    report.write_text("old\n")
+    report.chmod(0o644)
+    code, _, _ = run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(report))
+    assert code == 0 and len(report.read_text().splitlines()) == 3
+    assert report.stat().st_mode & 0o777 == 0o600
+
+
+def test_output_dash_is_stdout_and_a_table_is_not_written_to_a_file(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    me = str(samples["yaoming"])
+    code, out, _ = run("find", "--me", me, str(library), "-f", "html", "-o", "-", "--workers", "1")
+    assert code == 0 and out.lstrip().startswith("<!DOCTYPE html>") and not Path("-").exists()
+    code, _, err = run("find", str(library), "-o", str(tmp_path / "r.txt"))
+    assert code == 1 and "the table is for the terminal" in " ".join(err.split())
+    assert not (tmp_path / "r.txt").exists()
+
+
+def test_paths_reach_the_terminal_as_written(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """A folder named ``[summer] Italy`` is shown as such (not read as markup, which dropped it
+    or, for ``[/]``, failed after the work was done), and a file name's escape sequences are
+    shown, never sent to the terminal."""
+    folder = tmp_path / "[summer] Italy"
+    folder.mkdir()
+    (folder / "players.jpg").write_bytes(samples["players"].read_bytes())
+    (folder / "esc\x1b[31mRED\x1b[0m.jpg").write_bytes(samples["players"].read_bytes())
+    (tmp_path / "[").mkdir()
+    report = tmp_path / "[" / "]x.jsonl"  # its path holds "[/]", rich's closing tag
+    code, out, err = run(
+        "find", "--me", str(samples["yaoming"]), str(folder), "--workers", "1",
+        "-f", "jsonl", "-o", str(report), "--copy-to", str(folder / "[me]"),
+    )  # fmt: skip
+    said = " ".join((out + err).split())
+    assert code == 0, said
+    assert f"report written to {report}" in said
+    assert f"2 matched photos copied to {folder / '[me]'}" in said
+    assert "\x1b" not in out + err
+    code, out, _ = run("find", "--me", str(samples["yaoming"]), str(folder), "--workers", "1")
+    assert "esc\\x1b[31mRED\\x1b[0m.jpg" in out and "\x1b" not in out
+
+
+def test_an_unusable_copy_destination_stops_before_the_scan(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """``--copy-to`` onto a file is refused at once, not after the whole scan."""
+    code, _, err = run(
+        "find", "--me", str(samples["yaoming"]), str(library), "--copy-to", str(library / "t1.jpg")
+    )
+    assert code == 1 and "t1.jpg" in err and "internal error" not in err
+    assert not (home / "index.sqlite").exists()

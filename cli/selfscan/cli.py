@@ -100,7 +100,8 @@ def find(
         str, typer.Option("--format", "-f", help="table, jsonl, json, csv or html.")
     ] = "table",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write the report to this file ('-': stdout)."),
     ] = None,
     threshold: Annotated[
         float | None,
@@ -165,8 +166,12 @@ def find(
         raise InputError("--copy-to and --link-to exclude each other")
     if xmp and copy_to is None and link_to is None:
         raise InputError("--xmp writes sidecars beside copies: add --copy-to DIR or --link-to DIR")
-    if fmt == "html" and output is None:
-        raise InputError("--format html needs -o FILE")
+    if output is not None and str(output) == "-":
+        output = None  # -o -: standard output, as asked
+    elif fmt == "html" and output is None:
+        raise InputError("--format html needs -o FILE (or -o - for standard output)")
+    if fmt == "table" and output is not None:
+        raise InputError("the table is for the terminal: use -f jsonl, json, csv or html with -o")
     request = ops.FindRequest(
         paths=paths,
         me=me or [],
@@ -185,6 +190,7 @@ def find(
             mode="copy" if copy_to is not None else "link",
             xmp=xmp,
         )
+        ops.prepare_destination(organise)
     run_find(out, err, request, fmt, output, show_all, not no_progress, organise)
 
 

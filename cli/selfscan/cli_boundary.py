@@ -14,11 +14,11 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from .errors import SelfscanError
+from .render import escape
 
 err = Console(stderr=True)
 

@@ -15,7 +15,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,6 +27,7 @@ from rich.table import Table
 
 from . import packs
 from .models import PACKS, active_pack_name, active_pack_source
+from .render import escape
 
 app = typer.Typer(
     help="List, install, import and choose the face model packs.",
@@ -141,9 +141,9 @@ def install(
     out = _out()
     where = escape(str(result.pack.directory))
     if result.downloaded:
-        out.print(f"[green]installed[/] {name} in {where}")
+        out.print(f"[green]installed[/] {name} in {escape(str(where))}")
     else:
-        out.print(f"{name} is already installed and verified in {where}")
+        out.print(f"{name} is already installed and verified in {escape(str(where))}")
     if active_pack_name() != name:
         out.print(f"use it with: selfscan models use {name}")
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from . import render
 from .cli_boundary import interrupted_status
 from .errors import OutputError
 from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
+from .render import escape
 from .reports import FileReport, Writer, writer_for
 from .types import FileResult, ScanSummary
 
@@ -37,7 +37,7 @@ def run_find(
     128 + the signal's number."""
     session = prepare_find(request)
     for note in session.notes:
-        err.print(f"[dim]{note}[/]")
+        err.print(f"[dim]{escape(note)}[/]")
     writer: Writer | None = None
     if fmt != "table":
         options: dict[str, object] = {}
@@ -91,7 +91,7 @@ def run_find(
             screen.print(render.errors_table(errors))
     screen.print(render.summary_line(summary))
     if output is not None:
-        screen.print(f"report written to {output}")
+        screen.print(f"report written to {escape(str(output))}")
     if organise is not None and matched:
         done = organise_matches(matched, organise, session.thresholds.match, session.profile.name)
         placed = [d for d in done if d.error is None and not d.existing]
@@ -99,7 +99,8 @@ def run_find(
         verb = "linked or copied" if organise.mode == "link" else "copied"
         xmp_note = " with XMP face regions" if organise.xmp else ""
         already = f" ({there} already there)" if there else ""
-        screen.print(f"{len(placed)} matched photos {verb} to {organise.dest}{xmp_note}{already}")
+        where = escape(str(organise.dest))
+        screen.print(f"{len(placed)} matched photos {verb} to {where}{xmp_note}{already}")
         for failed in (d for d in done if d.error is not None):
             screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
     if interrupted:

@@ -91,6 +91,13 @@ class OrganiseRequest:
     xmp: bool = False
 
 
+def prepare_destination(req: OrganiseRequest) -> None:
+    """Create ``req.dest`` now, or raise why it cannot be used, before any scanning."""
+    from .organise import prepare_destination
+
+    prepare_destination(req.dest)
+
+
 def organise_matches(
     results: list[FileResult], req: OrganiseRequest, threshold: float, person: str
 ) -> list[Any]:

@@ -69,6 +69,19 @@ def safe_name(path: str) -> str:
     return (stem or "photo") + ext
 
 
+def prepare_destination(dest: Path) -> None:
+    """Create the destination folder, or say in one ``InputError`` why it cannot be used. Called
+    before a scan too, so that a wrong ``--copy-to`` is known before hours of scanning."""
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {dest}: {exc.strerror or exc}") from None
+    if not dest.is_dir():
+        raise InputError(f"{dest} is not a folder")
+    if not os.access(dest, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write into {dest}: permission denied")
+
+
 def organise(
     results: list[FileResult],
     dest: Path,
@@ -95,12 +108,7 @@ def organise(
     """
     if mode not in ("copy", "link"):
         raise InputError(f"unknown mode {mode!r}: use copy or link")
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create {dest}: {exc.strerror or exc}") from None
-    if not dest.is_dir():
-        raise InputError(f"{dest} is not a folder")
+    prepare_destination(dest)
     matches = [r for r in results if r.status == "match"]
     placed: dict[int, OrganisedFile] = {}
     members: dict[str, list[int]] = {}  # archive members are read together, archive by archive

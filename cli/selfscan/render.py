@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console, RenderableType
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +24,17 @@ from rich.table import Table
 
 from .scan import Progress as ScanProgress
 from .types import FileResult, Profile, ScanSummary
+
+# C0 and C1 control characters and DEL: a file name may hold them, and printed as they are they
+# would move the cursor, recolour or retitle the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """``text`` as it should reach the terminal: control characters shown as ``\\xNN`` and rich
+    markup (``[summer]``) shown as written."""
+    return escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
 
 STYLE = {
     "match": "bold green",

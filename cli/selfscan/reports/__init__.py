@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
 from ..errors import InputError, OutputError
+from ..names import SNIFF_BYTES, is_archive_name, kind_of, sniff
 from ..types import FileResult, ScanSummary
 
 
@@ -51,8 +53,13 @@ class FileReport:
 
     def __init__(self, fmt: str, path: Path, **options: object) -> None:
         self.path = path
+        _refuse_media(path)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                # An existing file keeps its mode through O_TRUNC: a report is private too.
+                with contextlib.suppress(OSError):
+                    os.fchmod(fd, 0o600)
         except OSError as exc:
             raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
         self.stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
@@ -76,3 +83,21 @@ class FileReport:
             raise OutputError(
                 f"writing the report to {self.path} failed: {exc.strerror or exc}"
             ) from None
+
+
+def _refuse_media(path: Path) -> None:
+    """``-o`` never replaces a photo, a video or an archive (selfscan does not modify your
+    files): an existing regular file is looked at, by its first bytes and its name, first."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return  # a terminal, a pipe, /dev/stdout: written to, never replaced
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError:
+        return  # missing, or the open for writing says what is wrong
+    what = sniff(head) or kind_of(path.name) or ("zip" if is_archive_name(path.name) else None)
+    if what is not None:
+        raise OutputError(
+            f"{path} is {'an' if what[0] in 'aeiou' else 'a'} {what} file and selfscan never "
+            "overwrites photos, videos or archives: choose another report file with -o"
+        )
