@@ -563,3 +563,32 @@ def test_libtiff_messages_stay_off_the_terminal(samples: dict[str, Path], capfd)
     finally:
         quiet._enabled.clear()
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("mode", ["P", "1", "I;16", "LA", "I", "F"])
+def test_every_mode_is_reduced_and_keeps_its_faces(
+    samples: dict[str, Path], analyzer, tmp_path: Path, mode: str
+) -> None:
+    """A palette GIF or PNG, a 1-bit scan, 16-bit grey: decoding such a photo at reduced size
+    (a scan of a large one, every report thumbnail) failed with "image has wrong mode", which
+    Pillow's reduce says of these modes. They now decode, and the team photo keeps its faces."""
+    rgb = Image.open(samples["players"])
+    big = rgb.resize((rgb.width * 2, rgb.height * 2), Image.Resampling.BICUBIC)
+    grey = np.asarray(big.convert("L"))
+    im = {
+        "P": big.convert("P"),
+        "1": big.convert("1"),
+        "I;16": Image.fromarray(grey.astype(np.uint16) * 257),
+        "LA": big.convert("LA"),
+        "I": big.convert("I"),
+        "F": big.convert("F"),
+    }[mode]
+    path = tmp_path / ("scan.tiff" if mode in ("I", "F") else "scan.png")
+    im.save(path)
+    assert Image.open(path).mode == mode
+    thumb = open_for_thumbnail(path, 320)
+    assert max(thumb.size) == 320 and thumb.mode == "RGB"
+    decoded = decode(path, max(big.size) // 2)
+    assert decoded.scale == 2.0
+    if mode != "1":  # dithered to black and white, faces are not faces any more
+        assert len(analyzer.detect(decoded)) >= 10

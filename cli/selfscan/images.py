@@ -39,6 +39,8 @@ _ORIENT_OPS = {
     8: Image.Transpose.ROTATE_90,
 }
 # Formats whose decoder can skip work for a smaller result (JPEG DCT scaling, HEIF thumbnails).
+# Modes Image.reduce accepts; others are converted to RGB first.
+_REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F"})
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO", "HEIF"})
 
 
@@ -124,6 +126,8 @@ def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, in
     if max_side and max(im.size) >= 2 * max_side:
         factor = int(max(im.size) // max_side)
         if factor > 1:
+            if im.mode not in _REDUCIBLE:  # palette, 1-bit, 16-bit: Image.reduce refuses them
+                im = _to_rgb(im)
             im = im.reduce(factor)
     rgb = _to_rgb(im)
     op = _ORIENT_OPS.get(orientation)
