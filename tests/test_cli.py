@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from selfscan.cli import app
@@ -411,3 +412,22 @@ def test_an_unusable_copy_destination_stops_before_the_scan(
     )
     assert code == 1 and "t1.jpg" in err and "internal error" not in err
     assert not (home / "index.sqlite").exists()
+
+
+def test_save_profile_says_what_it_replaced(
+    samples: dict[str, Path], library: Path, tmp_path: Path, home: Path
+) -> None:
+    """``--save-profile`` stores the --me photos as the profile: over a profile enrolled with
+    two photos it says so instead of dropping them silently; ``enroll`` counts photos once."""
+    flipped = tmp_path / "mirror.jpg"
+    Image.open(samples["yaoming"]).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(flipped)
+    code, out, _ = run("enroll", str(samples["yaoming"]), str(flipped), str(flipped))
+    assert code == 0 and "enrolled 2 photo(s)" in " ".join(out.split())
+    me = str(samples["yaoming"])
+    code, out, err = run("find", "--me", me, "--save-profile", str(library), "--workers", "1")
+    said = " ".join((out + err).split())
+    assert code == 0 and "profile 'me' replaced (it had 2 reference photos" in said, said
+    code, out, err = run("find", "--me", me, "--save-profile", str(library), "--workers", "1")
+    assert "replaced (it had 1 reference photo;" in " ".join((out + err).split())
+    code, _, err = run("enroll", str(tmp_path / "missing.jpg"))
+    assert code == 1 and "missing.jpg does not exist" in " ".join(err.split())

@@ -80,7 +80,8 @@ def enroll(
     out.print(render.profile_table(saved, str(where)))
     count = len(saved.references)
     out.print(
-        f"[green]enrolled[/] {len(photos)} photo(s) into profile {saved.name!r}, which now has "
+        f"[green]enrolled[/] {len({p.resolve() for p in photos})} photo(s) into profile "
+        f"{saved.name!r}, which now has "
         f"{count} reference photo{'s' if count != 1 else ''}"
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .config import data_dir, loose_permissions
-from .errors import EnrollError, InputError
+from .errors import EnrollError, InputError, ProfileError
 from .faces import FaceAnalyzer
 from .index import Index, index_path, open_index
 from .match import Thresholds, thresholds_for
@@ -124,8 +124,25 @@ def _check_photos(photos: list[Path]) -> None:
     for p in photos:
         if looks_like_url(p):
             raise InputError(f"{p} looks like a URL: selfscan only reads local files")
+        if not p.exists():
+            raise EnrollError(f"{p} does not exist")
         if not p.is_file():
             raise EnrollError(f"{p} is not a file")
+
+
+def _saved_note(profile: Profile) -> str:
+    """Save ``profile`` (the --me photos) under its name and say so, and what it replaced."""
+    try:
+        before = len(load_profile(profile.name).references)
+    except ProfileError:
+        before = 0
+    where = save_profile(profile)
+    if not before:
+        return f"profile {profile.name!r} saved to {where}"
+    return (
+        f"profile {profile.name!r} replaced (it had {before} reference photo"
+        f"{'s' if before != 1 else ''}; 'selfscan enroll' adds photos to a profile instead)"
+    )
 
 
 def prepare_find(req: FindRequest) -> FindSession:
@@ -142,7 +159,7 @@ def prepare_find(req: FindRequest) -> FindSession:
         _check_photos(req.me)
         profile = build_profile(analyzer, req.me, req.profile)
         if req.save_profile and req.store:
-            notes.append(f"profile {profile.name!r} saved to {save_profile(profile)}")
+            notes.append(_saved_note(profile))
     else:
         stored = load_profile(req.profile)
         profile = for_model(stored, analyzer)
