@@ -154,7 +154,7 @@ def test_demo_finds_him_in_players_only() -> None:
         (["find", "--format", "xml", "."], "unknown format"),
         (["find", "--quick", "--thorough", "."], "exclude"),
         (["find", "."], "no profile named 'me'"),
-        (["enroll", "/no/such.jpg"], "not a file"),
+        (["enroll", "/no/such.jpg"], "does not exist"),
         (["find", "--threshold", "1.5", "."], "--threshold 1.5 is out of range"),
         (["find", "--threshold", "0", "."], "--threshold 0.0 is out of range"),
         (["find", "--device", "tpu", "."], "unknown device 'tpu'"),
@@ -431,3 +431,24 @@ def test_save_profile_says_what_it_replaced(
     assert "replaced (it had 1 reference photo;" in " ".join((out + err).split())
     code, _, err = run("enroll", str(tmp_path / "missing.jpg"))
     assert code == 1 and "missing.jpg does not exist" in " ".join(err.split())
+
+
+def test_messages_are_one_line_in_logs_and_odd_widths_are_ignored(
+    library: Path, home: Path
+) -> None:
+    """Written to a file or a pipe, an error is one line however long (it was wrapped at 80
+    columns); COLUMNS=0, which made rich print nothing at all, is ignored."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    name = "a-profile-name-long-enough-to-go-past-eighty-columns"
+    done = subprocess.run(
+        command("find", "--profile", name, library), env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1 and name in done.stderr, done.stderr
+    done = subprocess.run(
+        command("find", library / "missing"),
+        env={**env, "COLUMNS": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "does not exist" in done.stderr, done.stderr

@@ -20,6 +20,17 @@ from typer.exceptions import TyperException
 from .errors import SelfscanError
 from .render import escape
 
+MIN_COLUMNS = 20
+
+
+def _sane_columns() -> None:
+    # rich takes COLUMNS as the width: 0 printed nothing at all, 1 a character a line.
+    value = os.environ.get("COLUMNS")
+    if value is not None and not (value.isdigit() and int(value) >= MIN_COLUMNS):
+        del os.environ["COLUMNS"]
+
+
+_sane_columns()
 err = Console(stderr=True)
 
 
@@ -31,7 +42,7 @@ class Boundary(TyperGroup):
         try:
             return super().invoke(ctx)
         except SelfscanError as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, TyperException):
             raise
@@ -48,6 +59,7 @@ class Boundary(TyperGroup):
                 f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set "
                 "SELFSCAN_DEBUG=1 for details and please report it)",
                 highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(70) from None
 

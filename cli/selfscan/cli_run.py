@@ -37,7 +37,7 @@ def run_find(
     128 + the signal's number."""
     session = prepare_find(request)
     for note in session.notes:
-        err.print(f"[dim]{escape(note)}[/]")
+        err.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
     writer: Writer | None = None
     if fmt != "table":
         options: dict[str, object] = {}
@@ -89,9 +89,9 @@ def run_find(
             screen.print(render.results_table(kept, "photos of you"))
         if errors:
             screen.print(render.errors_table(errors))
-    screen.print(render.summary_line(summary))
+    screen.print(render.summary_line(summary), soft_wrap=True)
     if output is not None:
-        screen.print(f"report written to {escape(str(output))}")
+        screen.print(f"report written to {escape(str(output))}", soft_wrap=True)
     if organise is not None and matched:
         done = organise_matches(matched, organise, session.thresholds.match, session.profile.name)
         placed = [d for d in done if d.error is None and not d.existing]
@@ -100,8 +100,13 @@ def run_find(
         xmp_note = " with XMP face regions" if organise.xmp else ""
         already = f" ({there} already there)" if there else ""
         where = escape(str(organise.dest))
-        screen.print(f"{len(placed)} matched photos {verb} to {where}{xmp_note}{already}")
+        screen.print(
+            f"{len(placed)} matched photos {verb} to {where}{xmp_note}{already}", soft_wrap=True
+        )
         for failed in (d for d in done if d.error is not None):
-            screen.print(f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}")
+            screen.print(
+                f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}",
+                soft_wrap=True,
+            )
     if interrupted:
         raise typer.Exit(interrupted_status())
