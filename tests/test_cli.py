@@ -155,6 +155,8 @@ def test_demo_finds_him_in_players_only() -> None:
         (["find", "--quick", "--thorough", "."], "exclude"),
         (["find", "."], "no profile named 'me'"),
         (["enroll", "/no/such.jpg"], "does not exist"),
+        (["demo", "--workers", "0"], "at least 1"),
+        (["find", "--workers", "0", "."], "at least 1"),
         (["find", "--threshold", "1.5", "."], "--threshold 1.5 is out of range"),
         (["find", "--threshold", "0", "."], "--threshold 0.0 is out of range"),
         (["find", "--device", "tpu", "."], "unknown device 'tpu'"),
@@ -296,6 +298,9 @@ def test_a_device_that_cannot_run_stops_the_scan_once(
     assert code == 0
     statuses = {Path(r["path"]).name: r["status"] for r in map(json.loads, out.splitlines())}
     assert statuses == {"gdp.jpg": "no_match", "players.jpg": "match", "t1.jpg": "no_match"}
+    # all indexed now, so no model would run: an explicit --device cuda is refused all the same
+    code, _, err = run("find", str(library), "--device", "cuda", "--workers", "1")
+    assert code == 1 and "--device cuda needs onnxruntime-gpu" in err
 
 
 def test_report_that_cannot_be_written_is_one_error(

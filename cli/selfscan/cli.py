@@ -157,8 +157,6 @@ def find(
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if quick and thorough:
         raise InputError("--quick and --thorough exclude each other")
-    if workers is not None and workers < 1:
-        raise InputError("--workers must be at least 1")
     if save_profile and not me:
         raise InputError("--save-profile stores the --me photos as a profile: add --me PHOTO")
     if save_profile and no_store:

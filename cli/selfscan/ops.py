@@ -26,6 +26,7 @@ from .models import (
     check_device,
     find_pack,
     load_pack,
+    providers_for,
     vectron_model_dir,
 )
 from .profiles import build_profile, for_model, load_profile, save_profile
@@ -150,7 +151,11 @@ def prepare_find(req: FindRequest) -> FindSession:
     check_paths(req.paths)
     if req.mode not in ("quick", "default", "thorough"):
         raise InputError(f"unknown mode {req.mode!r}")
+    if req.workers is not None and req.workers < 1:
+        raise InputError("--workers must be at least 1")
     check_device(req.device)
+    if req.device == "cuda":  # asked for by name: refused at once, even if nothing needs a model
+        providers_for(req.device)
     thresholds = thresholds_for(req.model or active_pack_name(), req.threshold)
     pack = load_pack(req.model)
     analyzer = FaceAnalyzer(pack, req.device)
