@@ -112,7 +112,10 @@ def test_json_output_has_summary(samples: dict[str, Path], library: Path) -> Non
     assert code == 0
     doc = json.loads(out)
     assert doc["summary"]["total"] == 3
-    assert doc["summary"]["counts"]["match"] == 1
+    # every status is counted, zeros included, so that scripts need no defaults
+    assert doc["summary"]["counts"] == {
+        "match": 1, "possible": 0, "no_match": 2, "no_face": 0, "error": 0
+    }  # fmt: skip
     assert sorted(Path(r["path"]).name for r in doc["results"]) == [
         "gdp.jpg",
         "players.jpg",
@@ -457,3 +460,15 @@ def test_messages_are_one_line_in_logs_and_odd_widths_are_ignored(
         text=True,
     )
     assert done.returncode == 1 and "does not exist" in done.stderr, done.stderr
+
+
+def test_a_relative_data_dir_does_not_move_with_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selfscan.config import data_dir
+
+    monkeypatch.setenv("SELFSCAN_HOME", "rel")
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == tmp_path / "rel"
+    code, out, _ = run("doctor")
+    assert code == 0 and "data dir not created yet" in out and not (tmp_path / "rel").exists()

@@ -71,8 +71,9 @@ def enroll(
 ) -> None:
     """Build or extend a profile from photos of yourself.
 
-    Each photo must show one clear face at least 80 px tall (the largest face is used when it
-    clearly dominates). The profile is stored privately in the data dir.
+    Each photo must show one clear face at least 80 px tall (the largest
+    face is used when it clearly dominates). The profile is stored
+    privately in the data dir.
 
     [bold]Example[/]: selfscan enroll me-2023.jpg me-passport.png --profile me
     """
@@ -138,8 +139,9 @@ def find(
 ) -> None:
     """Scan files, folders and archives for photos of you.
 
-    Each file gets one status: match, possible (just below the threshold: review it), no_match,
-    no_face or error. The exit status is 0 whenever the scan ran, unreadable files included.
+    Each file gets one status: match, possible (just below the threshold:
+    review it), no_match, no_face or error. The exit status is 0 whenever
+    the scan ran, unreadable files included.
 
     [bold]Examples[/]
 
@@ -199,8 +201,9 @@ def demo(
 ) -> None:
     """Show selfscan working on the sample photos shipped with its models, offline.
 
-    Enrolls yaoming.jpg as "me" (nothing is stored), scans the packaged sample photos and finds
-    him in the team photo players.jpg and nowhere else.
+    Enrolls yaoming.jpg as "me" (nothing is stored), scans the packaged
+    sample photos and finds him in the team photo players.jpg and nowhere
+    else.
 
     [bold]Example[/]: selfscan demo
     """

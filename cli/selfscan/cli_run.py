@@ -96,7 +96,10 @@ def run_find(
         done = organise_matches(matched, organise, session.thresholds.match, session.profile.name)
         placed = [d for d in done if d.error is None and not d.existing]
         there = sum(d.existing for d in done)
-        verb = "linked or copied" if organise.mode == "link" else "copied"
+        linked = sum(d.linked for d in placed)
+        verb = "copied"
+        if organise.mode == "link":  # a link needs the same file system; else it is a copy
+            verb = f"placed ({linked} linked, {len(placed) - linked} copied)"
         xmp_note = " with XMP face regions" if organise.xmp else ""
         already = f" ({there} already there)" if there else ""
         where = escape(str(organise.dest))

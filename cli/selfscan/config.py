@@ -30,7 +30,8 @@ def data_dir() -> Path:
     env = os.environ.get("SELFSCAN_HOME")
     if not env:
         return Path(user_data_dir("selfscan", appauthor=False))
-    path = Path(env).expanduser()
+    # Absolute, so that the data dir does not move with the working directory.
+    path = Path(os.path.abspath(Path(env).expanduser()))
     if path.exists() and not path.is_dir():
         raise SelfscanError(
             f"SELFSCAN_HOME={env} is not a folder: point it at a folder, or unset it"

@@ -47,5 +47,5 @@ class FileError(Exception):
 def short_reason(exc: BaseException) -> str:
     """An exception's message (its type's name when it has none), cut to 160 characters: what
     a per-file reason quotes of a library's error."""
-    text = str(exc) or type(exc).__name__
+    text = str(exc).strip() or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."

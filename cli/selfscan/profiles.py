@@ -38,7 +38,8 @@ def check_name(name: str) -> str:
     """A profile name safe to use as a file name, or a ``ProfileError``."""
     if not _NAME.match(name):
         raise ProfileError(
-            f"invalid profile name {name!r}: use letters, digits, '.', '_' or '-' (max 64)"
+            f"invalid profile name {name!r}: use ASCII letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (max 64)"
         )
     return name
 

@@ -105,7 +105,7 @@ def scan_progress(
 def results_table(results: list[FileResult], title: str) -> Table:
     """Matches and possible matches: path, similarity, faces."""
     table = Table(title=title, show_lines=False, expand=False)
-    table.add_column("status")
+    table.add_column("status", no_wrap=True, min_width=8)  # "match" and "no_match" stay apart
     table.add_column("similarity", justify="right")
     table.add_column("faces", justify="right")
     table.add_column("path", overflow="fold")
@@ -192,6 +192,8 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         for p in problems[:10]:
             console.print(f"  {escape(p)}")
         console.print("fix with: chmod -R go-rwx " + escape(info["data_dir"]))
+    elif not info["data_dir_exists"]:
+        console.print("data dir not created yet: nothing is stored")
     else:
         console.print("[green]data dir permissions ok[/] (private to you)")
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from ..exposure import exposure_facts
 from ..sources import printable
-from ..types import FileResult, ScanSummary
+from ..types import STATUSES, FileResult, ScanSummary
 
 EXPOSED = ("match", "possible")
 
@@ -60,7 +60,7 @@ def _dumps(obj: Any, indent: int | None = None) -> str:
 def summary_record(summary: ScanSummary) -> dict[str, Any]:
     return {
         "total": summary.total,
-        "counts": summary.counts,
+        "counts": {status: summary.counts.get(status, 0) for status in STATUSES},
         "faces": summary.faces,
         "cached": summary.cached,
         "seconds": round(summary.seconds, 3),
