@@ -350,6 +350,23 @@ def test_takeout_split_zips_share_sidecars(tmp_path: Path, photos: dict[str, byt
     assert len(crossed) >= 5  # these sidecars sit in the other part
 
 
+def test_takeout_part_renamed_by_a_browser_still_joins_the_set(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """A part downloaded again is saved as ``…-002 (1).zip`` (or ``…-002(1).zip``): it still
+    shares its sidecars with the other parts instead of leaving their photos without facts."""
+    export = build_takeout(tmp_path, photos)
+    first, second = export.archives
+    renamed = second.with_name(second.name.replace(".zip", " (1).zip"))
+    second.rename(renamed)
+    found = _by_member(export, [first, renamed])
+    year = "Takeout/Google Photos/Photos from 2019/"
+    assert found[year + "IMG_0001.jpg"]["sidecar"] is not None  # its sidecar is in part 2
+    renamed.rename(second.with_name(second.name.replace(".zip", "(1).zip")))
+    found = _by_member(export, [first, second.with_name(second.name.replace(".zip", "(1).zip"))])
+    assert found[year + "IMG_0001.jpg"]["sidecar"] is not None
+
+
 def test_items_without_facts_are_the_same_items(tmp_path: Path, photos: dict[str, bytes]) -> None:
     export = build_takeout(tmp_path, photos)
     for paths in ([export.folder], export.archives, [_as_tgz(p) for p in export.archives]):

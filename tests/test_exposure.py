@@ -234,3 +234,17 @@ def test_undecodable_names_and_formulas_are_written_safely() -> None:
         if fmt == "csv":
             row = next(csv.DictReader(io.StringIO(text)))
             assert row["path"] == "/p/caf\\xe9.jpg" and row["camera"] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.parametrize(
+    ("make", "model", "shown"),
+    [
+        ("Apple", "iPhone 12", "Apple iPhone 12"),
+        ("Canon", "Canon EOS 5D", "Canon EOS 5D"),
+        ("NIKON CORPORATION", "NIKON D750", "NIKON D750"),
+        ("OLYMPUS IMAGING CORP.", "E-M10", "OLYMPUS IMAGING CORP. E-M10"),
+    ],
+)
+def test_camera_names_do_not_repeat_the_make(make: str, model: str, shown: str) -> None:
+    f = exposure_facts(_result(_photo(camera={"make": make, "model": model})))
+    assert f["camera"] == shown

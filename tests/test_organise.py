@@ -333,3 +333,28 @@ def test_xmp_region_lands_on_his_face(
     assert abs(top + rh / 2 - float(first.get(f"{{{NS['stArea']}}}y", 0))) < 1e-5
     person = root.find(f".//{{{NS['MPReg']}}}PersonDisplayName")
     assert person is not None and person.text == "Yao <Ming>"
+
+
+def test_a_video_sidecar_has_one_region_and_no_region_is_repeated() -> None:
+    """A video matched in three sampled frames gets one region (where the person was seen
+    best), not three copies; a photo's identical regions are written once."""
+    from selfscan.reports.xmp import sidecar
+    from selfscan.types import FaceHit
+
+    def regions(result: FileResult) -> list[ET.Element]:
+        text = sidecar(result, "me", threshold=0.4)
+        assert text is not None
+        root = ET.fromstring(text.split("?>", 1)[1].rsplit("<?xpacket", 1)[0])
+        return root.findall(f".//{{{NS['mwg-rs']}}}RegionList//{{{NS['rdf']}}}li")
+
+    box = (100.0, 100.0, 200.0, 220.0)
+    frames = tuple(FaceHit(box, 0.9, s) for s in (0.61, 0.65, 0.63))
+    video = FileResult(
+        "clip.mp4", "match", 0.65, frames, width=640, height=480, facts={"video": {"fps": 30}}
+    )
+    assert len(regions(video)) == 1
+    photo = FileResult("p.jpg", "match", 0.65, frames[:2], width=640, height=480)
+    assert len(regions(photo)) == 1
+    other = FaceHit((300.0, 100.0, 380.0, 200.0), 0.9, 0.5)
+    both = FileResult("p.jpg", "match", 0.65, (*frames, other), width=640, height=480)
+    assert len(regions(both)) == 2

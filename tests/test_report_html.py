@@ -256,3 +256,57 @@ def test_video_thumbnail_shows_the_best_frame(samples: dict[str, Path], tmp_path
     assert "0:01" in page  # when he appears
     path.unlink()
     assert thumbnail(str(path), result) is None
+
+
+def test_a_card_shows_what_any_of_its_copies_gives_away(
+    samples: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two copies of one photo, only one with GPS and a capture time: the card shows both (it
+    showed the best-scoring copy's "none recorded" while the summary counted the location),
+    and the list of copies says which one carries the location."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    _with_exif(samples["yaoming"], lib / "b-with-gps.jpg")
+    Image.open(samples["yaoming"]).save(lib / "a-plain.jpg", quality=95)
+    monkeypatch.setenv("SELFSCAN_HOME", str(tmp_path / "home"))
+    results = _scan([lib], samples["yaoming"])
+    assert [r.status for r in results] == ["match", "match"]
+    for order in (results, results[::-1]):
+        page = _report(order, threshold=0.4)
+        cards = page.split('<section id="matches">', 1)[1].split("<article")[1:]
+        assert len(cards) == 1 and "2 copies" in cards[0]
+        card = cards[0]
+        assert "48.85833, 2.29444" in card and "2021-07-04 10:00:00" in card
+        assert "Canon EOS 5D" in card and "none recorded" not in card
+        copies = card.split('class="where"', 1)[1].split("<li>")[1:]
+        marked = {c.split("</code>")[0].rsplit("/", 1)[-1]: "has a location" in c for c in copies}
+        assert marked == {"a-plain.jpg": False, "b-with-gps.jpg": True}
+
+
+def test_record_formats_count_matching_faces_like_the_report() -> None:
+    """Two faces of the person in one photo: JSON, JSONL and CSV count both as theirs (they
+    counted only the one whose similarity equals the file's score), as the HTML report does."""
+    import csv
+    import json
+
+    from selfscan.types import FaceHit
+
+    faces = (
+        FaceHit((10.0, 10.0, 60.0, 70.0), 0.9, 0.6358),
+        FaceHit((100.0, 10.0, 150.0, 70.0), 0.9, 0.6369),
+        FaceHit((200.0, 10.0, 250.0, 70.0), 0.9, 0.05),
+    )
+    result = FileResult("twice.jpg", "match", 0.6369, faces, width=300, height=100)
+    for fmt in ("jsonl", "json", "csv"):
+        buf = io.StringIO()
+        writer = writer_for(fmt, buf, threshold=0.4)
+        writer.add(result)
+        writer.close(ScanSummary(total=1, counts={"match": 1}))
+        if fmt == "csv":
+            row = next(csv.DictReader(io.StringIO(buf.getvalue())))
+            assert row["other_faces"] == "1"
+            continue
+        text = buf.getvalue()
+        doc = json.loads(text) if fmt == "json" else {"results": [json.loads(text)]}
+        exposure = doc["results"][0]["exposure"]
+        assert (exposure["matching_faces"], exposure["other_faces"]) == (2, 1)

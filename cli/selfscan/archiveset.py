@@ -19,8 +19,9 @@ from .members import Budget
 from .names import MAX_JSON_BYTES
 from .types import Item
 
+# ``takeout-…-003.zip``, also as a browser renames a part downloaded again: ``-003 (1).zip``.
 _SPLIT_PART = re.compile(
-    r"^(?P<stem>.+)-(?P<part>\d{3})(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
+    r"^(?P<stem>.+)-(?P<part>\d{3})(?: ?\(\d+\))?(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
 )
 
 

@@ -40,9 +40,9 @@ def run_find(
         err.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
     writer: Writer | None = None
     if fmt != "table":
-        options: dict[str, object] = {}
+        options: dict[str, object] = {"threshold": float(session.thresholds.match)}
         if fmt == "html":
-            options = {"profile_name": session.profile.name, "threshold": session.thresholds.match}
+            options["profile_name"] = session.profile.name
         try:
             writer = (
                 FileReport(fmt, output, **options)

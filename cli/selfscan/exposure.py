@@ -158,13 +158,15 @@ def _location(
 
 
 def _camera(photo: dict[str, Any]) -> str | None:
-    """``make model`` without repeating the make (``Apple iPhone 12``, ``Canon EOS 5D``)."""
+    """``make model`` without repeating the make (``Apple iPhone 12``, ``Canon EOS 5D``, and
+    ``NIKON D750`` for make ``NIKON CORPORATION``)."""
     camera = photo.get("camera")
     if not isinstance(camera, dict):
         return _text(camera)
     make, model = _text(camera.get("make")), _text(camera.get("model"))
     if make and model:
-        return model if model.lower().startswith(make.lower()) else f"{make} {model}"
+        brand = make.split()[0].lower()
+        return model if model.lower().startswith((make.lower(), brand)) else f"{make} {model}"
     return model or make
 
 

@@ -30,15 +30,19 @@ FORMATS = ("table", "jsonl", "json", "csv", "html")
 
 
 def writer_for(fmt: str, stream: IO[str], **options: object) -> Writer:
-    """The writer for ``fmt`` writing to ``stream``."""
+    """The writer for ``fmt`` writing to ``stream``. Options: ``threshold`` (the match
+    threshold: faces at least that similar count as the person's in the exposure facts) for
+    every format, ``profile_name`` for HTML."""
     from .records import CsvWriter, JsonLinesWriter, JsonWriter
 
+    threshold = options.get("threshold")
+    assert threshold is None or isinstance(threshold, float)
     if fmt == "jsonl":
-        return JsonLinesWriter(stream)
+        return JsonLinesWriter(stream, threshold)
     if fmt == "json":
-        return JsonWriter(stream)
+        return JsonWriter(stream, threshold)
     if fmt == "csv":
-        return CsvWriter(stream)
+        return CsvWriter(stream, threshold)
     if fmt == "html":
         from .html import HtmlWriter
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -187,9 +188,10 @@ class HtmlWriter:
         score = best.result.score
         rows = [
             ("Similarity", "" if score is None else f"{score:.2f}"),
-            ("Taken", _when(facts)),
-            ("Location", _where(facts)),
-            ("Camera", facts["camera"] or "unknown"),
+            # Every copy's: one copy may carry the GPS or the date that another has lost.
+            ("Taken", _across(group, _when, "unknown")),
+            ("Location", _across(group, _where, "none recorded")),
+            ("Camera", _across(group, lambda f: f["camera"] or "unknown", "unknown")),
             ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
             ("Size", _size(facts)),
         ]
@@ -245,6 +247,12 @@ def _source_name(facts: dict[str, Any]) -> str:
     return "an archive" if facts["archive"] else "a folder"
 
 
+def _across(group: list[_Entry], show: Callable[[dict[str, Any]], str], none: str) -> str:
+    """``show`` of each copy's facts, each distinct value once, ``none`` when no copy has one."""
+    values = dict.fromkeys(v for v in (show(e.facts) for e in group) if v != none)
+    return " · ".join(values) if values else none
+
+
 def _when(facts: dict[str, Any]) -> str:
     if not facts["taken"]:
         return "unknown"
@@ -283,6 +291,8 @@ def _location_html(entry: _Entry) -> str:
         extra.append(facts["origin"])
     if entry.result.score is not None:
         extra.append(f"similarity {entry.result.score:.2f}")
+    if facts["has_location"]:
+        extra.append("has a location")
     if extra:
         text += f' <span class="muted">({_e(", ".join(extra))})</span>'
     return text

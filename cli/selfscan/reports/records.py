@@ -24,8 +24,9 @@ from ..types import STATUSES, FileResult, ScanSummary
 EXPOSED = ("match", "possible")
 
 
-def record(result: FileResult) -> dict[str, Any]:
-    """The JSON-ready record of one result."""
+def record(result: FileResult, threshold: float | None = None) -> dict[str, Any]:
+    """The JSON-ready record of one result; faces at least ``threshold`` similar count as the
+    person's in its exposure facts (the report's match threshold, as in the HTML report)."""
     out: dict[str, Any] = {
         "path": result.path,
         "status": result.status,
@@ -40,7 +41,7 @@ def record(result: FileResult) -> dict[str, Any]:
         "facts": result.facts,
     }
     if result.status in EXPOSED:
-        out["exposure"] = exposure_facts(result)
+        out["exposure"] = exposure_facts(result, threshold)
     return out
 
 
@@ -71,11 +72,12 @@ def summary_record(summary: ScanSummary) -> dict[str, Any]:
 class JsonLinesWriter:
     """One JSON object per line, flushed as results arrive."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], threshold: float | None = None) -> None:
         self.stream = stream
+        self.threshold = threshold
 
     def add(self, result: FileResult) -> None:
-        self.stream.write(_dumps(record(result)) + "\n")
+        self.stream.write(_dumps(record(result, self.threshold)) + "\n")
         self.stream.flush()
 
     def close(self, summary: ScanSummary) -> None:
@@ -86,13 +88,14 @@ class JsonWriter:
     """One JSON document, ``{"results": [...], "summary": {...}}``, written as the results
     arrive (one per line) so that memory does not grow with the library."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], threshold: float | None = None) -> None:
         self.stream = stream
+        self.threshold = threshold
         self.stream.write('{"results": [')
         self.first = True
 
     def add(self, result: FileResult) -> None:
-        self.stream.write(("\n" if self.first else ",\n") + _dumps(record(result)))
+        self.stream.write(("\n" if self.first else ",\n") + _dumps(record(result, self.threshold)))
         self.first = False
 
     def close(self, summary: ScanSummary) -> None:
@@ -122,8 +125,9 @@ class CsvWriter:
     """One row per item; ``best_box`` is the box of the most similar face. The exposure columns
     (``taken`` … ``source``) are filled for matches and possible matches."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], threshold: float | None = None) -> None:
         self.stream = stream
+        self.threshold = threshold
         self.csv = csv.writer(stream)
         self.csv.writerow(CSV_COLUMNS)
 
@@ -140,7 +144,7 @@ class CsvWriter:
             result.error or "",
             result.width or "",
             result.height or "",
-            *_exposure_cells(result),
+            *_exposure_cells(result, self.threshold),
         ]
         self.csv.writerow([_cell(c) for c in row])
         self.stream.flush()
@@ -158,10 +162,10 @@ def _cell(value: Any) -> Any:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def _exposure_cells(result: FileResult) -> list[Any]:
+def _exposure_cells(result: FileResult, threshold: float | None) -> list[Any]:
     if result.status not in EXPOSED:
         return [""] * 6
-    facts = exposure_facts(result)
+    facts = exposure_facts(result, threshold)
     source = facts["export"] or ("archive" if facts["archive"] else "folder")
     return [
         facts["taken"] or "",

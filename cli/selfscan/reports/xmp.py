@@ -89,13 +89,22 @@ def sidecar(result: FileResult, person: str, threshold: float = 0.4) -> str | No
     w, h, o = result.width, result.height, result.orientation
     sw, sh = stored_size(w, h, o)
     name = escape(_clean(person))
+    if (result.facts or {}).get("video"):
+        # A video's faces come one per sampled frame: the same person, often in the same place.
+        # A region describes a still, so a video gets one: where the person was seen best.
+        faces = [max(faces, key=lambda f: f.similarity or 0.0)]
     mwg: list[str] = []
     mp: list[str] = []
+    seen: set[tuple[str, ...]] = set()
     for face in faces:
         x1, y1, x2, y2 = stored_box(face.box, w, h, o)
         x1, x2 = max(0.0, x1), min(float(sw), x2)
         y1, y2 = max(0.0, y1), min(float(sh), y2)
         nx, ny, nw, nh = x1 / sw, y1 / sh, (x2 - x1) / sw, (y2 - y1) / sh
+        key = tuple(_num(v) for v in (nx, ny, nw, nh))
+        if key in seen:  # the same region twice says nothing more
+            continue
+        seen.add(key)
         mwg.append(
             '      <rdf:li rdf:parseType="Resource">\n'
             f"       <mwg-rs:Name>{name}</mwg-rs:Name>\n"
