@@ -4,6 +4,7 @@ forgotten, another profile matched without detection, and a kill -9 survived."""
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import json
 import os
 import random
@@ -12,11 +13,13 @@ import signal
 import sqlite3
 import subprocess
 import time
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from selfscan import analyze, ops, store
 from selfscan.errors import BusyError
@@ -57,6 +60,76 @@ def test_rescan_uses_the_index(samples: dict[str, Path], library: Path) -> None:
     assert {k: (v.status, v.score) for k, v in again.items()} == {
         k: (v.status, v.score) for k, v in first.items()
     }
+
+
+def _same_size_and_time(path: Path, data: bytes, size: int, mtime_ns: int) -> None:
+    """Write ``data`` to ``path`` padded to ``size`` bytes, then put back the old mtime: what an
+    editor that keeps timestamps (exiftool -P), a restore or a swap leaves."""
+    assert len(data) <= size
+    path.write_bytes(data + b"\0" * (size - len(data)))
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def test_content_changed_under_the_same_size_and_mtime_is_noticed(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """Swapping two photos of one size and mtime, or turning one by its EXIF orientation tag
+    while keeping its mtime, gave the old results for ever (path, size and mtime matched); a
+    chmod, which changes the ctime too, still reuses the index after one fingerprint read."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    him, others = samples["yaoming"].read_bytes(), samples["t1"].read_bytes()
+    size = max(len(him), len(others)) + 1000
+    when = 1_600_000_000 * 10**9
+    _same_size_and_time(lib / "a.jpg", him, size, when)
+    _same_size_and_time(lib / "b.jpg", others, size, when)
+    first, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 2 and first["a.jpg"].status == "match"
+    assert first["b.jpg"].status == "no_match"
+    os.chmod(lib / "a.jpg", 0o600)
+    _, progress, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 2
+    _same_size_and_time(lib / "a.jpg", others, size, when)  # the swap
+    _same_size_and_time(lib / "b.jpg", him, size, when)
+    swapped, progress, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 2 and progress.cached == 0
+    assert (swapped["a.jpg"].status, swapped["b.jpg"].status) == ("no_match", "match")
+    turned = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(samples["yaoming"]).save(turned, "JPEG", quality=95, exif=exif.tobytes())
+    _same_size_and_time(lib / "b.jpg", turned.getvalue(), size, when)
+    again, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 1 and again["b.jpg"].orientation == 6
+    assert (again["b.jpg"].width, again["b.jpg"].height) == (
+        swapped["b.jpg"].height,
+        swapped["b.jpg"].width,
+    )
+
+
+def test_a_zip_member_changed_under_the_same_size_and_date_is_noticed(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """A zip member's CRC-32 is in the archive's directory: a member replaced by another of
+    the same size and date (tools that write fixed dates) is analysed again."""
+    him, others = samples["yaoming"].read_bytes(), samples["t1"].read_bytes()
+    size = max(len(him), len(others)) + 1000
+    archive = tmp_path / "lib" / "export.zip"
+    archive.parent.mkdir()
+
+    def write(member: bytes) -> None:
+        with zipfile.ZipFile(archive, "w") as zf:
+            info = zipfile.ZipInfo("Photos/a.jpg", date_time=(2021, 5, 5, 10, 0, 0))
+            zf.writestr(info, member + b"\0" * (size - len(member)))
+
+    write(him)
+    first, _, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 1 and first["a.jpg"].status == "match"
+    _, progress, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 1
+    write(others)
+    again, _, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 1 and again["a.jpg"].status == "no_match"
 
 
 def test_unchanged_rescan_starts_no_workers(
@@ -355,7 +428,7 @@ def test_read_ahead_answers_like_one_query_per_path(tmp_path: Path) -> None:
             one = fresh._read_one(name.encode())
             assert one is not None and got.file_id == one[0]
             assert len(got.analysis.faces) == names.index(name) % 3
-            for face, (*_, emb, _t) in zip(got.analysis.faces, one[12], strict=True):
+            for face, (*_, emb, _t) in zip(got.analysis.faces, one[13], strict=True):
                 assert face.embedding is not None and face.embedding.tobytes() == emb
         assert fresh.lookup(replace(item, size=item.size + 1), "m", "default") is None
         if step % 7 == 0:  # a changed file rewritten mid-scan reads back as written

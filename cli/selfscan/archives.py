@@ -104,8 +104,9 @@ def zip_items(
             continue
         read = functools.partial(zip_read, zf, info)
         yield from _member_items(
-            path, info.file_size, mtime_ns, what, read, budget, index, display, name
-        )
+            path, info.file_size, mtime_ns, what, read, budget, index, display, name,
+            stamp=f"crc:{info.CRC:08x}",
+        )  # fmt: skip
 
 
 def _member_items(
@@ -118,9 +119,11 @@ def _member_items(
     index: ExportIndex | None,
     display: str,
     name: str,
+    stamp: str | None = None,
 ) -> Iterator[Item]:
     """The item(s) of one accepted archive member, zip or tar alike: an inner archive is read
-    (capped) and opened, an image or video becomes an item whose bytes are read on demand."""
+    (capped) and opened, an image or video becomes an item whose bytes are read on demand.
+    ``stamp``: the member's content stamp (a zip member's CRC-32), see ``Item``."""
     if what == "archive":
         try:
             data = read(MAX_INNER_ARCHIVE, budget)
@@ -136,6 +139,7 @@ def _member_items(
             kind=what,  # type: ignore[arg-type]
             read=functools.partial(read, cap_for(what), budget),
             facts={"source": _member_source(index, display, name)},
+            stamp=stamp,
         )
 
 

@@ -28,7 +28,7 @@ from .types import Analysis, Face, Item
 MODES = {"quick": 0, "default": 1, "thorough": 2}
 
 
-_DETAIL = "error, width, height, orientation, facts, fingerprint, face_count"
+_DETAIL = "error, width, height, orientation, facts, fingerprint, face_count, stamp"
 _FACE = "x1, y1, x2, y2, det_score, landmarks, embedding, time"
 WINDOW = 256  # rows read ahead by one lookup during a rescan
 
@@ -61,10 +61,12 @@ class _Window:
 
 @dataclass(frozen=True)
 class Cached:
-    """An index hit: the stored analysis of an unchanged item."""
+    """An index hit: the stored analysis of an item with the same path, size and mtime, and the
+    content stamp stored with it (see ``Item.stamp``)."""
 
     file_id: int
     analysis: Analysis
+    stamp: str | None = None
 
 
 class Index:
@@ -125,7 +127,7 @@ class Index:
             return None
         if stored_mode < MODES[mode]:
             return None
-        return Cached(file_id, self._analysis(row[5:12], row[12]))
+        return Cached(file_id, self._analysis(row[5:12], row[13]), row[12])
 
     def _read_one(self, key: bytes) -> tuple | None:
         row = self.db.execute(
@@ -166,6 +168,12 @@ class Index:
         return self.db.execute(
             f"SELECT {_FACE} FROM faces WHERE file_id = ? ORDER BY id", (file_id,)
         ).fetchall()
+
+    def restamp(self, file_id: int, stamp: str | None) -> None:
+        """Record ``stamp`` for a row whose content was found unchanged although its stamp was
+        not (a ``chmod``, a copy back from a backup)."""
+        self.begin()
+        self.db.execute("UPDATE files SET stamp = ? WHERE id = ?", (stamp, file_id))
 
     def moved(self, fingerprint: str, size: int, model_id: str, mode: str) -> Cached | None:
         """A stored item with the same content whose path no longer exists (moved or renamed)."""
@@ -226,8 +234,8 @@ class Index:
         self.db.execute("DELETE FROM files WHERE path = ?", (key,))
         cur = self.db.execute(
             "INSERT INTO files (path, size, mtime_ns, fingerprint, model_id, mode, error, width, "
-            "height, orientation, facts, scanned_at, face_count) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "height, orientation, facts, scanned_at, face_count, stamp) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 key,
                 item.size,
@@ -242,6 +250,7 @@ class Index:
                 json.dumps(analysis.facts, default=str) if analysis.facts else None,
                 time.time(),
                 len(analysis.faces),
+                item.stamp,
             ),
         )
         file_id = int(cur.lastrowid or 0)

@@ -44,6 +44,11 @@ MIGRATIONS: list[str] = [
         ALTER TABLE files ADD COLUMN face_count INTEGER;
         UPDATE files SET face_count = (SELECT COUNT(*) FROM faces WHERE file_id = files.id);
     """,
+    # 3: a content stamp (inode and ctime, or a zip member's CRC) beside size and mtime, so that
+    # a change that keeps both (an edit that restores the mtime, a same-size swap) is noticed
+    """
+        ALTER TABLE files ADD COLUMN stamp TEXT;
+    """,
 ]
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import FileError, InputError
 from .fingerprints import fingerprint_file
-from .index import Index
+from .index import Cached, Index
 from .match import Thresholds, similarities
 from .models import ModelPack, providers_for
 from .sources import iter_items
@@ -256,6 +256,30 @@ def _ready(work: Future[Analysis] | Analysis) -> bool:
     return isinstance(work, Analysis) or work.done()
 
 
+def _same_content(item: Item, hit: Cached, index: Index) -> bool:
+    """Whether an item with its stored path, size and mtime still holds the stored content.
+
+    Equal stamps (see ``Item.stamp``): yes. A file whose stamp changed (an edit that restored
+    the mtime, a same-size swap, but also a ``chmod``) or was never stored: its fingerprint
+    decides, one 128 KiB read, and a match is remembered. A zip member whose CRC changed: no.
+    A tar member, which has no stamp: yes."""
+    if item.stamp is None or item.stamp == hit.stamp:
+        return True
+    stored = hit.analysis.fingerprint
+    if item.fs_path is None:  # a zip member: the CRC says it all, once one is stored
+        same = hit.stamp is None
+    elif stored is None:
+        same = hit.stamp is None  # a row from before fingerprints: trusted once, as before
+    else:
+        try:
+            same = fingerprint_file(item.fs_path, item.size) == stored
+        except OSError:
+            return False
+    if same:
+        index.restamp(hit.file_id, item.stamp)
+    return same
+
+
 def _plan(
     item: Item, index: Index, pack: ModelPack, options: ScanOptions, has_rows: bool
 ) -> tuple[Job | Analysis, bool]:
@@ -263,7 +287,7 @@ def _plan(
     if item.error is not None:
         return Analysis(error=item.error), False
     hit = index.lookup(item, pack.model_id, options.mode)
-    if hit is not None:
+    if hit is not None and _same_content(item, hit, index):
         return hit.analysis, True
     fingerprint = None
     if has_rows and item.fs_path is not None:

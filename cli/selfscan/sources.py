@@ -65,6 +65,7 @@ class _FileEntry:
     size: int
     mtime_ns: int
     kind: ItemKind
+    stamp: str
 
 
 @dataclass
@@ -85,6 +86,7 @@ def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
         kind=entry.kind,
         fs_path=entry.path,
         facts={"source": source},
+        stamp=entry.stamp,
     )
 
 
@@ -221,4 +223,5 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
         plan.entries.append(Item(path, st.st_size, st.st_mtime_ns, error="permission denied"))
         return
     plan.names.append(path)
-    plan.entries.append(_FileEntry(path, st.st_size, st.st_mtime_ns, kind or "image"))
+    stamp = f"{st.st_ino}:{st.st_ctime_ns}"
+    plan.entries.append(_FileEntry(path, st.st_size, st.st_mtime_ns, kind or "image", stamp))

@@ -123,6 +123,9 @@ class Item:
     that produced the item advances. ``error`` is set when discovery already knows the item is bad
     (a dangling symlink, a hostile archive member); such an item is reported, never opened.
     ``facts`` holds metadata from the export around it (see ``exports``), under the key ``source``.
+    ``stamp`` tells content changes that keep the size and mtime apart: ``ino:ctime_ns`` for a
+    file (an in-place edit that restores the mtime still changes the ctime), ``crc:XXXXXXXX`` for
+    a zip member; None where nothing cheap says more (tar members).
     """
 
     path: str
@@ -133,6 +136,7 @@ class Item:
     read: Callable[[], bytes] | None = None
     error: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    stamp: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
