@@ -27,7 +27,7 @@ from selfscan.index import Index, index_path
 from selfscan.scan import Progress
 from selfscan.types import Analysis, Face, FileResult, Item
 from tests import imagegen
-from tests.child import command
+from tests.child import command, selfscan
 
 
 def run_find(paths: list[Path], me: Path) -> tuple[dict[str, FileResult], Progress, int]:
@@ -441,3 +441,59 @@ def test_read_ahead_answers_like_one_query_per_path(tmp_path: Path) -> None:
         fresh.lookup(Item("/lib/a/0000.jpg", 100, 5, fs_path="/lib/a/0000.jpg"), "other", "default")
         is None
     )
+
+
+def test_a_damaged_index_is_one_line_of_advice_and_the_last_report_survives(
+    samples: dict[str, Path], library: Path, home: Path, tmp_path: Path
+) -> None:
+    """Damaged pages, garbage or a newer schema: each command says what to do in one line
+    (it was "internal error ... please report it"), doctor says so too, the report of the
+    previous scan is left as it was (it was emptied), and forget --index starts afresh."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    me = samples["yaoming"]
+    assert selfscan("find", "--me", me, library, "--workers", "1", env=env).returncode == 0
+    db_file = home / "index.sqlite"
+    (tmp_path / "out").mkdir()
+    report = tmp_path / "out" / "last.jsonl"
+    with open(db_file, "r+b") as fh:  # a damaged page in the middle of the faces
+        fh.seek(4096)
+        fh.write(b"\xab" * 4096)
+    for damage in ("page", "garbage", "newer"):
+        if damage == "garbage":
+            for leftover in home.glob("index.sqlite*"):
+                leftover.unlink()
+            db_file.write_bytes(b"not a database at all" * 100)
+        elif damage == "newer":
+            db_file.unlink()
+            with sqlite3.connect(db_file) as db:
+                db.execute("PRAGMA user_version = 99")
+        report.write_text("last month\n")
+        done = selfscan("find", "--me", me, library, "-f", "jsonl", "-o", report, env=env)
+        said = " ".join(done.stderr.split())
+        assert done.returncode == 1 and "internal error" not in said, said
+        if damage == "newer":
+            assert "written by a newer selfscan" in said
+        else:
+            assert "is damaged" in said and "selfscan forget --index" in said
+        assert report.read_text() == "last month\n"
+        assert [p.name for p in report.parent.iterdir()] == ["last.jsonl"]  # no partial left
+        doctor = selfscan("doctor", env=env)
+        assert doctor.returncode == 0 and "index:" in doctor.stdout
+    assert selfscan("forget", "--index", env=env).returncode == 0
+    done = selfscan("find", "--me", me, library, "-f", "jsonl", "-o", report, env=env)
+    assert done.returncode == 0 and len(report.read_text().splitlines()) == 3
+
+
+def test_a_data_dir_that_cannot_be_written_is_one_line_of_advice(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """What a read-only data dir does to the index's lock file (made impossible here by a
+    folder in its place, which root cannot write through either)."""
+    (home / "index.lock").mkdir(parents=True)
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    done = selfscan("find", "--me", samples["yaoming"], library, "--workers", "1", env=env)
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 1 and "cannot write to selfscan's data dir" in said, said
+    assert "--no-store" in said and "internal error" not in said
+    done = selfscan("find", "--me", samples["yaoming"], library, "--no-store", env=env)
+    assert done.returncode == 0

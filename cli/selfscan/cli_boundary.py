@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import sys
 from typing import Any, NoReturn
 
@@ -18,6 +19,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from .errors import SelfscanError
+from .index import index_path, store_problem
 from .render import escape
 
 MIN_COLUMNS = 20
@@ -46,6 +48,10 @@ class Boundary(TyperGroup):
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, TyperException):
             raise
+        except sqlite3.DatabaseError as exc:  # the index failing in the middle of a command
+            message = escape(str(store_problem(index_path(), exc)))
+            err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
         except BrokenPipeError:
             quiet_stdout()
             raise typer.Exit(PIPE_CLOSED) from None

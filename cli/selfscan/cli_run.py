@@ -70,6 +70,10 @@ def run_find(
                     matched.append(result)
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException:
+        if isinstance(writer, FileReport):
+            writer.discard()
+        raise
     finally:
         session.close()
     done = session.progress

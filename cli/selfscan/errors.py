@@ -27,6 +27,10 @@ class BusyError(SelfscanError):
     """Another selfscan process is writing the index of the same data dir."""
 
 
+class StoreError(SelfscanError):
+    """selfscan's own data (the index, a profile, the data dir) cannot be read or written."""
+
+
 class OutputError(SelfscanError):
     """A report the user asked for cannot be written where they asked."""
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
+from .errors import StoreError
 from .index_migrations import migrate
 from .types import Analysis, Face, Item
 
@@ -77,28 +78,55 @@ class Index:
     def __init__(self, path: Path | None, exclusive: bool = False) -> None:
         self.path = path
         self._lock = lock.acquire(path) if path is not None and exclusive else None
-        if path is not None:
-            ensure_private_dir(path.parent)
-            with private_umask():
-                self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-                self.db.execute("PRAGMA journal_mode=WAL")
-        else:
-            self.db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        migrate(self.db)
+        try:
+            self.db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            self.close_lock()
+            raise store_problem(path, exc) from None
+        except BaseException:
+            self.close_lock()
+            raise
         self._in_tx = False
         self._window = _Window(b"", b"", {})  # rows read ahead (see _read_window)
         self._written: set[bytes] = set()  # paths put since the window was read
+
+    @staticmethod
+    def _open(path: Path | None) -> sqlite3.Connection:
+        if path is not None:
+            ensure_private_dir(path.parent)
+            with private_umask():
+                db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+        else:
+            db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA synchronous=NORMAL")
+        migrate(db)
+        # Damage usually shows on the first read: find it now, before any output is written.
+        db.execute("SELECT COUNT(*), MAX(id) FROM files").fetchone()
+        return db
+
+    def check(self) -> None:
+        """Read every page (SQLite's quick_check); a ``StoreError`` with advice if any is
+        damaged. For ``doctor``: a scan finds damage only where it reads."""
+        try:
+            found = self.db.execute("PRAGMA quick_check").fetchone()[0]
+            if found != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
+        except sqlite3.DatabaseError as exc:
+            raise store_problem(self.path, exc) from None
 
     def close(self) -> None:
         try:
             self.commit()
             self.db.close()
         finally:
-            if self._lock is not None:
-                lock.release(self._lock)
-                self._lock = None
+            self.close_lock()
+
+    def close_lock(self) -> None:
+        if self._lock is not None:
+            lock.release(self._lock)
+            self._lock = None
 
     def begin(self) -> None:
         if not self._in_tx:
@@ -301,6 +329,21 @@ class Index:
     def iter_paths(self) -> Iterator[str]:
         for (raw,) in self.db.execute("SELECT path FROM files ORDER BY path"):
             yield _path(raw)
+
+
+def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:
+    """What to tell the user when SQLite cannot use the index at ``path``."""
+    text = str(exc)
+    where = f"the index {path}" if path is not None else "the index"
+    if any(s in text for s in ("malformed", "not a database", "no such table", "no such column")):
+        return StoreError(
+            f"{where} is damaged ({text}): delete it with 'selfscan forget --index' (the next "
+            "scan builds it again; your photos and profiles are not affected), or add --no-store"
+        )
+    return StoreError(
+        f"cannot use {where} ({text}): check that its folder is writable and the disk is not "
+        "full, or add --no-store"
+    )
 
 
 def open_index(store: bool) -> Index:

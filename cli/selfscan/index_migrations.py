@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from .errors import StoreError
+
 # Numbered migrations: MIGRATIONS[n - 1] takes the schema from version n - 1 to n.
 MIGRATIONS: list[str] = [
     """
@@ -56,5 +58,10 @@ def migrate(db: sqlite3.Connection) -> None:
     """Apply the migrations ``db`` has not had yet, each in its own transaction with its
     version number, so an interrupted upgrade resumes at the first one not committed."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreError(
+            f"the index was written by a newer selfscan (schema {version}; this one knows "
+            f"{len(MIGRATIONS)}): upgrade selfscan, or start again with 'selfscan forget --index'"
+        )
     for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
         db.executescript(f"BEGIN IMMEDIATE; {migration}; PRAGMA user_version={number}; COMMIT;")

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from .config import FILE_MODE, ensure_private_dir
-from .errors import BusyError
+from .errors import BusyError, StoreError
 
 try:
     import fcntl
@@ -34,8 +34,14 @@ def acquire(
     """Take the lock of the index ``index`` without waiting; returns the descriptor that holds
     it (give it to :func:`release`). Raises ``BusyError`` when another process holds it."""
     path = lock_path(index)
-    ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        ensure_private_dir(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write to selfscan's data dir {path.parent} ({exc.strerror or exc}): check "
+            "that it is writable, or add --no-store"
+        ) from None
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

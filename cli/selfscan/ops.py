@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .config import data_dir, loose_permissions
-from .errors import EnrollError, InputError, ProfileError
+from .errors import EnrollError, InputError, ProfileError, SelfscanError
 from .faces import FaceAnalyzer
 from .index import Index, index_path, open_index
 from .match import Thresholds, thresholds_for
@@ -259,8 +259,26 @@ def doctor() -> dict[str, Any]:
         "data_dir_exists": home.exists(),
         "index": str(index_path()),
         "permission_problems": loose_permissions(home),
+        "index_problem": _index_problem(),
         "cpu_count": os.cpu_count(),
     }
+
+
+def _index_problem() -> str | None:
+    """Why the index cannot be used, or None (also when there is none yet)."""
+    if not index_path().exists():
+        return None
+    try:
+        index = Index(index_path())
+    except SelfscanError as exc:
+        return str(exc)
+    try:
+        index.check()
+    except SelfscanError as exc:
+        return str(exc)
+    finally:
+        index.close()
+    return None
 
 
 def _version(module: str) -> str | None:

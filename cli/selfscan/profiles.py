@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .config import data_dir, write_private
-from .errors import EnrollError, FileError, ProfileError
+from .errors import EnrollError, FileError, ProfileError, StoreError
 from .faces import DetectPlan, FaceAnalyzer, align
 from .types import Face, Profile, Reference
 
@@ -141,7 +141,13 @@ def _encode(profile: Profile) -> bytes:
 def save_profile(profile: Profile) -> Path:
     """Write ``profile`` (mode 0600); returns its path."""
     path = profiles_dir() / f"{check_name(profile.name)}.json"
-    write_private(path, _encode(profile))
+    try:
+        write_private(path, _encode(profile))
+    except OSError as exc:
+        raise StoreError(
+            f"cannot save profile {profile.name!r} to {path} ({exc.strerror or exc}): check that "
+            "selfscan's data dir is writable"
+        ) from None
     return path
 
 

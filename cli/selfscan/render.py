@@ -196,6 +196,8 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         console.print("data dir not created yet: nothing is stored")
     else:
         console.print("[green]data dir permissions ok[/] (private to you)")
+    if info.get("index_problem"):
+        console.print(f"[red]index:[/] {escape(info['index_problem'])}", soft_wrap=True)
 
 
 def _mb(n: int) -> str:

@@ -51,19 +51,26 @@ def writer_for(fmt: str, stream: IO[str], **options: object) -> Writer:
 
 
 class FileReport:
-    """The writer for ``fmt`` into the file ``path`` the user named (``-o``): the file is
-    created (mode 0600) at once, before any work, and a failure to create or write it (a
-    missing folder, a full disk) is one ``OutputError``."""
+    """The writer for ``fmt`` into the file ``path`` the user named (``-o``).
+
+    The report is written (mode 0600) to a temporary file beside ``path``, created at once so
+    that a folder that cannot take it is known before any work, and put in place by ``close``,
+    also after Ctrl-C (a partial report is still a report). A scan that fails instead leaves an
+    earlier report at ``path`` as it was (``discard``). A terminal, a pipe or ``/dev/stdout`` is
+    written to directly. A failure to create or write is one ``OutputError``."""
 
     def __init__(self, fmt: str, path: Path, **options: object) -> None:
         self.path = path
         _refuse_media(path)
+        self.temp: Path | None = None
+        if path.is_dir():
+            raise OutputError(f"cannot write the report to {path}: it is a folder")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                # An existing file keeps its mode through O_TRUNC: a report is private too.
-                with contextlib.suppress(OSError):
-                    os.fchmod(fd, 0o600)
+            if _is_special(path):
+                fd = os.open(path, os.O_WRONLY)
+            else:
+                self.temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+                fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
             raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
         self.stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
@@ -77,16 +84,36 @@ class FileReport:
         with self._writing():
             self.writer.close(summary)
             self.stream.close()
+            if self.temp is not None:
+                os.replace(self.temp, self.path)
+                self.temp = None
+
+    def discard(self) -> None:
+        """Drop what was written: the scan failed, and an earlier report stays as it was."""
+        with contextlib.suppress(OSError):
+            self.stream.close()
+        if self.temp is not None:
+            with contextlib.suppress(OSError):
+                self.temp.unlink()
+            self.temp = None
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         try:
             yield
         except OSError as exc:
-            self.stream.close()
+            self.discard()
             raise OutputError(
                 f"writing the report to {self.path} failed: {exc.strerror or exc}"
             ) from None
+
+
+def _is_special(path: Path) -> bool:
+    """A terminal, a pipe, a device: written to where it is, never replaced."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _refuse_media(path: Path) -> None:
