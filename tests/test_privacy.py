@@ -188,3 +188,31 @@ def test_no_embedding_survives_forget_all(
     done = selfscan("data", "--json", env=env, cwd=cwd)
     info = json.loads(done.stdout)
     assert info["profiles"] == [] and not info["index"]["exists"]
+
+
+def test_a_forgotten_photos_embeddings_leave_the_index_file(
+    sandbox: dict, samples: dict[str, Path], home: Path
+) -> None:
+    """A photo deleted from the library is forgotten by the next scan, and the embeddings of
+    the people in it are overwritten in the database file, not left in its free pages."""
+    import contextlib
+    import sqlite3
+
+    env, lib, cwd = sandbox["env"], sandbox["lib"], sandbox["cwd"]
+    me = str(samples["yaoming"])
+    assert (
+        selfscan("find", "--me", me, str(lib), "--workers", "1", env=env, cwd=cwd).returncode == 0
+    )
+    with contextlib.closing(sqlite3.connect(home / "index.sqlite")) as db:  # closed before the scan
+        rows = db.execute(
+            "SELECT embedding FROM faces JOIN files ON files.id = faces.file_id "
+            "WHERE CAST(files.path AS TEXT) LIKE '%gdp.jpg' AND embedding IS NOT NULL"
+        ).fetchall()
+    needles = [row[0][:64] for row in rows]
+    assert len(needles) >= 3
+    (lib / "gdp.jpg").unlink()
+    assert (
+        selfscan("find", "--me", me, str(lib), "--workers", "1", env=env, cwd=cwd).returncode == 0
+    )
+    left = [p.name for p in home.rglob("index.sqlite*") for n in needles if n in p.read_bytes()]
+    assert left == []

@@ -101,6 +101,9 @@ class Index:
             db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA synchronous=NORMAL")
+        # Deleted rows are overwritten, not left in free pages: a forgotten face's embedding is
+        # gone from the file (some SQLite builds do this by default, not all).
+        db.execute("PRAGMA secure_delete=ON")
         migrate(db)
         # Damage usually shows on the first read: find it now, before any output is written.
         db.execute("SELECT COUNT(*), MAX(id) FROM files").fetchone()
