@@ -472,3 +472,31 @@ def test_a_relative_data_dir_does_not_move_with_the_working_directory(
     assert data_dir() == tmp_path / "rel"
     code, out, _ = run("doctor")
     assert code == 0 and "data dir not created yet" in out and not (tmp_path / "rel").exists()
+
+
+def test_forget_a_path_or_what_no_longer_exists(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """The index holds the faces of everyone in a folder even after the folder is deleted:
+    data says how many indexed files are gone, --missing forgets them and --path forgets a
+    folder (or an archive) that still exists, faces and embeddings with them."""
+    import shutil
+
+    kept, gone = tmp_path / "kept", tmp_path / "gone"
+    for folder, name in ((kept, "players"), (gone, "gdp")):
+        folder.mkdir()
+        shutil.copyfile(samples[name], folder / f"{name}.jpg")
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    assert run("find", str(kept), str(gone), "--workers", "1")[0] == 0
+    shutil.rmtree(gone)
+    info = json.loads(run("data", "--json")[1])["index"]
+    assert (info["files"], info["missing"]) == (2, 1)
+    code, out, _ = run("forget", "--missing")
+    assert code == 0 and "forgot 1 indexed files that no longer exist" in out
+    info = json.loads(run("data", "--json")[1])["index"]
+    assert (info["files"], info["missing"]) == (1, 0) and info["faces"] > 100
+    code, out, _ = run("forget", "--path", str(kept))
+    assert code == 0 and f"forgot 1 indexed files under {kept}" in " ".join(out.split())
+    info = json.loads(run("data", "--json")[1])["index"]
+    assert (info["files"], info["faces"], info["embeddings"]) == (0, 0, 0)
+    assert (home / "profiles" / "me.json").exists()

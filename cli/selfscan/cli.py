@@ -251,6 +251,13 @@ def forget(
     models: Annotated[
         bool, typer.Option("--models", help="Also delete installed model packs.")
     ] = False,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Option("--path", help="Forget what the index holds on files under this path."),
+    ] = None,
+    missing: Annotated[
+        bool, typer.Option("--missing", help="Forget indexed files that no longer exist.")
+    ] = False,
 ) -> None:
     """Delete what selfscan stored, and say what was removed.
 
@@ -258,11 +265,18 @@ def forget(
 
       selfscan forget --profile me
 
+      selfscan forget --path ~/Pictures/old-phone --missing
+
       selfscan forget --all
     """
-    if profile is None and not index and not everything and not models:
-        raise InputError("say what to forget: --profile NAME, --index, --all (or --models)")
-    removed = store.forget(profile, index, everything, models)
+    if profile is None and not (index or everything or models or paths or missing):
+        raise InputError(
+            "say what to forget: --profile NAME, --path PATH, --missing, --index, --all "
+            "(or --models)"
+        )
+    removed = store.forget(
+        profile, index, everything, models, [str(p) for p in paths or []], missing
+    )
     render.forget_report(out, removed)
     if everything:
         render.others_note(out, store.others(), str(data_dir()))

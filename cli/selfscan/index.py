@@ -322,6 +322,23 @@ class Index:
             removed += len(gone)
         return removed
 
+    def forget_under(self, roots: list[str]) -> int:
+        """Delete the rows of ``roots`` and of everything under them (files, archive members);
+        returns how many items were forgotten."""
+        return self.forget_missing(roots, set())
+
+    def gone(self) -> list[str]:
+        """Indexed items whose file, or whose archive, no longer exists."""
+        return [path for path in self.iter_paths() if not os.path.lexists(path.split("!/", 1)[0])]
+
+    def forget_gone(self) -> int:
+        """Delete the rows of items whose file or archive no longer exists; returns how many."""
+        gone = self.gone()
+        self._window = _Window(b"", b"", {})
+        self.begin()
+        self.db.executemany("DELETE FROM files WHERE path = ?", [(_key(p),) for p in gone])
+        return len(gone)
+
     def stats(self) -> dict[str, int]:
         """Counts of indexed items, faces and stored embeddings."""
         files = self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]

@@ -226,7 +226,12 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
         table.add_row(
             "index",
             f"{ix.get('files', 0)} files indexed, {ix.get('faces', 0)} faces, "
-            f"{ix.get('embeddings', 0)} embeddings",
+            f"{ix.get('embeddings', 0)} embeddings"
+            + (
+                f"; {ix['missing']} no longer exist (forget them with --missing)"
+                if ix.get("missing")
+                else ""
+            ),
             _mb(ix["bytes"]),
             escape(ix["path"]),
         )
@@ -255,7 +260,11 @@ def forget_report(console: Console, removed: list[Any]) -> None:
         console.print("nothing to forget: no such data is stored")
         return
     for r in removed:
-        console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")
+        if r.count is not None:
+            where = f" {escape(r.path)}" if r.path else ""
+            console.print(f"[green]forgot[/] {r.count} {escape(r.what)}{where}", soft_wrap=True)
+        else:
+            console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")
 
 
 def others_note(console: Console, others: list[Any], home: str) -> None:

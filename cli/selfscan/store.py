@@ -13,6 +13,7 @@ counted as "not selfscan's" and left alone; the data dir is removed only once it
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class Removed:
     what: str
     path: str
     size: int
+    count: int | None = None  # indexed items forgotten, for --path and --missing
 
 
 def _size(path: Path) -> int:
@@ -115,6 +117,12 @@ def inventory() -> dict[str, Any]:
         finally:
             db.close()
     index["bytes"] = sum(_size(p) for p in _index_files())
+    if index_path().exists():
+        db = Index(index_path())
+        try:
+            index["missing"] = len(db.gone())
+        finally:
+            db.close()
     models_dir = home / "models"
     models = (
         [
@@ -140,7 +148,12 @@ def inventory() -> dict[str, Any]:
 
 
 def forget(
-    profile: str | None = None, index: bool = False, everything: bool = False, models: bool = False
+    profile: str | None = None,
+    index: bool = False,
+    everything: bool = False,
+    models: bool = False,
+    paths: list[str] | None = None,
+    missing: bool = False,
 ) -> list[Removed]:
     """Delete stored data; returns what was removed. ``everything`` removes all personal data
     (every profile and the index); ``models`` the model packs. Files selfscan did not make are
@@ -163,6 +176,8 @@ def forget(
         if not path.exists():
             raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
         rm(path, f"profile {profile}")
+    if (paths or missing) and not (index or everything) and index_path().exists():
+        removed += _forget_rows(paths or [], missing)
     if (index or everything) and any(p.exists() for p in _index_files()):
         # never under a running scan: it would go on writing to a deleted file
         held = lock.acquire(index_path(), "stop it, or let it finish, before forgetting the index")
@@ -180,6 +195,27 @@ def forget(
         rm(home / "models", "model packs")
     if everything and _remove_if_empty(home):
         removed.append(Removed("data dir", str(home), 0))
+    return removed
+
+
+def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
+    """Delete the index rows under ``paths`` and, with ``missing``, of items that no longer
+    exist; their faces and embeddings go with them (and are overwritten in the file)."""
+    held = lock.acquire(index_path(), "stop it, or let it finish, before forgetting from the index")
+    removed: list[Removed] = []
+    try:
+        db = Index(index_path())
+        try:
+            for path in paths:
+                count = db.forget_under([os.path.abspath(path)])
+                removed.append(Removed("indexed files under", os.path.abspath(path), 0, count))
+            if missing:
+                gone = db.forget_gone()
+                removed.append(Removed("indexed files that no longer exist", "", 0, gone))
+        finally:
+            db.close()
+    finally:
+        lock.release(held)
     return removed
 
 
