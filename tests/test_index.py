@@ -212,6 +212,36 @@ def test_changed_moved_and_deleted_files(samples: dict[str, Path], library: Path
     assert paths == ["gdp.jpg", "team.jpg"]
 
 
+def test_a_moved_archive_and_extracted_members_need_no_detection(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """Moving a Takeout zip to another folder, or extracting it and deleting the zip, analysed
+    every member again (moved files were recognised, archive members were not)."""
+    lib = tmp_path / "lib"
+    (lib / "new").mkdir(parents=True)
+    archive = lib / "new" / "takeout-001.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("players", "gdp", "t1"):
+            zf.write(samples[name], f"Photos/{name}.jpg")
+    first, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 3 and first["players.jpg"].status == "match"
+    (lib / "archive").mkdir()
+    archive = archive.rename(lib / "archive" / "takeout-001.zip")
+    moved, progress, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3
+    assert {k: v.status for k, v in moved.items()} == {k: v.status for k, v in first.items()}
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(lib / "extracted")
+    archive.unlink()
+    extracted, progress, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3
+    assert extracted["players.jpg"].status == "match"
+    db = Index(index_path())
+    paths = sorted(db.iter_paths())
+    db.close()
+    assert paths == sorted(str(p) for p in (lib / "extracted" / "Photos").iterdir())
+
+
 def test_another_profile_needs_no_detection(
     samples: dict[str, Path], library: Path, tmp_path: Path
 ) -> None:

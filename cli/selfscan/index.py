@@ -207,7 +207,8 @@ class Index:
         self.db.execute("UPDATE files SET stamp = ? WHERE id = ?", (stamp, file_id))
 
     def moved(self, fingerprint: str, size: int, model_id: str, mode: str) -> Cached | None:
-        """A stored item with the same content whose path no longer exists (moved or renamed)."""
+        """A stored item with the same content whose path no longer exists (moved or renamed),
+        or whose archive no longer exists (an archive moved, members extracted from it)."""
         rows = self.db.execute(
             "SELECT id, path FROM files WHERE fingerprint = ? AND size = ? AND model_id = ? "
             "AND mode >= ?",
@@ -215,7 +216,7 @@ class Index:
         ).fetchall()
         for file_id, raw in rows:
             path = _path(raw)
-            if "!/" not in path and not os.path.lexists(path):
+            if not os.path.lexists(path.split("!/", 1)[0]):
                 return Cached(file_id, self._load(file_id))
         return None
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import FileError, InputError
-from .fingerprints import fingerprint_file
+from .fingerprints import fingerprint_bytes, fingerprint_file
 from .index import Cached, Index
 from .match import Thresholds, similarities
 from .models import ModelPack, providers_for
@@ -295,11 +295,6 @@ def _plan(
             fingerprint = fingerprint_file(item.fs_path, item.size)
         except OSError:
             fingerprint = None
-        if fingerprint is not None:
-            moved = index.moved(fingerprint, item.size, pack.model_id, options.mode)
-            if moved is not None:
-                index.put(item, moved.analysis, pack.model_id, options.mode)
-                return moved.analysis, True
     data = None
     if item.fs_path is None:
         if item.read is None:
@@ -310,5 +305,14 @@ def _plan(
             return Analysis(error=exc.reason), False
         except Exception as exc:  # archive libraries raise many types for damaged members
             return Analysis(error=f"cannot read archive member: {exc}"), False
+        if has_rows:
+            fingerprint = fingerprint_bytes(data)
+    if fingerprint is not None:
+        # A moved or renamed file, a moved archive's members, members extracted from an
+        # archive that is gone: the same content under a path that no longer exists.
+        moved = index.moved(fingerprint, item.size, pack.model_id, options.mode)
+        if moved is not None:
+            index.put(item, moved.analysis, pack.model_id, options.mode)
+            return moved.analysis, True
     job = Job(item.kind, options.mode, item.size, item.mtime_ns, item.fs_path, data, fingerprint)
     return job, False
