@@ -373,6 +373,11 @@ def test_report_never_replaces_a_photo_and_is_private(
     code, _, _ = run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(report))
     assert code == 0 and len(report.read_text().splitlines()) == 3
     assert report.stat().st_mode & 0o777 == 0o600
+    link = tmp_path / "latest.jsonl"  # a link to the report: the report is replaced, not the link
+    link.symlink_to(report)
+    assert run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(link))[0] == 0
+    assert link.is_symlink() and len(report.read_text().splitlines()) == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_output_dash_is_stdout_and_a_table_is_not_written_to_a_file(

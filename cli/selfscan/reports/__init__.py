@@ -60,7 +60,7 @@ class FileReport:
     written to directly. A failure to create or write is one ``OutputError``."""
 
     def __init__(self, fmt: str, path: Path, **options: object) -> None:
-        self.path = path
+        self.path = self.target = path
         _refuse_media(path)
         self.temp: Path | None = None
         if path.is_dir():
@@ -69,7 +69,9 @@ class FileReport:
             if _is_special(path):
                 fd = os.open(path, os.O_WRONLY)
             else:
-                self.temp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+                # Beside the file a symlink points to: that file is replaced, the link stays.
+                self.target = Path(os.path.realpath(path))
+                self.temp = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
                 fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
             raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
@@ -85,7 +87,7 @@ class FileReport:
             self.writer.close(summary)
             self.stream.close()
             if self.temp is not None:
-                os.replace(self.temp, self.path)
+                os.replace(self.temp, self.target)
                 self.temp = None
 
     def discard(self) -> None:
