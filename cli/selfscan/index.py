@@ -15,7 +15,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,50 +23,24 @@ from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
 from .errors import StoreError
 from .index_migrations import migrate
-from .types import Analysis, Face, Item
+from .index_rows import (
+    DETAIL,
+    FACE,
+    WINDOW,
+    Cached,
+    Window,
+    analysis_from_rows,
+    key_of,
+    path_of,
+)
+from .types import Analysis, Item
 
 MODES = {"quick": 0, "default": 1, "thorough": 2}
-
-
-_DETAIL = "error, width, height, orientation, facts, fingerprint, face_count, stamp"
-_FACE = "x1, y1, x2, y2, det_score, landmarks, embedding, time"
-WINDOW = 256  # rows read ahead by one lookup during a rescan
-
-
-def _key(path: str) -> bytes:
-    """A path as stored: its file-system bytes (``os.fsdecode`` surrogates turned back)."""
-    return path.encode("utf-8", "surrogateescape")
-
-
-def _path(raw: bytes | str) -> str:
-    return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
 
 
 def index_path() -> Path:
     """Where the index lives."""
     return data_dir() / "index.sqlite"
-
-
-@dataclass(frozen=True)
-class _Window:
-    """Every stored row whose path lies in ``[low, high]`` (``high`` None: no end), by path."""
-
-    low: bytes
-    high: bytes | None
-    rows: dict[bytes, tuple]
-
-    def covers(self, key: bytes) -> bool:
-        return self.low <= key and (self.high is None or key <= self.high)
-
-
-@dataclass(frozen=True)
-class Cached:
-    """An index hit: the stored analysis of an item with the same path, size and mtime, and the
-    content stamp stored with it (see ``Item.stamp``)."""
-
-    file_id: int
-    analysis: Analysis
-    stamp: str | None = None
 
 
 class Index:
@@ -87,7 +60,7 @@ class Index:
             self.close_lock()
             raise
         self._in_tx = False
-        self._window = _Window(b"", b"", {})  # rows read ahead (see _read_window)
+        self._window = Window(b"", b"", {})  # rows read ahead (see _read_window)
         self._written: set[bytes] = set()  # paths put since the window was read
 
     @staticmethod
@@ -144,7 +117,7 @@ class Index:
     def lookup(self, item: Item, model_id: str, mode: str) -> Cached | None:
         """The stored analysis when ``item`` is unchanged (same path, size and mtime_ns), was
         analysed by ``model_id``, and at least as thoroughly as ``mode``."""
-        key = _key(item.path)
+        key = key_of(item.path)
         if item.fs_path is None or key in self._written:
             row = self._read_one(key)  # archive members do not arrive in path order
         else:
@@ -158,11 +131,11 @@ class Index:
             return None
         if stored_mode < MODES[mode]:
             return None
-        return Cached(file_id, self._analysis(row[5:12], row[13]), row[12])
+        return Cached(file_id, analysis_from_rows(row[5:12], row[13]), row[12])
 
     def _read_one(self, key: bytes) -> tuple | None:
         row = self.db.execute(
-            f"SELECT id, size, mtime_ns, model_id, mode, {_DETAIL} FROM files WHERE path = ?",
+            f"SELECT id, size, mtime_ns, model_id, mode, {DETAIL} FROM files WHERE path = ?",
             (key,),
         ).fetchone()
         if row is None:
@@ -174,7 +147,7 @@ class Index:
         queries. Files in a folder arrive in path order, so a rescan then finds the following
         ones already read, and a new folder's files fall in the gap before the next stored path."""
         rows = self.db.execute(
-            f"SELECT path, id, size, mtime_ns, model_id, mode, {_DETAIL} FROM files "
+            f"SELECT path, id, size, mtime_ns, model_id, mode, {DETAIL} FROM files "
             "WHERE path >= ? ORDER BY path LIMIT ?",
             (key, WINDOW),
         ).fetchall()
@@ -183,13 +156,13 @@ class Index:
         if with_faces:
             marks = ",".join("?" * len(with_faces))
             for face in self.db.execute(
-                f"SELECT file_id, {_FACE} FROM faces WHERE file_id IN ({marks}) "
+                f"SELECT file_id, {FACE} FROM faces WHERE file_id IN ({marks}) "
                 "ORDER BY file_id, id",
                 with_faces,
             ):
                 faces.setdefault(face[0], []).append(face[1:])
         self._written.clear()  # the window read them back
-        self._window = _Window(
+        self._window = Window(
             key,
             rows[-1][0] if len(rows) == WINDOW else None,
             {path: (*rest, faces.get(rest[0], [])) for path, *rest in rows},
@@ -197,7 +170,7 @@ class Index:
 
     def _face_rows(self, file_id: int) -> list[tuple]:
         return self.db.execute(
-            f"SELECT {_FACE} FROM faces WHERE file_id = ? ORDER BY id", (file_id,)
+            f"SELECT {FACE} FROM faces WHERE file_id = ? ORDER BY id", (file_id,)
         ).fetchall()
 
     def restamp(self, file_id: int, stamp: str | None) -> None:
@@ -215,36 +188,14 @@ class Index:
             (fingerprint, size, model_id, MODES[mode]),
         ).fetchall()
         for file_id, raw in rows:
-            path = _path(raw)
+            path = path_of(raw)
             if not os.path.lexists(path.split("!/", 1)[0]):
                 return Cached(file_id, self._load(file_id))
         return None
 
     def _load(self, file_id: int) -> Analysis:
-        row = self.db.execute(f"SELECT {_DETAIL} FROM files WHERE id = ?", (file_id,)).fetchone()
-        return self._analysis(row, self._face_rows(file_id) if row[6] != 0 else [])
-
-    @staticmethod
-    def _analysis(row: tuple, face_rows: list[tuple]) -> Analysis:
-        faces = tuple(
-            Face(
-                box=(x1, y1, x2, y2),
-                landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2),
-                det_score=det,
-                embedding=None if emb is None else np.frombuffer(emb, dtype="<f4"),
-                time=t,
-            )
-            for x1, y1, x2, y2, det, lm, emb, t in face_rows
-        )
-        return Analysis(
-            faces=faces,
-            width=row[1],
-            height=row[2],
-            orientation=row[3],
-            error=row[0],
-            facts=json.loads(row[4]) if row[4] else {},
-            fingerprint=row[5],
-        )
+        row = self.db.execute(f"SELECT {DETAIL} FROM files WHERE id = ?", (file_id,)).fetchone()
+        return analysis_from_rows(row, self._face_rows(file_id) if row[6] != 0 else [])
 
     def put(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
         """Store (or replace) the analysis of ``item``; returns its row id. All or nothing: a
@@ -261,7 +212,7 @@ class Index:
         return file_id
 
     def _write(self, item: Item, analysis: Analysis, model_id: str, mode: str) -> int:
-        key = _key(item.path)
+        key = key_of(item.path)
         self._written.add(key)
         self.db.execute("DELETE FROM files WHERE path = ?", (key,))
         cur = self.db.execute(
@@ -306,17 +257,17 @@ class Index:
     def forget_missing(self, roots: list[str], seen: set[str]) -> int:
         """Delete rows under ``roots`` that this scan did not see (deleted or moved away)."""
         removed = 0
-        self._window = _Window(b"", b"", {})
+        self._window = Window(b"", b"", {})
         self.begin()
         for root in roots:
-            base = _key(root.rstrip("/"))
+            base = key_of(root.rstrip("/"))
             rows = self.db.execute(
                 "SELECT id, path FROM files WHERE path >= ? AND path < ?", (base, base + b"\xff")
             ).fetchall()
             gone = [
                 (fid,)
                 for fid, raw in rows
-                if _path(raw) not in seen
+                if path_of(raw) not in seen
                 and (raw == base or raw.startswith((base + b"/", base + b"!/")))
             ]
             self.db.executemany("DELETE FROM files WHERE id = ?", gone)
@@ -335,9 +286,9 @@ class Index:
     def forget_gone(self) -> int:
         """Delete the rows of items whose file or archive no longer exists; returns how many."""
         gone = self.gone()
-        self._window = _Window(b"", b"", {})
+        self._window = Window(b"", b"", {})
         self.begin()
-        self.db.executemany("DELETE FROM files WHERE path = ?", [(_key(p),) for p in gone])
+        self.db.executemany("DELETE FROM files WHERE path = ?", [(key_of(p),) for p in gone])
         return len(gone)
 
     def stats(self) -> dict[str, int]:
@@ -349,7 +300,7 @@ class Index:
 
     def iter_paths(self) -> Iterator[str]:
         for (raw,) in self.db.execute("SELECT path FROM files ORDER BY path"):
-            yield _path(raw)
+            yield path_of(raw)
 
 
 def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:

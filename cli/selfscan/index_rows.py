@@ -1,0 +1,71 @@
+"""How the index's rows read: the columns a lookup selects, paths as stored, the read-ahead
+window of a rescan, and rows turned back into an ``Analysis``. Used by :mod:`selfscan.index`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .types import Analysis, Face
+
+# The columns of a files row that make its Analysis, and of a faces row.
+DETAIL = "error, width, height, orientation, facts, fingerprint, face_count, stamp"
+FACE = "x1, y1, x2, y2, det_score, landmarks, embedding, time"
+WINDOW = 256  # rows read ahead by one lookup during a rescan
+
+
+def key_of(path: str) -> bytes:
+    """A path as stored: its file-system bytes (``os.fsdecode`` surrogates turned back)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def path_of(raw: bytes | str) -> str:
+    return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Every stored row whose path lies in ``[low, high]`` (``high`` None: no end), by path."""
+
+    low: bytes
+    high: bytes | None
+    rows: dict[bytes, tuple]
+
+    def covers(self, key: bytes) -> bool:
+        return self.low <= key and (self.high is None or key <= self.high)
+
+
+@dataclass(frozen=True)
+class Cached:
+    """An index hit: the stored analysis of an item with the same path, size and mtime, and the
+    content stamp stored with it (see ``Item.stamp``)."""
+
+    file_id: int
+    analysis: Analysis
+    stamp: str | None = None
+
+
+def analysis_from_rows(row: tuple, face_rows: list[tuple]) -> Analysis:
+    """The ``Analysis`` held by a ``files`` row (its ``DETAIL`` columns) and its faces' rows."""
+    faces = tuple(
+        Face(
+            box=(x1, y1, x2, y2),
+            landmarks=np.frombuffer(lm, dtype="<f4").reshape(5, 2),
+            det_score=det,
+            embedding=None if emb is None else np.frombuffer(emb, dtype="<f4"),
+            time=t,
+        )
+        for x1, y1, x2, y2, det, lm, emb, t in face_rows
+    )
+    return Analysis(
+        faces=faces,
+        width=row[1],
+        height=row[2],
+        orientation=row[3],
+        error=row[0],
+        facts=json.loads(row[4]) if row[4] else {},
+        fingerprint=row[5],
+    )
