@@ -586,3 +586,45 @@ def test_fuzz_export_index_never_raises(files: dict[str, bytes]) -> None:
         source = index.facts(name)
         assert set(source) == set(exports.SOURCE_KEYS)
         assert isinstance(source["people"], list)
+
+
+def test_instagram_export_from_before_2020(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    """Instagram's older export lists its media in one ``media.json`` at the root, with the
+    caption, an ISO time and a place's name: all reach the photo's facts, as a folder and as a
+    zip. A ``media.json`` of some other program is not an export and is not reported."""
+    root = tmp_path / "olduser_20190105"
+    (root / "photos" / "201812").mkdir(parents=True)
+    (root / "photos" / "201812" / "3e02b2be.jpg").write_bytes(photos["players"])
+    (root / "stories" / "201811").mkdir(parents=True)
+    (root / "stories" / "201811" / "9a1.jpg").write_bytes(photos["gdp"])
+    media = {
+        "photos": [
+            {
+                "caption": "Team photo \u00f0\u009f\u008f\u0080",  # mojibake of 🏀
+                "taken_at": "2018-12-31T08:05:13",
+                "location": "West End, Vancouver",
+                "path": "photos/201812/3e02b2be.jpg",
+            }
+        ],
+        "stories": [{"taken_at": "2018-11-02T10:00:00+01:00", "path": "stories/201811/9a1.jpg"}],
+    }
+    (root / "media.json").write_text(json.dumps(media))
+    other = tmp_path / "other-app"
+    other.mkdir()
+    (other / "media.json").write_text("{not json")
+    (other / "t1.jpg").write_bytes(photos["t1"])
+    archive = tmp_path / "olduser_20190105.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in root.rglob("*"):
+            if path.is_file():
+                zf.write(path, path.relative_to(tmp_path).as_posix())
+    for where in ([root, other], [archive]):
+        items = {Path(i.path).name: i for i in iter_items(where)}
+        assert all(i.error is None for i in items.values()), items
+        post = items["3e02b2be.jpg"].facts["source"]
+        assert post["export"] == "instagram" and post["origin"] == "post"
+        assert post["post"] == "Team photo 🏀" and post["place"] == "West End, Vancouver"
+        assert post["taken_time"] == 1546243513  # 2018-12-31 08:05:13 UTC
+        story = items["9a1.jpg"].facts["source"]
+        assert story["origin"] == "story" and story["taken_time"] == 1541149200
+    assert {Path(i.path).name for i in iter_items([other])} == {"t1.jpg"}

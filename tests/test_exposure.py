@@ -248,3 +248,23 @@ def test_undecodable_names_and_formulas_are_written_safely() -> None:
 def test_camera_names_do_not_repeat_the_make(make: str, model: str, shown: str) -> None:
     f = exposure_facts(_result(_photo(camera={"make": make, "model": model})))
     assert f["camera"] == shown
+
+
+def test_a_place_name_is_a_location() -> None:
+    """An export that names the place (old Instagram) but gives no coordinates still tells
+    where the photo was taken: it counts as a location and the report shows the name."""
+    import io
+
+    from selfscan.reports import writer_for
+    from selfscan.types import ScanSummary
+
+    r = _result(_photo(), {"export": "instagram", "place": "West End, Vancouver"})
+    f = exposure_facts(r)
+    assert (f["has_location"], f["latitude"], f["place"]) == (True, None, "West End, Vancouver")
+    assert f["location_source"] == "export"
+    assert not exposure_facts(_result(_photo()))["has_location"]
+    buf = io.StringIO()
+    writer = writer_for("html", buf, threshold=0.4)
+    writer.add(r)
+    writer.close(ScanSummary(total=1, counts={"match": 1}))
+    assert "West End, Vancouver (from the export)" in buf.getvalue()

@@ -6,6 +6,7 @@ escaped one by one (``"\\u00c3\\u00a9"`` for "é"); ``fix_mojibake`` repairs it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -61,18 +62,30 @@ def as_number(value: Any) -> float | None:
 
 
 def as_timestamp(value: Any) -> int | None:
-    """Unix seconds from a number, a numeric string, or Takeout's ``{"timestamp": ...}``."""
+    """Unix seconds from a number, a numeric string, an ISO 8601 date and time (UTC unless it
+    says otherwise, as Instagram's older exports write them), or Takeout's
+    ``{"timestamp": ...}``."""
     if isinstance(value, dict):
         value = value.get("timestamp")
     if isinstance(value, str):
         try:
             value = float(value.strip())
         except ValueError:
-            return None
+            value = _iso_seconds(value.strip())
     number = as_number(value)
     if number is None or number == 0 or not _MIN_TIME <= number <= _MAX_TIME:
         return None
     return int(number)
+
+
+def _iso_seconds(text: str) -> float | None:
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
 
 
 def as_geo(value: Any) -> dict[str, float | None] | None:

@@ -21,6 +21,8 @@ list) when unknown:
   ``taken_timestamp`` when exported, else when the photo was posted or sent.
 - ``geo``: ``{"latitude": float, "longitude": float, "altitude": float | None}`` or None
   (0, 0 means unknown and gives None).
+- ``place``: a place's name where the export gives one without coordinates (Instagram's
+  ``media.json`` before 2020: ``"West End, Vancouver"``).
 - ``people``: names tagged in the photo (Takeout ``people[].name``).
 - ``url``: Takeout's link to the photo in Google Photos.
 - ``origin``: where the photo came from. Takeout: the ``googlePhotosOrigin`` kind, with the device
@@ -88,6 +90,7 @@ SOURCE_KEYS = (
     "description",
     "taken_time",
     "geo",
+    "place",
     "people",
     "url",
     "origin",
@@ -227,7 +230,8 @@ class ExportIndex:
             return
         found, error = parse_social(data, origin)
         if error is not None:
-            self.problems.append((self._where(name), error))
+            if origin != "media":  # "media.json" is a common name: only Instagram's is reported
+                self.problems.append((self._where(name), error))
             return
         root: str | None = None
         for uri, facts in found:
@@ -237,7 +241,8 @@ class ExportIndex:
             if export == "messages":
                 instagram = root in self._instagram_roots or "instagram" in self._hint
                 export = "instagram" if instagram else "facebook"
-            facts.update(export=export, origin=origin, sidecar=self._where(name))
+            facts.update(export=export, sidecar=self._where(name))
+            facts.setdefault("origin", origin)
             known = self._social.setdefault(target, {})
             for key, value in facts.items():
                 if known.get(key) is None:

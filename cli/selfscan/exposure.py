@@ -27,7 +27,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     """The exposure facts of one result, JSON-ready.
 
     Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif/export/None),
-    ``has_location``, ``latitude``, ``longitude``, ``location_source``, ``camera``,
+    ``has_location`` (coordinates or a place's name), ``latitude``, ``longitude``, ``place``,
+    ``location_source``, ``camera``,
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
     ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``description``, ``post``,
     ``thread``, ``origin``, ``people``, and for videos ``appearances`` (seconds) and ``duration``.
@@ -42,14 +43,18 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     video = _dict(facts.get("video"))
     taken, taken_source = _taken(photo, source, video)
     lat, lon, where_from = _location(photo, source)
+    place = _text(source.get("place"))
+    if where_from is None and place:
+        where_from = "export"
     matching, others = _faces(result, threshold, bool(video))
     out: dict[str, Any] = {
         "kind": "video" if video else "photo",
         "taken": taken,
         "taken_source": taken_source,
-        "has_location": lat is not None,
+        "has_location": lat is not None or bool(place),
         "latitude": lat,
         "longitude": lon,
+        "place": place,
         "location_source": where_from,
         "camera": _camera(photo) or _text(video.get("device")),
         "matching_faces": matching,

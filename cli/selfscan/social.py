@@ -43,6 +43,8 @@ def social_kind(path: str) -> tuple[str, str] | None:
         return "instagram", "post"
     if base in _IG_FILES:
         return "instagram", _IG_FILES[base]
+    if base == "media.json":  # Instagram's export before 2020, at the root of the export
+        return "instagram", "media"
     return None
 
 
@@ -67,6 +69,8 @@ def parse_social(
     obj, error = load_json(data)
     if error is not None:
         return [], error
+    if origin == "media":
+        return _old_instagram(obj), None
     context = _Context()
     if isinstance(obj, dict):
         if origin == "album":
@@ -76,6 +80,36 @@ def parse_social(
     found: list[tuple[str, dict[str, Any]]] = []
     _collect(obj, context, found, 0)
     return found, None
+
+
+# The lists of Instagram's export before 2020 (media.json): {"photos": [{"path", "caption",
+# "taken_at", "location"}], "videos": [...], ...}, ``path`` relative to the export's root.
+_OLD_IG_LISTS = {"photos": "post", "videos": "post", "stories": "story", "profile": "profile_photo"}
+
+
+def _old_instagram(obj: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The media of an old Instagram ``media.json``; nothing for any other file of that name."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if not isinstance(obj, dict):
+        return found
+    for key, origin in _OLD_IG_LISTS.items():
+        for entry in _dicts(obj.get(key)):
+            path = entry.get("path")
+            if not isinstance(path, str) or not path.strip() or "://" in path:
+                continue
+            facts = {
+                "album": None,
+                "title": None,
+                "description": None,
+                "taken_time": as_timestamp(entry.get("taken_at")),
+                "geo": None,
+                "place": as_text(entry.get("location"), True),
+                "post": as_text(entry.get("caption"), True),
+                "thread": None,
+                "origin": origin,
+            }
+            found.append((path.strip(), facts))
+    return found
 
 
 def _collect(node: Any, context: _Context, found: list, depth: int) -> None:

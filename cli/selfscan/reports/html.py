@@ -264,7 +264,12 @@ def _where(facts: dict[str, Any]) -> str:
     if not facts["has_location"]:
         return "none recorded"
     origin = "from the photo" if facts["location_source"] == "exif" else "from the export"
-    return f"{facts['latitude']:.5f}, {facts['longitude']:.5f} ({origin})"
+    if facts["latitude"] is None:  # a place's name, without coordinates
+        return f"{facts['place']} ({origin})"
+    where = f"{facts['latitude']:.5f}, {facts['longitude']:.5f}"
+    if facts.get("place"):
+        where += f", {facts['place']}"
+    return f"{where} ({origin})"
 
 
 def _size(facts: dict[str, Any]) -> str:
