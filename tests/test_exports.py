@@ -265,11 +265,45 @@ def test_parse_social_facebook_album() -> None:
                 "description": "Crème brûlée",
                 "taken_time": 1_559_000_000,
                 "geo": {"latitude": 45.0, "longitude": 7.0, "altitude": None},
+                "place": None,
                 "post": None,
                 "thread": None,
             },
         )
     ]
+
+
+def test_parse_social_older_facebook_metadata_and_place_names() -> None:
+    """Older Facebook exports put latitude and longitude right in ``photo_metadata``; a post's
+    place has a name as well as coordinates: both reach the photo."""
+    album = {
+        "name": "Trip",
+        "photos": [
+            {
+                "uri": "photos_and_videos/Trip/1.jpg",
+                "media_metadata": {"photo_metadata": {"latitude": 48.85, "longitude": 2.29}},
+            }
+        ],
+    }
+    found, _ = parse_social(json.dumps(album).encode(), "album")
+    assert found[0][1]["geo"] == {"latitude": 48.85, "longitude": 2.29, "altitude": None}
+    posts = [
+        {
+            "timestamp": 1_560_000_000,
+            "data": [{"post": "At the lake"}],
+            "attachments": [
+                {"data": [{"media": {"uri": "posts/media/2.jpg"}}]},
+                {"data": [{"place": {"name": "Lake Geneva", "coordinate": {"latitude": 46.4}}}]},
+            ],
+        }
+    ]
+    found, _ = parse_social(json.dumps(posts).encode(), "post")
+    assert found[0][0] == "posts/media/2.jpg"
+    assert (found[0][1]["place"], found[0][1]["geo"], found[0][1]["post"]) == (
+        "Lake Geneva",
+        None,
+        "At the lake",
+    )
 
 
 def test_parse_social_malformed() -> None:

@@ -55,6 +55,7 @@ class _Context:
     thread: str | None = None
     taken: int | None = None
     geo: dict[str, float | None] | None = None
+    place: str | None = None
 
 
 def parse_social(
@@ -141,11 +142,13 @@ def _around(node: dict, context: _Context) -> _Context:
             if isinstance(d.get("place"), dict)
         ]
         geo = next((g for p in places if (g := as_geo(p.get("coordinate")))), None)
+        name = next((n for p in places if (n := as_text(p.get("name"), True))), None)
         return replace(
             context,
             post=next((t for v in texts if (t := as_text(v, True))), None) or context.post,
             taken=as_timestamp(node.get("timestamp")) or context.taken,
             geo=geo or context.geo,
+            place=name or context.place,
         )
     if "timestamp_ms" in node:  # a Messenger / Instagram direct message
         millis = as_number(node.get("timestamp_ms"))
@@ -174,6 +177,7 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         for sub in metadata.values():
             if isinstance(sub, dict):
                 exif.extend(_dicts(sub.get("exif_data")))
+                exif.append(sub)  # older exports: latitude/longitude right in photo_metadata
     taken = next((t for e in exif if (t := as_timestamp(e.get("taken_timestamp")))), None)
     geo = next((g for e in exif if (g := as_geo(e))), None)
     place = node.get("place")
@@ -185,6 +189,7 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "description": as_text(node.get("description"), True),
         "taken_time": taken or as_timestamp(node.get("creation_timestamp")) or context.taken,
         "geo": geo or context.geo,
+        "place": context.place,
         "post": context.post,
         "thread": context.thread,
     }
