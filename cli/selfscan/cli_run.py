@@ -87,8 +87,10 @@ def run_find(
     )
     if writer is not None:
         writer.close(summary)
-    screen = out if (fmt == "table" or output is not None) else err
-    if fmt == "table" or output is not None:
+    # The records went to a file, or there are none: the terminal's stdout shows the tables.
+    tables = fmt == "table" or output is not None
+    screen = out if tables else err
+    if tables:
         if kept:
             screen.print(render.results_table(kept, "photos of you"))
         if errors:

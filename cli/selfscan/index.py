@@ -53,11 +53,10 @@ class Index:
         self._lock = lock.acquire(path) if path is not None and exclusive else None
         try:
             self.db = self._open(path)
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
             self.close_lock()
-            raise store_problem(path, exc) from None
-        except BaseException:
-            self.close_lock()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise store_problem(path, exc) from None
             raise
         self._in_tx = False
         self._window = Window(b"", b"", {})  # rows read ahead (see _read_window)
@@ -189,7 +188,7 @@ class Index:
         ).fetchall()
         for file_id, raw in rows:
             path = path_of(raw)
-            if not os.path.lexists(path.split("!/", 1)[0]):
+            if not _still_there(path):
                 return Cached(file_id, self._load(file_id))
         return None
 
@@ -281,7 +280,7 @@ class Index:
 
     def gone(self) -> list[str]:
         """Indexed items whose file, or whose archive, no longer exists."""
-        return [path for path in self.iter_paths() if not os.path.lexists(path.split("!/", 1)[0])]
+        return [path for path in self.iter_paths() if not _still_there(path)]
 
     def forget_gone(self) -> int:
         """Delete the rows of items whose file or archive no longer exists; returns how many."""
@@ -301,6 +300,11 @@ class Index:
     def iter_paths(self) -> Iterator[str]:
         for (raw,) in self.db.execute("SELECT path FROM files ORDER BY path"):
             yield path_of(raw)
+
+
+def _still_there(path: str) -> bool:
+    """Whether an indexed item's file, or for an archive member its archive, still exists."""
+    return os.path.lexists(path.split("!/", 1)[0])
 
 
 def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:

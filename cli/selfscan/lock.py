@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .config import FILE_MODE, ensure_private_dir
@@ -60,6 +61,16 @@ def release(fd: int) -> None:
     """Give the lock back."""
     with contextlib.suppress(OSError):
         os.close(fd)
+
+
+@contextlib.contextmanager
+def held(index: Path, advice: str) -> Iterator[None]:
+    """The lock of the index ``index`` for the block (see :func:`acquire`)."""
+    fd = acquire(index, advice)
+    try:
+        yield
+    finally:
+        release(fd)
 
 
 def _holder(fd: int) -> str:

@@ -270,14 +270,12 @@ def _index_problem() -> str | None:
         return None
     try:
         index = Index(index_path())
+        try:
+            index.check()
+        finally:
+            index.close()
     except SelfscanError as exc:
         return str(exc)
-    try:
-        index.check()
-    except SelfscanError as exc:
-        return str(exc)
-    finally:
-        index.close()
     return None
 
 

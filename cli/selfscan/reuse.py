@@ -20,10 +20,11 @@ def _same_content(item: Item, hit: Cached, index: Index) -> bool:
     if item.stamp is None or item.stamp == hit.stamp:
         return True
     stored = hit.analysis.fingerprint
-    if item.fs_path is None:  # a zip member: the CRC says it all, once one is stored
+    if item.fs_path is None or stored is None:
+        # A zip member: its CRC says it all once one is stored. A file stored without a
+        # fingerprint: nothing to compare. Either is trusted once, as before stamps, if the row
+        # has no stamp yet.
         same = hit.stamp is None
-    elif stored is None:
-        same = hit.stamp is None  # a row from before fingerprints: trusted once, as before
     else:
         try:
             same = fingerprint_file(item.fs_path, item.size) == stored

@@ -113,16 +113,10 @@ def inventory() -> dict[str, Any]:
     if index_path().exists():
         db = Index(index_path())
         try:
-            index.update(db.stats())
+            index.update(db.stats(), missing=len(db.gone()))
         finally:
             db.close()
     index["bytes"] = sum(_size(p) for p in _index_files())
-    if index_path().exists():
-        db = Index(index_path())
-        try:
-            index["missing"] = len(db.gone())
-        finally:
-            db.close()
     models_dir = home / "models"
     models = (
         [
@@ -180,12 +174,9 @@ def forget(
         removed += _forget_rows(paths or [], missing)
     if (index or everything) and any(p.exists() for p in _index_files()):
         # never under a running scan: it would go on writing to a deleted file
-        held = lock.acquire(index_path(), "stop it, or let it finish, before forgetting the index")
-        try:
+        with lock.held(index_path(), "stop it, or let it finish, before forgetting the index"):
             for path in _database_files():
                 rm(path, "index")
-        finally:
-            lock.release(held)
         rm(lock.lock_path(index_path()), "index")
     if everything:
         for path in _profile_files():
@@ -201,9 +192,8 @@ def forget(
 def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
     """Delete the index rows under ``paths`` and, with ``missing``, of items that no longer
     exist; their faces and embeddings go with them (and are overwritten in the file)."""
-    held = lock.acquire(index_path(), "stop it, or let it finish, before forgetting from the index")
     removed: list[Removed] = []
-    try:
+    with lock.held(index_path(), "stop it, or let it finish, before forgetting from the index"):
         db = Index(index_path())
         try:
             for path in paths:
@@ -214,8 +204,6 @@ def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
                 removed.append(Removed("indexed files that no longer exist", "", 0, gone))
         finally:
             db.close()
-    finally:
-        lock.release(held)
     return removed
 
 

@@ -61,12 +61,19 @@ class FileReport:
 
     def __init__(self, fmt: str, path: Path, **options: object) -> None:
         self.path = self.target = path
-        _refuse_media(path)
         self.temp: Path | None = None
-        if path.is_dir():
-            raise OutputError(f"cannot write the report to {path}: it is a folder")
         try:
-            if _is_special(path):
+            mode: int | None = os.stat(path).st_mode
+        except OSError:
+            mode = None  # missing, or the open below says what is wrong
+        if mode is not None and stat.S_ISDIR(mode):
+            raise OutputError(f"cannot write the report to {path}: it is a folder")
+        # A terminal, a pipe or a device is written to where it is, never replaced.
+        special = mode is not None and not stat.S_ISREG(mode)
+        if mode is not None and not special:
+            _refuse_media(path)
+        try:
+            if special:
                 fd = os.open(path, os.O_WRONLY)
             else:
                 # Beside the file a symlink points to: that file is replaced, the link stays.
@@ -110,24 +117,14 @@ class FileReport:
             ) from None
 
 
-def _is_special(path: Path) -> bool:
-    """A terminal, a pipe, a device: written to where it is, never replaced."""
-    try:
-        return not stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
 def _refuse_media(path: Path) -> None:
     """``-o`` never replaces a photo, a video or an archive (selfscan does not modify your
-    files): an existing regular file is looked at, by its first bytes and its name, first."""
+    files): the existing regular file ``path`` is looked at, by its first bytes and its name."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return  # a terminal, a pipe, /dev/stdout: written to, never replaced
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
     except OSError:
-        return  # missing, or the open for writing says what is wrong
+        return  # the open for writing says what is wrong
     what = sniff(head) or kind_of(path.name) or ("zip" if is_archive_name(path.name) else None)
     if what is not None:
         raise OutputError(

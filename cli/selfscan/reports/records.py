@@ -48,14 +48,11 @@ def record(result: FileResult, threshold: float | None = None) -> dict[str, Any]
 _ONE_LINE = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False)
 
 
-def _dumps(obj: Any, indent: int | None = None) -> str:
-    """JSON text that any UTF-8 stream accepts: a file name's undecodable bytes (lone surrogates
-    in Python) are written as ``\\udcXX`` escapes, which read back as the same name."""
-    if indent is None:
-        text = _ONE_LINE.encode(obj)
-    else:
-        text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+def _dumps(obj: Any) -> str:
+    """JSON text on one line that any UTF-8 stream accepts: a file name's undecodable bytes
+    (lone surrogates in Python) are written as ``\\udcXX`` escapes, which read back as the same
+    name."""
+    return _ONE_LINE.encode(obj).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def summary_record(summary: ScanSummary) -> dict[str, Any]:
