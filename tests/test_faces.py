@@ -11,10 +11,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import selfscan.faces as faces_module
 from selfscan.analyze import Job, run_job, set_analyzer, turn_point
-from selfscan.faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer, align
-from selfscan.geometry import landmark_span, nms, similarity
+from selfscan.faces import (
+    MIN_EMBED_PX,
+    TILE_OVERLAP,
+    TILE_SIDE,
+    DetectPlan,
+    FaceAnalyzer,
+    align,
+)
+from selfscan.geometry import iou, landmark_span, nms, similarity, tile_grid
 from selfscan.images import decode
 from selfscan.models import load_pack
 from selfscan.types import Analysis, DecodedImage
@@ -342,3 +352,61 @@ def test_alignment_matches_insightfaces_norm_crop(
             feats = analyzer._recognizer.get_feat([ours, theirs])
             feats /= np.linalg.norm(feats, axis=1, keepdims=True)
             assert float(feats[0] @ feats[1]) > 0.999
+
+
+def test_full_resolution_pass_runs_in_tiles_and_keeps_each_face_once(
+    samples: dict[str, Path], analyzer: FaceAnalyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Faces across the tiles' seams (one where four tiles meet) are found once and whole by
+    the tiled 4032 px pass, as by the same pass on the whole image."""
+    assert len(tile_grid(*FRAME, TILE_SIDE, TILE_OVERLAP)) == 4
+    crop, box = _yaoming_crop(analyzer, samples["yaoming"])
+    canvas = _background(FRAME, seed=3)
+    truth = []
+    for height, (cx, cy) in ((50, (2016, 700)), (70, (900, 1512)), (90, (2016, 1512))):
+        f = height / (box[3] - box[1])
+        at = (round(cx - (box[0] + box[2]) / 2 * f), round(cy - (box[1] + box[3]) / 2 * f))
+        truth.append(np.array(_paste(canvas, crop, box, height, at), np.float32))
+    raw, inputs = {}, []
+    forward = analyzer._forward
+    monkeypatch.setattr(analyzer, "_forward", lambda p, t: inputs.append(p.shape) or forward(p, t))
+    for name, side in (("tiled", TILE_SIDE), ("whole", 10**6)):
+        monkeypatch.setattr(faces_module, "TILE_SIDE", side)
+        dets, _, back = analyzer._pass(canvas, 4032, 0.5)
+        assert back == 1.0
+        raw[name] = dets
+        dets = dets[nms(dets[:, :4], dets[:, 4], 0.4)]
+        for t in truth:
+            hits = [d for d in dets if iou(d[:4], t) > 0.1]
+            assert len(hits) == 1, (name, t, dets)
+            assert iou(hits[0][:4], t) > 0.6, (name, t, hits)
+    assert len(inputs) == 5 and all(max(shape[:2]) <= TILE_SIDE for shape in inputs[:4])
+    # Each tile keeps only what it owns, so a face on a seam is not detected once per tile.
+    assert len(raw["tiled"]) <= len(raw["whole"]) + 3, (len(raw["tiled"]), len(raw["whole"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    width=st.integers(1, 20000),
+    height=st.integers(1, 20000),
+    longest=st.integers(400, 3000),
+    overlap=st.integers(0, 300),
+)
+def test_tiles_cover_the_image_and_own_each_pixel_once(
+    width: int, height: int, longest: int, overlap: int
+) -> None:
+    grid = tile_grid(width, height, longest, overlap)
+    owned = np.zeros((2, max(width, height) + 1), np.int32)  # per axis: how many own each pixel
+    xs = {(x0, x1, ox0, ox1) for (x0, _, x1, _), (ox0, _, ox1, _) in grid}
+    ys = {(y0, y1, oy0, oy1) for (_, y0, _, y1), (_, oy0, _, oy1) in grid}
+    assert len(grid) == len(xs) * len(ys)
+    for axis, parts, length in ((0, sorted(xs), width), (1, sorted(ys), height)):
+        assert parts[0][0] == 0 and parts[-1][1] == length
+        for (start, end, lo, hi), nxt in zip(parts, [*parts[1:], None], strict=True):
+            assert end - start <= longest and start <= lo < hi <= end
+            owned[axis, lo:hi] += 1
+            if nxt is not None:
+                assert end - nxt[0] >= min(overlap, length)  # neighbours overlap enough
+                # A face up to `overlap` across, centred in what this tile owns, is inside it.
+                assert hi + overlap // 2 <= end and nxt[2] - overlap // 2 >= nxt[0]
+        assert (owned[axis, :length] == 1).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,12 @@ from PIL import Image
 from rich.console import Console
 
 from selfscan import ops, render, scan
+from selfscan.scan import (
+    RESERVE_MIB,
+    WORKER_MIB,
+    available_memory_mib,
+    default_workers,
+)
 from selfscan.types import FileResult
 from tests import imagegen
 
@@ -142,3 +149,19 @@ def test_the_total_shows_before_the_first_result() -> None:
     with render.scan_progress(console, True, live):
         live.total = 7
     assert "0/7" in buf.getvalue()
+
+
+def test_default_workers_fit_in_the_memory_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One per core, unless the memory free now holds fewer; never none."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert default_workers("default", available_mib=64_000) == 8
+    assert default_workers("default", available_mib=RESERVE_MIB + 3.5 * WORKER_MIB["default"]) == 3
+    assert default_workers("quick", available_mib=RESERVE_MIB + 3.5 * WORKER_MIB["default"]) == 7
+    assert default_workers("thorough", available_mib=RESERVE_MIB + 3.5 * WORKER_MIB["default"]) == 3
+    assert default_workers("default", available_mib=100) == 1
+    monkeypatch.setattr("selfscan.scan.available_memory_mib", lambda: None)
+    assert default_workers() == 8
+    monkeypatch.undo()
+    available = available_memory_mib()
+    assert available is None or available > 0

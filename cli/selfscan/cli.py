@@ -114,7 +114,8 @@ def find(
         bool, typer.Option("--thorough", help="Smallest faces too; slowest.")
     ] = False,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: one per core).")
+        int | None,
+        typer.Option(help="Worker processes (default: one per core, fewer if memory is short)."),
     ] = None,
     device: Annotated[
         str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU, else CPU), cpu, cuda.")

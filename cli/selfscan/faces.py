@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .geometry import detector_blob, fit_size, iou, landmark_span, nms, similarity
+from .geometry import detector_blob, fit_size, iou, landmark_span, nms, similarity, tile_grid
 from .models import ModelPack, create_session, providers_for
 from .offline import import_insightface
 from .types import DecodedImage, Face
@@ -33,6 +33,13 @@ NMS_THRESHOLD = 0.4
 MIN_EMBED_PX = 8.0
 # A candidate is looked at again enlarged so that its face is about this tall (pixels).
 ZOOM_TO = 48.0
+# A detector input longer than this is run as overlapping tiles (the thorough mode's
+# full-resolution pass): at 4032x3024, four 2096x1592 tiles take 0.82-0.87 s against 1.0 s whole
+# on one core, and the process peaks at 240 instead of 610 MB. The overlap is larger than any
+# face such a pass is for (faces over 80 px are found at smaller inputs), so every face is
+# whole in the tile that owns its centre.
+TILE_SIDE = 2112
+TILE_OVERLAP = 160
 
 
 @dataclass(frozen=True)
@@ -122,15 +129,39 @@ class FaceAnalyzer:
         else:
             small = pixels
         back = factor if factor >= 2 else width / small.shape[1]
-        in_w, in_h = fit_size(small.shape[1], small.shape[0], max(small.shape[:2]))
-        pad_b, pad_r = in_h - small.shape[0], in_w - small.shape[1]
+        grid = tile_grid(small.shape[1], small.shape[0], TILE_SIDE, TILE_OVERLAP)
+        if len(grid) == 1:
+            return (*self._forward(small, threshold), back)
+        out_d, out_k = [], []
+        for (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) in grid:
+            dets, kps = self._forward(small[y0:y1, x0:x1], threshold)
+            dets[:, [0, 2]] += x0
+            dets[:, [1, 3]] += y0
+            kps += np.array([x0, y0], np.float32)
+            # Each face once: from the tile that owns its centre, where it is whole.
+            cx, cy = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
+            mine = (cx >= ox0) & (cx < ox1) & (cy >= oy0) & (cy < oy1)
+            out_d.append(dets[mine])
+            out_k.append(kps[mine])
+        return np.vstack(out_d), np.vstack(out_k), back
+
+    def _forward(
+        self, pixels: NDArray[np.uint8], threshold: float
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """The network on ``pixels`` padded to a multiple of 32: boxes+scores (N x 5) and
+        landmarks (N x 5 x 2) in ``pixels`` coordinates."""
+        import cv2
+
+        in_w, in_h = fit_size(pixels.shape[1], pixels.shape[0], max(pixels.shape[:2]))
+        pad_b, pad_r = in_h - pixels.shape[0], in_w - pixels.shape[1]
         if pad_b or pad_r:
-            small = cv2.copyMakeBorder(small, 0, pad_b, 0, pad_r, cv2.BORDER_CONSTANT, value=0)
+            pixels = cv2.copyMakeBorder(pixels, 0, pad_b, 0, pad_r, cv2.BORDER_CONSTANT, value=0)
         # The network directly: SCRFD.detect would resize and pad the input once more.
-        scores, boxes, kps = self._detector.forward(small, threshold)
+        scores, boxes, kps = self._detector.forward(pixels, threshold)
+        if not scores or sum(len(s) for s in scores) == 0:
+            return np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32)
         dets = np.hstack((np.vstack(boxes), np.vstack(scores))).astype(np.float32)
-        kps_all = np.vstack(kps).astype(np.float32) if kps else np.zeros((0, 5, 2), np.float32)
-        return dets, kps_all.reshape(-1, 5, 2), back
+        return dets, np.vstack(kps).astype(np.float32).reshape(-1, 5, 2)
 
     def _confirmed(
         self,
@@ -183,16 +214,11 @@ class FaceAnalyzer:
             return None
         crop = pixels[oy:ey, ox:ex]
         size = (max(1, round(crop.shape[1] * zoom)), max(1, round(crop.shape[0] * zoom)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
-        in_w, in_h = fit_size(*size, max(size))
-        crop = cv2.copyMakeBorder(
-            crop, 0, in_h - size[1], 0, in_w - size[0], cv2.BORDER_CONSTANT, value=0
+        dets, kps_all = self._forward(
+            cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR), threshold
         )
-        scores, boxes, kps = self._detector.forward(crop, threshold)
-        if not scores or sum(len(s) for s in scores) == 0:
+        if dets.shape[0] == 0:
             return None
-        dets = np.hstack((np.vstack(boxes), np.vstack(scores))).astype(np.float32)
-        kps_all = np.vstack(kps).astype(np.float32).reshape(-1, 5, 2)
         dets[:, :4] /= zoom
         kps_all /= zoom
         dets[:, [0, 2]] += ox

@@ -66,7 +66,7 @@ class FindSession:
         self, on_progress: Callable[[Progress], None] | None = None
     ) -> Iterator[FileResult]:
         req = self.request
-        workers = req.workers if req.workers is not None else default_workers()
+        workers = req.workers if req.workers is not None else default_workers(req.mode)
         return scan(
             req.paths,
             self.profile,
