@@ -165,6 +165,14 @@ def test_demo_finds_him_in_players_only() -> None:
         (["find", "--device", "tpu", "."], "unknown device 'tpu'"),
         (["find", "--save-profile", "."], "add --me PHOTO"),
         (["find", "--me", "x.jpg", "--save-profile", "--no-store", "."], "use one"),
+        # An empty argument (an unset shell variable) is not "the current folder".
+        (["find", ""], "empty path given for a path to scan"),
+        (["find", ".", "--copy-to", ""], "empty path given for --copy-to"),
+        (["find", ".", "-f", "csv", "-o", ""], "empty path given for -o"),
+        (["find", "--me", "", "."], "empty path given for --me"),
+        (["forget", "--path", ""], "empty path given for --path"),
+        (["enroll", ""], "empty path given for a photo"),
+        (["models", "import", ""], "empty path given for the pack to import"),
     ],
 )
 def test_fatal_problems_are_one_line_without_traceback(args: list[str], message: str) -> None:
@@ -505,3 +513,37 @@ def test_forget_a_path_or_what_no_longer_exists(
     info = json.loads(run("data", "--json")[1])["index"]
     assert (info["files"], info["faces"], info["embeddings"]) == (0, 0, 0)
     assert (home / "profiles" / "me.json").exists()
+
+
+def test_a_tilde_in_an_option_is_the_home_folder(
+    samples: dict[str, Path], library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--copy-to=~/me`` reaches selfscan unexpanded (the shell expands ``~`` only at the start
+    of a word); it means the home folder, not a folder named ``~``."""
+    home_dir = tmp_path / "user"
+    home_dir.mkdir()
+    monkeypatch.setenv("HOME", str(home_dir))
+    monkeypatch.chdir(tmp_path)
+    me = "~/" + os.path.relpath(samples["yaoming"], home_dir)
+    code, out, err = run(
+        "find", f"--me={me}", str(library), "--copy-to=~/me", "-f", "csv", "--output=~/r.csv",
+        "--workers", "1", "--no-progress",
+    )  # fmt: skip
+    assert code == 0, out + err
+    assert (home_dir / "r.csv").is_file() and (home_dir / "me" / "players.jpg").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+def test_data_lists_everything_when_the_index_is_damaged(
+    samples: dict[str, Path], home: Path
+) -> None:
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    (home / "index.sqlite").write_bytes(b"SQLite format 3\x00" + os.urandom(5000))
+    code, out, err = run("data", "--json")
+    assert code == 0, out + err
+    info = json.loads(out)
+    assert [p["name"] for p in info["profiles"]] == ["me"]
+    assert "damaged" in info["index"]["problem"] and "forget --index" in info["index"]["problem"]
+    assert info["index"]["bytes"] > 5000
+    code, out, _ = run("data")
+    assert code == 0 and "profile me" in out and "damaged" in out

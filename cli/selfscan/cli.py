@@ -18,7 +18,7 @@ from .cli_boundary import Boundary, err
 from .cli_boundary import run as run_app
 from .cli_models import app as models_app
 from .cli_run import run_find
-from .config import data_dir
+from .config import data_dir, given
 from .errors import InputError
 from .reports import FORMATS
 
@@ -63,7 +63,7 @@ def _root(
 
 @app.command()
 def enroll(
-    photos: Annotated[list[Path], typer.Argument(help="Photos of your face, one face each.")],
+    photos: Annotated[list[str], typer.Argument(help="Photos of your face, one face each.")],
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name.")] = "me",
     device: Annotated[
         str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU, else CPU), cpu, cuda.")
@@ -77,11 +77,12 @@ def enroll(
 
     [bold]Example[/]: selfscan enroll me-2023.jpg me-passport.png --profile me
     """
-    saved, where = ops.enroll(photos, profile, device)
+    files = [given(p, "a photo") for p in photos]
+    saved, where = ops.enroll(files, profile, device)
     out.print(render.profile_table(saved, str(where)))
     count = len(saved.references)
     out.print(
-        f"[green]enrolled[/] {len({p.resolve() for p in photos})} photo(s) into profile "
+        f"[green]enrolled[/] {len({p.resolve() for p in files})} photo(s) into profile "
         f"{saved.name!r}, which now has "
         f"{count} reference photo{'s' if count != 1 else ''}"
     )
@@ -89,9 +90,9 @@ def enroll(
 
 @app.command()
 def find(
-    paths: Annotated[list[Path], typer.Argument(help="Files, folders or archives to scan.")],
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or archives to scan.")],
     me: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option("--me", help="A photo of you (repeatable); nothing is stored by default."),
     ] = None,
     profile: Annotated[str, typer.Option("--profile", "-p", help="Saved profile to use.")] = "me",
@@ -102,7 +103,7 @@ def find(
         str, typer.Option("--format", "-f", help="table, jsonl, json, csv or html.")
     ] = "table",
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--output", "-o", help="Write the report to this file ('-': stdout)."),
     ] = None,
     threshold: Annotated[
@@ -128,10 +129,10 @@ def find(
     ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     copy_to: Annotated[
-        Path | None, typer.Option("--copy-to", help="Copy matched photos into this folder.")
+        str | None, typer.Option("--copy-to", help="Copy matched photos into this folder.")
     ] = None,
     link_to: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--link-to", help="Hard-link matched photos into this folder (else copy)."),
     ] = None,
     xmp: Annotated[
@@ -158,25 +159,28 @@ def find(
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    targets = [given(p, "a path to scan") for p in paths]
+    mine = [given(p, "--me") for p in me or []]
+    report = None if output is None or output == "-" else given(output, "-o")
+    copy_dest = None if copy_to is None else given(copy_to, "--copy-to")
+    link_dest = None if link_to is None else given(link_to, "--link-to")
     if quick and thorough:
         raise InputError("--quick and --thorough exclude each other")
     if save_profile and not me:
         raise InputError("--save-profile stores the --me photos as a profile: add --me PHOTO")
     if save_profile and no_store:
         raise InputError("--save-profile stores a profile and --no-store keeps nothing: use one")
-    if copy_to is not None and link_to is not None:
+    if copy_dest is not None and link_dest is not None:
         raise InputError("--copy-to and --link-to exclude each other")
-    if xmp and copy_to is None and link_to is None:
+    if xmp and copy_dest is None and link_dest is None:
         raise InputError("--xmp writes sidecars beside copies: add --copy-to DIR or --link-to DIR")
-    if output is not None and str(output) == "-":
-        output = None  # -o -: standard output, as asked
-    elif fmt == "html" and output is None:
+    if fmt == "html" and output is None:
         raise InputError("--format html needs -o FILE (or -o - for standard output)")
     if fmt == "table" and output is not None:
         raise InputError("the table is for the terminal: use -f jsonl, json, csv or html with -o")
     request = ops.FindRequest(
-        paths=paths,
-        me=me or [],
+        paths=targets,
+        me=mine,
         profile=profile,
         save_profile=save_profile,
         threshold=threshold,
@@ -186,14 +190,14 @@ def find(
         store=not no_store,
     )
     organise = None
-    if copy_to is not None or link_to is not None:
+    if copy_dest is not None or link_dest is not None:
         organise = ops.OrganiseRequest(
-            dest=copy_to or link_to,  # type: ignore[arg-type]
-            mode="copy" if copy_to is not None else "link",
+            dest=copy_dest or link_dest,  # type: ignore[arg-type]
+            mode="copy" if copy_dest is not None else "link",
             xmp=xmp,
         )
         ops.prepare_destination(organise)
-    run_find(out, err, request, fmt, output, show_all, not no_progress, organise)
+    run_find(out, err, request, fmt, report, show_all, not no_progress, organise)
 
 
 @app.command()
@@ -253,7 +257,7 @@ def forget(
         bool, typer.Option("--models", help="Also delete installed model packs.")
     ] = False,
     paths: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Option("--path", help="Forget what the index holds on files under this path."),
     ] = None,
     missing: Annotated[
@@ -276,7 +280,7 @@ def forget(
             "(or --models)"
         )
     removed = store.forget(
-        profile, index, everything, models, [str(p) for p in paths or []], missing
+        profile, index, everything, models, [str(given(p, "--path")) for p in paths or []], missing
     )
     render.forget_report(out, removed)
     if everything:

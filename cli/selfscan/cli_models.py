@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from . import packs
+from .config import given
 from .models import PACKS, active_pack_name, active_pack_source
 from .render import escape
 
@@ -151,7 +151,7 @@ def install(
 @app.command("import")
 def import_cmd(
     source: Annotated[
-        Path,
+        str,
         typer.Argument(
             help="The pack's release zip, a zip of its folder, or a folder holding its files."
         ),
@@ -163,7 +163,7 @@ def import_cmd(
 ) -> None:
     """Install a model pack from a local zip or folder, verified like install (for offline use)."""
     spec = packs.known_spec(name) if name else None
-    pack = packs.import_pack(source, spec)
+    pack = packs.import_pack(given(source, "the pack to import"), spec)
     out = _out()
     out.print(f"[green]imported[/] {pack.name} into {escape(str(pack.directory))}")
     out.print(f"licence: {escape(PACKS[pack.name].licence)}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from .errors import SelfscanError
+from .errors import InputError, SelfscanError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -37,6 +37,15 @@ def data_dir() -> Path:
             f"SELFSCAN_HOME={env} is not a folder: point it at a folder, or unset it"
         )
     return path
+
+
+def given(raw: str, what: str) -> Path:
+    """A path typed on the command line: ``~`` expanded (the shell does not expand it after
+    ``--opt=`` or in quotes), and an empty one refused (``Path("")`` is the current folder, so
+    an unset shell variable would quietly mean "here")."""
+    if not raw:
+        raise InputError(f"empty path given for {what} (an unset shell variable?)")
+    return Path(raw).expanduser() if raw.startswith("~") else Path(raw)
 
 
 def ensure_private_dir(path: Path) -> Path:

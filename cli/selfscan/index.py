@@ -314,11 +314,12 @@ def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:
     if any(s in text for s in ("malformed", "not a database", "no such table", "no such column")):
         return StoreError(
             f"{where} is damaged ({text}): delete it with 'selfscan forget --index' (the next "
-            "scan builds it again; your photos and profiles are not affected), or add --no-store"
+            "scan builds it again; your photos and profiles are not affected), or scan with "
+            "--no-store"
         )
     return StoreError(
         f"cannot use {where} ({text}): check that its folder is writable and the disk is not "
-        "full, or add --no-store"
+        "full, or scan with --no-store"
     )
 
 

@@ -222,7 +222,11 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             escape(p["path"]),
         )
     ix = info["index"]
-    if ix["exists"]:
+    if ix.get("problem"):
+        table.add_row(
+            "index", f"[red]{escape(ix['problem'])}[/]", _mb(ix["bytes"]), escape(ix["path"])
+        )
+    elif ix["exists"]:
         table.add_row(
             "index",
             f"{ix.get('files', 0)} files indexed, {ix.get('faces', 0)} faces, "

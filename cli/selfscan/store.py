@@ -22,7 +22,7 @@ from typing import Any
 
 from . import lock
 from .config import data_dir
-from .errors import ProfileError
+from .errors import ProfileError, StoreError
 from .index import Index, index_path
 from .profiles import check_name, list_profiles, load_profile, profiles_dir
 
@@ -111,11 +111,15 @@ def inventory() -> dict[str, Any]:
         )
     index: dict[str, Any] = {"path": str(index_path()), "exists": index_path().exists()}
     if index_path().exists():
-        db = Index(index_path())
         try:
-            index.update(db.stats(), missing=len(db.gone()))
-        finally:
-            db.close()
+            db = Index(index_path())
+        except StoreError as exc:  # damaged: still listed, with the way to delete it
+            index["problem"] = str(exc)
+        else:
+            try:
+                index.update(db.stats(), missing=len(db.gone()))
+            finally:
+                db.close()
     index["bytes"] = sum(_size(p) for p in _index_files())
     models_dir = home / "models"
     models = (
