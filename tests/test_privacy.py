@@ -119,6 +119,38 @@ def test_works_without_a_network(sandbox: dict, samples: dict[str, Path]) -> Non
     assert demo.returncode == 0 and "1 match" in demo.stdout
 
 
+def _untold(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without onnxruntime's telemetry switch (this test process imported selfscan,
+    which sets it, and children inherit it): each child must set it itself."""
+    return {k: v for k, v in env.items() if k != "ORT_DISABLE_TELEMETRY"}
+
+
+def test_onnxruntime_telemetry_stays_off(sandbox: dict, samples: dict[str, Path]) -> None:
+    """onnxruntime starts Microsoft's telemetry when imported (a device id and an event queue
+    under ~/.cache, uploaded seconds later, from C++ where the audit hook cannot see it) unless
+    switched off first. Nothing is written to HOME by a scan, doctor, or importing selfscan."""
+    env, lib, cwd = _untold(sandbox["env"]), sandbox["lib"], sandbox["cwd"]
+    fake_home = sandbox["root"] / "fakehome"
+    code = "import selfscan.models, onnxruntime"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert selfscan("doctor", env=env, cwd=cwd).returncode == 0
+    assert selfscan("enroll", str(samples["yaoming"]), env=env, cwd=cwd).returncode == 0
+    done = selfscan("find", str(lib), "--workers", "2", "-f", "jsonl", env=env, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    assert sorted(fake_home.rglob("*")) == []
+
+
+def test_the_telemetry_check_can_fail(sandbox: dict) -> None:
+    """The check above can fail: onnxruntime imported without the switch writes under HOME."""
+    fake_home = sandbox["root"] / "fakehome"
+    subprocess.run(
+        [sys.executable, "-c", "import onnxruntime"], env=_untold(sandbox["env"]), check=True
+    )
+    if not any(fake_home.rglob("*")):
+        pytest.skip("this onnxruntime has no telemetry to switch off")
+    assert any("Microsoft" in str(p) for p in fake_home.rglob("*"))
+
+
 def test_photos_unchanged_and_nothing_written_elsewhere(
     sandbox: dict, samples: dict[str, Path], home: Path
 ) -> None:

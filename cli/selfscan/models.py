@@ -7,6 +7,7 @@ other packs live in the data dir (``selfscan models install|import``) or in an e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -244,10 +245,20 @@ def check_device(device: str) -> None:
         raise InputError(f"unknown device {device!r}: use {', '.join(DEVICES)}")
 
 
+def onnxruntime() -> Any:
+    """The onnxruntime module, its telemetry off (the switch in ``selfscan/__init__`` keeps it
+    from starting; this also stops events from a process that imported onnxruntime first)."""
+    import onnxruntime as ort
+
+    with contextlib.suppress(AttributeError):
+        ort.disable_telemetry_events()
+    return ort
+
+
 def providers_for(device: str) -> list[str]:
     """onnxruntime providers for ``auto``, ``cpu`` or ``cuda``."""
     check_device(device)
-    import onnxruntime as ort
+    ort = onnxruntime()
 
     available = ort.get_available_providers()
     if device == "cpu":
@@ -267,7 +278,7 @@ def providers_for(device: str) -> list[str]:
 def create_session(path: Path, providers: list[str], threads: int) -> Any:
     """An onnxruntime session with a fixed thread count (workers run one thread each so that
     processes, not threads, share the cores)."""
-    import onnxruntime as ort
+    ort = onnxruntime()
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, threads)

@@ -26,6 +26,7 @@ from .models import (
     check_device,
     find_pack,
     load_pack,
+    onnxruntime,
     providers_for,
     vectron_model_dir,
 )
@@ -207,8 +208,9 @@ def demo_tempdir() -> tempfile.TemporaryDirectory[str]:
 
 def doctor() -> dict[str, Any]:
     """Versions, weights and checksums, providers, formats, data dir and its permissions."""
-    import onnxruntime as ort
     from PIL import features
+
+    ort = onnxruntime()
 
     packs = []
     for name, spec in PACKS.items():
