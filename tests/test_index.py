@@ -23,8 +23,10 @@ from PIL import Image
 
 from selfscan import analyze, ops, store
 from selfscan.errors import BusyError
+from selfscan.faces import FaceAnalyzer
 from selfscan.index import Index, index_path
 from selfscan.scan import Progress
+from selfscan.sources import iter_items
 from selfscan.types import Analysis, Face, FileResult, Item
 from tests import imagegen
 from tests.child import command, selfscan
@@ -165,7 +167,7 @@ def test_transient_errors_are_retried_and_content_errors_remembered(
     first, _, analysed = run_find([library], samples["yaoming"])
     assert analysed == 4
     assert first["players.jpg"].status == "error"
-    assert first["players.jpg"].error == "read error: Input/output error"
+    assert first["players.jpg"].error == "cannot read: input/output error"
     assert first["broken.jpg"].status == "error"
     monkeypatch.setattr(analyze, "_analyse", real)
     again, progress, analysed = run_find([library], samples["yaoming"])
@@ -527,3 +529,37 @@ def test_a_data_dir_that_cannot_be_written_is_one_line_of_advice(
     assert "--no-store" in said and "internal error" not in said
     done = selfscan("find", "--me", samples["yaoming"], library, "--no-store", env=env)
     assert done.returncode == 0
+
+
+def test_a_file_cut_short_or_removed_during_the_scan_says_so(
+    samples: dict[str, Path], tmp_path: Path, analyzer: FaceAnalyzer
+) -> None:
+    """A photo truncated, replaced by a folder, or an archive deleted between being listed and
+    being read fails in odd ways ("invalid argument", "is a directory", corrupt data): the
+    reason is that the file changed, and it is not remembered."""
+    data = samples["players"].read_bytes()
+    photo = tmp_path / "cut.jpg"
+    photo.write_bytes(data)
+    st = photo.stat()
+    job = analyze.Job("image", "default", st.st_size, st.st_mtime_ns, fs_path=str(photo))
+    photo.write_bytes(data[:1000])
+    analyze.set_analyzer(analyzer)
+    result = analyze.run_job(job)
+    assert result.error == "file changed while it was being scanned; scan again to include it"
+    assert result.transient
+    photo.unlink()
+    photo.mkdir()
+    result = analyze.run_job(job)
+    assert result.error.startswith("file changed while it was being scanned") and result.transient
+
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(data)
+    with zipfile.ZipFile(folder / "b.zip", "w") as zf:
+        zf.writestr("c.jpg", data)
+    items = iter_items([folder])
+    assert next(items).path == str(folder / "a.jpg")  # the folder is listed by now
+    (folder / "b.zip").unlink()
+    assert [(i.path, i.error) for i in items] == [
+        (str(folder / "b.zip"), "file disappeared during the scan")
+    ]

@@ -7,12 +7,13 @@ import os
 import struct
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from selfscan import members, names
-from selfscan.errors import FileError
+from selfscan.errors import FileError, InputError
 from selfscan.images import decode
 from selfscan.sources import iter_items, kind_of, printable
 from selfscan.types import Item
@@ -98,6 +99,56 @@ def test_symlink_loops_terminate_and_each_folder_is_walked_once(
     os.symlink(tmp_path / "a" / "b", tmp_path / "also_b")  # the same folder twice
     items = list(iter_items([tmp_path]))
     assert _paths(items) == [str(tmp_path / "a" / "b" / "x.jpg")]
+
+
+def test_special_entries_in_a_folder_get_a_reason(tmp_path: Path, jpeg: bytes) -> None:
+    """A symlink to itself (whatever its name), and a pipe or a device named like a photo, are
+    reported with why they were not read, not silently left out."""
+    (tmp_path / "ok.jpg").write_bytes(jpeg)
+    os.symlink(tmp_path / "loop", tmp_path / "loop")
+    os.symlink(tmp_path / "loop.jpg", tmp_path / "loop.jpg")
+    os.symlink("/dev/null", tmp_path / "null.jpg")
+    os.symlink("/dev/null", tmp_path / "null.txt")  # not named like a photo: quiet
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.jpg")
+    errors = {Path(i.path).name: i.error for i in iter_items([tmp_path])}
+    assert errors["ok.jpg"] is None
+    assert errors["loop"] == errors["loop.jpg"] == "symlink loop (it leads back to itself)"
+    assert errors["null.jpg"] == "not a regular file (a device)"
+    assert "null.txt" not in errors
+    if hasattr(os, "mkfifo"):
+        assert errors["pipe.jpg"] == "not a regular file (a named pipe)"
+    given = {Path(i.path).name: i.error for i in iter_items([tmp_path / "pipe.jpg"])}
+    assert given == {"pipe.jpg": "not a regular file (a named pipe)"}
+
+
+def test_an_argument_that_cannot_be_looked_at_is_its_own_error(
+    tmp_path: Path, jpeg: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No permission to look at a path given on the command line (its folder is not
+    searchable) is that path's error, not "does not exist" for the whole scan."""
+    from selfscan import scan
+
+    photo = tmp_path / "locked" / "a.jpg"
+    photo.parent.mkdir()
+    photo.write_bytes(jpeg)
+    inside = str(photo.parent) + os.sep
+
+    def denied(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_result]:
+        def fake(path: str | Path, *args: object, **kwargs: object) -> os.stat_result:
+            if str(path).startswith(inside):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
+
+        return fake
+
+    monkeypatch.setattr(os, "lstat", denied(os.lstat))
+    monkeypatch.setattr(os, "stat", denied(os.stat))
+    assert scan.check_paths([photo]) == [photo]
+    with pytest.raises(InputError, match="does not exist"):
+        scan.check_paths([tmp_path / "nowhere.jpg"])
+    items = list(iter_items([photo]))
+    assert [(i.path, i.error) for i in items] == [(str(photo), "permission denied")]
 
 
 def test_overlapping_arguments_report_each_file_once(

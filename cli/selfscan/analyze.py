@@ -92,24 +92,41 @@ def run_job(job: Job) -> Analysis:
         if job.fs_path is not None:
             _check_unchanged(job)
         return analysis
-    except FileError as exc:
-        return Analysis(error=exc.reason, transient=exc.transient)
     except ModelError:
         raise  # the models cannot run: no file can be analysed, so the scan stops and says why
-    except FileNotFoundError:
+    except Exception as exc:
+        failed = _failure(exc)
+        if job.fs_path is not None and not isinstance(exc, MemoryError):
+            # A file cut short or replaced under the reader fails in odd ways ("invalid
+            # argument", "is a directory", a corrupt image): say what really happened.
+            try:
+                _check_unchanged(job)
+            except FileError as changed:
+                return Analysis(error=changed.reason, transient=True)
+            except OSError:
+                pass
+        return failed
+
+
+def _failure(exc: Exception) -> Analysis:
+    """What an exception raised while analysing one item means for that item."""
+    if isinstance(exc, FileError):
+        return Analysis(error=exc.reason, transient=exc.transient)
+    if isinstance(exc, FileNotFoundError):
         return Analysis(error="file disappeared during the scan", transient=True)
-    except PermissionError:
+    if isinstance(exc, PermissionError):
         return Analysis(error="permission denied", transient=True)
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         return Analysis(error="out of memory while analysing this file", transient=True)
-    except OSError as exc:
-        return Analysis(error=f"read error: {exc.strerror or exc}", transient=True)
-    except Exception as exc:  # a defect must cost one file, never the scan
-        return Analysis(
-            error=f"internal error while analysing this file: {type(exc).__name__}: "
-            f"{exc} (please report it)",
-            transient=True,  # a later version may read it
-        )
+    if isinstance(exc, OSError):
+        reason = (exc.strerror or str(exc)).lower()
+        return Analysis(error=f"cannot read: {reason}", transient=True)
+    # A defect must cost one file, never the scan; a later version may read it.
+    return Analysis(
+        error=f"internal error while analysing this file: {type(exc).__name__}: {exc} "
+        "(please report it)",
+        transient=True,
+    )
 
 
 def _check_unchanged(job: Job) -> None:

@@ -87,6 +87,12 @@ class _ArchiveSet:
             if part.fmt == "zip":
                 try:
                     part.zf = zipfile.ZipFile(part.path)
+                except FileNotFoundError:
+                    part.error = "file disappeared during the scan"
+                    continue
+                except PermissionError:
+                    part.error = "permission denied"
+                    continue
                 except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
                     part.error = f"corrupt or truncated zip archive: {short_reason(exc)}"
                     continue

@@ -109,8 +109,12 @@ def check_paths(paths: list[Path]) -> list[Path]:
         text = str(p)
         if looks_like_url(text):
             raise InputError(f"{text} looks like a URL: selfscan only reads local files")
-        if not os.path.lexists(p):
-            raise InputError(f"{text} does not exist")
+        try:
+            os.lstat(p)
+        except (FileNotFoundError, NotADirectoryError):
+            raise InputError(f"{text} does not exist") from None
+        except OSError:
+            pass  # no permission to look: that file's own error, not the whole scan's
     return paths
 
 

@@ -16,6 +16,7 @@ Takeout photo finds its sidecar in another part of a split export (``takeout-…
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -102,6 +103,28 @@ def _reason(exc: OSError) -> str:
     return exc.strerror.lower() if exc.strerror else str(exc)
 
 
+def _why(exc: OSError) -> str:
+    """A file's reason for an error raised while looking at it."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (it leads back to itself)"
+    return f"cannot read: {_reason(exc)}"
+
+
+def _special(mode: int) -> str:
+    """Why a path that is neither a file nor a folder is not read."""
+    for test, what in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    ):
+        if test(mode):
+            return f"not a regular file ({what})"
+    return "not a regular file or folder"
+
+
 def _discover(path: str, plan: _Plan) -> None:
     """Add the argument ``path`` (a file or a folder) to ``plan``; it is always reported."""
     try:
@@ -113,7 +136,7 @@ def _discover(path: str, plan: _Plan) -> None:
         plan.entries.append(Item(path, 0, 0, error=reason))
         return
     except OSError as exc:
-        plan.entries.append(Item(path, 0, 0, error=f"cannot read: {_reason(exc)}"))
+        plan.entries.append(Item(path, 0, 0, error=_why(exc)))
         return
     if stat.S_ISDIR(st.st_mode):
         if (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
@@ -122,7 +145,7 @@ def _discover(path: str, plan: _Plan) -> None:
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
         _add_sidecars(os.path.dirname(path), plan)
     else:
-        plan.entries.append(Item(path, 0, 0, error="not a regular file or folder"))
+        plan.entries.append(Item(path, 0, 0, error=_special(st.st_mode)))
 
 
 def _add_sidecars(folder: str, plan: _Plan) -> None:
@@ -157,8 +180,9 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
                 )
             continue
         except OSError as exc:
-            if kind_of(entry.name) or is_archive_name(entry.name):
-                plan.entries.append(Item(entry.path, 0, 0, error=f"cannot read: {_reason(exc)}"))
+            # A loop is reported whatever its name: it can only be a mistake.
+            if exc.errno == errno.ELOOP or kind_of(entry.name) or is_archive_name(entry.name):
+                plan.entries.append(Item(entry.path, 0, 0, error=_why(exc)))
             continue
         if stat.S_ISDIR(est.st_mode):
             key = (est.st_dev, est.st_ino)
@@ -167,6 +191,8 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
                 stack.append(iter(_list_dir(entry.path, plan)))
         elif stat.S_ISREG(est.st_mode):
             _add_file(entry.path, entry.name, est, plan, explicit=False)
+        elif kind_of(entry.name) or is_archive_name(entry.name):  # named like one, but is not
+            plan.entries.append(Item(entry.path, 0, 0, error=_special(est.st_mode)))
 
 
 def _list_dir(path: str, plan: _Plan) -> list[os.DirEntry[str]]:
@@ -198,9 +224,7 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
                 head = fh.read(SNIFF_BYTES)
         except OSError as exc:
             if explicit or archive_name:
-                plan.entries.append(
-                    Item(path, st.st_size, st.st_mtime_ns, error=f"cannot read: {_reason(exc)}")
-                )
+                plan.entries.append(Item(path, st.st_size, st.st_mtime_ns, error=_why(exc)))
             return
         found = sniff(head)
         if found in ("image", "video"):
