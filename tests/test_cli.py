@@ -376,11 +376,19 @@ def test_report_never_replaces_a_photo_and_is_private(
     assert run("find", "--me", me, str(library), "-f", "csv", "-o", str(renamed))[0] == 1
     assert renamed.read_bytes() == before
     report = tmp_path / "found.jsonl"
-    report.write_text("old\n")
-    report.chmod(0o644)
-    code, _, _ = run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(report))
-    assert code == 0 and len(report.read_text().splitlines()) == 3
+    for earlier, fmt in (("", "csv"), ("csv", "html"), ("html", "json"), ("json", "jsonl")):
+        if earlier:  # each of selfscan's formats may be replaced by a report
+            report.chmod(0o644)
+        code, _, err = run("find", "--me", me, str(library), "-f", fmt, "-o", str(report))
+        assert code == 0, err
+    assert len(report.read_text().splitlines()) == 3
     assert report.stat().st_mode & 0o777 == 0o600
+    for name, data in (("notes.txt", b"my notes\n"), ("clip.avi", b"RIFF\x00\x00AVI LIST")):
+        mine = tmp_path / name  # any other file of the user's, known to sniff or not
+        mine.write_bytes(data)
+        code, _, err = run("find", "--me", me, str(library), "-f", "csv", "-o", str(mine))
+        assert code == 1 and "not a selfscan report" in " ".join(err.split()), err
+        assert mine.read_bytes() == data
     link = tmp_path / "latest.jsonl"  # a link to the report: the report is replaced, not the link
     link.symlink_to(report)
     assert run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(link))[0] == 0

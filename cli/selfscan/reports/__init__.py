@@ -117,17 +117,39 @@ class FileReport:
             ) from None
 
 
+# How each of selfscan's own reports begins (JSONL: a record, or the summary alone; JSON; CSV's
+# header; HTML's head up to its title).
+REPORT_STARTS = (b'{"path": ', b'{"summary": ', b'{"results": [', b"path,status,score,")
+HTML_START = b"<!DOCTYPE html>"
+HTML_TITLE = b"<title>selfscan: "
+
+
+def _is_report(head: bytes) -> bool:
+    return (
+        not head
+        or head.startswith(REPORT_STARTS)
+        or (head.startswith(HTML_START) and HTML_TITLE in head)
+    )
+
+
 def _refuse_media(path: Path) -> None:
-    """``-o`` never replaces a photo, a video or an archive (selfscan does not modify your
-    files): the existing regular file ``path`` is looked at, by its first bytes and its name."""
+    """``-o`` replaces only an earlier selfscan report (or an empty file): never a photo, a video
+    or an archive, nor any other file of yours. The existing regular file ``path`` is looked at
+    by its first bytes (and its name, for what those do not show)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(SNIFF_BYTES)
+            head = fh.read(max(SNIFF_BYTES, 1024))
     except OSError:
         return  # the open for writing says what is wrong
+    if _is_report(head):
+        return
     what = sniff(head) or kind_of(path.name) or ("zip" if is_archive_name(path.name) else None)
     if what is not None:
         raise OutputError(
             f"{path} is {'an' if what[0] in 'aeiou' else 'a'} {what} file and selfscan never "
             "overwrites photos, videos or archives: choose another report file with -o"
         )
+    raise OutputError(
+        f"{path} exists and is not a selfscan report: -o replaces only an earlier report; "
+        "choose another file, or delete this one first"
+    )
