@@ -348,6 +348,30 @@ def test_a_closed_pipe_ends_quietly(
     assert "error" not in err and "Traceback" not in err, err
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args", [("find", "-f", "jsonl", "--workers", "1"), ("data",), ("--help",)]
+)
+def test_standard_output_that_cannot_be_written_is_one_error(
+    samples: dict[str, Path], library: Path, home: Path, args: tuple[str, ...]
+) -> None:
+    """``> /dev/full`` (a full disk): one line saying so and status 1, not an internal error or,
+    for help, a traceback. A closed standard output (``>&-``) is not an error at all."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    if args[0] == "find":
+        args = (*args, "--me", str(samples["yaoming"]), str(library))
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(command(*args), env=env, stdout=full, stderr=subprocess.PIPE)
+    said = done.stderr.decode()
+    assert done.returncode == 1, said
+    assert said.strip() == "error: cannot write to standard output: No space left on device"
+    closed = subprocess.run(
+        [*command(*args)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert closed.returncode == 0 and b"Traceback" not in closed.stderr, closed.stderr
+
+
 def test_a_data_dir_that_is_a_file_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

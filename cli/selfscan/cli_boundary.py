@@ -18,7 +18,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from .errors import SelfscanError
+from .errors import OutputError, SelfscanError
 from .index import index_path, store_problem
 from .render import escape
 
@@ -100,6 +100,34 @@ def interrupted_status() -> int:
     return 128 + _stopped_by[0]
 
 
+class _Stdout:
+    """Standard output, whose write failures (a full disk, a device error) are one
+    ``OutputError`` instead of an internal error or, in help, a traceback; a closed pipe stays a
+    ``BrokenPipeError``. Everything else is the stream's own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def run(app: typer.Typer) -> None:
     """Run the command line. SIGTERM and SIGHUP stop it as Ctrl-C does (a scan's workers are
     shut down and its work kept, instead of the process dying on the spot). Every console,
@@ -109,8 +137,18 @@ def run(app: typer.Typer) -> None:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _stop)
     Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    if sys.stdout is None:  # closed by the caller (>&-): what would go there goes nowhere
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = _Stdout(sys.stdout)  # type: ignore[assignment]
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # here, where a failure can still be reported
     except BrokenPipeError:
         quiet_stdout()
         sys.exit(PIPE_CLOSED)
+    except OutputError as exc:  # outside a command: help or a usage message
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        quiet_stdout()
+        sys.exit(1)
