@@ -579,3 +579,26 @@ def test_data_lists_everything_when_the_index_is_damaged(
     assert info["index"]["bytes"] > 5000
     code, out, _ = run("data")
     assert code == 0 and "profile me" in out and "damaged" in out
+
+
+def test_more_workers_than_cores_are_not_started(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker loads its own models: ``--workers 1000`` would start one per file in flight
+    (and with a large library, run out of memory). One per core, and the run says so."""
+    from selfscan import ops
+
+    monkeypatch.setattr(ops, "cpu_cores", lambda: 1)
+    started = []
+    real = ops.FindSession.results
+
+    def spy(self: ops.FindSession, *args: object, **kwargs: object) -> object:
+        started.append(self.request.workers)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ops.FindSession, "results", spy)
+    me = str(samples["yaoming"])
+    code, out, err = run("find", "--me", me, str(library), "--workers", "1000", "-f", "jsonl")
+    assert code == 0, err
+    assert started == [1] and "--workers 1000: using 1, one per core" in err
+    assert len(out.splitlines()) == 3

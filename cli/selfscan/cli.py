@@ -93,7 +93,11 @@ def find(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or archives to scan.")],
     me: Annotated[
         list[str] | None,
-        typer.Option("--me", help="A photo of you (repeatable); nothing is stored by default."),
+        typer.Option(
+            "--me",
+            help="A photo of you (repeatable), instead of a stored profile; it is not stored "
+            "(the index is, unless --no-store).",
+        ),
     ] = None,
     profile: Annotated[str, typer.Option("--profile", "-p", help="Saved profile to use.")] = "me",
     save_profile: Annotated[

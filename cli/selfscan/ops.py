@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,15 @@ from .models import (
     vectron_model_dir,
 )
 from .profiles import build_profile, for_model, load_profile, save_profile
-from .scan import Progress, ScanOptions, check_paths, default_workers, looks_like_url, scan
+from .scan import (
+    Progress,
+    ScanOptions,
+    check_paths,
+    cpu_cores,
+    default_workers,
+    looks_like_url,
+    scan,
+)
 from .types import FileResult, Profile
 
 
@@ -152,15 +160,19 @@ def prepare_find(req: FindRequest) -> FindSession:
     check_paths(req.paths)
     if req.mode not in ("quick", "default", "thorough"):
         raise InputError(f"unknown mode {req.mode!r}")
+    notes: list[str] = []
     if req.workers is not None and req.workers < 1:
         raise InputError("--workers must be at least 1")
+    if req.workers is not None and req.workers > (cores := cpu_cores()):
+        # Each worker holds its own models (about 400 MiB): more than the cores only compete.
+        notes.append(f"--workers {req.workers}: using {cores}, one per core")
+        req = replace(req, workers=cores)
     check_device(req.device)
     if req.device == "cuda":  # asked for by name: refused at once, even if nothing needs a model
         providers_for(req.device)
     thresholds = thresholds_for(req.model or active_pack_name(), req.threshold)
     pack = load_pack(req.model)
     analyzer = FaceAnalyzer(pack, req.device)
-    notes: list[str] = []
     if req.me:
         _check_photos(req.me)
         profile = build_profile(analyzer, req.me, req.profile)

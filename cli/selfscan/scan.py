@@ -68,16 +68,20 @@ RESERVE_MIB = 512
 def default_workers(mode: str = "default", available_mib: float | None = None) -> int:
     """One worker per core, but no more than the memory available now can hold: a machine
     with many cores and little free memory would otherwise swap or meet the OOM killer."""
-    cores = max(
-        1,
-        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1),
-    )
+    cores = cpu_cores()
     if available_mib is None:
         available_mib = available_memory_mib()
     if available_mib is None:
         return cores
     fits = int((available_mib - RESERVE_MIB) // WORKER_MIB.get(mode, WORKER_MIB["default"]))
     return max(1, min(cores, fits))
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def available_memory_mib() -> float | None:
