@@ -82,9 +82,8 @@ def enroll(
     out.print(render.profile_table(saved, str(where)))
     count = len(saved.references)
     out.print(
-        f"[green]enrolled[/] {len({p.resolve() for p in files})} photo(s) into profile "
-        f"{saved.name!r}, which now has "
-        f"{count} reference photo{'s' if count != 1 else ''}"
+        f"[green]enrolled[/] {render.plural(len({p.resolve() for p in files}), 'photo')} into "
+        f"profile {saved.name!r}, which now has {render.plural(count, 'reference photo')}"
     )
 
 

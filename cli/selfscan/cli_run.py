@@ -110,7 +110,8 @@ def run_find(
         already = f" ({there} already there)" if there else ""
         where = escape(str(organise.dest))
         screen.print(
-            f"{len(placed)} matched photos {verb} to {where}{xmp_note}{already}", soft_wrap=True
+            f"{render.plural(len(placed), 'matched photo')} {verb} to {where}{xmp_note}{already}",
+            soft_wrap=True,
         )
         for failed in (d for d in done if d.error is not None):
             screen.print(

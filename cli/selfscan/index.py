@@ -302,9 +302,14 @@ class Index:
             yield path_of(raw)
 
 
+def file_part(path: str) -> str:
+    """The file an indexed item is in: itself, or for an archive member its archive."""
+    return path.split("!/", 1)[0]
+
+
 def _still_there(path: str) -> bool:
     """Whether an indexed item's file, or for an archive member its archive, still exists."""
-    return os.path.lexists(path.split("!/", 1)[0])
+    return os.path.lexists(file_part(path))
 
 
 def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:

@@ -131,6 +131,11 @@ def errors_table(results: list[FileResult], limit: int = 20) -> Table:
     return table
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def summary_line(summary: ScanSummary) -> str:
     """One line: what was scanned and what was found."""
     c = summary.counts
@@ -145,15 +150,15 @@ def summary_line(summary: ScanSummary) -> str:
     head = "interrupted: " if summary.interrupted else ""
     cached = f", {summary.cached} unchanged from the index" if summary.cached else ""
     return (
-        f"{head}{summary.total} files scanned in {summary.seconds:.1f} s ({rate:.1f}/s{cached}): "
-        + ", ".join(parts)
+        f"{head}{plural(summary.total, 'file')} scanned in {summary.seconds:.1f} s "
+        f"({rate:.1f}/s{cached}): " + ", ".join(parts)
     )
 
 
 def profile_table(profile: Profile, where: str) -> Table:
     """The references of a profile."""
     table = Table(
-        title=f"profile {escape(profile.name)} ({len(profile.references)} photos)",
+        title=f"profile {escape(profile.name)} ({plural(len(profile.references), 'photo')})",
         caption=escape(where),
     )
     table.add_column("photo", overflow="fold")
@@ -188,7 +193,10 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
     console.print(table)
     problems = info["permission_problems"]
     if problems:
-        console.print(f"[yellow]warning:[/] {len(problems)} data files are readable by others:")
+        console.print(
+            f"[yellow]warning:[/] {plural(len(problems), 'path')} in the data dir "
+            f"{'is' if len(problems) == 1 else 'are'} open to others:"
+        )
         for p in problems[:10]:
             console.print(f"  {escape(p)}")
         console.print("fix with: chmod -R go-rwx " + escape(info["data_dir"]))
@@ -215,12 +223,12 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
     table.add_column("size", justify="right")
     table.add_column("path", overflow="fold")
     for p in info["profiles"]:
-        table.add_row(
-            f"profile {escape(p['name'])}",
-            f"{p['embeddings']} reference embeddings ({escape(p['model_id'])})",
-            _mb(p["bytes"]),
-            escape(p["path"]),
+        contents = (
+            "left by an interrupted save of a profile (may hold embeddings)"
+            if p.get("leftover")
+            else f"{plural(p['embeddings'], 'reference embedding')} ({escape(p['model_id'])})"
         )
+        table.add_row(f"profile {escape(p['name'])}", contents, _mb(p["bytes"]), escape(p["path"]))
     ix = info["index"]
     if ix.get("problem"):
         table.add_row(
@@ -229,8 +237,8 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
     elif ix["exists"]:
         table.add_row(
             "index",
-            f"{ix.get('files', 0)} files indexed, {ix.get('faces', 0)} faces, "
-            f"{ix.get('embeddings', 0)} embeddings"
+            f"{plural(ix.get('files', 0), 'file')} indexed, {plural(ix.get('faces', 0), 'face')}, "
+            f"{plural(ix.get('embeddings', 0), 'embedding')}"
             + (
                 f"; {ix['missing']} no longer exist (forget them with --missing)"
                 if ix.get("missing")
@@ -253,8 +261,9 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
     console.print(f"total {_mb(info['total_bytes'])}; {hint}")
     if info["others"]["files"]:
         console.print(
-            f"also in the data dir: {info['others']['files']} files selfscan did not make "
-            f"({_mb(info['others']['bytes'])}), never listed as its data nor deleted by forget"
+            f"also in the data dir: {plural(info['others']['files'], 'file')} selfscan did not "
+            f"make ({_mb(info['others']['bytes'])}), never listed as its data nor deleted by "
+            "forget"
         )
 
 
@@ -266,7 +275,8 @@ def forget_report(console: Console, removed: list[Any]) -> None:
     for r in removed:
         if r.count is not None:
             where = f" {escape(r.path)}" if r.path else ""
-            console.print(f"[green]forgot[/] {r.count} {escape(r.what)}{where}", soft_wrap=True)
+            what = r.one if r.count == 1 and r.one else r.what
+            console.print(f"[green]forgot[/] {r.count} {escape(what)}{where}", soft_wrap=True)
         else:
             console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")
 
@@ -275,5 +285,6 @@ def others_note(console: Console, others: list[Any], home: str) -> None:
     """The files ``forget`` left because selfscan did not make them."""
     if others:
         console.print(
-            f"left alone: {len(others)} files in {escape(home)} that selfscan did not make"
+            f"left alone: {plural(len(others), 'file')} in {escape(home)} that selfscan did not "
+            "make"
         )

@@ -23,7 +23,7 @@ from typing import Any
 from . import lock
 from .config import data_dir
 from .errors import ProfileError, StoreError
-from .index import Index, index_path
+from .index import Index, file_part, index_path
 from .profiles import check_name, list_profiles, load_profile, profiles_dir
 
 # What ``config.write_private`` leaves behind when a save is interrupted: ``.NAME.json.tmpPID``.
@@ -38,6 +38,7 @@ class Removed:
     path: str
     size: int
     count: int | None = None  # indexed items forgotten, for --path and --missing
+    one: str | None = None  # ``what`` when ``count`` is 1
 
 
 def _size(path: Path) -> int:
@@ -109,6 +110,10 @@ def inventory() -> dict[str, Any]:
                 "bytes": _size(path),
             }
         )
+    for temp in (p for p in _profile_files() if p.name.startswith(".")):
+        profiles.append(
+            {"name": temp.name, "path": str(temp), "leftover": True, "bytes": _size(temp)}
+        )
     index: dict[str, Any] = {"path": str(index_path()), "exists": index_path().exists()}
     if index_path().exists():
         try:
@@ -171,9 +176,12 @@ def forget(
 
     if profile is not None:
         path = profiles_dir() / f"{check_name(profile)}.json"
-        if not path.exists():
+        leftovers = [p for p in _profile_files() if p.name.startswith(f".{path.name}.tmp")]
+        if not path.exists() and not leftovers:
             raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
         rm(path, f"profile {profile}")
+        for temp in leftovers:  # an interrupted save of this profile: its embeddings too
+            rm(temp, "profile temp file")
     if (paths or missing) and not (index or everything) and index_path().exists():
         removed += _forget_rows(paths or [], missing)
     if (index or everything) and any(p.exists() for p in _index_files()):
@@ -201,14 +209,38 @@ def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
         db = Index(index_path())
         try:
             for path in paths:
-                count = db.forget_under([os.path.abspath(path)])
-                removed.append(Removed("indexed files under", os.path.abspath(path), 0, count))
+                count = db.forget_under(_spellings(db, path))
+                where = os.path.abspath(path)
+                removed.append(
+                    Removed("indexed files under", where, 0, count, "indexed file under")
+                )
             if missing:
                 gone = db.forget_gone()
-                removed.append(Removed("indexed files that no longer exist", "", 0, gone))
+                removed.append(
+                    Removed(
+                        "indexed files that no longer exist",
+                        "",
+                        0,
+                        gone,
+                        "indexed file that no longer exists",
+                    )
+                )
         finally:
             db.close()
     return removed
+
+
+def _spellings(db: Index, path: str) -> list[str]:
+    """The index rows to forget for ``path``: under it as written, under what it resolves to,
+    and every row whose file resolves to a place under that (a folder scanned through a symlink,
+    or ``path`` itself a symlink)."""
+    target = os.path.realpath(path)
+    roots = {os.path.abspath(path), target}
+    for row in db.iter_paths():
+        real = os.path.realpath(file_part(row))
+        if real == target or real.startswith(target.rstrip(os.sep) + os.sep):
+            roots.add(row)
+    return sorted(roots)
 
 
 def _remove_if_empty(folder: Path) -> bool:
