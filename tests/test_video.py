@@ -34,10 +34,11 @@ def _encode(
     rotation: int | None = None,
     gop: int | None = None,
     codec: str = "libx264",
+    faststart: bool = False,
 ) -> Path:
     if codec not in av.codecs_available:
         codec = "mpeg4"
-    out = av.open(str(path), "w")
+    out = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
     out.metadata["creation_time"] = "2021-03-04T05:06:07.000000Z"
     stream = out.add_stream(codec, rate=fps)
     stream.height, stream.width = frames[0].shape[:2]
@@ -211,3 +212,38 @@ def test_without_pyav(clip: Path, monkeypatch) -> None:
         list(iter_frames(clip, 320))
     with pytest.raises(FileError, match="needs PyAV"):
         video_info(clip)
+
+
+def test_a_video_cut_short_says_how_much_was_read(
+    tmp_path: Path, upright: np.ndarray, analyzer
+) -> None:
+    """A video whose end is missing (an interrupted copy): the frames before the cut are
+    analysed, and the result says the rest was not. With nothing found before the cut, it is an
+    error, not "no face" (which would claim the whole video was looked at)."""
+    from selfscan.analyze import Job, run_job, set_analyzer
+
+    noise = np.random.default_rng(1).integers(0, 255, (320, 240, 3), dtype=np.uint8)
+    set_analyzer(analyzer)
+    results = {}
+    for name, frames in (("face_first", [upright] * 8 + [noise] * 12),
+                         ("face_last", [noise] * 12 + [upright] * 8)):  # fmt: skip
+        whole = _encode(tmp_path / f"{name}.mp4", frames, fps=2, gop=2, faststart=True)
+        data = whole.read_bytes()
+        cut = tmp_path / f"{name}_cut.mp4"
+        cut.write_bytes(data[: len(data) * 6 // 10])
+        for path in (whole, cut):
+            st = path.stat()
+            results[path.stem] = run_job(
+                Job("video", "default", st.st_size, st.st_mtime_ns, fs_path=str(path))
+            )
+    assert results["face_first"].faces and results["face_last"].faces
+    assert "damaged" not in results["face_first"].facts["video"]
+    first = results["face_first_cut"]
+    assert first.error is None and first.faces
+    assert first.facts["video"]["damaged"].startswith("video damaged after ")
+    assert first.facts["video"]["damaged"].endswith(" of 10.0 s: the rest could not be read")
+    last = results["face_last_cut"]
+    assert last.error is not None and last.error.startswith("video damaged after ")
+    assert not last.transient  # the file is damaged: remembered like any damaged file
+    with pytest.raises(video.VideoDamaged):
+        list(iter_frames(tmp_path / "face_last_cut.mp4", 320))

@@ -228,14 +228,21 @@ def _photo_facts(source: str | bytes) -> dict:
 
 def _analyse_video(source: str | bytes, job: Job) -> Analysis:
     assert _analyzer is not None
-    from .video import iter_frames, video_info
+    from .video import VideoDamaged, iter_frames, video_info
 
     decode_side, plan = PLANS[job.mode]
     faces: list[Face] = []
     width = height = None
-    for t, frame in iter_frames(source, max_side=decode_side):
-        width, height = frame.width, frame.height
-        faces.extend(replace(f, time=t) for f in _analyzer.analyze(frame, plan))
-    return Analysis(
-        faces=tuple(faces), width=width, height=height, facts={"video": video_info(source)}
-    )
+    damaged = None
+    try:
+        for t, frame in iter_frames(source, max_side=decode_side):
+            width, height = frame.width, frame.height
+            faces.extend(replace(f, time=t) for f in _analyzer.analyze(frame, plan))
+    except VideoDamaged as exc:
+        damaged = exc.reason
+    if damaged and not faces:  # "no face" would claim the whole video was looked at
+        raise FileError(damaged)
+    info = video_info(source)
+    if damaged:  # the faces found before the damage count; the reports say what was missed
+        info["damaged"] = damaged
+    return Analysis(faces=tuple(faces), width=width, height=height, facts={"video": info})

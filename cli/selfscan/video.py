@@ -131,7 +131,7 @@ def iter_frames(
 
     About one frame each ``every`` seconds, at most ``max_frames`` (spread evenly over a long
     video), each scaled so that its long side is at most ``max_side``. A video whose later part
-    is damaged yields the frames before the damage.
+    is damaged yields the frames before the damage, then raises ``VideoDamaged``.
 
     Raises:
         FileError: when PyAV is missing or the file is not a readable video (raised before the
@@ -141,10 +141,11 @@ def iter_frames(
         return
     with _opened(source) as (container, stream):
         start = stream.start_time * stream.time_base if stream.start_time else 0
-        targets = sample_times(_duration(container, stream), every, max_frames)
+        duration = _duration(container, stream)
+        targets = sample_times(duration, every, max_frames)
         rate = stream.average_rate or stream.guessed_rate or 30
         tolerance = 0.5 / float(rate)
-        produced = 0
+        produced, last, failed = 0, 0.0, False
         try:
             if targets and len(targets) > 1 and targets[1] - targets[0] >= SEEK_SPACING:
                 frames = _seeking(container, stream, targets, start, tolerance)
@@ -152,15 +153,28 @@ def iter_frames(
                 frames = _straight(container, stream, targets, start, tolerance, every, max_frames)
             for seconds, frame in frames:
                 image = _to_image(frame, max_side, stream.sample_aspect_ratio)
-                produced += 1
+                produced, last = produced + 1, seconds
                 yield seconds, image
         except FileError:
             raise
         except Exception as exc:
             if produced == 0:
                 raise FileError(f"cannot decode video: {_short(exc)}") from None
+            failed = True
         if produced == 0:
             raise FileError("no frame could be decoded from the video")
+        # Frames stop before the last sampling time (by more than one interval): the rest of
+        # the file is damaged or missing, whether or not the decoder said so.
+        spacing = targets[1] - targets[0] if targets and len(targets) > 1 else every
+        if failed or (targets and last < targets[-1] - max(1.0, spacing)):
+            total = f" of {duration:.1f} s" if duration else ""
+            raise VideoDamaged(
+                f"video damaged after {last:.1f} s{total}: the rest could not be read"
+            )
+
+
+class VideoDamaged(FileError):
+    """A video readable only up to some point; raised after the frames before it."""
 
 
 def _seconds(frame: Any, start: Fraction | int) -> float | None:

@@ -298,6 +298,9 @@ def _location_html(entry: _Entry) -> str:
         extra.append(f"similarity {entry.result.score:.2f}")
     if facts["has_location"]:
         extra.append("has a location")
+    damaged = (entry.result.facts or {}).get("video", {}).get("damaged")
+    if damaged:
+        extra.append(damaged)
     if extra:
         text += f' <span class="muted">({_e(", ".join(extra))})</span>'
     return text
