@@ -642,3 +642,25 @@ def test_forget_a_profile_takes_its_interrupted_saves_with_it(
     code, out, _ = run("forget", "--profile", "me")
     assert code == 0 and "profile temp file" in out
     assert not temp.exists() and not (home / "profiles" / "me.json").exists() and other.exists()
+
+
+def test_doctor_fails_when_the_active_model_cannot_be_used(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``selfscan doctor && ...`` in a script: status 1, and why, when the active pack is corrupt
+    or unknown; a corrupt pack's files are called a checksum mismatch, not "not installed"."""
+    code, out, _ = run("doctor", "--json")
+    assert code == 0 and json.loads(out)["problems"] == []
+    pack = home / "models" / "buffalo_l"
+    pack.mkdir(parents=True)
+    for name in ("det_10g.onnx", "w600k_r50.onnx"):
+        (pack / name).write_bytes(b"junk")
+    monkeypatch.setenv("SELFSCAN_MODEL", "buffalo_l")
+    code, out, _ = run("doctor")
+    said = " ".join(out.split())
+    assert code == 1 and "checksum mismatch" in said and "problem: active model" in said, said
+    info = json.loads(run("doctor", "--json")[1])
+    assert [p["checksums"] for p in info["packs"] if p["name"] == "buffalo_l"] == ["mismatch"]
+    monkeypatch.setenv("SELFSCAN_MODEL", "nope")
+    code, out, _ = run("doctor")
+    assert code == 1 and "unknown model pack 'nope'" in " ".join(out.split())

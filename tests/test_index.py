@@ -475,6 +475,9 @@ def test_read_ahead_answers_like_one_query_per_path(tmp_path: Path) -> None:
     )
 
 
+LAST_MONTH = '{"summary": {"total": 2, "month": "last"}}\n'  # an earlier JSONL report
+
+
 def test_a_damaged_index_is_one_line_of_advice_and_the_last_report_survives(
     samples: dict[str, Path], library: Path, home: Path, tmp_path: Path
 ) -> None:
@@ -499,7 +502,7 @@ def test_a_damaged_index_is_one_line_of_advice_and_the_last_report_survives(
             db_file.unlink()
             with sqlite3.connect(db_file) as db:
                 db.execute("PRAGMA user_version = 99")
-        report.write_text("last month\n")
+        report.write_text(LAST_MONTH)
         done = selfscan("find", "--me", me, library, "-f", "jsonl", "-o", report, env=env)
         said = " ".join(done.stderr.split())
         assert done.returncode == 1 and "internal error" not in said, said
@@ -507,10 +510,10 @@ def test_a_damaged_index_is_one_line_of_advice_and_the_last_report_survives(
             assert "written by a newer selfscan" in said
         else:
             assert "is damaged" in said and "selfscan forget --index" in said
-        assert report.read_text() == "last month\n"
+        assert report.read_text() == LAST_MONTH
         assert [p.name for p in report.parent.iterdir()] == ["last.jsonl"]  # no partial left
-        doctor = selfscan("doctor", env=env)
-        assert doctor.returncode == 0 and "index:" in doctor.stdout
+        doctor = selfscan("doctor", env=env)  # a damaged index stops selfscan: status 1
+        assert doctor.returncode == 1 and "problem: the index" in doctor.stdout
     assert selfscan("forget", "--index", env=env).returncode == 0
     done = selfscan("find", "--me", me, library, "-f", "jsonl", "-o", report, env=env)
     assert done.returncode == 0 and len(report.read_text().splitlines()) == 3

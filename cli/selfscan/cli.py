@@ -291,12 +291,27 @@ def forget(
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
     """Check the installation: versions, model files and checksums, providers, formats, data dir.
 
-    [bold]Example[/]: selfscan doctor
+    The exit status is 1 when something stops selfscan from working (the
+    active model pack missing or corrupt, a damaged index), else 0.
+
+    [bold]Examples[/]
+
+      selfscan doctor
+
+      selfscan doctor --json && selfscan find ~/Pictures
     """
-    render.doctor_report(out, ops.doctor())
+    info = ops.doctor()
+    if as_json:
+        out.print_json(store.to_json(info))
+    else:
+        render.doctor_report(out, info)
+    if info["problems"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from .models import (
     LICENCE,
     PACKS,
     active_pack_name,
+    bad_copies,
     check_device,
     find_pack,
     load_pack,
@@ -227,6 +228,7 @@ def doctor() -> dict[str, Any]:
     packs = []
     for name, spec in PACKS.items():
         pack = find_pack(name)
+        bad = [] if pack else bad_copies(name)
         packs.append(
             {
                 "name": name,
@@ -236,10 +238,20 @@ def doctor() -> dict[str, Any]:
                     spec.detector: spec.detector_sha256,
                     spec.recognizer: spec.recognizer_sha256,
                 },
-                "checksums": "ok" if pack else "missing or mismatched",
+                "checksums": "ok" if pack else ("mismatch" if bad else "missing"),
+                "mismatches": bad,
                 "model_id": pack.model_id if pack else None,
             }
         )
+    # What stops selfscan from working: doctor exits 1 when there is any.
+    problems = []
+    try:
+        load_pack()
+    except SelfscanError as exc:
+        problems.append(f"active model: {exc}")
+    index_problem = _index_problem()
+    if index_problem:
+        problems.append(index_problem)
     versions = {"selfscan": __version__, "python": sys.version.split()[0]}
     for mod in (
         "onnxruntime",
@@ -273,8 +285,9 @@ def doctor() -> dict[str, Any]:
         "data_dir_exists": home.exists(),
         "index": str(index_path()),
         "permission_problems": loose_permissions(home),
-        "index_problem": _index_problem(),
+        "index_problem": index_problem,
         "cpu_count": os.cpu_count(),
+        "problems": problems,
     }
 
 

@@ -185,10 +185,14 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
     )
     table.add_row("active model", info["active_model"])
     for pack in info["packs"]:
-        status = "[green]ok[/]" if pack["installed"] else "[dim]not installed[/]"
+        status = {
+            "ok": "[green]ok[/]",
+            "mismatch": "[red]checksum mismatch (corrupt or modified)[/]",
+        }.get(pack["checksums"], "[dim]not installed[/]")
         files = "\n".join(f"{n} sha256 {h[:16]}…" for n, h in pack["files"].items())
         where = pack["directory"] or ""
-        table.add_row(f"pack {pack['name']}", f"{status} {escape(where)}\n{files}")
+        bad = "".join(f"\n[red]{escape(m)}[/]" for m in pack.get("mismatches", []))
+        table.add_row(f"pack {pack['name']}", f"{status} {escape(where)}\n{files}{bad}")
     table.add_row("licence", info["licence"])
     console.print(table)
     problems = info["permission_problems"]
@@ -204,8 +208,10 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         console.print("data dir not created yet: nothing is stored")
     else:
         console.print("[green]data dir permissions ok[/] (private to you)")
-    if info.get("index_problem"):
-        console.print(f"[red]index:[/] {escape(info['index_problem'])}", soft_wrap=True)
+    for problem in info.get("problems", []):
+        console.print(f"[red]problem:[/] {escape(problem)}", soft_wrap=True)
+    if not info.get("problems"):
+        console.print("[green]ready[/]: selfscan can scan with the active model")
 
 
 def _mb(n: int) -> str:
