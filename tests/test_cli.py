@@ -664,3 +664,22 @@ def test_doctor_fails_when_the_active_model_cannot_be_used(
     monkeypatch.setenv("SELFSCAN_MODEL", "nope")
     code, out, _ = run("doctor")
     assert code == 1 and "unknown model pack 'nope'" in " ".join(out.split())
+
+
+def test_the_copy_destination_inside_the_library_is_not_scanned(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """``find ~/Pictures --copy-to ~/Pictures/me``, run monthly: last month's copies are not
+    new photos of you (they were counted as matches and offered for copying again)."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    dest = library / "me"
+    counts = []
+    for _ in range(2):
+        code, out, err = run("find", str(library), "--copy-to", str(dest), "-f", "jsonl")
+        assert code == 0, err
+        records = [json.loads(line) for line in out.splitlines()]
+        assert not any("/me/" in r.get("path", "") for r in records)
+        counts.append(sum(r.get("status") == "match" for r in records))
+    assert counts[0] == counts[1] >= 1
+    assert "0 matched photos copied" in " ".join(err.split()) and "already there" in err
+    assert sorted(p.name for p in dest.iterdir()) == ["players.jpg"]

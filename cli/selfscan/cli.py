@@ -200,6 +200,8 @@ def find(
             xmp=xmp,
         )
         ops.prepare_destination(organise)
+        # Copies made last time inside a scanned folder are not new photos of you.
+        request.skip.append(organise.dest)
     run_find(out, err, request, fmt, report, show_all, not no_progress, organise)
 
 

@@ -58,6 +58,7 @@ class FindRequest:
     device: str = "auto"
     store: bool = True
     model: str | None = None
+    skip: list[Path] = field(default_factory=list)  # folders not to walk (--copy-to's)
 
 
 @dataclass
@@ -83,7 +84,12 @@ class FindSession:
             self.analyzer.pack,
             self.thresholds,
             self.index,
-            ScanOptions(mode=req.mode, workers=workers, device=req.device),
+            ScanOptions(
+                mode=req.mode,
+                workers=workers,
+                device=req.device,
+                skip=tuple(os.path.abspath(p) for p in req.skip),
+            ),
             on_progress,
             analyzer=self.analyzer,
             progress=self.progress,

@@ -57,6 +57,7 @@ class ScanOptions:
     mode: str = "default"
     workers: int = 1
     device: str = "auto"
+    skip: tuple[str, ...] = ()  # folders not to walk: where --copy-to puts the matches
 
 
 # What one worker process peaks at, by mode (MiB; measured on 12 MP photos: 177, 376 and 432).
@@ -183,9 +184,11 @@ class _Inline:
         return None
 
 
-def _count(paths: list[Path], progress: Progress, stop: threading.Event) -> None:
+def _count(
+    paths: list[Path], skip: tuple[str, ...], progress: Progress, stop: threading.Event
+) -> None:
     n = 0
-    for _ in iter_items(paths, with_facts=False):
+    for _ in iter_items(paths, with_facts=False, skip=skip):
         if stop.is_set():
             return
         n += 1
@@ -213,7 +216,9 @@ def scan(
     progress = progress if progress is not None else Progress()
     stop = threading.Event()
     if on_progress is not None:  # the total only matters to a progress display
-        threading.Thread(target=_count, args=(paths, progress, stop), daemon=True).start()
+        threading.Thread(
+            target=_count, args=(paths, options.skip, progress, stop), daemon=True
+        ).start()
     executor: _Inline | ProcessPoolExecutor | None = None
 
     def start() -> _Inline | ProcessPoolExecutor:
@@ -262,7 +267,7 @@ def scan(
         return result
 
     try:
-        for item in iter_items(paths):
+        for item in iter_items(paths, skip=options.skip):
             seen.add(item.path)
             work, cached = plan_item(item, index, pack.model_id, options.mode, has_rows)
             if isinstance(work, Job):

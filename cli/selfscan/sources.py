@@ -16,6 +16,7 @@ Takeout photo finds its sidecar in another part of a split export (``takeout-…
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -34,14 +35,20 @@ def printable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def iter_items(paths: list[Path], with_facts: bool = True) -> Iterator[Item]:
+def iter_items(
+    paths: list[Path], with_facts: bool = True, skip: tuple[str, ...] = ()
+) -> Iterator[Item]:
     """Every scannable item under ``paths`` (files, folders, archives), in a stable order.
 
     Items from archives have ``read`` set; read their bytes before advancing the iterator.
     ``with_facts=False`` reads no export JSON (each ``facts["source"]`` says only where the item
-    is): the same items, cheaper, e.g. to count them.
+    is): the same items, cheaper, e.g. to count them. The folders in ``skip`` are not walked.
     """
     plan = _Plan()
+    for folder in skip:
+        with contextlib.suppress(OSError):
+            st = os.stat(folder)
+            plan.seen_dirs.add((st.st_dev, st.st_ino))
     for root in paths:
         _discover(os.path.abspath(os.fspath(root)), plan)
     folder_index = None
