@@ -153,7 +153,8 @@ def test_demo_finds_him_in_players_only() -> None:
     ("args", "message"),
     [
         (["find", "/no/such/folder"], "does not exist"),
-        (["find", "https://example.com/me.jpg"], "URL"),
+        (["find", "https://example.com/me.jpg"], "https://example.com/me.jpg looks like a URL"),
+        (["find", "--me", "https://x.org/me.jpg", "."], "https://x.org/me.jpg looks like a URL"),
         (["find", "--format", "xml", "."], "unknown format"),
         (["find", "--quick", "--thorough", "."], "exclude"),
         (["find", "."], "no profile named 'me'"),
@@ -456,8 +457,15 @@ def test_paths_reach_the_terminal_as_written(
     assert f"report written to {report}" in said
     assert f"2 matched photos copied to {folder / '[me]'}" in said
     assert "\x1b" not in out + err
+    (folder / "gpj.\u202eexe.jpg").write_bytes(
+        samples["gdp"].read_bytes()
+    )  # shows as "gpj.gpj.exe"
     code, out, _ = run("find", "--me", str(samples["yaoming"]), str(folder), "--workers", "1")
     assert "esc\\x1b[31mRED\\x1b[0m.jpg" in out and "\x1b" not in out
+    code, out, _ = run(
+        "find", "--me", str(samples["yaoming"]), str(folder), "--workers", "1", "--all"
+    )
+    assert "gpj.\\u202eexe.jpg" in out and "\u202e" not in out
 
 
 def test_an_unusable_copy_destination_stops_before_the_scan(
@@ -683,3 +691,31 @@ def test_the_copy_destination_inside_the_library_is_not_scanned(
     assert counts[0] == counts[1] >= 1
     assert "0 matched photos copied" in " ".join(err.split()) and "already there" in err
     assert sorted(p.name for p in dest.iterdir()) == ["players.jpg"]
+
+
+def test_an_earlier_report_left_by_a_killed_scan_is_cleaned_up(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """``kill -9`` during a scan leaves ``.found.jsonl.PID.partial`` beside the report; the
+    next scan writing that report removes it (a running scan's is left alone)."""
+    import subprocess as sp
+
+    report = tmp_path / "found.jsonl"
+    dead = sp.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".found.jsonl.{dead.pid}.partial"
+    stale.write_text("half a report")
+    running = tmp_path / f".found.jsonl.{os.getppid()}.partial"  # a live process's
+    running.write_text("being written")
+    code, _, err = run("find", "--me", str(samples["yaoming"]), str(library), "-f", "jsonl",
+                       "-o", str(report))  # fmt: skip
+    assert code == 0, err
+    assert not stale.exists() and running.exists()
+    assert report.is_file()
+
+
+def test_nothing_to_scan_says_why(tmp_path: Path, samples: dict[str, Path]) -> None:
+    (tmp_path / "notes.txt").write_text("not a photo")
+    code, out, err = run("find", "--me", str(samples["yaoming"]), str(tmp_path))
+    said = " ".join((out + err).split())
+    assert code == 0 and "0 files scanned" in said and "nothing to scan" in said, said

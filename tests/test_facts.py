@@ -204,3 +204,13 @@ def test_never_raises_on_the_corpus(tmp_path: Path, samples: dict[str, Path]) ->
     assert photo_facts(tmp_path / "images/bomb_header.png")["width"] == 40000
     assert photo_facts(b"")["error"]
     assert photo_facts(b"\x00" * 100)["error"]
+
+
+def test_an_oversized_text_tag_is_cut(face: Image.Image) -> None:
+    """A 60 KB camera make would be copied into the index and every report."""
+    exif = _exif()
+    exif[0x010F] = "M" * 60_000
+    exif[0x0110] = "EOS R5"
+    camera = photo_facts(_save(face, exif))["camera"]
+    assert len(camera["make"]) == 200 and camera["make"].endswith("…")
+    assert camera["model"] == "EOS R5"

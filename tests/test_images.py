@@ -592,3 +592,16 @@ def test_every_mode_is_reduced_and_keeps_its_faces(
     assert decoded.scale == 2.0
     if mode != "1":  # dithered to black and white, faces are not faces any more
         assert len(analyzer.detect(decoded)) >= 10
+
+
+def test_a_png_with_a_large_text_chunk_is_still_a_photo(tmp_path: Path) -> None:
+    """A PNG whose comment inflates past Pillow's 1 MB per-chunk limit (a big XMP packet) was
+    refused whole ("Decompressed data too large")."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "x" * 3_000_000, zip=True)
+    path = tmp_path / "big-comment.png"
+    Image.new("RGB", (64, 48), (200, 100, 50)).save(path, pnginfo=info)
+    image = decode(path)
+    assert (image.width, image.height) == (64, 48)

@@ -509,3 +509,12 @@ def test_truncated_archives(tmp_path: Path, jpeg: bytes, nothing_written) -> Non
     found = _errors([tgz])
     assert found["a.jpg"] is None
     assert any((e or "").startswith("corrupt or truncated") for e in found.values())
+
+
+def test_an_unreadable_tar_is_one_line(tmp_path: Path) -> None:
+    """tarfile says what each compression it tried made of the file, over several lines."""
+    bad = tmp_path / "backup.tgz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00" + b"\x00" * 200)
+    (item,) = iter_items([bad])
+    assert item.error is not None and item.error.startswith("corrupt or unreadable tar archive")
+    assert "\n" not in item.error and "ReadError(" not in item.error

@@ -169,7 +169,9 @@ def tar_items(
     try:
         tf = open_tar()
     except Exception as exc:  # one error for the archive
-        yield Item(display, 0, 0, error=f"corrupt or unreadable tar archive: {short_reason(exc)}")
+        # tarfile lists one failure per compression it tried, over several lines.
+        first = short_reason(exc).splitlines()[0].rstrip(":")
+        yield Item(display, 0, 0, error=f"corrupt or unreadable tar archive: {first}")
         return
     with tf:
         while True:

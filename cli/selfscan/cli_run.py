@@ -96,6 +96,12 @@ def run_find(
         if errors:
             screen.print(render.errors_table(errors))
     screen.print(render.summary_line(summary), soft_wrap=True)
+    if summary.total == 0 and not interrupted:
+        screen.print(
+            "nothing to scan: no photo, video or archive under the paths given (hidden files and "
+            "other types are skipped)",
+            soft_wrap=True,
+        )
     if output is not None:
         screen.print(f"report written to {escape(str(output))}", soft_wrap=True)
     if organise is not None and matched:

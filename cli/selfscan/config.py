@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,12 +40,22 @@ def data_dir() -> Path:
     return path
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def looks_like_url(path: Path | str) -> bool:
+    """``https://…`` and the like (``Path`` turns ``//`` into ``/``); selfscan never fetches."""
+    return bool(_URL.match(str(path)))
+
+
 def given(raw: str, what: str) -> Path:
     """A path typed on the command line: ``~`` expanded (the shell does not expand it after
     ``--opt=`` or in quotes), and an empty one refused (``Path("")`` is the current folder, so
     an unset shell variable would quietly mean "here")."""
     if not raw:
         raise InputError(f"empty path given for {what} (an unset shell variable?)")
+    if looks_like_url(raw):  # as typed: Path() would make https:// into https:/
+        raise InputError(f"{raw} looks like a URL: selfscan only reads local files")
     return Path(raw).expanduser() if raw.startswith("~") else Path(raw)
 
 

@@ -114,13 +114,17 @@ def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
         return {}
 
 
+MAX_TEXT = 200
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
     value = value.replace("\x00", " ").strip()
-    return value or None
+    # A camera make is a few words; a 60 KB one would be copied into the index and every report.
+    return (value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…") or None
 
 
 def _timestamp(value: Any, offset: Any) -> str | None:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from .errors import FileError, short_reason
 from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_reason
@@ -27,6 +27,9 @@ from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_re
 # its header). 250 MP is more than any phone or consumer camera produces.
 MAX_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = None  # our own limit above replaces Pillow's warning/error pair
+# Pillow refuses a whole PNG whose one text chunk (a comment, an XMP packet) inflates past 1 MB;
+# the photo is still a photo. Its total for all text chunks (64 MB) still holds off a text bomb.
+PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY
 
 _HEIF_LOCK = threading.Lock()
 _heif_state: list[bool] = []  # [True] once pillow-heif is registered, [False] when missing

@@ -27,13 +27,20 @@ from .types import FileResult, Profile, ScanSummary
 
 # C0 and C1 control characters and DEL: a file name may hold them, and printed as they are they
 # would move the cursor, recolour or retitle the terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and the invisible bidirectional controls that reorder what follows them on
+# screen (U+202E shows "gpj.exe" as "exe.jpg").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape(text: str) -> str:
-    """``text`` as it should reach the terminal: control characters shown as ``\\xNN`` and rich
-    markup (``[summer]``) shown as written."""
-    return escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+    """``text`` as it should reach the terminal: control characters shown as ``\\xNN`` (bidi
+    controls as ``\\uNNNN``) and rich markup (``[summer]``) shown as written."""
+    return escape_markup(_CONTROL.sub(_shown, text))
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 STYLE = {

@@ -8,7 +8,6 @@ batches, so an interrupted scan keeps what it did and the next run resumes.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .config import looks_like_url
 from .errors import InputError
 from .index import Index
 from .match import Thresholds, similarities
@@ -98,14 +98,6 @@ def available_memory_mib() -> float | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (AttributeError, ValueError, OSError):
         return None
-
-
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
-
-
-def looks_like_url(path: Path | str) -> bool:
-    """``https://…`` and the like (``Path`` turns ``//`` into ``/``); selfscan never fetches."""
-    return bool(_URL.match(str(path)))
 
 
 def check_paths(paths: list[Path]) -> list[Path]:

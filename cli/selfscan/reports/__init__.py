@@ -78,6 +78,7 @@ class FileReport:
             else:
                 # Beside the file a symlink points to: that file is replaced, the link stays.
                 self.target = Path(os.path.realpath(path))
+                _drop_stale_partials(self.target)
                 self.temp = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
                 fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
@@ -115,6 +116,30 @@ class FileReport:
             raise OutputError(
                 f"writing the report to {self.path} failed: {exc.strerror or exc}"
             ) from None
+
+
+def _drop_stale_partials(target: Path) -> None:
+    """Remove what an earlier scan killed with -9 left of its report beside ``target``
+    (``.NAME.PID.partial`` of a process that no longer runs, and that was this user's)."""
+    head, tail = f".{target.name}.", ".partial"
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            pid = entry.name[len(head) : -len(tail)]
+            if not (entry.name.startswith(head) and entry.name.endswith(tail) and pid.isdigit()):
+                continue
+            try:
+                os.kill(int(pid), 0)
+                continue  # still running: another scan writing the same report
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # another user's process
+            mine = (
+                not hasattr(os, "getuid") or entry.stat(follow_symlinks=False).st_uid == os.getuid()
+            )
+            if mine:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 # How each of selfscan's own reports begins (JSONL: a record, or the summary alone; JSON; CSV's
