@@ -53,9 +53,15 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert len(out) > 200
 
 
-@pytest.mark.parametrize("command", ["enroll", "find", "demo", "doctor", "data", "forget"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "enroll", "find", "demo", "doctor", "data", "forget",
+        "models list", "models install", "models import", "models use",
+    ],
+)  # fmt: skip
 def test_help_shows_an_example(command: str) -> None:
-    _, out, _ = run(command, "--help")
+    _, out, _ = run(*command.split(), "--help")
     assert "Example" in out
     assert f"selfscan {command}" in out
 
@@ -239,7 +245,7 @@ def test_forget_all_deletes_only_what_selfscan_made(
     assert info["others"]["files"] == 4
     code, out, _ = run("forget", "--all")
     said = " ".join(out.split())
-    assert code == 0 and "left alone: 4 files" in said, said
+    assert code == 0 and "left alone: 4 files" in said and "taxes.pdf" in said, said
     assert {p: p.read_bytes() for p in foreign} == foreign
     assert not (home / "profiles" / "me.json").exists() and not temp.exists()
     assert not any(home.glob("index.*"))
@@ -719,3 +725,10 @@ def test_nothing_to_scan_says_why(tmp_path: Path, samples: dict[str, Path]) -> N
     code, out, err = run("find", "--me", str(samples["yaoming"]), str(tmp_path))
     said = " ".join((out + err).split())
     assert code == 0 and "0 files scanned" in said and "nothing to scan" in said, said
+
+
+def test_enrolling_a_photo_again_renews_it(samples: dict[str, Path], home: Path) -> None:
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    code, out, _ = run("enroll", str(samples["yaoming"]))
+    said = " ".join(out.split())
+    assert code == 0 and "(1 already in it, renewed), which now has 1 reference photo" in said

@@ -78,12 +78,14 @@ def enroll(
     [bold]Example[/]: selfscan enroll me-2023.jpg me-passport.png --profile me
     """
     files = [given(p, "a photo") for p in photos]
-    saved, where = ops.enroll(files, profile, device)
+    saved, where, already = ops.enroll(files, profile, device)
     out.print(render.profile_table(saved, str(where)))
     count = len(saved.references)
+    renewed = f" ({already} already in it, renewed)" if already else ""
     out.print(
         f"[green]enrolled[/] {render.plural(len({p.resolve() for p in files}), 'photo')} into "
-        f"profile {saved.name!r}, which now has {render.plural(count, 'reference photo')}"
+        f"profile {saved.name!r}{renewed}, which now has {render.plural(count, 'reference photo')}",
+        soft_wrap=True,
     )
 
 
@@ -290,6 +292,12 @@ def forget(
     render.forget_report(out, removed)
     if everything:
         render.others_note(out, store.others(), str(data_dir()))
+        if not models and (data_dir() / "models").exists():
+            out.print(
+                "kept: the model packs and the choice of pack (not personal data); "
+                "'selfscan forget --all --models' removes them too",
+                soft_wrap=True,
+            )
 
 
 @app.command()

@@ -55,7 +55,14 @@ def list_cmd(
         bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")
     ] = False,
 ) -> None:
-    """Show the known model packs: where they are, checksum status, which one is in use."""
+    """Show the known model packs: where they are, checksum status, which one is in use.
+
+    [bold]Examples[/]
+
+      selfscan models list
+
+      selfscan models list --json
+    """
     infos = packs.list_packs()
     if as_json:
         payload = {
@@ -132,7 +139,10 @@ def install(
         bool, typer.Option("--force", help="Download again even if the pack is present.")
     ] = False,
 ) -> None:
-    """Download, verify and install a model pack (selfscan's only network access; resumable)."""
+    """Download, verify and install a model pack (selfscan's only network access; resumable).
+
+    [bold]Example[/]: selfscan models install buffalo_l
+    """
     spec = packs.known_spec(name)
     err = _err()
     err.print(f"[bold]{name}[/] licence: {escape(spec.licence)}")
@@ -161,7 +171,14 @@ def import_cmd(
         typer.Option(help="Pack name; recognised from the file names when left out."),
     ] = None,
 ) -> None:
-    """Install a model pack from a local zip or folder, verified like install (for offline use)."""
+    """Install a model pack from a local zip or folder, verified like install (for offline use).
+
+    [bold]Examples[/]
+
+      selfscan models import ~/Downloads/buffalo_l.zip
+
+      selfscan models import ~/.insightface/models/buffalo_l --name buffalo_l
+    """
     spec = packs.known_spec(name) if name else None
     pack = packs.import_pack(given(source, "the pack to import"), spec)
     out = _out()
@@ -173,7 +190,10 @@ def import_cmd(
 
 @app.command()
 def use(name: Annotated[str, typer.Argument(help="Pack to use for scans and profiles.")]) -> None:
-    """Choose the model pack used from now on (SELFSCAN_MODEL overrides it)."""
+    """Choose the model pack used from now on (SELFSCAN_MODEL overrides it).
+
+    [bold]Example[/]: selfscan models use buffalo_l
+    """
     pack = packs.use_pack(name)
     out = _out()
     out.print(f"now using {pack.name} ({escape(str(pack.directory))})")

@@ -124,8 +124,9 @@ def organise_matches(
     return organise(results, req.dest, req.mode, req.xmp, person, threshold=threshold)  # type: ignore[arg-type]
 
 
-def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[Profile, Path]:
-    """Build or extend the stored profile ``name`` from ``photos``; returns it and its file."""
+def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[Profile, Path, int]:
+    """Build or extend the stored profile ``name`` from ``photos``; returns it, its file, and
+    how many of ``photos`` it held already (their references are renewed, not added)."""
     _check_photos(photos)
     check_device(device)
     analyzer = FaceAnalyzer(load_pack(), device)
@@ -134,7 +135,9 @@ def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[
     except Exception:
         base = None
     profile = build_profile(analyzer, photos, name, base)
-    return profile, save_profile(profile)
+    before = {r.source for r in base.references} if base else set()
+    already = len({str(p.resolve()) for p in photos} & before)
+    return profile, save_profile(profile), already
 
 
 def _check_photos(photos: list[Path]) -> None:

@@ -276,8 +276,9 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
         console.print(
             f"also in the data dir: {plural(info['others']['files'], 'file')} selfscan did not "
             f"make ({_mb(info['others']['bytes'])}), never listed as its data nor deleted by "
-            "forget"
+            "forget:"
         )
+        _some_paths(console, info["others"].get("paths", []))
 
 
 def forget_report(console: Console, removed: list[Any]) -> None:
@@ -299,5 +300,13 @@ def others_note(console: Console, others: list[Any], home: str) -> None:
     if others:
         console.print(
             f"left alone: {plural(len(others), 'file')} in {escape(home)} that selfscan did not "
-            "make"
+            "make:"
         )
+        _some_paths(console, [str(p) for p in others])
+
+
+def _some_paths(console: Console, paths: list[str], limit: int = 5) -> None:
+    for path in paths[:limit]:
+        console.print(f"  {escape(path)}", soft_wrap=True)
+    if len(paths) > limit:
+        console.print(f"  … and {len(paths) - limit} more")

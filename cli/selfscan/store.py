@@ -143,7 +143,11 @@ def inventory() -> dict[str, Any]:
         "profiles": profiles,
         "index": index,
         "models": models,
-        "others": {"files": len(foreign), "bytes": sum(_size(p) for p in foreign)},
+        "others": {
+            "files": len(foreign),
+            "bytes": sum(_size(p) for p in foreign),
+            "paths": [str(p) for p in foreign],
+        },
         "total_bytes": sum(p["bytes"] for p in profiles)
         + index["bytes"]
         + sum(m["bytes"] for m in models),
