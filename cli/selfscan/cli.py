@@ -13,12 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from . import __version__, ops, render, store
+from . import __version__, cli_store, ops, render
 from .cli_boundary import Boundary, err
 from .cli_boundary import run as run_app
 from .cli_models import app as models_app
 from .cli_run import run_find
-from .config import data_dir, given
+from .config import given
 from .errors import InputError
 from .reports import FORMATS
 
@@ -234,94 +234,10 @@ def demo(
         run_find(out, err, request, "table", None, show_all=True, progress=False)
 
 
-@app.command()
-def data(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """List what selfscan stores about you: profiles, the index, model packs, and their sizes.
-
-    [bold]Example[/]: selfscan data
-    """
-    info = store.inventory()
-    if as_json:
-        out.print_json(store.to_json(info))
-    else:
-        render.data_report(out, info)
-
-
-@app.command()
-def forget(
-    profile: Annotated[
-        str | None, typer.Option("--profile", "-p", help="Delete this profile.")
-    ] = None,
-    index: Annotated[
-        bool, typer.Option("--index", help="Delete the index (cached faces and embeddings).")
-    ] = False,
-    everything: Annotated[
-        bool, typer.Option("--all", help="Delete all personal data: profiles and index.")
-    ] = False,
-    models: Annotated[
-        bool, typer.Option("--models", help="Also delete installed model packs.")
-    ] = False,
-    paths: Annotated[
-        list[str] | None,
-        typer.Option("--path", help="Forget what the index holds on files under this path."),
-    ] = None,
-    missing: Annotated[
-        bool, typer.Option("--missing", help="Forget indexed files that no longer exist.")
-    ] = False,
-) -> None:
-    """Delete what selfscan stored, and say what was removed.
-
-    [bold]Examples[/]
-
-      selfscan forget --profile me
-
-      selfscan forget --path ~/Pictures/old-phone --missing
-
-      selfscan forget --all
-    """
-    if profile is None and not (index or everything or models or paths or missing):
-        raise InputError(
-            "say what to forget: --profile NAME, --path PATH, --missing, --index, --all "
-            "(or --models)"
-        )
-    removed = store.forget(
-        profile, index, everything, models, [str(given(p, "--path")) for p in paths or []], missing
-    )
-    render.forget_report(out, removed)
-    if everything:
-        render.others_note(out, store.others(), str(data_dir()))
-        if not models and (data_dir() / "models").exists():
-            out.print(
-                "kept: the model packs and the choice of pack (not personal data); "
-                "'selfscan forget --all --models' removes them too",
-                soft_wrap=True,
-            )
-
-
-@app.command()
-def doctor(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-) -> None:
-    """Check the installation: versions, model files and checksums, providers, formats, data dir.
-
-    The exit status is 1 when something stops selfscan from working (the
-    active model pack missing or corrupt, a damaged index), else 0.
-
-    [bold]Examples[/]
-
-      selfscan doctor
-
-      selfscan doctor --json && selfscan find ~/Pictures
-    """
-    info = ops.doctor()
-    if as_json:
-        out.print_json(store.to_json(info))
-    else:
-        render.doctor_report(out, info)
-    if info["problems"]:
-        raise typer.Exit(1)
+# What is stored and how it is installed: cli_store.
+app.command()(cli_store.data)
+app.command()(cli_store.forget)
+app.command()(cli_store.doctor)
 
 
 def main() -> None:

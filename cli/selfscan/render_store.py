@@ -1,0 +1,145 @@
+"""Terminal output for what selfscan stores and how it is installed: data, forget, doctor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .render import escape, plural
+
+
+def doctor_report(console: Console, info: dict[str, Any]) -> None:
+    """The doctor's findings."""
+    table = Table(title="selfscan doctor", show_header=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    for name, version in info["versions"].items():
+        table.add_row(name, version or "[dim]not installed[/]")
+    table.add_row("platform", info["platform"])
+    table.add_row("providers", ", ".join(info["providers"]))
+    table.add_row("formats", ", ".join(info["formats"]))
+    table.add_row(
+        "data dir", info["data_dir"] + ("" if info["data_dir_exists"] else " (not yet created)")
+    )
+    table.add_row("active model", info["active_model"])
+    for pack in info["packs"]:
+        status = {
+            "ok": "[green]ok[/]",
+            "mismatch": "[red]checksum mismatch (corrupt or modified)[/]",
+        }.get(pack["checksums"], "[dim]not installed[/]")
+        files = "\n".join(f"{n} sha256 {h[:16]}…" for n, h in pack["files"].items())
+        where = pack["directory"] or ""
+        bad = "".join(f"\n[red]{escape(m)}[/]" for m in pack.get("mismatches", []))
+        table.add_row(f"pack {pack['name']}", f"{status} {escape(where)}\n{files}{bad}")
+    table.add_row("licence", info["licence"])
+    console.print(table)
+    problems = info["permission_problems"]
+    if problems:
+        console.print(
+            f"[yellow]warning:[/] {plural(len(problems), 'path')} in the data dir "
+            f"{'is' if len(problems) == 1 else 'are'} open to others:"
+        )
+        for p in problems[:10]:
+            console.print(f"  {escape(p)}")
+        console.print("fix with: chmod -R go-rwx " + escape(info["data_dir"]))
+    elif not info["data_dir_exists"]:
+        console.print("data dir not created yet: nothing is stored")
+    else:
+        console.print("[green]data dir permissions ok[/] (private to you)")
+    for problem in info.get("problems", []):
+        console.print(f"[red]problem:[/] {escape(problem)}", soft_wrap=True)
+    if not info.get("problems"):
+        console.print("[green]ready[/]: selfscan can scan with the active model")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n} B"
+
+
+def data_report(console: Console, info: dict[str, Any]) -> None:
+    """What is stored, where, and how big."""
+    console.print(
+        f"data dir: {escape(info['data_dir'])}" + ("" if info["exists"] else " (nothing stored)")
+    )
+    table = Table(title="stored by selfscan")
+    table.add_column("what")
+    table.add_column("contents")
+    table.add_column("size", justify="right")
+    table.add_column("path", overflow="fold")
+    for p in info["profiles"]:
+        contents = (
+            "left by an interrupted save of a profile (may hold embeddings)"
+            if p.get("leftover")
+            else f"{plural(p['embeddings'], 'reference embedding')} ({escape(p['model_id'])})"
+        )
+        table.add_row(f"profile {escape(p['name'])}", contents, _mb(p["bytes"]), escape(p["path"]))
+    ix = info["index"]
+    if ix.get("problem"):
+        table.add_row(
+            "index", f"[red]{escape(ix['problem'])}[/]", _mb(ix["bytes"]), escape(ix["path"])
+        )
+    elif ix["exists"]:
+        table.add_row(
+            "index",
+            f"{plural(ix.get('files', 0), 'file')} indexed, {plural(ix.get('faces', 0), 'face')}, "
+            f"{plural(ix.get('embeddings', 0), 'embedding')}"
+            + (
+                f"; {ix['missing']} no longer exist (forget them with --missing)"
+                if ix.get("missing")
+                else ""
+            ),
+            _mb(ix["bytes"]),
+            escape(ix["path"]),
+        )
+    for m in info["models"]:
+        table.add_row(
+            f"model pack {escape(m['name'])}",
+            "weights (not personal data)",
+            _mb(m["bytes"]),
+            escape(m["path"]),
+        )
+    console.print(table)
+    hint = "erase with 'selfscan forget --all'"
+    if info["models"]:
+        hint += " (and the model packs with --models)"
+    console.print(f"total {_mb(info['total_bytes'])}; {hint}")
+    if info["others"]["files"]:
+        console.print(
+            f"also in the data dir: {plural(info['others']['files'], 'file')} selfscan did not "
+            f"make ({_mb(info['others']['bytes'])}), never listed as its data nor deleted by "
+            "forget:"
+        )
+        _some_paths(console, info["others"].get("paths", []))
+
+
+def forget_report(console: Console, removed: list[Any]) -> None:
+    """What ``forget`` deleted."""
+    if not removed:
+        console.print("nothing to forget: no such data is stored")
+        return
+    for r in removed:
+        if r.count is not None:
+            where = f" {escape(r.path)}" if r.path else ""
+            what = r.one if r.count == 1 and r.one else r.what
+            console.print(f"[green]forgot[/] {r.count} {escape(what)}{where}", soft_wrap=True)
+        else:
+            console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")
+
+
+def others_note(console: Console, others: list[Any], home: str) -> None:
+    """The files ``forget`` left because selfscan did not make them."""
+    if others:
+        console.print(
+            f"left alone: {plural(len(others), 'file')} in {escape(home)} that selfscan did not "
+            "make:"
+        )
+        _some_paths(console, [str(p) for p in others])
+
+
+def _some_paths(console: Console, paths: list[str], limit: int = 5) -> None:
+    for path in paths[:limit]:
+        console.print(f"  {escape(path)}", soft_wrap=True)
+    if len(paths) > limit:
+        console.print(f"  … and {len(paths) - limit} more")
