@@ -264,6 +264,7 @@ def test_parse_social_facebook_album() -> None:
                 "title": "Été",
                 "description": "Crème brûlée",
                 "taken_time": 1_559_000_000,
+                "taken_local": None,
                 "geo": {"latitude": 45.0, "longitude": 7.0, "altitude": None},
                 "place": None,
                 "post": None,
@@ -662,3 +663,161 @@ def test_instagram_export_from_before_2020(tmp_path: Path, photos: dict[str, byt
         story = items["9a1.jpg"].facts["source"]
         assert story["origin"] == "story" and story["taken_time"] == 1541149200
     assert {Path(i.path).name for i in iter_items([other])} == {"t1.jpg"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Which sidecar, which export: found by exploratory use of real-looking exports
+
+
+def _sidecar_json(description: str, timestamp: int, lat: float) -> bytes:
+    return json.dumps(
+        {
+            "title": "IMG_0001.jpg",
+            "description": description,
+            "photoTakenTime": {"timestamp": str(timestamp)},
+            "geoData": {"latitude": lat, "longitude": 2.0},
+        }
+    ).encode()
+
+
+def _folder_facts(roots: list[Path]) -> dict[str, dict[str, Any]]:
+    return {
+        str(Path(i.path).relative_to(roots[0].parent)): i.facts["source"]
+        for i in iter_items(roots)
+        if i.error is None
+    }
+
+
+def test_two_takeouts_scanned_together_keep_their_own_sidecars(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """Last year's and this year's Takeout (or a partner's) under one folder: IMG_0001.jpg in
+    each gets its own sidecar, and one without a sidecar gets none (it took the other's date and
+    place). The parts of one split export still share theirs: unzipped side by side
+    (``takeout-…-001/Takeout``, ``-002``) or by macOS (``Takeout``, ``Takeout 2``)."""
+    album = "Takeout/Google Photos/Photos from 2019"
+    for export, description in (("a", "A"), ("b", "B"), ("c", None)):
+        folder = tmp_path / "lib" / export / album
+        folder.mkdir(parents=True)
+        (folder / "IMG_0001.jpg").write_bytes(photos["players"])
+        if description:
+            (folder / "IMG_0001.jpg.json").write_bytes(_sidecar_json(description, 1559390400, 48))
+    found = _folder_facts([tmp_path / "lib"])
+    assert found[f"lib/a/{album}/IMG_0001.jpg"]["description"] == "A"
+    assert found[f"lib/b/{album}/IMG_0001.jpg"]["description"] == "B"
+    assert found[f"lib/c/{album}/IMG_0001.jpg"]["sidecar"] is None
+    for first, second in (
+        ("takeout-20240101T000000Z-001/Takeout", "takeout-20240101T000000Z-002/Takeout"),
+        ("Takeout", "Takeout 2"),
+    ):
+        root = tmp_path / first.replace("/", "_")
+        photo = root / first / "Google Photos/Trip/IMG_0002.jpg"
+        sidecar = root / second / "Google Photos/Trip/IMG_0002.jpg.json"
+        for path in (photo, sidecar):
+            path.parent.mkdir(parents=True)
+        photo.write_bytes(photos["gdp"])
+        sidecar.write_bytes(_sidecar_json("split", 1262304000, 40))
+        (source,) = (s for k, s in _folder_facts([root]).items() if k.endswith("IMG_0002.jpg"))
+        assert source["description"] == "split" and source["export"] == "google_takeout", first
+
+
+def test_newer_takeout_sidecars_live_photos_and_edits(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """Recent exports name a sidecar after the photo without its extension
+    (``Peanut Butter Balls.supplemental-metadata.json``); a Live Photo's video has no sidecar
+    and is described by its still's."""
+    folder = tmp_path / "Takeout/Google Photos/Photos from 2016"
+    folder.mkdir(parents=True)
+    (folder / "Peanut Butter Balls.jpg").write_bytes(photos["players"])
+    (folder / "Peanut Butter Balls.supplemental-metadata.json").write_bytes(
+        _sidecar_json("balls", 1451606400, 52)
+    )
+    (folder / "IMG_0020.HEIC").write_bytes(photos["gdp"])
+    (folder / "IMG_0020.HEIC.supplemental-metadata.json").write_bytes(
+        _sidecar_json("live", 1589932800, 37)
+    )
+    (folder / "IMG_0020.MP4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    found = {Path(k).name: s for k, s in _folder_facts([tmp_path / "Takeout"]).items()}
+    assert found["Peanut Butter Balls.jpg"]["description"] == "balls"
+    assert found["IMG_0020.MP4"]["description"] == "live"
+    assert found["IMG_0020.MP4"]["sidecar"].endswith("IMG_0020.HEIC.supplemental-metadata.json")
+    assert "IMG_1.json" not in sidecar_names("IMG_1.jpg")  # "NAME.json" may be anything
+
+
+def test_facebook_is_not_taken_for_instagram(tmp_path: Path, photos: dict[str, bytes]) -> None:
+    """Facebook's export has ``personal_information/profile_information/`` too: its Messenger
+    photos are Facebook's; Instagram's is ``personal_information/personal_information/``."""
+    for service, marker in (
+        ("facebook", "personal_information/profile_information/profile_information.json"),
+        ("instagram", "personal_information/personal_information/personal_information.json"),
+    ):
+        root = tmp_path / f"export-{service}"
+        thread = root / "your_activity/messages/inbox/john_1"
+        (thread / "photos").mkdir(parents=True)
+        (thread / "photos/1_n.jpg").write_bytes(photos["players"])
+        uri = "your_activity/messages/inbox/john_1/photos/1_n.jpg"
+        message = {"sender_name": "John", "timestamp_ms": 1559900000000, "photos": [{"uri": uri}]}
+        (thread / "message_1.json").write_text(json.dumps({"title": "John", "messages": [message]}))
+        (root / marker).parent.mkdir(parents=True)
+        (root / marker).write_text('{"profile_v2": {}}')
+        (source,) = (s for k, s in _folder_facts([root]).items() if k.endswith("1_n.jpg"))
+        assert source["export"] == service and source["thread"] == "John"
+
+
+def test_instagram_gives_the_time_taken_and_mojibake_names_resolve(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """Instagram copies the photo's EXIF time: that is when it was taken (not posted, nine days
+    later). A Facebook ``uri`` written as mojibake names the file by its real name."""
+    from selfscan.exposure import exposure_facts
+    from selfscan.types import FileResult
+
+    root = tmp_path / "instagram-jane"
+    (root / "media/posts/201906").mkdir(parents=True)
+    (root / "media/posts/201906/1001.jpg").write_bytes(photos["players"])
+    (root / "media/posts/201906/café.jpg").write_bytes(photos["gdp"])
+    exif = [{"latitude": 40.71, "longitude": -74.0, "date_time_original": "2019:05:30 08:15:00"}]
+    posts = [
+        {
+            "media": [
+                {
+                    "uri": "media/posts/201906/1001.jpg",
+                    "creation_timestamp": 1560000000,
+                    "media_metadata": {"photo_metadata": {"exif_data": exif}},
+                },
+                {"uri": mojibake("media/posts/201906/café.jpg"), "creation_timestamp": 1560000000},
+            ],
+            "title": "brunch",
+        }
+    ]
+    (root / "your_instagram_activity/media").mkdir(parents=True)
+    (root / "your_instagram_activity/media/posts_1.json").write_text(json.dumps(posts))
+    items = {Path(i.path).name: i for i in iter_items([root])}
+    source = items["1001.jpg"].facts["source"]
+    assert source["taken_local"] == "2019-05-30T08:15:00" and source["taken_time"] == 1560000000
+    facts = exposure_facts(FileResult(items["1001.jpg"].path, "match", facts={"source": source}))
+    assert (facts["taken"], facts["taken_source"]) == ("2019-05-30T08:15:00", "export")
+    assert items["café.jpg"].facts["source"]["export"] == "instagram"
+
+
+def test_an_export_in_html_format_says_its_metadata_is_not_read(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    root = tmp_path / "instagram-jane-html"
+    (root / "media/posts/201906").mkdir(parents=True)
+    (root / "media/posts/201906/1001.jpg").write_bytes(photos["players"])
+    (root / "your_instagram_activity/media").mkdir(parents=True)
+    (root / "your_instagram_activity/media/posts_1.html").write_text("<html></html>")
+    archive = tmp_path / "instagram-jane-html.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in root.rglob("*"):
+            if path.is_file():
+                zf.write(path, path.relative_to(root).as_posix())
+    for where in ([root], [archive]):
+        items = list(iter_items(where))
+        photo = [i for i in items if i.path.endswith("1001.jpg")]
+        notes = [i for i in items if i.error is not None]
+        assert len(photo) == 1 and photo[0].error is None
+        assert len(notes) == 1 and "HTML format" in notes[0].error
+        assert notes[0].path.endswith("posts_1.html")

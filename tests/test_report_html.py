@@ -310,3 +310,13 @@ def test_record_formats_count_matching_faces_like_the_report() -> None:
         doc = json.loads(text) if fmt == "json" else {"results": [json.loads(text)]}
         exposure = doc["results"][0]["exposure"]
         assert (exposure["matching_faces"], exposure["other_faces"]) == (2, 1)
+
+
+def test_times_say_which_clock_they_are_on() -> None:
+    """An export's epoch is UTC, a photo's EXIF time the camera's own clock: side by side on a
+    card, 10:00 and 12:00 of the same moment looked like two times without the clock named."""
+    from selfscan.reports.html import _clock_time
+
+    assert _clock_time("2019-06-01T10:00:00Z") == "2019-06-01 10:00:00 UTC"
+    assert _clock_time("2019-06-01T12:00:00") == "2019-06-01 12:00:00 local time"
+    assert _clock_time("2019-06-01T12:00:00+02:00") == "2019-06-01 12:00:00 (UTC+02:00)"

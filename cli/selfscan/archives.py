@@ -40,22 +40,24 @@ from .types import Item
 
 
 def zip_listing(zf: zipfile.ZipFile) -> Iterator[tuple[str, zipfile.ZipInfo]]:
-    """Media and JSON members of a zip, by normalised name (names only: nothing is read)."""
+    """Media, JSON and HTML members of a zip, by normalised name (names only: nothing is
+    read)."""
     for info in zf.infolist():
         usable = not info.is_dir() and unsafe_name(info.filename) is None
-        if usable and classify(info.filename) in ("image", "video", "json"):
+        if usable and classify(info.filename) in ("image", "video", "json", "html"):
             yield norm_name(info.filename), info
 
 
 def tar_listing(open_tar: _TarOpener, budget: Budget) -> Iterator[tuple[str, bytes]]:
-    """Media member names (with empty data) and JSON members with their bytes, in one pass."""
+    """Media and HTML member names (with empty data) and JSON members with their bytes, in one
+    pass."""
     try:
         with open_tar() as tf:
             for member in tf:
                 what = classify(member.name)
                 if not member.isfile() or unsafe_name(member.name) is not None:
                     continue
-                if what in ("image", "video"):
+                if what in ("image", "video", "html"):
                     yield norm_name(member.name), b""
                 elif what == "json" and member.size <= MAX_JSON_BYTES:
                     fh = tf.extractfile(member)
@@ -91,7 +93,7 @@ def zip_items(
         name = info.filename
         what = classify(name)
         problem = unsafe_name(name)
-        if problem is None and what in ("skip", "json", "other"):
+        if problem is None and what in ("skip", "json", "html", "other"):
             continue
         path = f"{display}!/{name}"
         mtime_ns = _zip_mtime(info)

@@ -78,6 +78,21 @@ def as_timestamp(value: Any) -> int | None:
     return int(number)
 
 
+def as_local_time(value: Any) -> str | None:
+    """A camera's clock time as ISO 8601 without a zone (``2019-05-30T08:15:00``), from the
+    EXIF form (``2019:05:30 08:15:00``) an export copies; None when not a real time."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) < 19 or text[4] != ":" or text[7] != ":":
+        return None
+    try:
+        when = dt.datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    return when.isoformat() if 1900 <= when.year < 2100 else None
+
+
 def _iso_seconds(text: str) -> float | None:
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -19,6 +19,8 @@ list) when unknown:
   original file name; Facebook/Instagram's is the caption).
 - ``taken_time``: int Unix seconds. Takeout: ``photoTakenTime``. Facebook/Instagram: the EXIF
   ``taken_timestamp`` when exported, else when the photo was posted or sent.
+- ``taken_local``: the camera's clock time, ISO 8601 without a zone, where the export copies the
+  photo's EXIF ``date_time_original`` (Instagram): when it was taken, not posted.
 - ``geo``: ``{"latitude": float, "longitude": float, "altitude": float | None}`` or None
   (0, 0 means unknown and gives None).
 - ``place``: a place's name where the export gives one without coordinates (Instagram's
@@ -44,12 +46,14 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .exportjson import fix_mojibake
+from .names import kind_of
 from .social import parse_social, social_kind, social_order
 from .takeout import (
     ALBUM_METADATA_NAMES,
     EDITED_SUFFIXES,
     NAME_LIMIT,
     SUPPLEMENTAL,
+    is_takeout_folder,
     json_key,
     parse_takeout_album,
     parse_takeout_sidecar,
@@ -78,6 +82,11 @@ __all__ = [
     "unedited_name",
 ]
 
+# What an export in HTML format gets: its photos are scanned, its pages are not read.
+HTML_EXPORT = (
+    "a Facebook or Instagram export in HTML format: selfscan reads dates, places and captions "
+    "from the JSON format only (choose JSON when you request the export)"
+)
 # The reason given for an export JSON file that could not be used.
 PROBLEM = "export file left out (its photos are still scanned, without what it says of them)"
 
@@ -89,6 +98,7 @@ SOURCE_KEYS = (
     "title",
     "description",
     "taken_time",
+    "taken_local",
     "geo",
     "place",
     "people",
@@ -138,11 +148,17 @@ class ExportIndex:
         # Facebook/Instagram JSON files that could not be read: (where, reason)
         self.problems: list[tuple[str, str]] = []
         social: list[tuple[str, str, str]] = []
+        html: str | None = None  # a page of a Facebook/Instagram export in HTML format
         for name in names:
             if name in self._names:
                 continue
             self._names.add(name)
-            if not name.lower().endswith(".json"):
+            lower = name.lower()
+            if lower.endswith((".html", ".htm")):
+                if html is None and social_kind(name.rpartition(".")[0] + ".json"):
+                    html = name
+                continue
+            if not lower.endswith(".json"):
                 continue
             folder, _, base = name.rpartition("/")
             self._json.setdefault(takeout_dir(folder), {}).setdefault(json_key(base), name)
@@ -152,11 +168,16 @@ class ExportIndex:
             self._note_instagram(name)
         for name, export, origin in sorted(social, key=social_order):
             self._read_social(name, export, origin)
+        if html is not None and not social:
+            self.problems.append((self._where(html), HTML_EXPORT))
 
     def problem_items(self) -> list[Item]:
         """An error item for each Facebook/Instagram JSON file that could not be read, so that
         the results say which export file was left out and why."""
-        return [Item(where, 0, 0, error=f"{PROBLEM}: {reason}") for where, reason in self.problems]
+        return [
+            Item(where, 0, 0, error=reason if reason == HTML_EXPORT else f"{PROBLEM}: {reason}")
+            for where, reason in self.problems
+        ]
 
     def facts(self, name: str) -> dict[str, Any]:
         """``facts["source"]`` for the media file ``name`` (``archive``/``member`` left None)."""
@@ -170,24 +191,36 @@ class ExportIndex:
         key, in_takeout = self._folders.get(folder) or self._folder(folder)
         jsons = self._json.get(key)
         if jsons:
-            for candidate in sidecar_candidates(base):
-                found = jsons.get(json_key(candidate))
-                if found is not None and found != name:
-                    source.update(self._sidecar(found))
-                    source["sidecar"] = self._where(found)
-                    source["export"] = "google_takeout"
-                    break
+            found = self._sidecar_of(base, jsons, name)
+            if found is None and kind_of(base) == "video":
+                # A Live Photo's or motion photo's video has no sidecar: its still's describes it.
+                stem = base.rpartition(".")[0] or base
+                stills = (f"{stem}{ext}" for ext in (".jpg", ".heic", ".jpeg", ".JPG", ".HEIC"))
+                found = next((f for s in stills if (f := self._sidecar_of(s, jsons, name))), None)
+            if found is not None:
+                source.update(self._sidecar(found))
+                source["sidecar"] = self._where(found)
+                source["export"] = "google_takeout"
             source["album"] = self._album(folder, jsons)
         if source["export"] is None and in_takeout:
             source["export"] = "google_takeout"
         return source
+
+    @staticmethod
+    def _sidecar_of(base: str, jsons: dict[str, str], name: str) -> str | None:
+        """The sidecar, among a folder's JSON files, of the media file named ``base``."""
+        for candidate in sidecar_candidates(base):
+            found = jsons.get(json_key(candidate))
+            if found is not None and found != name:
+                return found
+        return None
 
     def _folder(self, folder: str) -> tuple[str, bool]:
         """A media folder's key among the Takeout folders, and whether it is inside a Takeout
         export; computed once per folder."""
         found = (
             takeout_dir(folder),
-            "takeout" in self._hint or "/takeout/" in f"/{folder.lower()}/",
+            "takeout" in self._hint or any(is_takeout_folder(p) for p in folder.split("/")),
         )
         self._folders[folder] = found
         return found
@@ -216,11 +249,16 @@ class ExportIndex:
         return self._albums[folder]
 
     def _note_instagram(self, name: str) -> None:
+        """Note the root of an Instagram export (its messages look like Facebook's): it holds
+        ``your_instagram_activity/`` or ``personal_information/personal_information/``;
+        Facebook's exports have a ``personal_information`` folder too, with other files in it."""
         parts = name.split("/")
         lowered = [p.lower() for p in parts]
-        for marker in ("your_instagram_activity", "personal_information"):
-            if marker in lowered:
-                self._instagram_roots.add("/".join(parts[: lowered.index(marker)]))
+        if "your_instagram_activity" in lowered:
+            self._instagram_roots.add("/".join(parts[: lowered.index("your_instagram_activity")]))
+        for i in range(len(lowered) - 1):
+            if lowered[i] == lowered[i + 1] == "personal_information":
+                self._instagram_roots.add("/".join(parts[:i]))
 
     def _read_social(self, name: str, export: str, origin: str) -> None:
         try:
@@ -252,6 +290,10 @@ class ExportIndex:
         """The file a ``uri`` names: it is relative to the export's root, an ancestor folder of
         the JSON file. ``root`` is the one found for an earlier uri of the same file."""
         uri = uri.replace("\\", "/").lstrip("/")
+        if (repaired := fix_mojibake(uri)) != uri:  # the file's own name is usually right
+            target, found = self._resolve(repaired, json_name, root)
+            if target is not None:
+                return target, found
         if root is not None:
             target = f"{root}/{uri}" if root else uri
             if target in self._names:

@@ -133,7 +133,7 @@ def _taken(
     found = iso_time(video.get("created")) or iso_time(video.get("creation_time"))
     if found:
         return found, "video"
-    found = iso_time(source.get("taken_time"))
+    found = iso_time(source.get("taken_local")) or iso_time(source.get("taken_time"))
     if found:
         return found, "export"
     return None, None

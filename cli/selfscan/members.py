@@ -108,7 +108,8 @@ def norm_name(name: str) -> str:
 
 
 def classify(name: str) -> str:
-    """``skip``, ``image``, ``video``, ``archive``, ``json`` or ``other`` for a member name."""
+    """``skip``, ``image``, ``video``, ``archive``, ``json``, ``html`` or ``other`` for a member
+    name."""
     path = "/" + norm_name(name)
     if "/." in path or "/__MACOSX/" in path:
         return "skip"
@@ -121,6 +122,8 @@ def classify(name: str) -> str:
         return "video"
     if ext == ".json":
         return "json"
+    if ext in (".html", ".htm"):  # only to tell an export in HTML format
+        return "html"
     return "archive" if is_archive_name(base) else "other"
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .exportjson import as_geo, as_number, as_text, as_timestamp, load_json
+from .exportjson import as_geo, as_local_time, as_number, as_text, as_timestamp, load_json
 
 _MAX_DEPTH = 64
 
@@ -179,6 +179,8 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
                 exif.extend(_dicts(sub.get("exif_data")))
                 exif.append(sub)  # older exports: latitude/longitude right in photo_metadata
     taken = next((t for e in exif if (t := as_timestamp(e.get("taken_timestamp")))), None)
+    # Instagram copies the photo's own EXIF time (no zone): when it was taken, not posted.
+    local = next((t for e in exif if (t := as_local_time(e.get("date_time_original")))), None)
     geo = next((g for e in exif if (g := as_geo(e))), None)
     place = node.get("place")
     if geo is None and isinstance(place, dict):
@@ -188,6 +190,7 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "title": as_text(node.get("title"), True),
         "description": as_text(node.get("description"), True),
         "taken_time": taken or as_timestamp(node.get("creation_timestamp")) or context.taken,
+        "taken_local": local,
         "geo": geo or context.geo,
         "place": context.place,
         "post": context.post,

@@ -223,6 +223,9 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
         plan.names.append(path)
         if not explicit:
             return
+    if kind is None and lower.endswith((".html", ".htm")) and not explicit:
+        plan.names.append(path)  # only tells an export in HTML format (see ``exports``)
+        return
     fmt: str | None = None
     archive_name = is_archive_name(lower)
     if kind is None and (explicit or archive_name or "." not in name):

@@ -128,12 +128,19 @@ def sidecar_candidates(file_name: str) -> Iterator[str]:
         if duplicate:  # image(1).jpg -> image.jpg(1).json
             yield from _suffixed(duplicate["stem"] + ext, f"({duplicate['n']})")
         yield from _suffixed(variant, "")
+    for variant in variants:  # recent exports also drop the extension: NAME.supplemental-….json
+        stem, ext = _split_ext(variant)
+        if ext:
+            yield from _suffixed(stem, "", plain=False)
 
 
-def _suffixed(base: str, index: str) -> Iterator[str]:
+def _suffixed(base: str, index: str, plain: bool = True) -> Iterator[str]:
+    """``base`` + the supplemental suffix (and each truncation of it) + ``.json``; ``plain``:
+    also ``base.json`` (not for a name without its extension: ``IMG_1.json`` may be anything)."""
     yield base + SUPPLEMENTAL + index + ".json"
-    yield base + index + ".json"
-    for cut in range(len(SUPPLEMENTAL), -1, -1):  # every truncation of the suffix
+    if plain:
+        yield base + index + ".json"
+    for cut in range(len(SUPPLEMENTAL), 0 if not plain else -1, -1):  # each truncation
         full = base + SUPPLEMENTAL[:cut]
         yield full + index + ".json"
         if len(full) > NAME_LIMIT:
@@ -156,11 +163,30 @@ def json_key(name: str) -> str:
     return unicodedata.normalize("NFC", name).lower()
 
 
+# The top folder of an export: ``Takeout``, or ``Takeout 2`` … where macOS unzipped the parts of
+# a split export side by side.
+_TAKEOUT = re.compile(r"^takeout(?: \d+)?$", re.I)
+# The folder a part was unzipped into: ``takeout-20240101T000000Z-001`` (or ``-001 (1)``).
+_PART_FOLDER = re.compile(r"^(?P<stem>.+)-\d{3}(?: \(\d+\))?$")
+
+
+def is_takeout_folder(name: str) -> bool:
+    """Whether a folder name is an export's top folder (``Takeout``, ``Takeout 2``)."""
+    return bool(_TAKEOUT.match(name))
+
+
 def takeout_dir(directory: str) -> str:
-    """A folder's path below ``Takeout/``: the same in every part of a split export."""
+    """A folder's key among an export's folders: its path below ``Takeout/``, after the export
+    it belongs to. The parts of one split export share their keys (``takeout-…-001/Takeout/X``
+    and ``takeout-…-002/Takeout/X``; ``Takeout/X`` and ``Takeout 2/X``), so a photo finds its
+    sidecar in another part; two different exports never do. A folder outside any export is its
+    own key."""
     parts = directory.split("/")
-    lowered = [p.lower() for p in parts]
-    if "takeout" in lowered:
-        cut = len(lowered) - lowered[::-1].index("takeout")
-        return "/".join(parts[cut:])
-    return directory
+    tops = [i for i, part in enumerate(parts) if is_takeout_folder(part)]
+    if not tops:
+        return directory
+    top = tops[-1]
+    above = parts[:top]
+    if above and (part := _PART_FOLDER.match(above[-1])):
+        above = [*above[:-1], part["stem"].lower()]
+    return "/".join(above) + "\x00" + "/".join(parts[top + 1 :])

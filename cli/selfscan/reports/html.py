@@ -257,7 +257,18 @@ def _when(facts: dict[str, Any]) -> str:
     if not facts["taken"]:
         return "unknown"
     origin = {"exif": "from the photo", "export": "from the export", "video": "from the video"}
-    return f"{facts['taken'].replace('T', ' ')} ({origin.get(facts['taken_source'], '')})"
+    return f"{_clock_time(facts['taken'])} ({origin.get(facts['taken_source'], '')})"
+
+
+def _clock_time(iso: str) -> str:
+    """An ISO time as a person reads it, saying which clock: UTC (export times), an offset, or
+    the camera's own clock when the photo does not say its zone."""
+    text = iso.replace("T", " ")
+    if text.endswith("Z"):
+        return text[:-1] + " UTC"
+    if len(text) > 19 and text[19] in "+-":
+        return f"{text[:19]} (UTC{text[19:]})"
+    return text + " local time"
 
 
 def _where(facts: dict[str, Any]) -> str:
