@@ -320,3 +320,15 @@ def test_times_say_which_clock_they_are_on() -> None:
     assert _clock_time("2019-06-01T10:00:00Z") == "2019-06-01 10:00:00 UTC"
     assert _clock_time("2019-06-01T12:00:00") == "2019-06-01 12:00:00 local time"
     assert _clock_time("2019-06-01T12:00:00+02:00") == "2019-06-01 12:00:00 (UTC+02:00)"
+
+
+def test_a_card_says_what_its_facts_may_be_missing(results: dict[str, FileResult]) -> None:
+    """A Takeout sidecar that could not be read, or a video read only up to its damage: the
+    card says so (it showed "Taken unknown" with no hint)."""
+    from dataclasses import replace
+
+    match = next(r for r in results.values() if r.status == "match")
+    facts = {**(match.facts or {})}
+    facts["source"] = {**facts.get("source", {}), "sidecar_error": "cannot read sidecar: truncated"}
+    page = _report([replace(match, facts=facts)])
+    assert "cannot read sidecar: truncated" in page

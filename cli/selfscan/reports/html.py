@@ -309,9 +309,13 @@ def _location_html(entry: _Entry) -> str:
         extra.append(f"similarity {entry.result.score:.2f}")
     if facts["has_location"]:
         extra.append("has a location")
-    damaged = (entry.result.facts or {}).get("video", {}).get("damaged")
-    if damaged:
-        extra.append(damaged)
+    found = entry.result.facts or {}
+    for note in (
+        found.get("video", {}).get("damaged"),
+        found.get("source", {}).get("sidecar_error"),
+    ):
+        if note:  # what the card's facts may be missing, and why
+            extra.append(note)
     if extra:
         text += f' <span class="muted">({_e(", ".join(extra))})</span>'
     return text
