@@ -461,7 +461,7 @@ def test_paths_reach_the_terminal_as_written(
     said = " ".join((out + err).split())
     assert code == 0, said
     assert f"report written to {report}" in said
-    assert f"2 matched photos copied to {folder / '[me]'}" in said
+    assert f"2 matched photos copied into {folder / '[me]'}" in said
     assert "\x1b" not in out + err
     (folder / "gpj.\u202eexe.jpg").write_bytes(
         samples["gdp"].read_bytes()

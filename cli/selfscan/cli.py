@@ -63,7 +63,9 @@ def _root(
 
 @app.command()
 def enroll(
-    photos: Annotated[list[str], typer.Argument(help="Photos of your face, one face each.")],
+    photos: Annotated[
+        list[str], typer.Argument(help="Photos of your face, one face each.", metavar="PHOTO...")
+    ],
     profile: Annotated[str, typer.Option("--profile", "-p", help="Profile name.")] = "me",
     device: Annotated[
         str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU, else CPU), cpu, cuda.")
@@ -91,7 +93,9 @@ def enroll(
 
 @app.command()
 def find(
-    paths: Annotated[list[str], typer.Argument(help="Files, folders or archives to scan.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, folders or archives to scan.", metavar="PATH...")
+    ],
     me: Annotated[
         list[str] | None,
         typer.Option(

@@ -30,8 +30,11 @@ from .models import PACKS, active_pack_name, active_pack_source
 from .render import escape
 
 app = typer.Typer(
-    help="List, install, import and choose the face model packs.",
+    help="List, install, import and choose the face model packs.\n\n"
+    "[bold]Examples[/]: selfscan models list · selfscan models install buffalo_l · "
+    "selfscan models use buffalo_l",
     no_args_is_help=True,
+    rich_markup_mode="rich",
 )
 
 STATUS_STYLE = {"ok": "green", "mismatch": "red", "missing": "yellow"}

@@ -116,7 +116,7 @@ def run_find(
         already = f" ({there} already there)" if there else ""
         where = escape(str(organise.dest))
         screen.print(
-            f"{render.plural(len(placed), 'matched photo')} {verb} to {where}{xmp_note}{already}",
+            f"{render.plural(len(placed), 'matched photo')} {verb} into {where}{xmp_note}{already}",
             soft_wrap=True,
         )
         for failed in (d for d in done if d.error is not None):

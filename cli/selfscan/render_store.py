@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from rich.console import Console
@@ -100,11 +101,14 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             _mb(m["bytes"]),
             escape(m["path"]),
         )
-    console.print(table)
-    hint = "erase with 'selfscan forget --all'"
-    if info["models"]:
-        hint += " (and the model packs with --models)"
-    console.print(f"total {_mb(info['total_bytes'])}; {hint}")
+    if table.row_count:
+        console.print(table)
+        hint = "erase with 'selfscan forget --all'"
+        if info["models"]:
+            hint += " (and the model packs with --models)"
+        console.print(f"total {_mb(info['total_bytes'])}; {hint}")
+    elif info["exists"]:
+        console.print("nothing is stored: no profile, no index, no model pack")
     if info["others"]["files"]:
         console.print(
             f"also in the data dir: {plural(info['others']['files'], 'file')} selfscan did not "
@@ -124,6 +128,8 @@ def forget_report(console: Console, removed: list[Any]) -> None:
             where = f" {escape(r.path)}" if r.path else ""
             what = r.one if r.count == 1 and r.one else r.what
             console.print(f"[green]forgot[/] {r.count} {escape(what)}{where}", soft_wrap=True)
+            if r.count == 0 and r.path and not os.path.lexists(r.path):
+                console.print(f"({escape(r.path)} does not exist; 'selfscan data' lists the index)")
         else:
             console.print(f"[green]removed[/] {escape(r.what)}: {escape(r.path)} ({_mb(r.size)})")
 

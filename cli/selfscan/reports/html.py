@@ -161,7 +161,10 @@ class HtmlWriter:
                 kind = _source_name(entry.facts)
                 sources[kind] = sources.get(kind, 0) + 1
         rows = [
-            (f"Photos of {self._who()}", f"{len(matches)} ({files} files, copies counted once)"),
+            (
+                f"Photos of {self._who()}",
+                f"{len(matches)} ({files} file{'s' if files != 1 else ''}, copies counted once)",
+            ),
             ("With a location", f"{located} of {len(matches)}"),
             ("Taken", f"{dates[0][:10]} to {dates[-1][:10]}" if dates else "unknown"),
             ("To review", str(len(review))),
@@ -227,8 +230,9 @@ class HtmlWriter:
         more = self.error_count - len(self.errors)
         tail = f'<p class="muted">and {more} more</p>' if more > 0 else ""
         return (
-            f'<section id="errors"><details><summary>{self.error_count} file(s) could not be '
-            "scanned</summary><table><tr><th>File</th><th>Reason</th></tr>"
+            f'<section id="errors"><details><summary>{self.error_count} '
+            f"file{'s' if self.error_count != 1 else ''} could not be scanned</summary>"
+            "<table><tr><th>File</th><th>Reason</th></tr>"
             f"{rows}</table>{tail}</details></section>\n"
         )
 
