@@ -363,7 +363,7 @@ def test_full_resolution_pass_runs_in_tiles_and_keeps_each_face_once(
     crop, box = _yaoming_crop(analyzer, samples["yaoming"])
     canvas = _background(FRAME, seed=3)
     truth = []
-    for height, (cx, cy) in ((50, (2016, 700)), (70, (900, 1512)), (90, (2016, 1512))):
+    for height, (cx, cy) in ((36, (2016, 700)), (48, (900, 1512)), (60, (2016, 1512))):
         f = height / (box[3] - box[1])
         at = (round(cx - (box[0] + box[2]) / 2 * f), round(cy - (box[1] + box[3]) / 2 * f))
         truth.append(np.array(_paste(canvas, crop, box, height, at), np.float32))
@@ -382,7 +382,7 @@ def test_full_resolution_pass_runs_in_tiles_and_keeps_each_face_once(
             assert iou(hits[0][:4], t) > 0.6, (name, t, hits)
     assert len(inputs) == 5 and all(max(shape[:2]) <= TILE_SIDE for shape in inputs[:4])
     # Each tile keeps only what it owns, so a face on a seam is not detected once per tile.
-    assert len(raw["tiled"]) <= len(raw["whole"]) + 3, (len(raw["tiled"]), len(raw["whole"]))
+    assert len(raw["tiled"]) <= 1.5 * len(raw["whole"]), (len(raw["tiled"]), len(raw["whole"]))
 
 
 @settings(max_examples=200, deadline=None)
