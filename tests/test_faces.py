@@ -410,3 +410,29 @@ def test_tiles_cover_the_image_and_own_each_pixel_once(
                 # A face up to `overlap` across, centred in what this tile owns, is inside it.
                 assert hi + overlap // 2 <= end and nxt[2] - overlap // 2 >= nxt[0]
         assert (owned[axis, :length] == 1).all()
+
+
+def test_a_face_larger_than_the_overlap_on_a_seam_keeps_its_whole_box(
+    samples: dict[str, Path], analyzer: FaceAnalyzer, tmp_path: Path
+) -> None:
+    """A 100 px face where four tiles meet: the tiles see parts of it, and a part scored higher
+    than the whole face found by the 2016 px pass, so --thorough reported a cut box."""
+    from PIL import Image
+
+    from selfscan.analyze import PLANS
+
+    face = Image.open(samples["yaoming"]).convert("RGB")  # his face box: 71.5,72.2,177.8,214
+    k = 100 / (214.0 - 72.2)
+    face = face.resize((round(face.width * k), round(face.height * k)), Image.LANCZOS)
+    noise = np.random.default_rng(1).integers(90, 160, (32, 42, 3), dtype=np.uint8)
+    canvas = Image.fromarray(noise).resize(FRAME, Image.BICUBIC)
+    at = (round(2016 - 124.65 * k), round(1512 - 143.1 * k))
+    canvas.paste(face, at)
+    path = tmp_path / "seam.jpg"
+    canvas.save(path, quality=92)
+    truth = np.array(
+        [at[0] + 71.5 * k, at[1] + 72.2 * k, at[0] + 177.8 * k, at[1] + 214.0 * k], np.float32
+    )
+    faces = analyzer.detect(decode(path, PLANS["thorough"][0]), PLANS["thorough"][1])
+    assert len(faces) == 1
+    assert iou(np.array(faces[0].box, np.float32), truth) > 0.85, (faces[0].box, truth)

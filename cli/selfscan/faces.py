@@ -40,6 +40,7 @@ ZOOM_TO = 48.0
 # any face up to 64 px whole in the tile that owns its centre.
 TILE_SIDE = 2048
 TILE_OVERLAP = 64
+SEAM = 2.0  # a box this close to a tile's inner edge is cut by it
 
 
 @dataclass(frozen=True)
@@ -133,14 +134,21 @@ class FaceAnalyzer:
         if len(grid) == 1:
             return (*self._forward(small, threshold), back)
         out_d, out_k = [], []
+        height, width = small.shape[:2]
         for (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) in grid:
             dets, kps = self._forward(small[y0:y1, x0:x1], threshold)
             dets[:, [0, 2]] += x0
             dets[:, [1, 3]] += y0
             kps += np.array([x0, y0], np.float32)
-            # Each face once: from the tile that owns its centre, where it is whole.
+            # Each face once: from the tile that owns its centre, where it is whole. A box on a
+            # seam is a face the tile cuts (larger than the overlap): a smaller input finds it
+            # whole, and the part must not win over it for scoring higher.
             cx, cy = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
             mine = (cx >= ox0) & (cx < ox1) & (cy >= oy0) & (cy < oy1)
+            mine &= (x0 == 0) | (dets[:, 0] > x0 + SEAM)
+            mine &= (y0 == 0) | (dets[:, 1] > y0 + SEAM)
+            mine &= (x1 == width) | (dets[:, 2] < x1 - SEAM)
+            mine &= (y1 == height) | (dets[:, 3] < y1 - SEAM)
             out_d.append(dets[mine])
             out_k.append(kps[mine])
         return np.vstack(out_d), np.vstack(out_k), back
