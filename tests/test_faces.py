@@ -180,6 +180,35 @@ def test_thorough_turns_a_sideways_photo_without_exif(
 SIDEWAYS_PX = 40
 
 
+@pytest.mark.parametrize("turn", [cv2.ROTATE_180, cv2.ROTATE_90_COUNTERCLOCKWISE])
+def test_thorough_turns_a_photo_whose_faces_are_found_the_wrong_way_up(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer, turn: int
+) -> None:
+    """The detector finds an upside-down face (and odd things in a sideways group photo), but
+    their embeddings are useless: a photo stored upside down or sideways without an EXIF tag was
+    "no match" even in --thorough, which turned only photos where nothing at all was found. The
+    photos the right way up are not turned."""
+    from selfscan.profiles import build_profile
+
+    refs = build_profile(analyzer, [samples["yaoming"]], "me").embeddings
+
+    def best(analysis: Analysis) -> float:
+        scores = [
+            float((refs @ f.embedding).max()) for f in analysis.faces if f.embedding is not None
+        ]
+        return max(scores, default=-1.0)
+
+    for name in ("yaoming", "players"):
+        pixels = cv2.imread(str(samples[name]))
+        stored = _jpeg(tmp_path / f"{name}-turned.jpg", cv2.rotate(pixels, turn))
+        upright, turned = (
+            _scan(samples[name], "thorough", analyzer),
+            _scan(stored, "thorough", analyzer),
+        )
+        assert best(upright) > 0.55 and best(turned) > 0.55, (name, best(upright), best(turned))
+        assert abs(len(turned.faces) - len(upright.faces)) <= max(2, len(upright.faces) // 10)
+
+
 def test_turn_point_undoes_each_quarter_turn() -> None:
     rng = np.random.default_rng(1)
     w, h = 37, 23

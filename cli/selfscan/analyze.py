@@ -37,6 +37,17 @@ PLANS: dict[str, tuple[int, DetectPlan]] = {
     "thorough": (2048, DetectPlan(long_sides=(320, 2016, 4032), thresholds=(0.5, 0.05, 0.05))),
 }
 
+# --thorough turns a photo without an EXIF orientation when its clearest face is less clear
+# than this (the length of its embedding before normalising; upright faces of the sample photos:
+# 24-29; turned upside down: 13-17; on their side: 21-25), if a turn shows a face at least
+# TURNED clear and TURN_MARGIN clearer than the photo as stored. Each turn is first looked at
+# with GLANCE (a 960 px pass instead of the full plan): 15% more time for --thorough on
+# photos the right way up (1.71 against 1.49 s per 12 MP photo, one core).
+UPRIGHT = 26.0
+TURNED = 20.0
+TURN_MARGIN = 3.0
+GLANCE = DetectPlan(long_sides=(320, 960))
+
 # Faces whose eye-to-mouth span is below this many decoded pixels (but at least MIN_EMBED_PX in
 # the original) are embedded from a full-resolution decode of the image.
 REREAD_SPAN = 12.0
@@ -145,10 +156,11 @@ def _analyse(source: str | bytes, job: Job) -> Analysis:
     decode_side, plan = PLANS[job.mode]
     image = decode(source, decode_side)
     faces = _analyzer.detect(image, plan)
+    quality = 0.0
     if faces:
-        faces = _analyzer.embed(_sharper(source, image, faces, job.mode), faces)
-    elif job.mode == "thorough" and image.orientation == 1:
-        faces = _turned(image, plan)
+        faces, quality = _analyzer.embed_scored(_sharper(source, image, faces, job.mode), faces)
+    if job.mode == "thorough" and image.orientation == 1 and quality < UPRIGHT:
+        faces = _turned(image, plan, quality) or faces
     return Analysis(
         faces=tuple(faces),
         width=image.width,
@@ -177,21 +189,29 @@ def _sharper(
 _ROTATE = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
-def _turned(image: DecodedImage, plan: DetectPlan) -> list[Face]:
-    """Faces of a photo stored sideways or upside down without an EXIF orientation: the image
-    is turned by each quarter turn, and the turn whose best face scores highest wins. Boxes and
-    landmarks come back in the coordinates of ``image`` as stored."""
+def _turned(image: DecodedImage, plan: DetectPlan, quality: float) -> list[Face] | None:
+    """Faces of a photo stored sideways or upside down without an EXIF orientation, or None
+    when it is the right way up. Each quarter turn gets a quick look (``GLANCE``); the turn whose
+    clearest face is clearest (``FaceAnalyzer.embed_scored``) is analysed in full if it beats the
+    photo as stored (``quality``) by ``TURN_MARGIN`` and shows a face at least ``TURNED`` clear.
+    Boxes and landmarks come back in the coordinates of ``image`` as stored."""
     assert _analyzer is not None
-    best: list[Face] = []
+    best, best_quality = None, max(quality + TURN_MARGIN, TURNED)
     for turns, code in _ROTATE.items():
         width, height = (image.height, image.width) if turns % 2 else (image.width, image.height)
         turned = DecodedImage(
             np.ascontiguousarray(cv2.rotate(image.pixels, code)), image.scale, width, height
         )
-        faces = _analyzer.analyze(turned, plan)
-        if faces and (not best or faces[0].det_score > best[0].det_score):
-            best = [_turn_back(f, turns, image.width, image.height) for f in faces]
-    return best
+        glance = _analyzer.detect(turned, GLANCE)
+        seen = _analyzer.embed_scored(turned, glance)[1] if glance else 0.0
+        if seen > best_quality:
+            best, best_quality = (turns, turned), seen
+    if best is None:
+        return None
+    turns, turned = best
+    return [
+        _turn_back(f, turns, image.width, image.height) for f in _analyzer.analyze(turned, plan)
+    ]
 
 
 def turn_point(
