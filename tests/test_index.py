@@ -4,6 +4,7 @@ forgotten, another profile matched without detection, and a kill -9 survived."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import io
 import json
 import os
@@ -385,6 +386,50 @@ def test_a_stopped_scan_keeps_the_work_and_its_workers_exit(
     with sqlite3.connect(home / "index.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT COUNT(*) FROM files").fetchone()[0] >= 3
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_an_impatient_second_ctrl_c_neither_hangs_nor_prints_a_traceback(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """Ctrl-C, then Ctrl-C again while the scan shuts down: Python's exit-time wait for busy
+    workers was interrupted, printed a traceback, and then waited on them for ever."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    lib = tmp_path / "big"
+    lib.mkdir()
+    for i in range(16):  # 12 MP photos: each worker is busy for a while with every one
+        imagegen.pasted(samples["players"], lib / f"p{i:02d}.jpg", at=(100 * i, 900))
+    cmd = command("find", "--me", samples["yaoming"], lib, "--workers", "2", "--no-progress")
+    proc = _scan_until_indexed(cmd, env, home)
+    workers = _descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    for _ in range(5):
+        time.sleep(0.1)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # hung: do not leave it and its workers behind
+            for pid in [proc.pid, *workers]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err and "Exception ignored" not in out + err, err
+    assert _gone(workers, 15), "workers outlived the scan"
+
+
+def test_ctrl_c_while_starting_is_one_line(home: Path) -> None:
+    """Ctrl-C in the first instants (while Python imports): "interrupted" and 130, as later."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    proc = subprocess.Popen(
+        command("demo"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in out + err, err
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")

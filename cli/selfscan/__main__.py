@@ -7,8 +7,13 @@ they start, then skip importing the CLI (typer, rich) they never use.
 
 def run() -> None:
     """Entry point of the ``selfscan`` command."""
-    from .cli import main
+    try:
+        from .cli import main
+    except KeyboardInterrupt:  # Ctrl-C while Python imports: before any error boundary exists
+        import sys
 
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
     main()
 
 

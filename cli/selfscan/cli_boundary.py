@@ -95,6 +95,14 @@ def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def ignore_signals() -> None:
+    """From now on Ctrl-C, SIGTERM and SIGHUP are ignored: the command is already stopping and
+    has its summary and report to finish."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 def interrupted_status() -> int:
     """The exit status of a command stopped by a signal: 128 + its number."""
     return 128 + _stopped_by[0]
@@ -152,3 +160,6 @@ def run(app: typer.Typer) -> None:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         quiet_stdout()
         sys.exit(1)
+    except KeyboardInterrupt:  # outside a command: while the command line is being read
+        err.print("interrupted")
+        sys.exit(interrupted_status())

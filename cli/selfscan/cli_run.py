@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from . import render
-from .cli_boundary import interrupted_status
+from .cli_boundary import ignore_signals, interrupted_status
 from .errors import OutputError
 from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
 from .render import escape
@@ -70,6 +70,7 @@ def run_find(
                     matched.append(result)
     except KeyboardInterrupt:
         interrupted = True
+        ignore_signals()  # the summary and the report are next; a second Ctrl-C must not cut them
     except BaseException:
         if isinstance(writer, FileReport):
             writer.discard()

@@ -7,6 +7,7 @@ batches, so an interrupted scan keeps what it did and the next run resumes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -225,6 +226,9 @@ def scan(
         if options.workers <= 1:
             return _Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
         providers_for(options.device)  # a device that cannot run stops the scan here, once
+        # A scan killed outright leaves multiprocessing's resource tracker to clean up after it;
+        # what it finds is the pool's own queues, not worth a warning on the user's terminal.
+        os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
         return ProcessPoolExecutor(
             max_workers=options.workers,
             mp_context=get_context("spawn"),
@@ -272,11 +276,27 @@ def scan(
         while pending:
             yield finish()
         index.forget_missing([os.path.abspath(p) for p in paths], seen)
+    except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read
+        if executor is not None:
+            _stop_workers(executor)
+        raise
     finally:
         stop.set()
         index.commit()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _stop_workers(executor: _Inline | ProcessPoolExecutor) -> None:
+    """End the worker processes now, in the middle of their files (they only read), and wait
+    for the pool to notice: otherwise Python waits at exit for each worker to finish its file
+    (a second Ctrl-C during that wait left the scan hanging on its workers), and its exit-time
+    wake-up of the pool could race the pool closing itself ("Bad file descriptor")."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
+    with contextlib.suppress(Exception):
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_job() -> Callable[[Job], Analysis]:
