@@ -605,3 +605,18 @@ def test_a_png_with_a_large_text_chunk_is_still_a_photo(tmp_path: Path) -> None:
     Image.new("RGB", (64, 48), (200, 100, 50)).save(path, pnginfo=info)
     image = decode(path)
     assert (image.width, image.height) == (64, 48)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
+def test_every_format_is_decoded_at_the_working_size_a_jpeg_gets(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A 12 MP HEIC, PNG or WebP was reduced by 3 (to 1344 px) where a JPEG is decoded at half
+    size (2016 px), so the default mode missed faces of 30-36 px in them."""
+    path = tmp_path / f"big.{fmt.lower()}"
+    Image.new("RGB", (4032, 3024), (90, 120, 100)).save(path, fmt)
+    jpeg = tmp_path / "big.jpg"
+    Image.new("RGB", (4032, 3024), (90, 120, 100)).save(jpeg, "JPEG")
+    assert decode(jpeg, 1280).pixels.shape[:2] == (1512, 2016)
+    assert decode(path, 1280).pixels.shape[:2] == (1512, 2016)
+    assert decode(path, 640).pixels.shape[:2] == (756, 1008)

@@ -9,6 +9,7 @@ the scan records it and goes on.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 
 import cv2
@@ -124,7 +125,9 @@ def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, in
         im.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
     im.load()
     if max_side and max(im.size) >= 2 * max_side:
-        factor = int(max(im.size) // max_side)
+        # Halvings, as a JPEG's DCT scaling gives: the same working size whatever the format
+        # (a 12 MP HEIC or PNG was reduced by 3, to 1344 px, where a JPEG gets 2016).
+        factor = 1 << int(math.log2(max(im.size) / max_side))
         if factor > 1:
             if im.mode not in _REDUCIBLE:  # palette, 1-bit, 16-bit: Image.reduce refuses them
                 im = _to_rgb(im)
