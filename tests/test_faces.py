@@ -258,8 +258,11 @@ def test_nms_keeps_the_best_of_overlapping_boxes() -> None:
 
 def test_plan_passes_pair_sides_with_thresholds() -> None:
     plan = DetectPlan((2016, 640), thresholds=(0.05, 0.5))
-    assert plan.passes() == [(640, 0.5), (2016, 0.05)]
-    assert DetectPlan((640, 1280)).passes() == [(640, 0.5), (1280, 0.5)]
+    assert plan.passes(4032) == [(640, 0.5), (2016, 0.05)]
+    assert DetectPlan((640, 1280)).passes(4032) == [(640, 0.5), (1280, 0.5)]
+    relative = DetectPlan((320, 0.5, 1.0), thresholds=(0.5, 0.05, 0.05))  # the image's own size
+    assert relative.passes(4032) == [(320, 0.5), (2016, 0.05), (4032, 0.05)]
+    assert relative.passes(12000) == [(320, 0.5), (6000, 0.05), (12000, 0.05)]
 
 
 def test_decoded_image_scale_is_honoured(analyzer: FaceAnalyzer, samples: dict[str, Path]) -> None:
@@ -465,3 +468,16 @@ def test_a_face_larger_than_the_overlap_on_a_seam_keeps_its_whole_box(
     faces = analyzer.detect(decode(path, PLANS["thorough"][0]), PLANS["thorough"][1])
     assert len(faces) == 1
     assert iou(np.array(faces[0].box, np.float32), truth) > 0.85, (faces[0].box, truth)
+
+
+def test_default_finds_small_faces_in_a_panorama_as_in_12mp(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    """The passes work at a fraction of the photo's own size: in a 12000x2000 panorama (or a
+    48 MP photo) a 40 px face was decoded to 5-10 px and missed by the default mode."""
+    crop, box = _yaoming_crop(analyzer, samples["yaoming"])
+    canvas = _background((12000, 2000), seed=7)
+    truth = _paste(canvas, crop, box, 40, (7300, 980))
+    analysis = _scan(_jpeg(tmp_path / "panorama.jpg", canvas), "default", analyzer)
+    assert _near(analysis, truth, tol=6), analysis.faces
+    assert any(f.embedding is not None for f in analysis.faces)

@@ -608,9 +608,7 @@ def test_a_png_with_a_large_text_chunk_is_still_a_photo(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
-def test_every_format_is_decoded_at_the_working_size_a_jpeg_gets(
-    tmp_path: Path, fmt: str
-) -> None:
+def test_every_format_is_decoded_at_the_working_size_a_jpeg_gets(tmp_path: Path, fmt: str) -> None:
     """A 12 MP HEIC, PNG or WebP was reduced by 3 (to 1344 px) where a JPEG is decoded at half
     size (2016 px), so the default mode missed faces of 30-36 px in them."""
     path = tmp_path / f"big.{fmt.lower()}"

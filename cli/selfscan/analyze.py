@@ -26,16 +26,23 @@ from .images import decode
 from .models import PACKS, ModelPack
 from .types import Analysis, DecodedImage, Face, Job
 
-# How each mode looks for faces: the decoded long side and the detector passes. A pass with a
-# threshold below 0.5 proposes candidates that a zoomed second look must confirm. Chosen with
-# benchmarks/smallfaces.py on 12 MP frames (recall on pasted faces, precision, CPU ms per image):
-# quick finds faces from about 150 px; default from about 40 px (the 320 pass keeps close-ups,
-# which a large input alone misses); thorough looks at full resolution.
-PLANS: dict[str, tuple[int, DetectPlan]] = {
+# How each mode looks for faces: the decoded long side and the detector passes (a side of at
+# most 1 is a fraction of the decoded image's). A pass with a threshold below 0.5 proposes
+# candidates that a zoomed second look must confirm. Chosen with benchmarks/smallfaces.py on 12
+# MP frames (recall on pasted faces, precision, CPU ms per image): quick finds faces from about
+# 150 px; default from about 40 px (the 320 pass keeps close-ups, which a large input alone
+# misses); thorough looks at full resolution. Default and thorough work at a fraction of the
+# photo's own size (DECODE_FRACTION), so that a 48 MP photo or a panorama is searched for faces
+# as small as a 12 MP photo is (at 12 MP: 2016 px, and 4032 px for thorough).
+PLANS: dict[str, tuple[int | None, DetectPlan]] = {
     "quick": (640, DetectPlan(long_sides=(320, 640))),
-    "default": (1280, DetectPlan(long_sides=(320, 2016), thresholds=(0.5, 0.05))),
-    "thorough": (2048, DetectPlan(long_sides=(320, 2016, 4032), thresholds=(0.5, 0.05, 0.05))),
+    "default": (1280, DetectPlan(long_sides=(320, 1.0), thresholds=(0.5, 0.05))),
+    "thorough": (None, DetectPlan(long_sides=(320, 0.5, 1.0), thresholds=(0.5, 0.05, 0.05))),
 }
+# Decoded at least at this fraction of the photo's long side (default: half size).
+DECODE_FRACTION = {"default": 0.5}
+# Video frames are decoded at most this large.
+VIDEO_SIDE = {"quick": 640, "default": 1280, "thorough": 2048}
 
 # --thorough turns a photo without an EXIF orientation when its clearest face is less clear
 # than this (the length of its embedding before normalising; upright faces of the sample photos:
@@ -154,7 +161,7 @@ def _check_unchanged(job: Job) -> None:
 def _analyse(source: str | bytes, job: Job) -> Analysis:
     assert _analyzer is not None
     decode_side, plan = PLANS[job.mode]
-    image = decode(source, decode_side)
+    image = decode(source, decode_side, DECODE_FRACTION.get(job.mode, 0.0))
     faces = _analyzer.detect(image, plan)
     quality = 0.0
     if faces:
@@ -250,12 +257,12 @@ def _analyse_video(source: str | bytes, job: Job) -> Analysis:
     assert _analyzer is not None
     from .video import VideoDamaged, iter_frames, video_info
 
-    decode_side, plan = PLANS[job.mode]
+    plan = PLANS[job.mode][1]
     faces: list[Face] = []
     width = height = None
     damaged = None
     try:
-        for t, frame in iter_frames(source, max_side=decode_side):
+        for t, frame in iter_frames(source, max_side=VIDEO_SIDE[job.mode]):
             width, height = frame.width, frame.height
             faces.extend(replace(f, time=t) for f in _analyzer.analyze(frame, plan))
     except VideoDamaged as exc:

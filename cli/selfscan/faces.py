@@ -45,7 +45,8 @@ SEAM = 2.0  # a box this close to a tile's inner edge is cut by it
 
 @dataclass(frozen=True)
 class DetectPlan:
-    """How to look for faces: one whole-image pass per detector long side, merged by NMS.
+    """How to look for faces: one whole-image pass per detector long side (an absolute size, or
+    a fraction of the image's), merged by NMS; a pass larger than ``TILE_SIDE`` runs in tiles.
 
     ``thresholds`` holds one detection threshold per pass (default: ``det_threshold`` for all).
     A pass with a threshold below ``det_threshold`` proposes candidates: each one scoring below
@@ -56,19 +57,18 @@ class DetectPlan:
     thousands of weak candidates, and each look is a detector run.
     """
 
-    long_sides: tuple[int, ...] = (640,)
+    long_sides: tuple[float, ...] = (640,)
     det_threshold: float = DET_THRESHOLD
     thresholds: tuple[float, ...] = ()
     confirm_limit: int = 32
 
-    @property
-    def max_side(self) -> int:
-        return max(self.long_sides)
-
-    def passes(self) -> list[tuple[int, float]]:
-        """``(long side, threshold)`` for each pass, smallest input first."""
+    def passes(self, long: int) -> list[tuple[int, float]]:
+        """``(long side, threshold)`` for each pass over an image whose long side is ``long``,
+        smallest input first. A side of at most 1 is a fraction of ``long``: 1.0 is the image
+        as it is, 0.5 half of it, whatever its size."""
         ths = self.thresholds or (self.det_threshold,) * len(self.long_sides)
-        return sorted(zip(self.long_sides, ths, strict=True))
+        sides = [max(1, round(s * long)) if s <= 1 else int(s) for s in self.long_sides]
+        return sorted(zip(sides, ths, strict=True))
 
 
 class FaceAnalyzer:
@@ -249,7 +249,7 @@ class FaceAnalyzer:
         all_boxes: list[NDArray[np.float32]] = []
         all_kps: list[NDArray[np.float32]] = []
         done: set[tuple[int, int]] = set()
-        for long_side, threshold in plan.passes():
+        for long_side, threshold in plan.passes(max(width, height)):
             fit = fit_size(width, height, long_side)
             if fit in done:
                 continue

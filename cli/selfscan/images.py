@@ -70,7 +70,9 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, int, str]:
+def _load(
+    source: Source, max_side: int | None, fraction: float = 0.0
+) -> tuple[Image.Image, int, int, int, str]:
     """Upright RGB pixels (reduced towards ``max_side``), the upright full size, the applied
     orientation and the format. Every failure is a ``FileError``."""
     im, fh, ident = open_image(source)
@@ -79,7 +81,7 @@ def _load(source: Source, max_side: int | None) -> tuple[Image.Image, int, int, 
     try:
         with fh, warnings.catch_warnings(), quiet.captured():
             warnings.simplefilter("ignore")
-            result = _upright_rgb(im, max_side)
+            result = _upright_rgb(im, working_side(max_side, fraction, *im.size))
         reason = None
     except FileError as exc:
         reason, transient = exc.reason, exc.transient
@@ -140,22 +142,24 @@ def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, in
     return rgb, up_w, up_h, reported, fmt
 
 
-def decode(source: Source, max_side: int | None = None) -> DecodedImage:
+def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -> DecodedImage:
     """Decode ``source`` upright, as BGR pixels whose long side is at least ``max_side`` (when
     the image is that large) and at most about twice that: JPEGs use Pillow's draft mode (DCT
-    scaling, much cheaper than a full decode), other formats a box reduction.
+    scaling, much cheaper than a full decode), other formats a box reduction by halvings.
 
     Args:
         source: a file path, or the file's bytes (an archive member).
         max_side: the long side the caller will work at; None decodes at full size.
+        fraction: with ``max_side``, also at least this fraction of the image's own long side
+            (0.5: never smaller than half size, however large the photo).
 
     Raises:
         FileError: with a reason for anything that cannot be decoded.
     """
-    fast = _fast_jpeg(source, max_side)
+    fast = _fast_jpeg(source, max_side, fraction)
     if fast is not None:
         return fast
-    rgb, up_w, up_h, orientation, fmt = _load(source, max_side)
+    rgb, up_w, up_h, orientation, fmt = _load(source, max_side, fraction)
     # Pillow has no BGR mode; OpenCV swaps the channels several times faster than numpy.
     pixels = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
     return _decoded(pixels, up_w, up_h, orientation, fmt)
@@ -165,7 +169,15 @@ def _decoded(pixels: np.ndarray, up_w: int, up_h: int, orientation: int, fmt: st
     return DecodedImage(pixels, up_w / pixels.shape[1], up_w, up_h, orientation, fmt)
 
 
-def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
+def working_side(max_side: int | None, fraction: float, width: int, height: int) -> int | None:
+    """The long side to decode at least: ``max_side``, or ``fraction`` of the image's own."""
+    if not max_side:
+        return None
+    # One pixel less, so that exactly half size (a JPEG's cheap 1/2 DCT scale) qualifies.
+    return max(max_side, int(fraction * max(width, height)) - 1)
+
+
+def _fast_jpeg(source: Source, max_side: int | None, fraction: float = 0.0) -> DecodedImage | None:
     """``decode`` through ``jpeg.decode_jpeg`` for a clean RGB or grey JPEG; None for anything
     else (``decode`` then takes the Pillow path, which explains failures).
 
@@ -195,6 +207,7 @@ def _fast_jpeg(source: Source, max_side: int | None) -> DecodedImage | None:
             orientation = orientation_of(im)
     except Exception:  # FileError, Pillow's many errors: the Pillow path will say what
         return None
+    max_side = working_side(max_side, fraction, width, height)
     scale = scale_for(width, height, max_side)
     pixels = decode_jpeg(data, width, height, scale)
     if pixels is None or (max_side and max(pixels.shape[:2]) >= 2 * max_side):
