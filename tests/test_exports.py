@@ -265,6 +265,8 @@ def test_parse_social_facebook_album() -> None:
                 "description": "Crème brûlée",
                 "taken_time": 1_559_000_000,
                 "taken_local": None,
+                "upload_ip": None,
+                "camera": None,
                 "geo": {"latitude": 45.0, "longitude": 7.0, "altitude": None},
                 "place": None,
                 "post": None,
@@ -821,3 +823,41 @@ def test_an_export_in_html_format_says_its_metadata_is_not_read(
         assert len(photo) == 1 and photo[0].error is None
         assert len(notes) == 1 and "HTML format" in notes[0].error
         assert notes[0].path.endswith("posts_1.html")
+
+
+def test_facebook_says_where_a_photo_was_uploaded_from_and_with_what(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """An upload's IP address locates the person who uploaded it: part of what a photo gives
+    away, in the facts and on the report's card (with the camera the export names)."""
+    from selfscan.exposure import exposure_facts
+    from selfscan.reports import writer_for
+    from selfscan.types import FileResult, ScanSummary
+
+    root = tmp_path / "facebook-jane"
+    (root / "posts/media/Trip").mkdir(parents=True)
+    (root / "posts/media/Trip/1.jpg").write_bytes(photos["players"])
+    exif = {"upload_ip": "203.0.113.7", "camera_make": "Apple", "camera_model": "iPhone 12"}
+    album = {
+        "name": "Trip",
+        "photos": [
+            {
+                "uri": "posts/media/Trip/1.jpg",
+                "creation_timestamp": 1560000000,
+                "media_metadata": {"photo_metadata": {"exif_data": [exif]}},
+            }
+        ],
+    }
+    (root / "posts/album").mkdir(parents=True)
+    (root / "posts/album/0.json").write_text(json.dumps(album))
+    (item,) = iter_items([root])
+    source = item.facts["source"]
+    assert (source["upload_ip"], source["camera"]) == ("203.0.113.7", "Apple iPhone 12")
+    result = FileResult(item.path, "match", score=0.9, facts=item.facts)
+    facts = exposure_facts(result)
+    assert (facts["upload_ip"], facts["camera"]) == ("203.0.113.7", "Apple iPhone 12")
+    buf = io.StringIO()
+    writer = writer_for("html", buf)
+    writer.add(result)
+    writer.close(ScanSummary(total=1, counts={"match": 1}))
+    assert "Uploaded from" in buf.getvalue() and "203.0.113.7" in buf.getvalue()

@@ -23,6 +23,8 @@ list) when unknown:
   photo's EXIF ``date_time_original`` (Instagram): when it was taken, not posted.
 - ``geo``: ``{"latitude": float, "longitude": float, "altitude": float | None}`` or None
   (0, 0 means unknown and gives None).
+- ``upload_ip``: the IP address the photo was uploaded from (Facebook's ``upload_ip``).
+- ``camera``: the camera the export names (Facebook's ``camera_make`` and ``camera_model``).
 - ``place``: a place's name where the export gives one without coordinates (Instagram's
   ``media.json`` before 2020: ``"West End, Vancouver"``).
 - ``people``: names tagged in the photo (Takeout ``people[].name``).
@@ -100,6 +102,8 @@ SOURCE_KEYS = (
     "taken_time",
     "taken_local",
     "geo",
+    "upload_ip",
+    "camera",
     "place",
     "people",
     "url",

@@ -28,7 +28,7 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
 
     Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif/export/None),
     ``has_location`` (coordinates or a place's name), ``latitude``, ``longitude``, ``place``,
-    ``location_source``, ``camera``,
+    ``location_source``, ``camera``, ``upload_ip`` (where an export says it was uploaded from),
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
     ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``description``, ``post``,
     ``thread``, ``origin``, ``people``, and for videos ``appearances`` (seconds) and ``duration``.
@@ -56,7 +56,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
         "longitude": lon,
         "place": place,
         "location_source": where_from,
-        "camera": _camera(photo) or _text(video.get("device")),
+        "camera": _camera(photo) or _text(video.get("device")) or _text(source.get("camera")),
+        "upload_ip": _text(source.get("upload_ip")),
         "matching_faces": matching,
         "other_faces": others,
         "file_size": _int(photo.get("file_size")) or _int(video.get("file_size")),

@@ -179,6 +179,20 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
                 exif.extend(_dicts(sub.get("exif_data")))
                 exif.append(sub)  # older exports: latitude/longitude right in photo_metadata
     taken = next((t for e in exif if (t := as_timestamp(e.get("taken_timestamp")))), None)
+    # Facebook keeps the address the photo was uploaded from, and the camera it names.
+    upload_ip = next((ip for e in exif if (ip := as_text(e.get("upload_ip")))), None)
+    camera = next(
+        (
+            c
+            for e in exif
+            if (
+                c := " ".join(
+                    t for k in ("camera_make", "camera_model") if (t := as_text(e.get(k)))
+                )
+            )
+        ),
+        None,
+    )
     # Instagram copies the photo's own EXIF time (no zone): when it was taken, not posted.
     local = next((t for e in exif if (t := as_local_time(e.get("date_time_original")))), None)
     geo = next((g for e in exif if (g := as_geo(e))), None)
@@ -191,6 +205,8 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "description": as_text(node.get("description"), True),
         "taken_time": taken or as_timestamp(node.get("creation_timestamp")) or context.taken,
         "taken_local": local,
+        "upload_ip": upload_ip,
+        "camera": camera or None,
         "geo": geo or context.geo,
         "place": context.place,
         "post": context.post,

@@ -195,6 +195,7 @@ class HtmlWriter:
             ("Taken", _across(group, _when, "unknown")),
             ("Location", _across(group, _where, "none recorded")),
             ("Camera", _across(group, lambda f: f["camera"] or "unknown", "unknown")),
+            ("Uploaded from", _across(group, lambda f: f.get("upload_ip") or "", "")),
             ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
             ("Size", _size(facts)),
         ]
