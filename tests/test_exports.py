@@ -708,6 +708,15 @@ def test_two_takeouts_scanned_together_keep_their_own_sidecars(
     assert found[f"lib/a/{album}/IMG_0001.jpg"]["description"] == "A"
     assert found[f"lib/b/{album}/IMG_0001.jpg"]["description"] == "B"
     assert found[f"lib/c/{album}/IMG_0001.jpg"]["sidecar"] is None
+    mac = tmp_path / "mac"  # two parts of one export, each with a photo of that name
+    for part, description in (("Takeout", "first"), ("Takeout 2", "second")):
+        folder = mac / part / "Google Photos/Album"
+        folder.mkdir(parents=True)
+        (folder / "IMG_M.jpg").write_bytes(photos["players"])
+        (folder / "IMG_M.jpg.json").write_bytes(_sidecar_json(description, 1559390400, 48))
+    found = _folder_facts([mac])
+    assert found["mac/Takeout/Google Photos/Album/IMG_M.jpg"]["description"] == "first"
+    assert found["mac/Takeout 2/Google Photos/Album/IMG_M.jpg"]["description"] == "second"
     for first, second in (
         ("takeout-20240101T000000Z-001/Takeout", "takeout-20240101T000000Z-002/Takeout"),
         ("Takeout", "Takeout 2"),

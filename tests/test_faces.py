@@ -262,7 +262,19 @@ def test_plan_passes_pair_sides_with_thresholds() -> None:
     assert DetectPlan((640, 1280)).passes(4032) == [(640, 0.5), (1280, 0.5)]
     relative = DetectPlan((320, 0.5, 1.0), thresholds=(0.5, 0.05, 0.05))  # the image's own size
     assert relative.passes(4032) == [(320, 0.5), (2016, 0.05), (4032, 0.05)]
-    assert relative.passes(12000) == [(320, 0.5), (6000, 0.05), (12000, 0.05)]
+    # Below each tiled pass, one at most 2.5 times smaller finds what its seams cut.
+    assert relative.passes(12000) == [
+        (320, 0.5),
+        (960, 0.05),
+        (2400, 0.05),
+        (6000, 0.05),
+        (12000, 0.05),
+    ]
+    assert DetectPlan((320, 1.0), thresholds=(0.5, 0.05)).passes(4000) == [
+        (320, 0.5),
+        (1600, 0.05),
+        (4000, 0.05),
+    ]
 
 
 def test_decoded_image_scale_is_honoured(analyzer: FaceAnalyzer, samples: dict[str, Path]) -> None:
@@ -481,3 +493,35 @@ def test_default_finds_small_faces_in_a_panorama_as_in_12mp(
     analysis = _scan(_jpeg(tmp_path / "panorama.jpg", canvas), "default", analyzer)
     assert _near(analysis, truth, tol=6), analysis.faces
     assert any(f.embedding is not None for f in analysis.faces)
+
+
+def test_a_medium_face_on_a_seam_of_a_large_photo_is_found_whole(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    """A 27 MP photo is searched at half size in tiles: a face 200 px wide at the centre was cut
+    by both seams, each part dropped, and the photo was "no face" (too small for the 320 px
+    pass); a pass in between now finds it whole."""
+    pixels = cv2.imread(str(samples["yaoming"]))  # his face box: 71,72 to 178,214
+    crop = pixels[24:262, 23:226]  # the face with a margin of 48 px
+    k = 200 / (178 - 71)
+    face = cv2.resize(crop, (round(crop.shape[1] * k), round(crop.shape[0] * k)), cv2.INTER_CUBIC)
+    rng = np.random.default_rng(1)
+    canvas = cv2.resize(
+        rng.integers(60, 200, (70, 93, 3), dtype=np.uint8), (6000, 4500), cv2.INTER_LINEAR
+    )
+    h, w = face.shape[:2]
+    x, y = 3000 - w // 2, 2250 - h // 2
+    canvas[y : y + h, x : x + w] = face
+    truth = np.array([x + 48 * k, y + 48 * k, x + 155 * k, y + 190 * k], np.float32)
+    analysis = _scan(_jpeg(tmp_path / "large.jpg", canvas), "default", analyzer)
+    assert len(analysis.faces) == 1, analysis.faces
+    assert iou(np.array(analysis.faces[0].box, np.float32), truth) > 0.7, analysis.faces[0].box
+
+
+def test_an_image_one_pixel_wide_has_no_face_and_no_error(
+    tmp_path: Path, analyzer: FaceAnalyzer
+) -> None:
+    """A 1x5000 image made the detector's whole-block reduction empty: "internal error"."""
+    path = _jpeg(tmp_path / "thin.jpg", np.full((5000, 1, 3), 128, np.uint8))
+    for mode in ("quick", "default", "thorough"):
+        assert _scan(path, mode, analyzer).faces == ()

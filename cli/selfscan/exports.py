@@ -144,6 +144,7 @@ class ExportIndex:
         self._hint = hint.lower()
         self._names: set[str] = set()
         self._json: dict[str, dict[str, str]] = {}  # Takeout folder -> lower name -> name
+        self._twins: dict[str, list[str]] = {}  # a JSON name -> same-named ones in other parts
         self._sidecars: dict[str, dict[str, Any]] = {}
         self._albums: dict[str, str | None] = {}
         self._social: dict[str, dict[str, Any]] = {}
@@ -165,7 +166,12 @@ class ExportIndex:
             if not lower.endswith(".json"):
                 continue
             folder, _, base = name.rpartition("/")
-            self._json.setdefault(takeout_dir(folder), {}).setdefault(json_key(base), name)
+            jsons = self._json.setdefault(takeout_dir(folder), {})
+            jkey = json_key(base)
+            if jkey in jsons:  # the same name in two parts of an export: each folder its own
+                self._twins.setdefault(jsons[jkey], []).append(name)
+            else:
+                jsons[jkey] = name
             kind = social_kind(name)
             if kind is not None:
                 social.append((name, *kind))
@@ -210,13 +216,18 @@ class ExportIndex:
             source["export"] = "google_takeout"
         return source
 
-    @staticmethod
-    def _sidecar_of(base: str, jsons: dict[str, str], name: str) -> str | None:
-        """The sidecar, among a folder's JSON files, of the media file named ``base``."""
+    def _sidecar_of(self, base: str, jsons: dict[str, str], name: str) -> str | None:
+        """The sidecar, among a folder's JSON files (in every part of its export), of the media
+        file ``name`` named ``base``: the one in the file's own folder when there are several."""
+        folder = name.rpartition("/")[0]
         for candidate in sidecar_candidates(base):
             found = jsons.get(json_key(candidate))
-            if found is not None and found != name:
-                return found
+            if found is None or found == name:
+                continue
+            for twin in (found, *self._twins.get(found, ())):
+                if twin.rpartition("/")[0] == folder:
+                    return twin
+            return found
         return None
 
     def _folder(self, folder: str) -> tuple[str, bool]:

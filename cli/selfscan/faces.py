@@ -40,7 +40,10 @@ ZOOM_TO = 48.0
 # any face up to 64 px whole in the tile that owns its centre.
 TILE_SIDE = 2048
 TILE_OVERLAP = 64
-SEAM = 2.0  # a box this close to a tile's inner edge is cut by it
+SEAM = 8.0  # a box this close to a tile's inner edge is cut by it
+# A tiled pass finds whole faces up to TILE_OVERLAP px; a pass TILE_STEP times smaller finds the
+# larger ones (from about 64 / 2.5 = 26 px at its own scale).
+TILE_STEP = 2.5
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,20 @@ class DetectPlan:
     def passes(self, long: int) -> list[tuple[int, float]]:
         """``(long side, threshold)`` for each pass over an image whose long side is ``long``,
         smallest input first. A side of at most 1 is a fraction of ``long``: 1.0 is the image
-        as it is, 0.5 half of it, whatever its size."""
+        as it is, 0.5 half of it, whatever its size.
+
+        A pass that runs in tiles keeps whole only the faces smaller than the tiles' overlap;
+        the larger ones, cut by a seam, must be found by a smaller pass. So below each tiled pass
+        there is one at most ``TILE_STEP`` times smaller (added, with the tiled pass's threshold,
+        where the plan has none): a 48 MP photo or a panorama gets passes in between."""
         ths = self.thresholds or (self.det_threshold,) * len(self.long_sides)
         sides = [max(1, round(s * long)) if s <= 1 else int(s) for s in self.long_sides]
-        return sorted(zip(sides, ths, strict=True))
+        found = dict(zip(sides, ths, strict=True))
+        for side in sorted(found, reverse=True):
+            while side > TILE_SIDE and not any(side / TILE_STEP <= s < side for s in found):
+                side, threshold = round(side / TILE_STEP), found[side]
+                found[side] = threshold
+        return sorted(found.items())
 
 
 class FaceAnalyzer:
@@ -114,7 +127,7 @@ class FaceAnalyzer:
         height, width = pixels.shape[:2]
         scale = min(1.0, long_side / max(width, height))
         factor = int(max(width, height) // long_side)
-        if factor >= 2:
+        if factor >= 2 and min(width, height) >= factor:  # (a 1x5000 image has no whole block)
             # An exact integer reduction is OpenCV's fast area path (12 against 25 ms from
             # 2016x1512 to 320x240): reduce by the largest whole factor that keeps the long side
             # at least ``long_side``, dropping the last (under ``factor``) rows and columns.
