@@ -141,8 +141,8 @@ def _failure(exc: Exception) -> Analysis:
         return Analysis(error=f"cannot read: {reason}", transient=True)
     # A defect must cost one file, never the scan; a later version may read it.
     return Analysis(
-        error=f"internal error while analysing this file: {type(exc).__name__}: {exc} "
-        "(please report it)",
+        error=f"internal error while analysing this file: {type(exc).__name__}: "
+        f"{' '.join(str(exc).split())} (please report it)",  # OpenCV's span lines
         transient=True,
     )
 
