@@ -264,6 +264,7 @@ def test_parse_social_facebook_album() -> None:
                 "title": "Été",
                 "description": "Crème brûlée",
                 "taken_time": 1_559_000_000,
+                "posted_time": 1_560_000_000,
                 "taken_local": None,
                 "upload_ip": None,
                 "camera": None,
@@ -870,3 +871,24 @@ def test_facebook_says_where_a_photo_was_uploaded_from_and_with_what(
     writer.add(result)
     writer.close(ScanSummary(total=1, counts={"match": 1}))
     assert "Uploaded from" in buf.getvalue() and "203.0.113.7" in buf.getvalue()
+
+
+def test_a_time_that_is_only_when_it_was_posted_says_so() -> None:
+    """Without a capture time in the export, Facebook's time is when the photo was posted (or
+    sent): the report said "taken" for it."""
+    from selfscan.exposure import exposure_facts
+    from selfscan.reports.html import _when
+    from selfscan.types import FileResult
+
+    posts = [{"media": [{"uri": "media/posts/1.jpg", "creation_timestamp": 1560000000}]}]
+    found, error = parse_social(json.dumps(posts), "post")
+    assert error is None
+    ((_, facts),) = found
+    assert facts["taken_time"] == facts["posted_time"] == 1560000000
+    source = {**exports.empty_source(), **facts}
+    exposure = exposure_facts(FileResult("/x/1.jpg", "match", facts={"source": source}))
+    assert exposure["taken_source"] == "posted"
+    assert "when it was posted" in _when(exposure)
+    source["taken_time"] = 1559000000  # a capture time given by the export
+    exposure = exposure_facts(FileResult("/x/1.jpg", "match", facts={"source": source}))
+    assert exposure["taken_source"] == "export"

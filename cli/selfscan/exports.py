@@ -19,6 +19,8 @@ list) when unknown:
   original file name; Facebook/Instagram's is the caption).
 - ``taken_time``: int Unix seconds. Takeout: ``photoTakenTime``. Facebook/Instagram: the EXIF
   ``taken_timestamp`` when exported, else when the photo was posted or sent.
+- ``posted_time``: int Unix seconds when the photo was posted or sent (Facebook/Instagram);
+  ``taken_time`` is the same value when the export gives no capture time.
 - ``taken_local``: the camera's clock time, ISO 8601 without a zone, where the export copies the
   photo's EXIF ``date_time_original`` (Instagram): when it was taken, not posted.
 - ``geo``: ``{"latitude": float, "longitude": float, "altitude": float | None}`` or None
@@ -101,6 +103,7 @@ SOURCE_KEYS = (
     "description",
     "taken_time",
     "taken_local",
+    "posted_time",
     "geo",
     "upload_ip",
     "camera",

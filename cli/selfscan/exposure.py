@@ -26,7 +26,8 @@ _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(.*
 def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[str, Any]:
     """The exposure facts of one result, JSON-ready.
 
-    Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif/export/None),
+    Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif, video,
+    export, posted: only when it was posted or sent, the export giving no capture time; None),
     ``has_location`` (coordinates or a place's name), ``latitude``, ``longitude``, ``place``,
     ``location_source``, ``camera``, ``upload_ip`` (where an export says it was uploaded from),
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
@@ -134,9 +135,13 @@ def _taken(
     found = iso_time(video.get("created")) or iso_time(video.get("creation_time"))
     if found:
         return found, "video"
-    found = iso_time(source.get("taken_local")) or iso_time(source.get("taken_time"))
+    found = iso_time(source.get("taken_local"))
     if found:
         return found, "export"
+    taken = source.get("taken_time")
+    found = iso_time(taken)
+    if found:  # a Facebook/Instagram time may be only when it was posted: say so
+        return found, "posted" if taken == source.get("posted_time") else "export"
     return None, None
 
 

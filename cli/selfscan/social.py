@@ -179,6 +179,7 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
                 exif.extend(_dicts(sub.get("exif_data")))
                 exif.append(sub)  # older exports: latitude/longitude right in photo_metadata
     taken = next((t for e in exif if (t := as_timestamp(e.get("taken_timestamp")))), None)
+    posted = as_timestamp(node.get("creation_timestamp")) or context.taken  # posted or sent
     # Facebook keeps the address the photo was uploaded from, and the camera it names.
     upload_ip = next((ip for e in exif if (ip := as_text(e.get("upload_ip")))), None)
     camera = next(
@@ -203,7 +204,8 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "album": context.album,
         "title": as_text(node.get("title"), True),
         "description": as_text(node.get("description"), True),
-        "taken_time": taken or as_timestamp(node.get("creation_timestamp")) or context.taken,
+        "taken_time": taken or posted,
+        "posted_time": posted,
         "taken_local": local,
         "upload_ip": upload_ip,
         "camera": camera or None,

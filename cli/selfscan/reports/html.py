@@ -261,7 +261,12 @@ def _across(group: list[_Entry], show: Callable[[dict[str, Any]], str], none: st
 def _when(facts: dict[str, Any]) -> str:
     if not facts["taken"]:
         return "unknown"
-    origin = {"exif": "from the photo", "export": "from the export", "video": "from the video"}
+    origin = {
+        "exif": "from the photo",
+        "export": "from the export",
+        "video": "from the video",
+        "posted": "when it was posted or sent; the export gives no capture time",
+    }
     return f"{_clock_time(facts['taken'])} ({origin.get(facts['taken_source'], '')})"
 
 
