@@ -48,14 +48,20 @@ def looks_like_url(path: Path | str) -> bool:
     return bool(_URL.match(str(path)))
 
 
+def refuse_url(text: str) -> None:
+    """An ``InputError`` for a path that is a URL (``text`` as typed: ``Path`` would make
+    ``https://`` into ``https:/``)."""
+    if looks_like_url(text):
+        raise InputError(f"{text} looks like a URL: selfscan only reads local files")
+
+
 def given(raw: str, what: str) -> Path:
     """A path typed on the command line: ``~`` expanded (the shell does not expand it after
     ``--opt=`` or in quotes), and an empty one refused (``Path("")`` is the current folder, so
     an unset shell variable would quietly mean "here")."""
     if not raw:
         raise InputError(f"empty path given for {what} (an unset shell variable?)")
-    if looks_like_url(raw):  # as typed: Path() would make https:// into https:/
-        raise InputError(f"{raw} looks like a URL: selfscan only reads local files")
+    refuse_url(raw)
     return Path(raw).expanduser() if raw.startswith("~") else Path(raw)
 
 

@@ -78,6 +78,15 @@ def as_timestamp(value: Any) -> int | None:
     return int(number)
 
 
+def camera_name(make: str | None, model: str | None) -> str | None:
+    """``make model`` without repeating the make (``Apple iPhone 12``, ``Canon EOS 5D``, and
+    ``NIKON D750`` for make ``NIKON CORPORATION``): for a photo's EXIF and an export's alike."""
+    if make and model:
+        brand = make.split()[0].lower()
+        return model if model.lower().startswith((make.lower(), brand)) else f"{make} {model}"
+    return model or make
+
+
 def as_local_time(value: Any) -> str | None:
     """A camera's clock time as ISO 8601 without a zone (``2019-05-30T08:15:00``), from the
     EXIF form (``2019:05:30 08:15:00``) an export copies; None when not a real time."""

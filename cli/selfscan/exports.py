@@ -153,7 +153,7 @@ class ExportIndex:
         self._social: dict[str, dict[str, Any]] = {}
         self._instagram_roots: set[str] = set()
         self._folders: dict[str, tuple[str, bool]] = {}  # see _folder
-        # Facebook/Instagram JSON files that could not be read: (where, reason)
+        # Facebook/Instagram files that could not be read: (where, the error to report)
         self.problems: list[tuple[str, str]] = []
         social: list[tuple[str, str, str]] = []
         html: str | None = None  # a page of a Facebook/Instagram export in HTML format
@@ -182,15 +182,12 @@ class ExportIndex:
         for name, export, origin in sorted(social, key=social_order):
             self._read_social(name, export, origin)
         if html is not None and not social:
-            self.problems.append((self._where(html), HTML_EXPORT))
+            self.problems.append((self._where(html), HTML_EXPORT))  # whole, not a JSON's
 
     def problem_items(self) -> list[Item]:
         """An error item for each Facebook/Instagram JSON file that could not be read, so that
         the results say which export file was left out and why."""
-        return [
-            Item(where, 0, 0, error=reason if reason == HTML_EXPORT else f"{PROBLEM}: {reason}")
-            for where, reason in self.problems
-        ]
+        return [Item(where, 0, 0, error=error) for where, error in self.problems]
 
     def facts(self, name: str) -> dict[str, Any]:
         """``facts["source"]`` for the media file ``name`` (``archive``/``member`` left None)."""
@@ -208,7 +205,7 @@ class ExportIndex:
             if found is None and kind_of(base) == "video":
                 # A Live Photo's or motion photo's video has no sidecar: its still's describes it.
                 stem = base.rpartition(".")[0] or base
-                stills = (f"{stem}{ext}" for ext in (".jpg", ".heic", ".jpeg", ".JPG", ".HEIC"))
+                stills = (f"{stem}{ext}" for ext in (".jpg", ".heic", ".jpeg"))  # any case
                 found = next((f for s in stills if (f := self._sidecar_of(s, jsons, name))), None)
             if found is not None:
                 source.update(self._sidecar(found))
@@ -282,12 +279,12 @@ class ExportIndex:
         try:
             data = self._load(name)
         except Exception as exc:  # reported with the export's problems, the scan goes on
-            self.problems.append((self._where(name), f"cannot read: {_reason(exc)}"))
+            self.problems.append((self._where(name), f"{PROBLEM}: cannot read: {_reason(exc)}"))
             return
         found, error = parse_social(data, origin)
         if error is not None:
             if origin != "media":  # "media.json" is a common name: only Instagram's is reported
-                self.problems.append((self._where(name), error))
+                self.problems.append((self._where(name), f"{PROBLEM}: {error}"))
             return
         root: str | None = None
         for uri, facts in found:

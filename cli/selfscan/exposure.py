@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from .exportjson import camera_name
 from .types import FileResult
 
 DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
@@ -169,16 +170,11 @@ def _location(
 
 
 def _camera(photo: dict[str, Any]) -> str | None:
-    """``make model`` without repeating the make (``Apple iPhone 12``, ``Canon EOS 5D``, and
-    ``NIKON D750`` for make ``NIKON CORPORATION``)."""
+    """The photo's camera, named as ``exportjson.camera_name`` names it."""
     camera = photo.get("camera")
     if not isinstance(camera, dict):
         return _text(camera)
-    make, model = _text(camera.get("make")), _text(camera.get("model"))
-    if make and model:
-        brand = make.split()[0].lower()
-        return model if model.lower().startswith((make.lower(), brand)) else f"{make} {model}"
-    return model or make
+    return camera_name(_text(camera.get("make")), _text(camera.get("model")))
 
 
 def _faces(result: FileResult, threshold: float | None, video: bool) -> tuple[int, int | None]:

@@ -147,7 +147,7 @@ class FaceAnalyzer:
         if len(grid) == 1:
             return (*self._forward(small, threshold), back)
         out_d, out_k = [], []
-        height, width = small.shape[:2]
+        small_h, small_w = small.shape[:2]
         for (x0, y0, x1, y1), (ox0, oy0, ox1, oy1) in grid:
             dets, kps = self._forward(small[y0:y1, x0:x1], threshold)
             dets[:, [0, 2]] += x0
@@ -160,8 +160,8 @@ class FaceAnalyzer:
             mine = (cx >= ox0) & (cx < ox1) & (cy >= oy0) & (cy < oy1)
             mine &= (x0 == 0) | (dets[:, 0] > x0 + SEAM)
             mine &= (y0 == 0) | (dets[:, 1] > y0 + SEAM)
-            mine &= (x1 == width) | (dets[:, 2] < x1 - SEAM)
-            mine &= (y1 == height) | (dets[:, 3] < y1 - SEAM)
+            mine &= (x1 == small_w) | (dets[:, 2] < x1 - SEAM)
+            mine &= (y1 == small_h) | (dets[:, 3] < y1 - SEAM)
             out_d.append(dets[mine])
             out_k.append(kps[mine])
         return np.vstack(out_d), np.vstack(out_k), back

@@ -39,9 +39,9 @@ _ORIENT_OPS = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# Formats whose decoder can skip work for a smaller result (JPEG DCT scaling, HEIF thumbnails).
 # Modes Image.reduce accepts; others are converted to RGB first.
 _REDUCIBLE = frozenset({"L", "LA", "La", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "I", "F"})
+# Formats whose decoder can skip work for a smaller result (JPEG DCT scaling, HEIF thumbnails).
 _DRAFT_FORMATS = frozenset({"JPEG", "MPO", "HEIF"})
 
 

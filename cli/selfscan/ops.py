@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .config import refuse_url
 from .errors import EnrollError, InputError, ProfileError
 from .faces import FaceAnalyzer
 from .index import Index, open_index
@@ -29,7 +30,6 @@ from .scan import (
     check_paths,
     cpu_cores,
     default_workers,
-    looks_like_url,
     scan,
 )
 from .types import FileResult, Profile
@@ -133,8 +133,7 @@ def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[
 
 def _check_photos(photos: list[Path]) -> None:
     for p in photos:
-        if looks_like_url(p):
-            raise InputError(f"{p} looks like a URL: selfscan only reads local files")
+        refuse_url(str(p))
         if not p.exists():
             raise EnrollError(f"{p} does not exist")
         if not p.is_file():

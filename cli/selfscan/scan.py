@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import looks_like_url
+from .config import refuse_url
 from .errors import InputError
 from .index import Index
 from .match import Thresholds, similarities
@@ -105,8 +105,7 @@ def check_paths(paths: list[Path]) -> list[Path]:
     """Refuse URLs and missing paths before any work starts."""
     for p in paths:
         text = str(p)
-        if looks_like_url(text):
-            raise InputError(f"{text} looks like a URL: selfscan only reads local files")
+        refuse_url(text)
         try:
             os.lstat(p)
         except (FileNotFoundError, NotADirectoryError):

@@ -6,7 +6,15 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .exportjson import as_geo, as_local_time, as_number, as_text, as_timestamp, load_json
+from .exportjson import (
+    as_geo,
+    as_local_time,
+    as_number,
+    as_text,
+    as_timestamp,
+    camera_name,
+    load_json,
+)
 
 _MAX_DEPTH = 64
 
@@ -182,18 +190,10 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
     posted = as_timestamp(node.get("creation_timestamp")) or context.taken  # posted or sent
     # Facebook keeps the address the photo was uploaded from, and the camera it names.
     upload_ip = next((ip for e in exif if (ip := as_text(e.get("upload_ip")))), None)
-    camera = next(
-        (
-            c
-            for e in exif
-            if (
-                c := " ".join(
-                    t for k in ("camera_make", "camera_model") if (t := as_text(e.get(k)))
-                )
-            )
-        ),
-        None,
+    named = (
+        camera_name(as_text(e.get("camera_make")), as_text(e.get("camera_model"))) for e in exif
     )
+    camera = next((c for c in named if c), None)
     # Instagram copies the photo's own EXIF time (no zone): when it was taken, not posted.
     local = next((t for e in exif if (t := as_local_time(e.get("date_time_original")))), None)
     geo = next((g for e in exif if (g := as_geo(e))), None)
@@ -208,7 +208,7 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "posted_time": posted,
         "taken_local": local,
         "upload_ip": upload_ip,
-        "camera": camera or None,
+        "camera": camera,
         "geo": geo or context.geo,
         "place": context.place,
         "post": context.post,
