@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__, cli_store, ops, render
 from .cli_boundary import Boundary, err
@@ -70,6 +71,14 @@ def enroll(
     device: Annotated[
         str, typer.Option(help="auto (CUDA when onnxruntime-gpu sees a GPU, else CPU), cpu, cuda.")
     ] = "auto",
+    allow_unlike: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unlike",
+            help="Add a photo even though it does not look like the profile's other photos "
+            "(you, years apart); refused otherwise.",
+        ),
+    ] = False,
 ) -> None:
     """Build or extend a profile from photos of yourself.
 
@@ -80,8 +89,11 @@ def enroll(
     [bold]Example[/]: selfscan enroll me-2023.jpg me-passport.png --profile me
     """
     files = [given(p, "a photo") for p in photos]
-    saved, where, already = ops.enroll(files, profile, device)
-    out.print(render.profile_table(saved, str(where)))
+    done = ops.enroll(files, profile, device, allow_unlike)
+    saved, already = done.profile, done.already
+    out.print(render.profile_table(saved, str(done.path)))
+    for note in done.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     count = len(saved.references)
     renewed = f" ({already} already in it, renewed)" if already else ""
     out.print(

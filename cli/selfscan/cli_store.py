@@ -50,6 +50,14 @@ def forget(
     missing: Annotated[
         bool, typer.Option("--missing", help="Forget indexed files that no longer exist.")
     ] = False,
+    photos: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--photo",
+            help="Remove this reference photo (path or file name) from the profile (--profile, "
+            "default me); 'selfscan data' lists them.",
+        ),
+    ] = None,
 ) -> None:
     """Delete what selfscan stored, and say what was removed.
 
@@ -57,17 +65,27 @@ def forget(
 
       selfscan forget --profile me
 
+      selfscan forget --photo not-me.jpg
+
       selfscan forget --path ~/Pictures/old-phone --missing
 
       selfscan forget --all
     """
-    if profile is None and not (index or everything or models or paths or missing):
+    if profile is None and not (index or everything or models or paths or missing or photos):
         raise InputError(
-            "say what to forget: --profile NAME, --path PATH, --missing, --index, --all "
-            "(or --models)"
+            "say what to forget: --profile NAME, --photo PHOTO, --path PATH, --missing, "
+            "--index, --all (or --models)"
         )
+    if photos and (everything or index):
+        raise InputError("--photo removes one photo from a profile: not with --all or --index")
     removed = store.forget(
-        profile, index, everything, models, [str(given(p, "--path")) for p in paths or []], missing
+        profile,
+        index,
+        everything,
+        models,
+        [str(given(p, "--path")) for p in paths or []],
+        missing,
+        [str(given(p, "--photo")) for p in photos or []],
     )
     render_store.forget_report(out, removed)
     if everything:

@@ -23,7 +23,15 @@ from .models import (
     providers_for,
     vectron_model_dir,
 )
-from .profiles import build_profile, for_model, load_profile, save_profile
+from .profiles import (
+    Unlike,
+    build_profile,
+    for_model,
+    load_profile,
+    profile_exists,
+    save_profile,
+    unlike,
+)
 from .scan import (
     Progress,
     ScanOptions,
@@ -115,20 +123,70 @@ def organise_matches(
     return organise(results, req.dest, req.mode, req.xmp, person, threshold=threshold)  # type: ignore[arg-type]
 
 
-def enroll(photos: list[Path], name: str = "me", device: str = "auto") -> tuple[Profile, Path, int]:
-    """Build or extend the stored profile ``name`` from ``photos``; returns it, its file, and
-    how many of ``photos`` it held already (their references are renewed, not added)."""
+@dataclass
+class Enrolled:
+    """What ``enroll`` did: the saved profile, its file, how many of the photos it held already
+    (their references are renewed, not added), and notes for the user."""
+
+    profile: Profile
+    path: Path
+    already: int
+    notes: list[str]
+
+
+def enroll(
+    photos: list[Path], name: str = "me", device: str = "auto", allow_unlike: bool = False
+) -> Enrolled:
+    """Build or extend the stored profile ``name`` from ``photos``. A photo that does not look
+    like the same person as the others is refused (an ``EnrollError`` naming it) unless
+    ``allow_unlike``; a profile made with another model is re-embedded from its photos first."""
     _check_photos(photos)
     check_device(device)
     analyzer = FaceAnalyzer(load_pack(), device)
-    try:
-        base: Profile | None = load_profile(name)
-    except Exception:
-        base = None
+    notes: list[str] = []
+    base = load_profile(name) if profile_exists(name) else None  # unreadable: said, not replaced
+    if base is not None and base.model_id != analyzer.model_id:
+        try:
+            base = for_model(base, analyzer)
+        except ProfileError:
+            raise ProfileError(
+                f"profile {name!r} was made with model {base.model_id} and some of its photos "
+                f"are gone, so it cannot be carried over to {analyzer.model_id}: 'selfscan "
+                f"forget --profile {name}', then enroll again"
+            ) from None
+        notes.append(
+            f"profile {name!r} was made with another model; re-embedded its "
+            f"{len(base.references)} earlier photo{'s' if len(base.references) != 1 else ''} "
+            f"with {analyzer.model_id}"
+        )
     profile = build_profile(analyzer, photos, name, base)
+    new = {str(p.resolve()) for p in photos}
+    cut = thresholds_for(active_pack_name()).match
+    odd = unlike(profile, new, cut)
+    if odd and not allow_unlike:
+        raise EnrollError(_unlike_message(odd, cut) + _UNLIKE_HELP)
+    notes += [_unlike_message([u], cut) for u in odd]
     before = {r.source for r in base.references} if base else set()
-    already = len({str(p.resolve()) for p in photos} & before)
-    return profile, save_profile(profile), already
+    return Enrolled(profile, save_profile(profile), len(new & before), notes)
+
+
+_UNLIKE_HELP = (
+    ". A profile is one person, you: enroll only photos of yourself (nothing was stored); if "
+    "it is you, years apart say, add --allow-unlike"
+)
+
+
+def _unlike_message(odd: list[Unlike], cut: float) -> str:
+    """Which photos do not look like the profile's others, and how far off they are."""
+    lines = []
+    for u in odd:
+        alike = ", ".join(Path(s).name for s in u.others[:3])
+        more = f" and {len(u.others) - 3} more" if len(u.others) > 3 else ""
+        lines.append(
+            f"{Path(u.source).name} does not look like the same person as {alike}{more} "
+            f"(similarity at most {u.best:.2f}; the same person scores from about {cut:.2f})"
+        )
+    return "; ".join(lines)
 
 
 def _check_photos(photos: list[Path]) -> None:
@@ -176,6 +234,9 @@ def prepare_find(req: FindRequest) -> FindSession:
     if req.me:
         _check_photos(req.me)
         profile = build_profile(analyzer, req.me, req.profile)
+        odd = unlike(profile, {r.source for r in profile.references}, thresholds.match)
+        if odd:  # one-off: said, not refused (matches will include each person)
+            notes.append(_unlike_message(odd, thresholds.match) + "; faces like either match")
         if req.save_profile and req.store:
             notes.append(_saved_note(profile))
     else:

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,19 +105,83 @@ def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
 def build_profile(
     analyzer: FaceAnalyzer, photos: list[Path], name: str = "me", base: Profile | None = None
 ) -> Profile:
-    """A profile from ``photos`` (added to ``base`` when given). Every photo must be usable."""
+    """A profile from ``photos`` (added to ``base``, which must be of ``analyzer``'s model, when
+    given). Every photo must be usable: an ``EnrollError`` names each one that is not."""
     check_name(name)
     if base is not None and base.model_id != analyzer.model_id:
-        base = None
+        raise ProfileError(f"profile {name!r} was made with another model ({base.model_id})")
     refs = list(base.references) if base else []
     known = {r.source for r in refs}
+    problems: list[str] = []
     for photo in photos:
-        ref = reference_from_photo(analyzer, photo)
+        try:
+            ref = reference_from_photo(analyzer, photo)
+        except EnrollError as exc:
+            problems.append(str(exc))
+            continue
         if ref.source in known:
             refs = [r for r in refs if r.source != ref.source]
         refs.append(ref)
         known.add(ref.source)
+    if len(problems) > 1:
+        listed = "; ".join(f"({n}) {p}" for n, p in enumerate(problems, 1))
+        raise EnrollError(
+            f"{len(problems)} of {len(photos)} photos cannot be used, nothing was stored: {listed}"
+        )
+    if problems:
+        raise EnrollError(problems[0])
     return Profile(name=name, model_id=analyzer.model_id, references=tuple(refs))
+
+
+@dataclass(frozen=True)
+class Unlike:
+    """A reference photo that does not look like the same person as the profile's others."""
+
+    source: str
+    best: float  # its highest similarity to any other reference
+    others: tuple[str, ...]  # the references of the largest group of alike photos
+
+
+def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
+    """The photos among ``new`` (sources) that are not one person with the rest of ``profile``.
+
+    References are grouped by similarity at or above ``threshold`` (the match threshold: two
+    photos of one person score above it, two people near 0), transitively, so photos of someone
+    years apart still join through the photos between. The largest group is taken as the
+    profile's owner (the one holding the older references on a tie); a new photo outside it is
+    returned. Nothing is returned for a profile of one photo."""
+    refs = profile.references
+    if len(refs) < 2:
+        return []
+    emb = np.stack([r.embedding for r in refs]).astype(np.float32)
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -1.0)
+    group = list(range(len(refs)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for i, j in zip(*np.nonzero(sims >= threshold), strict=True):
+        group[root(int(i))] = root(int(j))
+    members: dict[int, list[int]] = {}
+    for i in range(len(refs)):
+        members.setdefault(root(i), []).append(i)
+    owner = max(members.values(), key=lambda m: (len(m), -min(m)))
+    others = tuple(refs[i].source for i in owner)
+    return [
+        Unlike(refs[i].source, float(sims[i].max()), others)
+        for i in range(len(refs))
+        if i not in owner and refs[i].source in new
+    ]
+
+
+def without(profile: Profile, sources: set[str]) -> Profile:
+    """``profile`` less the references whose photo is one of ``sources``."""
+    keep = tuple(r for r in profile.references if r.source not in sources)
+    return Profile(name=profile.name, model_id=profile.model_id, references=keep)
 
 
 def _encode(profile: Profile) -> bytes:
@@ -165,6 +230,7 @@ def load_profile(name: str) -> Profile:
             )
             for r in doc["references"]
         )
+        _check_references(refs)
         return Profile(name=doc["name"], model_id=doc["model_id"], references=refs)
     except FileNotFoundError:
         raise ProfileError(
@@ -176,6 +242,25 @@ def load_profile(name: str) -> Profile:
             f"profile {name!r} is unreadable ({exc}); delete it with 'selfscan forget "
             f"--profile {name}' and enroll again"
         ) from None
+
+
+def profile_exists(name: str) -> bool:
+    """Whether a profile file named ``name`` exists (readable or not)."""
+    return (profiles_dir() / f"{check_name(name)}.json").is_file()
+
+
+def _check_references(refs: tuple[Reference, ...]) -> None:
+    """A ``ValueError`` unless there are references whose embeddings are all the same length
+    and unit length (as every stored embedding is): a damaged or hand-edited profile."""
+    if not refs:
+        raise ValueError("it holds no reference photo")
+    sizes = {r.embedding.size for r in refs}
+    if len(sizes) != 1 or sizes.pop() < 64:
+        raise ValueError("its embeddings are damaged")
+    for r in refs:
+        length = float(np.linalg.norm(r.embedding))
+        if not abs(length - 1.0) < 1e-3:  # also false for NaN
+            raise ValueError("its embeddings are damaged")
 
 
 def list_profiles() -> list[str]:

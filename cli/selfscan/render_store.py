@@ -74,6 +74,7 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             "left by an interrupted save of a profile (may hold embeddings)"
             if p.get("leftover")
             else f"{plural(p['embeddings'], 'reference embedding')} ({escape(p['model_id'])})"
+            + "".join(f"\n  {escape(os.path.basename(s))}" for s in p.get("photos", []))
         )
         table.add_row(f"profile {escape(p['name'])}", contents, _mb(p["bytes"]), escape(p["path"]))
     ix = info["index"]

@@ -24,7 +24,14 @@ from . import lock
 from .config import data_dir
 from .errors import ProfileError, StoreError
 from .index import Index, file_part, index_path
-from .profiles import check_name, list_profiles, load_profile, profiles_dir
+from .profiles import (
+    check_name,
+    list_profiles,
+    load_profile,
+    profiles_dir,
+    save_profile,
+    without,
+)
 
 # What ``config.write_private`` leaves behind when a save is interrupted: ``.NAME.json.tmpPID``.
 _PROFILE_TEMP = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.json\.tmp\d+$")
@@ -98,8 +105,9 @@ def inventory() -> dict[str, Any]:
         try:
             p = load_profile(name)
             refs, model = len(p.references), p.model_id
+            photos = [r.source for r in p.references]
         except ProfileError:
-            refs, model = 0, "unreadable"
+            refs, model, photos = 0, "unreadable", []
         profiles.append(
             {
                 "name": name,
@@ -107,6 +115,7 @@ def inventory() -> dict[str, Any]:
                 "references": refs,
                 "embeddings": refs,
                 "model_id": model,
+                "photos": photos,
                 "bytes": _size(path),
             }
         )
@@ -161,12 +170,18 @@ def forget(
     models: bool = False,
     paths: list[str] | None = None,
     missing: bool = False,
+    photos: list[str] | None = None,
 ) -> list[Removed]:
     """Delete stored data; returns what was removed. ``everything`` removes all personal data
-    (every profile and the index); ``models`` the model packs. Files selfscan did not make are
-    never deleted, so the data dir itself goes only when nothing else is left in it."""
+    (every profile and the index); ``models`` the model packs; ``photos`` the references of
+    ``profile`` made from these photos (the whole profile when none would be left). Files
+    selfscan did not make are never deleted, so the data dir itself goes only when nothing
+    else is left in it."""
     home = data_dir()
     removed: list[Removed] = []
+    if photos:  # photos of a profile, not the whole profile
+        removed += _forget_photos(profile or "me", photos)
+        profile = None
 
     def rm(path: Path, what: str) -> None:
         if not path.exists() and not path.is_symlink():
@@ -202,6 +217,35 @@ def forget(
         rm(home / "models", "model packs")
     if everything and _remove_if_empty(home):
         removed.append(Removed("data dir", str(home), 0))
+    return removed
+
+
+def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
+    """Remove from profile ``name`` the references made from ``photos`` (given as paths, or
+    as the file names ``selfscan data`` shows); the profile file goes when none is left."""
+    stored = load_profile(name)
+    sources = {r.source for r in stored.references}
+    chosen: set[str] = set()
+    for photo in photos:
+        found = {str(Path(photo).expanduser().resolve()), photo} & sources
+        found = found or {s for s in sources if Path(s).name == photo}
+        if not found:
+            raise ProfileError(
+                f"profile {name!r} holds no reference photo {photo!r}; 'selfscan data' lists "
+                "its photos"
+            )
+        chosen |= found
+    kept = without(stored, chosen)
+    path = profiles_dir() / f"{name}.json"
+    size = _size(path)
+    if kept.references:
+        save_profile(kept)
+    else:
+        path.unlink()
+    one = f"reference photo of profile {name}"
+    removed = [Removed(one + "s", source, 0, 1, one) for source in sorted(chosen)]
+    if not kept.references:
+        removed.append(Removed(f"profile {name} (no reference photo left)", str(path), size))
     return removed
 
 

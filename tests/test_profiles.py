@@ -1,0 +1,196 @@
+"""Profiles: one person per profile, carried across model packs, listed photo by photo and
+erased photo by photo; a damaged profile file is said, never used nor silently replaced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from selfscan.profiles import unlike
+from selfscan.types import Profile, Reference
+from tests.test_cli import run
+
+
+def _stranger(samples: dict[str, Path], dest: Path, box: tuple[int, int, int, int]) -> Path:
+    """One face of the group photo t1.jpg (someone else), cropped to a photo of its own."""
+    Image.open(samples["t1"]).crop(box).save(dest, quality=95)
+    return dest
+
+
+@pytest.fixture
+def stranger(samples: dict[str, Path], tmp_path: Path) -> Path:
+    return _stranger(samples, tmp_path / "stranger.jpg", (385, 186, 654, 490))
+
+
+@pytest.fixture
+def mirror(samples: dict[str, Path], tmp_path: Path) -> Path:
+    """A second photo of him: yaoming.jpg mirrored."""
+    dest = tmp_path / "mirror.jpg"
+    Image.open(samples["yaoming"]).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(dest)
+    return dest
+
+
+def _profile_file(home: Path, name: str = "me") -> Path:
+    return home / "profiles" / f"{name}.json"
+
+
+def _said(*texts: str) -> str:
+    return " ".join(" ".join(texts).split())
+
+
+def test_enroll_refuses_someone_else(
+    samples: dict[str, Path], stranger: Path, mirror: Path, home: Path
+) -> None:
+    """A photo of another person among yours is named and nothing is stored; added later to a
+    profile, it is refused and the profile stays as it was; --allow-unlike adds it, saying so."""
+    code, out, err = run("enroll", str(samples["yaoming"]), str(mirror), str(stranger))
+    said = _said(out, err)
+    assert code == 1, said
+    assert "stranger.jpg does not look like the same person as yaoming.jpg, mirror.jpg" in said
+    assert "--allow-unlike" in said
+    assert not _profile_file(home).exists()
+
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    before = _profile_file(home).read_bytes()
+    code, out, err = run("enroll", str(stranger))
+    assert code == 1 and "stranger.jpg does not look like" in _said(out, err)
+    assert _profile_file(home).read_bytes() == before
+
+    code, out, err = run("enroll", "--allow-unlike", str(stranger))
+    assert code == 0 and "now has 2 reference photos" in _said(out)
+    assert "note: stranger.jpg does not look like the same person" in _said(err)
+
+
+def test_photos_of_one_person_are_accepted(
+    samples: dict[str, Path], mirror: Path, home: Path
+) -> None:
+    code, out, err = run("enroll", str(samples["yaoming"]), str(mirror))
+    assert code == 0 and "does not look like" not in out + err
+
+
+def test_unlike_groups_photos_through_those_between() -> None:
+    """You at 20 and at 50 score low together but each high with you at 35: one person. Two
+    photos of someone else form a group of their own, smaller than yours, and are named."""
+
+    def ref(name: str, vector: list[float]) -> Reference:
+        v = np.array(vector + [0.0] * 509, np.float32)
+        return Reference(name, (0, 0, 1, 1), 0.9, v / np.linalg.norm(v))
+
+    young, middle, old = ref("20", [1, 0, 0]), ref("35", [1, 1, 0]), ref("50", [0, 1, 0])
+    chain = Profile("me", "m", (young, middle, old))  # 20~35 0.71, 35~50 0.71, 20~50 0
+    assert unlike(chain, {"20", "35", "50"}, 0.4) == []
+    other1, other2 = ref("x1", [0, 0, 1]), ref("x2", [0, 0.1, 1])
+    mixed = Profile("me", "m", (young, middle, old, other1, other2))
+    odd = unlike(mixed, {"x1", "x2"}, 0.4)
+    assert [u.source for u in odd] == ["x1", "x2"]
+    assert odd[0].others == ("20", "35", "50") and odd[0].best > 0.9  # x1 and x2 are alike
+    assert unlike(mixed, {"20"}, 0.4) == []  # only new photos are named
+    # Two photos, two people: the first (the older reference) is taken as the owner.
+    assert [u.source for u in unlike(Profile("me", "m", (young, old)), {"50"}, 0.4)] == ["50"]
+
+
+def test_find_me_with_two_people_says_so(
+    samples: dict[str, Path], stranger: Path, library: Path
+) -> None:
+    code, _, err = run(
+        "find", "--me", str(samples["yaoming"]), "--me", str(stranger), str(library),
+        "--no-store", "--workers", "1", "-f", "jsonl",
+    )  # fmt: skip
+    assert code == 0
+    assert "stranger.jpg does not look like the same person as yaoming.jpg" in _said(err)
+
+
+def test_every_unusable_photo_is_named(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    tiny = tmp_path / "tiny.jpg"
+    Image.open(samples["yaoming"]).resize((60, 60)).save(tiny)
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (400, 400), "grey").save(blank)
+    code, out, err = run("enroll", str(samples["yaoming"]), str(tiny), str(blank))
+    said = _said(out, err)
+    assert code == 1
+    assert "2 of 3 photos cannot be used, nothing was stored" in said
+    assert "tiny.jpg" in said and "no face found in blank.jpg" in said
+    assert not _profile_file(home).exists()
+
+
+def test_enroll_after_a_model_change_keeps_the_earlier_photos(
+    samples: dict[str, Path], mirror: Path, tmp_path: Path, home: Path
+) -> None:
+    """A profile made by another pack is re-embedded from its photos, not dropped; when its
+    photos are gone, enroll refuses instead of replacing it."""
+    me = tmp_path / "me.jpg"
+    me.write_bytes(samples["yaoming"].read_bytes())
+    assert run("enroll", str(me))[0] == 0
+    path = _profile_file(home)
+    doc = json.loads(path.read_text())
+    doc["model_id"] = "buffalo_l:0123456789ab"
+    path.write_text(json.dumps(doc))
+    code, out, err = run("enroll", str(mirror))
+    assert code == 0, err
+    assert "now has 2 reference photos" in _said(out)
+    assert "re-embedded its 1 earlier photo with buffalo_s" in _said(err)
+    assert json.loads(path.read_text())["model_id"].startswith("buffalo_s:")
+
+    doc = json.loads(path.read_text())
+    doc["model_id"] = "buffalo_l:0123456789ab"
+    path.write_text(json.dumps(doc))
+    me.unlink()
+    before = path.read_bytes()
+    code, out, err = run("enroll", str(samples["yaoming"]))
+    assert code == 1 and "some of its photos are gone" in _said(err)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "damage, why",
+    [
+        (
+            lambda d: d["references"][0].update(embedding="AAAAAAAAAAA="),
+            "its embeddings are damaged",
+        ),
+        (lambda d: d.update(references=[]), "it holds no reference photo"),
+    ],
+    ids=["short embedding", "no reference"],
+)
+def test_a_damaged_profile_is_said_and_kept(
+    samples: dict[str, Path], library: Path, home: Path, damage: object, why: str
+) -> None:
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    path = _profile_file(home)
+    doc = json.loads(path.read_text())
+    damage(doc)  # type: ignore[operator]
+    path.write_text(json.dumps(doc))
+    before = path.read_bytes()
+    code, _, err = run("find", str(library), "--workers", "1", "-f", "jsonl")
+    assert code == 1 and f"profile 'me' is unreadable ({why})" in _said(err), err
+    assert "internal error" not in err
+    code, _, err = run("enroll", str(samples["yaoming"]))
+    assert code == 1 and "unreadable" in _said(err)
+    assert path.read_bytes() == before
+
+
+def test_data_lists_photos_and_forget_removes_one(
+    samples: dict[str, Path], mirror: Path, home: Path
+) -> None:
+    assert run("enroll", str(samples["yaoming"]), str(mirror))[0] == 0
+    code, out, _ = run("data", "--json")
+    photos = json.loads(out)["profiles"][0]["photos"]
+    assert photos == [str(samples["yaoming"].resolve()), str(mirror.resolve())]
+    assert "mirror.jpg" in run("data")[1]
+
+    code, out, err = run("forget", "--photo", "mirror.jpg")
+    assert code == 0 and f"forgot 1 reference photo of profile me {mirror.resolve()}" in _said(out)
+    kept = json.loads(_profile_file(home).read_text())["references"]
+    assert [r["source"] for r in kept] == [str(samples["yaoming"].resolve())]
+
+    code, out, err = run("forget", "--photo", "mirror.jpg")
+    assert code == 1 and "holds no reference photo 'mirror.jpg'" in _said(err)
+    code, out, err = run("forget", "--photo", str(samples["yaoming"]))
+    assert code == 0 and "profile me (no reference photo left)" in _said(out)
+    assert not _profile_file(home).exists()
