@@ -98,6 +98,21 @@ def test_running_again_adds_only_new_matches(
     assert relinked[0].dest == linked[0].dest
 
 
+def test_bytes_kept_under_a_numbered_name_are_found(originals: Path, tmp_path: Path) -> None:
+    """The user's own file took ``players.jpg``, so the match went to ``players (2).jpg``;
+    once that file is moved away, a new run finds the match under its numbered name instead
+    of copying it a second time."""
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "players.jpg").write_bytes(b"the user's own file")
+    a = _match(originals / "a/players.jpg")
+    assert organise([a], dest, "copy", xmp=False, person="me")[0].dest.name == "players (2).jpg"
+    (dest / "players.jpg").unlink()
+    again = organise([a], dest, "copy", xmp=False, person="me")
+    assert (again[0].dest.name, again[0].existing) == ("players (2).jpg", True)
+    assert sorted(p.name for p in dest.iterdir()) == ["players (2).jpg"]
+
+
 def test_hard_link_on_same_file_system(originals: Path, tmp_path: Path) -> None:
     before = _snapshot(originals)
     placed = organise([_match(originals / "a/players.jpg")], tmp_path / "out", "link", False, "me")
@@ -170,6 +185,11 @@ def test_missing_file_is_reported_others_placed(originals: Path, tmp_path: Path)
         ("/x/.hidden.jpg", "hidden.jpg"),
         ("/x/con.jpg", "_con.jpg"),
         ("/x/tab\tnew\nline.jpg", "tab_new_line.jpg"),
+        ("/x/ .jpg", "photo.jpg"),
+        ("/x/.jpg", "photo.jpg"),
+        ("/x/Beach 2019\\me.jpg", "Beach 2019_me.jpg"),  # one name on Linux
+        ("/x/holiday_\u202egnp.jpg", "holiday__gnp.jpg"),  # not shown reversed
+        ("/x/a\u200fb\x85.jpg", "a_b_.jpg"),
         ("/x/" + "é" * 300 + ".jpg", "é" * 98 + ".jpg"),
     ],
 )

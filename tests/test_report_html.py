@@ -332,3 +332,38 @@ def test_a_card_says_what_its_facts_may_be_missing(results: dict[str, FileResult
     facts["source"] = {**facts.get("source", {}), "sidecar_error": "cannot read sidecar: truncated"}
     page = _report([replace(match, facts=facts)])
     assert "cannot read sidecar: truncated" in page
+
+
+def test_bidi_and_control_characters_are_shown_not_obeyed(tmp_path: Path) -> None:
+    """A name with U+202E would read reversed in a browser or a spreadsheet (and reverse the
+    text after it): shown as an escape, as in the terminal; in a caption, line breaks stay."""
+    name = str(tmp_path / "holiday_\u202egnp.jpg")
+    facts = {"source": {"title": "caf\u00e9\u202e\nline two"}}
+    result = FileResult(name, "error", error="cannot read", facts=facts)
+    page = _report([result])
+    assert "\u202e" not in page and "holiday_\\u202egnp.jpg" in page
+    buf = io.StringIO()
+    writer = writer_for("csv", buf)
+    writer.add(result)
+    writer.close(ScanSummary())
+    assert "\u202e" not in buf.getvalue() and "holiday_\\u202egnp.jpg" in buf.getvalue()
+
+
+def test_two_shots_of_one_scene_are_not_copies(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """Two photos of the same background with him in different places hash alike (a dhash
+    sees the background); they are two cards, while a rescaled copy still joins its original."""
+    me = Image.open(samples["yaoming"])
+    background = Image.open(samples["gdp"]).convert("RGB").resize((1600, 1200))
+    for name, where in (("shot_a.jpg", (100, 100)), ("shot_b.jpg", (1250, 850))):
+        shot = background.copy()
+        shot.paste(me, where)
+        shot.save(tmp_path / name, quality=92)
+    imagegen.rescaled(tmp_path / "shot_a.jpg", tmp_path / "shot_a_small.jpg", 0.5)
+    found = _scan([tmp_path / n for n in ("shot_a.jpg", "shot_b.jpg", "shot_a_small.jpg")],
+                  samples["yaoming"])  # fmt: skip
+    assert [r.status for r in found] == ["match"] * 3
+    page = _report(found)
+    assert len(re.findall(r"<article ", page)) == 2, page
+    assert page.count("<img ") == 2

@@ -21,6 +21,7 @@ from .types import FileResult
 
 DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
 _ASPECT_TOLERANCE = 0.03
+SAME_PLACE = 0.5  # IoU of the best faces' relative boxes in two copies of one photo
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(.*)$")
 
 
@@ -192,39 +193,65 @@ def _faces(result: FileResult, threshold: float | None, video: bool) -> tuple[in
 
 
 def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[FileResult]]:
-    """Group results that are the same photo: equal or nearly equal perceptual hashes (at most
-    ``DUPLICATE_BITS`` of 64 differ) and the same aspect ratio. A result without a hash is a
-    group of its own. Groups keep the input order, and are ordered by their first member."""
-    parent = list(range(len(entries)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    """Group results that are the same photo: nearly equal perceptual hashes (at most
+    ``DUPLICATE_BITS`` of 64 differ), the same aspect ratio, and your face in the same place
+    (the best faces' boxes, relative to the photo, overlapping by ``SAME_PLACE`` IoU or more:
+    two shots of one scene hash alike, but a copy has you where the original does). A photo
+    joins the first group whose first photo it copies, never through another copy, so
+    near-duplicates do not chain a burst of shots into one. A result without a hash is a group
+    of its own. Groups keep the input order, and are ordered by their first member."""
     values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
-    buckets: dict[tuple[int, int], list[int]] = {}
+    buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
+    leader = list(range(len(entries)))
     for i, value in enumerate(values):
         if value is None:
             continue
-        candidates: set[int] = set()
-        for band in range(8):
-            key = (band, (value >> (8 * band)) & 0xFF)
-            candidates.update(buckets.get(key, ()))
-            buckets.setdefault(key, []).append(i)
+        keys = [(band, (value >> (8 * band)) & 0xFF) for band in range(8)]
+        candidates = sorted({j for key in keys for j in buckets.get(key, ())})
         for j in candidates:
             other = values[j]
             assert other is not None
-            if (value ^ other).bit_count() <= DUPLICATE_BITS and _same_shape(
-                entries[i][0], entries[j][0]
+            a, b = entries[i][0], entries[j][0]
+            if (
+                (value ^ other).bit_count() <= DUPLICATE_BITS
+                and _same_shape(a, b)
+                and _same_place(a, b)
             ):
-                parent[root(i)] = root(j)
+                leader[i] = j
+                break
+        else:
+            for key in keys:
+                buckets.setdefault(key, []).append(i)
     groups: dict[int, list[FileResult]] = {}
     for i, (result, _) in enumerate(entries):
-        groups.setdefault(root(i), []).append(result)
+        groups.setdefault(leader[i], []).append(result)
     return list(groups.values())  # a dict keeps the order of each group's first member
+
+
+def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
+    """The best-matching face's box as fractions of the photo's width and height."""
+    if not (result.width and result.height) or result.score is None:
+        return None
+    for face in result.faces:
+        if face.similarity == result.score:
+            x1, y1, x2, y2 = face.box
+            w, h = result.width, result.height
+            return x1 / w, y1 / h, x2 / w, y2 / h
+    return None
+
+
+def _same_place(a: FileResult, b: FileResult) -> bool:
+    box_a, box_b = _best_box(a), _best_box(b)
+    if box_a is None or box_b is None:
+        return True
+    ix = max(0.0, min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]))
+    iy = max(0.0, min(box_a[3], box_b[3]) - max(box_a[1], box_b[1]))
+    inter = ix * iy
+    area_a = (box_a[2] - box_a[0]) * (box_a[3] - box_a[1])
+    area_b = (box_b[2] - box_b[0]) * (box_b[3] - box_b[1])
+    union = area_a + area_b - inter
+    return union > 0 and inter / union >= SAME_PLACE
 
 
 def _is_hash(value: str | None) -> bool:

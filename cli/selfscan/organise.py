@@ -24,12 +24,16 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import FileError, InputError
-from .locate import Located, read_many, split_path
+from .locate import SEPARATOR, Located, read_many, split_path
 from .reports.xmp import sidecar
 from .types import FileResult
 
 MAX_NAME_BYTES = 200  # well under the 255-byte limit of common file systems, room for " (n).xmp"
-_UNSAFE_CHARS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+# Separators, reserved characters (Windows), control characters, and the bidi controls that
+# would show a copied name reversed in a file manager.
+_UNSAFE_CHARS = re.compile(
+    r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]'
+)
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _FLAGS |= getattr(os, "O_BINARY", 0)
@@ -52,21 +56,32 @@ def safe_name(path: str) -> str:
     """A file name for ``path`` (a file or an archive member) that cannot leave a folder: its
     base name without separators, control or reserved characters, ``..`` or a leading dot."""
     _, member = split_path(path)
-    base = re.split(r"[\\/]", member if member is not None else path)[-1]
+    if member is None and SEPARATOR in path:  # a member of an archive since moved or deleted
+        member = path.rsplit(SEPARATOR, 1)[1]
+    # An archive's names may use either separator; on disk a backslash is a separator only
+    # where the system says so (on Linux "Beach\\me.jpg" is one name).
+    base = re.split(r"[\\/]", member)[-1] if member is not None else os.path.basename(path)
     base = unicodedata.normalize(
         "NFC", base.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     )
-    base = _UNSAFE_CHARS.sub("_", base).strip().lstrip(".").strip()
-    if not base or set(base) <= {".", "_", " "}:
-        base = "photo"
-    if _WINDOWS_RESERVED.match(base):
-        base = "_" + base
-    stem, ext = os.path.splitext(base)
-    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES and stem:
-        stem = stem[:-1]
+    stem, ext = os.path.splitext(_UNSAFE_CHARS.sub("_", base))
+    if not ext and stem.startswith("."):  # ".jpg": splitext takes it for a hidden stem
+        stem, ext = "", "." + stem.lstrip(". ")
+    if not stem.strip(" ._") and ext.strip(" ._"):  # " .jpg", ".jpg": a name that is all extension
+        stem = ""
+    elif not ext.strip(" ._"):
+        stem, ext = stem + ext, ""
+    stem = stem.strip().lstrip(".").strip()
+    if not stem or set(stem) <= {".", "_", " "}:
+        stem = "photo"
+    if _WINDOWS_RESERVED.match(stem):
+        stem = "_" + stem
+    ext = ext.strip()
     if len(ext.encode("utf-8")) > MAX_NAME_BYTES // 2:
         stem, ext = "photo", ""
-    return (stem or "photo") + ext
+    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES and len(stem) > 1:
+        stem = stem[:-1]
+    return stem + ext
 
 
 def prepare_destination(dest: Path) -> None:
@@ -109,6 +124,7 @@ def organise(
     if mode not in ("copy", "link"):
         raise InputError(f"unknown mode {mode!r}: use copy or link")
     prepare_destination(dest)
+    taken = _Taken(dest)
     matches = [r for r in results if r.status == "match"]
     placed: dict[int, OrganisedFile] = {}
     members: dict[str, list[int]] = {}  # archive members are read together, archive by archive
@@ -118,7 +134,7 @@ def organise(
         try:
             if isinstance(member, FileError):
                 raise member
-            target, linked, existing = _place(result.path, dest, mode, member)
+            target, linked, existing = _place(result.path, dest, mode, member, taken)
         except FileError as exc:
             placed[i] = OrganisedFile(result.path, dest, False, None, exc.reason)
             return
@@ -141,34 +157,69 @@ def _candidates(dest: Path, name: str) -> list[Path]:
     return [dest / name] + [dest / f"{stem} ({n}){ext}" for n in range(2, 10_000)]
 
 
+_NUMBERED = re.compile(r"(.*) \((\d+)\)")
+
+
+class _Taken:
+    """The names in the destination, by the name they vary (``a (3).jpg`` under ``a.jpg``):
+    listed once, so that each match is compared with every earlier copy of its name, however
+    numbered, before a new copy is made (a user may have moved ``a.jpg`` away and left
+    ``a (2).jpg``, the same bytes)."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.names: dict[str, list[str]] = {}
+        try:
+            listed = os.listdir(dest)
+        except OSError:
+            listed = []
+        for name in listed:
+            self.add(name)
+
+    def add(self, name: str) -> None:
+        stem, ext = os.path.splitext(name)
+        numbered = _NUMBERED.fullmatch(stem)
+        self.names.setdefault((numbered.group(1) if numbered else stem) + ext, []).append(name)
+
+    def variants(self, name: str) -> list[Path]:
+        """The destination's files named ``name`` or a numbered variant of it."""
+        return [self.dest / n for n in sorted(self.names.get(name, []))]
+
+
 def _free(path: Path) -> bool:
     """Neither the file nor its sidecar name is taken (a dangling link counts as taken)."""
     return not os.path.lexists(path) and not os.path.lexists(f"{path}.xmp")
 
 
-def _place(source: str, dest: Path, mode: str, member: Located | None) -> tuple[Path, bool, bool]:
+def _place(
+    source: str, dest: Path, mode: str, member: Located | None, taken: _Taken
+) -> tuple[Path, bool, bool]:
     """Put one file (or the archive member read as ``member``) in ``dest``; returns where,
     whether it is a hard link, and whether it was there already."""
     name = safe_name(source)
     data, mtime = (member.data, member.mtime) if member is not None else (None, None)
     if member is None and not os.path.isfile(source):
         raise FileError("the file no longer exists")
+    for there in taken.variants(name):
+        same = _same_file(there, source, data)
+        if same is not None:
+            return there, same, True
     for target in _candidates(dest, name):
         if not _free(target):
-            same = _same_file(target, source, data)
-            if same is not None:
-                return target, same, True
             continue
         try:
             if data is not None:
                 _write_new(target, data, mtime)
-                return target, False, False
-            if mode == "link" and _try_link(source, target):
-                return target, True, False
-            _copy_new(source, target)
-            return target, False, False
+                placed = (target, False, False)
+            elif mode == "link" and _try_link(source, target):
+                placed = (target, True, False)
+            else:
+                _copy_new(source, target)
+                placed = (target, False, False)
         except FileExistsError:
             continue  # taken meanwhile: try the next name
+        taken.add(target.name)
+        return placed
     raise FileError(f"no free name for {name} in {dest}")
 
 

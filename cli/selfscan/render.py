@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,23 +22,14 @@ from rich.progress import (
 from rich.table import Table
 
 from .scan import Progress as ScanProgress
+from .sources import CONTROL, shown_char
 from .types import FileResult, Profile, ScanSummary
-
-# C0 and C1 control characters and DEL (printed as they are, a file name's would move the cursor,
-# recolour or retitle the terminal), and the invisible bidirectional controls that reorder what
-# follows them on screen (U+202E shows "gpj.\u202eexe.jpg" as "gpj.gpj.exe").
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape(text: str) -> str:
     """``text`` as it should reach the terminal: control characters shown as ``\\xNN`` (bidi
     controls as ``\\uNNNN``) and rich markup (``[summer]``) shown as written."""
-    return escape_markup(_CONTROL.sub(_shown, text))
-
-
-def _shown(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return escape_markup(CONTROL.sub(shown_char, text))
 
 
 STYLE = {

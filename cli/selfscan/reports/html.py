@@ -21,7 +21,7 @@ from ..errors import FileError
 from ..exposure import exposure_facts, group_duplicates
 from ..locate import read_many, split_path
 from ..names import kind_of
-from ..sources import printable
+from ..sources import visible
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary
 
@@ -46,6 +46,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:0}
 dt{color:#666}dd{margin:0;word-break:break-word}
 .where{margin:.5rem 0 .1rem;color:#666}ul{margin:0;padding-left:1.2rem}
 code{font-size:.85rem;word-break:break-all}
+h3,code,td,dd{unicode-bidi:isolate}
 summary{cursor:pointer;font-weight:600}
 @media (max-width:640px){article.photo{flex-direction:column}article img{max-width:100%}}
 """
@@ -65,8 +66,15 @@ class _Entry:
 
 
 def _e(value: object) -> str:
-    """Escaped text; undecodable file-name bytes become ``\\xNN``."""
-    return html.escape(printable(str(value)), quote=True)
+    """Escaped text from metadata (a caption, a camera): control characters and the bidi
+    controls that could reverse it or what follows shown as escapes, line breaks kept."""
+    return html.escape(visible(str(value), prose=True), quote=True)
+
+
+def _n(path: str) -> str:
+    """An escaped file name or path: shown as the terminal shows it (every control character
+    and bidi mark as an escape: ``holiday_\\u202egnp.jpg``, not ``holiday_gpj.png``)."""
+    return html.escape(visible(path), quote=True)
 
 
 class HtmlWriter:
@@ -184,7 +192,7 @@ class HtmlWriter:
         if best.thumb:
             img = (
                 f'<img src="data:image/jpeg;base64,{best.thumb}" '
-                f'alt="{_e(_name(best.result.path))}">'
+                f'alt="{_n(_name(best.result.path))}">'
             )
         else:
             img = '<div class="nothumb">no preview</div>'
@@ -220,14 +228,14 @@ class HtmlWriter:
         copies = f"{len(group)} copies" if len(group) > 1 else "Stored at"
         return (
             f'<article class="photo {_e(best.result.status)}">{img}<div>'
-            f"<h3>{_e(_name(best.result.path))}</h3><dl>{dl}</dl>"
+            f"<h3>{_n(_name(best.result.path))}</h3><dl>{dl}</dl>"
             f'<p class="where">{copies}:</p><ul>{where}</ul></div></article>\n'
         )
 
     def _errors(self) -> str:
         if not self.error_count:
             return ""
-        rows = "".join(f"<tr><td>{_e(p)}</td><td>{_e(r)}</td></tr>" for p, r in self.errors)
+        rows = "".join(f"<tr><td>{_n(p)}</td><td>{_e(r)}</td></tr>" for p, r in self.errors)
         more = self.error_count - len(self.errors)
         tail = f'<p class="muted">and {more} more</p>' if more > 0 else ""
         return (
@@ -309,7 +317,7 @@ def _clock(seconds: float) -> str:
 
 def _location_html(entry: _Entry) -> str:
     facts = entry.facts
-    text = f"<code>{_e(facts['path'])}</code>"
+    text = f"<code>{_n(facts['path'])}</code>"
     extra = []
     if facts["export"]:
         extra.append(EXPORT_NAMES.get(facts["export"], facts["export"]))

@@ -18,7 +18,7 @@ import json
 from typing import IO, Any
 
 from ..exposure import exposure_facts
-from ..sources import printable
+from ..sources import visible
 from ..types import STATUSES, FileResult, ScanSummary
 
 EXPOSED = ("match", "possible")
@@ -133,7 +133,7 @@ class CsvWriter:
         if result.score is not None:
             best = next((f.box for f in result.faces if f.similarity == result.score), None)
         row = [
-            result.path,
+            visible(result.path),  # a name: every control and bidi mark shown, as on screen
             result.status,
             "" if result.score is None else result.score,
             len(result.faces),
@@ -151,11 +151,12 @@ class CsvWriter:
 
 
 def _cell(value: Any) -> Any:
-    """Text safe for a spreadsheet: undecodable name bytes as ``\\xNN``, and a leading ``'``
-    before text a spreadsheet would run as a formula (a camera name from hostile EXIF)."""
+    """Text safe for a spreadsheet: undecodable name bytes and control characters as escapes
+    (``\\xNN``, ``\\u202e``), and a leading ``'`` before text a spreadsheet would run as a
+    formula (a camera name from hostile EXIF)."""
     if not isinstance(value, str):
         return value
-    value = printable(value)
+    value = visible(value, prose=True)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
