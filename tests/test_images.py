@@ -395,6 +395,27 @@ def test_exif_orientation_pixels(scene, orientation: int) -> None:
     assert np.abs(image.pixels.astype(np.int16) - _bgr(oracle)).mean() < 1
 
 
+@pytest.mark.parametrize("fmt", ["TIFF", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", [3, 6, 7, 8])
+def test_exif_orientation_in_other_formats(scene, fmt: str, orientation: int) -> None:
+    """Turned exactly once whoever turns it: Pillow turns a TIFF itself while loading it (and
+    drops the tag), the other formats are turned by selfscan; a max side (the reduced decode)
+    too."""
+    upright, _ = scene
+    op = STORE_OPS.get(orientation)
+    stored = upright if op is None else upright.transpose(op)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    stored.save(buf, fmt, exif=exif.tobytes(), **({"lossless": True} if fmt == "WEBP" else {}))
+    for side in (None, 300):
+        image = decode(buf.getvalue(), side)
+        assert image.orientation == orientation
+        assert (image.width, image.height) == upright.size
+        expect = upright.resize((image.pixels.shape[1], image.pixels.shape[0]), Image.BOX)
+        assert np.abs(image.pixels.astype(np.int16) - _bgr(expect)).mean() < 4, (fmt, side)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_face_box(scene, analyzer, orientation: int) -> None:

@@ -126,6 +126,10 @@ def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, in
         ratio = max_side / max(width, height)
         im.draft("RGB", (max(1, int(width * ratio)), max(1, int(height * ratio))))
     im.load()
+    if orientation != 1 and orientation_of(im) == 1:
+        # The decoder turned it and dropped the tag (Pillow's TIFF plugin: its size is upright
+        # from the start): turning it again would put the photo on its side.
+        orientation = 1
     if max_side and max(im.size) >= 2 * max_side:
         # Halvings, as a JPEG's DCT scaling gives: the same working size whatever the format
         # (a 12 MP HEIC or PNG was reduced by 3, to 1344 px, where a JPEG gets 2016).
