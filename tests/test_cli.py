@@ -732,3 +732,24 @@ def test_enrolling_a_photo_again_renews_it(samples: dict[str, Path], home: Path)
     code, out, _ = run("enroll", str(samples["yaoming"]))
     said = " ".join(out.split())
     assert code == 0 and "(1 already in it, renewed), which now has 1 reference photo" in said
+
+
+def test_forget_in_a_read_only_data_dir_is_one_line(
+    samples: dict[str, Path], library: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data dir that cannot be written (its permissions, a read-only mount): forget says
+    which file it could not delete and what to check (it was an internal error, status 70)."""
+    assert run("find", "--me", str(samples["yaoming"]), str(library), "--workers", "1")[0] == 0
+    real = Path.unlink
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        if self.name == "index.sqlite":
+            raise PermissionError(13, "Permission denied", str(self))
+        real(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    code, out, err = run("forget", "--all")
+    said = " ".join(err.split())
+    assert code == 1, (out, err)
+    assert f"cannot delete {home / 'index.sqlite'} (Permission denied)" in said
+    assert "internal error" not in said

@@ -619,3 +619,59 @@ def test_a_file_cut_short_or_removed_during_the_scan_says_so(
     assert [(i.path, i.error) for i in items] == [
         (str(folder / "b.zip"), "file disappeared during the scan")
     ]
+
+
+def test_a_folder_not_listed_this_time_keeps_its_rows(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subfolder that cannot be listed for a moment (no permission, a drive gone) is an
+    error, and the rows of the files under it stay: the next scan finds them unchanged
+    instead of analysing them all again."""
+    sub = library / "sub"
+    sub.mkdir()
+    shutil.move(library / "players.jpg", sub / "players.jpg")
+    first, _, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 3 and first["players.jpg"].status == "match"
+    real = os.scandir
+
+    def refused(path: object = ".") -> object:
+        if os.fspath(path) == str(sub):  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied")
+        return real(path)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as mp:
+        mp.setattr("selfscan.sources.os.scandir", refused)
+        during, _, _ = run_find([library], samples["yaoming"])
+    assert during["sub"].status == "error" and "cannot list folder" in (during["sub"].error or "")
+    again, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3
+    assert again["players.jpg"].status == "match"
+
+
+def test_a_full_disk_stops_storing_not_the_scan(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the index cannot be written (its disk full), the scan goes on and every result
+    still comes out, and the rest is said not stored. (A failed write
+    used to leave a transaction flag set, and the next COMMIT's error hid "disk is full".)"""
+    real = Index.put
+    calls = 0
+
+    def put(self: Index, *args: object, **kw: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls >= 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Index, "put", put)
+    results, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 3 and len(results) == 3
+    assert results["players.jpg"].status == "match"
+    assert progress.store_error == "database or disk is full"
+    monkeypatch.setattr(Index, "put", real)
+    _, progress, analysed = run_find([library], samples["yaoming"])
+    # The first row was not committed yet when the write failed: rolled back with the rest.
+    assert progress.store_error is None and analysed == 3 and progress.cached == 0
+    _, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3  # stored again once writable

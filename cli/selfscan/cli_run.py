@@ -14,6 +14,7 @@ from rich.console import Console
 
 from . import render
 from .cli_boundary import ignore_signals, interrupted_status
+from .config import data_dir
 from .errors import OutputError
 from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
 from .render import escape
@@ -97,6 +98,13 @@ def run_find(
         if errors:
             screen.print(render.errors_table(errors))
     screen.print(render.summary_line(summary), soft_wrap=True)
+    if done.store_error is not None:
+        err.print(
+            f"[yellow]note:[/] the index could not be written ({escape(done.store_error)}), so "
+            "the rest of this scan was not stored: the results above are complete; free some "
+            f"space in {escape(str(data_dir()))} and the next scan stores them",
+            soft_wrap=True,
+        )
     if summary.total == 0 and not interrupted:
         screen.print(
             "nothing to scan: no photo, video or archive under the paths given (hidden files and "

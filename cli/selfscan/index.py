@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +58,6 @@ class Index:
             if isinstance(exc, sqlite3.DatabaseError):
                 raise store_problem(path, exc) from None
             raise
-        self._in_tx = False
         self._window = Window(b"", b"", {})  # rows read ahead (see _read_window)
         self._written: set[bytes] = set()  # paths put since the window was read
 
@@ -104,14 +103,19 @@ class Index:
             self._lock = None
 
     def begin(self) -> None:
-        if not self._in_tx:
+        # SQLite's own state, not a flag of ours: a failed write (the disk full) rolls the
+        # transaction back, and a COMMIT then fails with an error that hides the real one.
+        if not self.db.in_transaction:
             self.db.execute("BEGIN")
-            self._in_tx = True
 
     def commit(self) -> None:
-        if self._in_tx:
+        if self.db.in_transaction:
             self.db.execute("COMMIT")
-            self._in_tx = False
+
+    def rollback(self) -> None:
+        """Drop what was written since the last commit (a write that failed midway)."""
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def lookup(self, item: Item, model_id: str, mode: str) -> Cached | None:
         """The stored analysis when ``item`` is unchanged (same path, size and mtime_ns), was
@@ -253,8 +257,12 @@ class Index:
         )
         return file_id
 
-    def forget_missing(self, roots: list[str], seen: set[str]) -> int:
-        """Delete rows under ``roots`` that this scan did not see (deleted or moved away)."""
+    def forget_missing(self, roots: list[str], seen: set[str], failed: Sequence[str] = ()) -> int:
+        """Delete rows under ``roots`` that this scan did not see (deleted or moved away), but
+        not those under ``failed``: a folder that could not be listed or an archive that could
+        not be opened this time (no permission, a drive gone for a moment) hid its files, it
+        did not delete them."""
+        kept = [key_of(f) for f in failed]
         removed = 0
         self._window = Window(b"", b"", {})
         self.begin()
@@ -268,6 +276,7 @@ class Index:
                 for fid, raw in rows
                 if path_of(raw) not in seen
                 and (raw == base or raw.startswith((base + b"/", base + b"!/")))
+                and not any(raw == k or raw.startswith((k + b"/", k + b"!/")) for k in kept)
             ]
             self.db.executemany("DELETE FROM files WHERE id = ?", gone)
             removed += len(gone)

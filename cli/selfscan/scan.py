@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -49,6 +50,7 @@ class Progress:
     counts: dict[str, int] = field(default_factory=dict)
     current: str = ""
     started: float = field(default_factory=time.monotonic)
+    store_error: str | None = None  # why the index stopped being written (the disk full)
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,7 @@ def scan(
     window = max(2, 2 * options.workers)
     pending: deque[tuple[Item, Future[Analysis] | Analysis, bool]] = deque()
     seen: set[str] = set()
+    failed: list[str] = []
     has_rows = index.stats()["files"] > 0
     last_commit = time.monotonic()
 
@@ -246,7 +249,7 @@ def scan(
         item, work, cached = pending.popleft()
         analysis = work if isinstance(work, Analysis) else work.result()
         if not cached and item.error is None and not analysis.transient:
-            index.put(item, analysis, pack.model_id, options.mode)
+            _store(index, progress, item, analysis, pack.model_id, options.mode)
         result = to_result(item, analysis, refs, thresholds)
         progress.done += 1
         progress.cached += cached
@@ -254,8 +257,11 @@ def scan(
         progress.matches += result.status == "match"
         progress.counts[result.status] = progress.counts.get(result.status, 0) + 1
         progress.current = item.path
-        if time.monotonic() - last_commit > COMMIT_EVERY:
-            index.commit()
+        if time.monotonic() - last_commit > COMMIT_EVERY and progress.store_error is None:
+            try:
+                index.commit()
+            except sqlite3.OperationalError as exc:
+                _stop_storing(index, progress, exc)
             last_commit = time.monotonic()
         if on_progress:
             on_progress(progress)
@@ -264,6 +270,8 @@ def scan(
     try:
         for item in iter_items(paths, skip=options.skip):
             seen.add(item.path)
+            if item.error is not None:  # a folder or archive not read this time: keep its rows
+                failed.append(item.path)
             work, cached = plan_item(item, index, pack.model_id, options.mode, has_rows)
             if isinstance(work, Job):
                 executor = executor or start()
@@ -274,16 +282,37 @@ def scan(
                 yield finish()
         while pending:
             yield finish()
-        index.forget_missing([os.path.abspath(p) for p in paths], seen)
+        if progress.store_error is None:
+            index.forget_missing([os.path.abspath(p) for p in paths], seen, failed)
     except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read
         if executor is not None:
             _stop_workers(executor)
         raise
     finally:
         stop.set()
-        index.commit()
+        if progress.store_error is None:
+            index.commit()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _store(
+    index: Index, progress: Progress, item: Item, analysis: Analysis, model_id: str, mode: str
+) -> None:
+    """Remember one analysis; when the index cannot be written (its disk full), stop writing
+    it and go on scanning: the results still reach the outputs, and what was committed stays."""
+    if progress.store_error is not None:
+        return
+    try:
+        index.put(item, analysis, model_id, mode)
+    except sqlite3.OperationalError as exc:
+        _stop_storing(index, progress, exc)
+
+
+def _stop_storing(index: Index, progress: Progress, exc: sqlite3.OperationalError) -> None:
+    progress.store_error = str(exc)
+    with contextlib.suppress(sqlite3.Error):
+        index.rollback()
 
 
 def _stop_workers(executor: _Inline | ProcessPoolExecutor) -> None:

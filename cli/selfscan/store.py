@@ -187,10 +187,17 @@ def forget(
         if not path.exists() and not path.is_symlink():
             return
         size = _size(path)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError as exc:
+            done = "; removed before that: " + ", ".join(r.path for r in removed) if removed else ""
+            raise StoreError(
+                f"cannot delete {path} ({exc.strerror or exc}): check that the data dir "
+                f"{home} and its folders are writable, then run the command again{done}"
+            ) from None
         removed.append(Removed(what, str(path), size))
 
     if profile is not None:
