@@ -110,6 +110,38 @@ def test_content_changed_under_the_same_size_and_mtime_is_noticed(
     )
 
 
+def test_an_edit_between_the_ends_of_a_file_is_noticed(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """An uncompressed photo edited in its middle, its first and last 64 KiB and its mtime
+    kept (a retouch in place, an editor that keeps timestamps), was taken for unchanged; and a
+    new file with a deleted one's size and ends was given the deleted file's results. The
+    whole content decides now."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    size = (1200, 800)
+    others = Image.open(samples["t1"]).convert("RGB").resize(size)
+    him = Image.open(samples["players"]).convert("RGB").resize(size)
+    others.save(lib / "photo.bmp")
+    him.save(tmp_path / "edited.bmp")
+    old, new = (lib / "photo.bmp").read_bytes(), (tmp_path / "edited.bmp").read_bytes()
+    assert len(old) == len(new) > 3 * 65536
+    spliced = old[:65536] + new[65536:-65536] + old[-65536:]
+    when = (lib / "photo.bmp").stat().st_mtime_ns
+    first, _, _ = run_find([lib], samples["yaoming"])
+    assert first["photo.bmp"].status == "no_match"
+    _same_size_and_time(lib / "photo.bmp", spliced, len(old), when)
+    edited, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 1 and edited["photo.bmp"].status == "match"
+    (lib / "photo.bmp").rename(tmp_path / "kept.bmp")  # out of the library
+    _same_size_and_time(lib / "other.bmp", old, len(old), when)
+    run_find([lib], samples["yaoming"])  # the original back under another name: a move
+    (lib / "other.bmp").unlink()
+    _same_size_and_time(lib / "third.bmp", spliced, len(old), when)
+    third, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 1 and third["third.bmp"].status == "match"
+
+
 def test_a_zip_member_changed_under_the_same_size_and_date_is_noticed(
     samples: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -15,7 +15,7 @@ def _same_content(item: Item, hit: Cached, index: Index) -> bool:
 
     Equal stamps (see ``Item.stamp``): yes. A file whose stamp changed (an edit that restored
     the mtime, a same-size swap, but also a ``chmod``) or was never stored: its fingerprint
-    decides, one 128 KiB read, and a match is remembered. A zip member whose CRC changed: no.
+    (of its whole content) decides, and a match is remembered. A zip member whose CRC changed: no.
     A tar member, which has no stamp: yes."""
     if item.stamp is None or item.stamp == hit.stamp:
         return True
