@@ -35,11 +35,13 @@ def _encode(
     gop: int | None = None,
     codec: str = "libx264",
     faststart: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     if codec not in av.codecs_available:
         codec = "mpeg4"
     out = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
     out.metadata["creation_time"] = "2021-03-04T05:06:07.000000Z"
+    out.metadata.update(tags or {})
     stream = out.add_stream(codec, rate=fps)
     stream.height, stream.width = frames[0].shape[:2]
     stream.pix_fmt = "yuv420p"
@@ -247,3 +249,40 @@ def test_a_video_cut_short_says_how_much_was_read(
     assert not last.transient  # the file is damaged: remembered like any damaged file
     with pytest.raises(video.VideoDamaged):
         list(iter_frames(tmp_path / "face_last_cut.mp4", 320))
+
+
+def test_a_video_says_where_it_was_recorded(tmp_path: Path, upright: np.ndarray) -> None:
+    """A phone writes the place in the container's ``location`` tag (ISO 6709): it is part of
+    what a video gives away, as a photo's GPS is (the report said "none recorded")."""
+    from selfscan.exposure import exposure_facts
+    from selfscan.types import FileResult
+
+    path = _encode(tmp_path / "rio.mp4", [upright] * 10, tags={"location": "-22.9519-043.2105/"})
+    info = video_info(path)
+    assert info["gps"] == {"latitude": -22.9519, "longitude": -43.2105, "altitude": None}
+    found = exposure_facts(FileResult(str(path), "match", 0.7, facts={"video": info}))
+    assert (found["latitude"], found["longitude"]) == (-22.9519, -43.2105)
+    assert found["has_location"] and found["location_source"] == "video"
+    assert found["taken"] == "2021-03-04T05:06:07Z"
+
+
+@pytest.mark.parametrize(
+    "tag, where",
+    [
+        ("+37.7858-122.4064+015.000/", (37.7858, -122.4064, 15.0)),  # an iPhone's, altitude
+        ("+3747.15-12224.38/", (37.785833, -122.406333, None)),  # degrees and minutes
+        ("+374709-1222423/", (37.785833, -122.406389, None)),  # and seconds
+        ("+00.0000+000.0000/", None),  # "no fix" written as a place
+        ("+95.0+010.0/", None),
+        ("+3775.00-12224.38/", None),  # 75 minutes
+        ("here", None),
+    ],
+)
+def test_iso6709(tag: str, where: tuple[float, float, float | None] | None) -> None:
+    from selfscan.facts import video_location
+
+    found = video_location({"com.apple.quicktime.location.ISO6709": tag})
+    if where is None:
+        assert found is None
+    else:
+        assert found == {"latitude": where[0], "longitude": where[1], "altitude": where[2]}

@@ -22,6 +22,7 @@ from .types import FileResult
 DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
 _ASPECT_TOLERANCE = 0.03
 SAME_PLACE = 0.5  # IoU of the best faces' relative boxes in two copies of one photo
+_NO_FRACTION = re.compile(r"\.0+(?=Z$|[+-]\d\d:?\d\d$|$)")
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(.*)$")
 
 
@@ -45,7 +46,7 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     source = _dict(facts.get("source"))
     video = _dict(facts.get("video"))
     taken, taken_source = _taken(photo, source, video)
-    lat, lon, where_from = _location(photo, source)
+    lat, lon, where_from = _location(photo, source, video)
     place = _text(source.get("place"))
     if where_from is None and place:
         where_from = "export"
@@ -124,7 +125,7 @@ def iso_time(value: Any) -> str | None:
         dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return text
+    return _NO_FRACTION.sub("", text)  # a container's "15:00:00.000000Z": no news in zeros
 
 
 def _taken(
@@ -159,11 +160,14 @@ def _coords(geo: Any) -> tuple[float, float] | None:
 
 
 def _location(
-    photo: dict[str, Any], source: dict[str, Any]
+    photo: dict[str, Any], source: dict[str, Any], video: dict[str, Any]
 ) -> tuple[float | None, float | None, str | None]:
     exif = _coords(photo.get("gps")) or _coords(photo)
     if exif:
         return exif[0], exif[1], "exif"
+    recorded = _coords(video.get("gps"))
+    if recorded:
+        return recorded[0], recorded[1], "video"
     export = _coords(source.get("geo"))
     if export:
         return export[0], export[1], "export"

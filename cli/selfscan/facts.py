@@ -183,3 +183,48 @@ def _gps(gps: dict[int, Any]) -> dict[str, float | None] | None:
     elif altitude is not None and ref == 1:
         altitude = -altitude
     return {"latitude": round(lat, 7), "longitude": round(lon, 7), "altitude": altitude}
+
+
+# ISO 6709 as phones and cameras write it in a video's ``location`` tag: "+37.7858-122.4064/",
+# "+37.7858-122.4064+015.000/" (iPhone, with altitude), or degrees-minutes(-seconds) forms such
+# as "+3747.15-12224.38/" (DDMM.MM, DDDMM.MM).
+_ISO6709 = re.compile(r"^([+-])(\d+(?:\.\d*)?)([+-])(\d+(?:\.\d*)?)(?:([+-]\d+(?:\.\d*)?))?")
+
+
+def video_location(tags: dict[str, str]) -> dict[str, float | None] | None:
+    """The place a video's container tags give (``latitude``, ``longitude``, ``altitude``),
+    or None when there is none or it is not a valid position."""
+    for key in ("com.apple.quicktime.location.ISO6709", "location", "location-eng"):
+        found = _ISO6709.match((tags.get(key) or "").strip())
+        if found is None:
+            continue
+        lat = _sexagesimal(found.group(2), 2)
+        lon = _sexagesimal(found.group(4), 3)
+        if lat is None or lon is None:
+            continue
+        lat, lon = (
+            (-lat if found.group(1) == "-" else lat),
+            (-lon if found.group(3) == "-" else lon),
+        )
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+            continue
+        altitude = float(found.group(5)) if found.group(5) else None
+        return {"latitude": round(lat, 6), "longitude": round(lon, 6), "altitude": altitude}
+    return None
+
+
+def _sexagesimal(text: str, degree_digits: int) -> float | None:
+    """Decimal degrees from ISO 6709's D, DM or DMS form (told apart by the digits before the
+    point: 2 or 3 for degrees, 2 more for minutes, 2 more for seconds)."""
+    whole, _, fraction = text.partition(".")
+    extra = len(whole) - degree_digits
+    if extra not in (0, 2, 4):
+        return None
+    value = float(f"{whole[-2:] if extra else whole}.{fraction or '0'}")
+    if extra == 0:
+        return value
+    degrees = float(whole[:degree_digits])
+    if extra == 2:
+        return degrees + value / 60 if value < 60 else None
+    minutes = float(whole[degree_digits : degree_digits + 2])
+    return degrees + minutes / 60 + value / 3600 if minutes < 60 and value < 60 else None

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from .errors import FileError
+from .exportjson import camera_name
+from .facts import video_location
 from .imagefile import Source, open_file
 from .types import DecodedImage
 
@@ -268,7 +270,9 @@ def video_info(source: Source) -> dict[str, Any]:
         ``duration`` (seconds or None), upright ``width``/``height``, ``codec``, ``fps``,
         ``frames`` (None when the container does not say), ``rotation`` (degrees
         counter-clockwise applied to make frames upright), ``creation_time`` (the container's
-        tag as written, None when absent) and ``format``.
+        tag as written, None when absent), ``format``, ``gps`` (the ``location`` tag a phone
+        writes, as ``latitude``/``longitude``/``altitude``, or None) and ``device`` (the
+        phone's make and model, or None).
 
     Raises:
         FileError: when PyAV is missing or the file is not a readable video.
@@ -298,7 +302,21 @@ def video_info(source: Source) -> dict[str, Any]:
             "rotation": turns * 90,
             "creation_time": created or None,
             "format": container.format.name,
+            "gps": video_location(tags),
+            "device": camera_name(
+                _tag(tags, "com.apple.quicktime.make", "com.android.manufacturer", "make"),
+                _tag(tags, "com.apple.quicktime.model", "com.android.model", "model"),
+            ),
         }
+
+
+def _tag(tags: dict[str, str], *keys: str) -> str | None:
+    """The first of ``keys`` that the container's tags hold as text, cut to 200 characters."""
+    for key in keys:
+        value = tags.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return None
 
 
 def is_video(path: str | Path) -> bool:
