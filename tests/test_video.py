@@ -286,3 +286,31 @@ def test_iso6709(tag: str, where: tuple[float, float, float | None] | None) -> N
         assert found is None
     else:
         assert found == {"latitude": where[0], "longitude": where[1], "altitude": where[2]}
+
+
+def test_content_decides_over_the_extension(
+    clip: Path, samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """A video named ``.jpg`` is analysed as the video it is (it was "not an image"), and a
+    photo named ``.mp4`` as a photo, keeping its EXIF (read as a one-frame video, it lost
+    them)."""
+    import json
+    import shutil
+
+    from tests.test_cli import run
+
+    shutil.copyfile(clip, tmp_path / "clip.jpg")
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2020:01:02 03:04:05"
+    Image.open(samples["players"]).save(tmp_path / "photo.mp4", "JPEG", exif=exif.tobytes())
+    code, out, _ = run(
+        "find", "--me", str(samples["yaoming"]), str(tmp_path / "clip.jpg"),
+        str(tmp_path / "photo.mp4"), "--workers", "1", "--no-store", "-f", "jsonl",
+    )  # fmt: skip
+    assert code == 0
+    found = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
+    assert found["clip.jpg"]["status"] == "match", found["clip.jpg"]
+    assert found["clip.jpg"]["exposure"]["kind"] == "video"
+    assert found["photo.mp4"]["status"] == "match"
+    assert found["photo.mp4"]["exposure"]["kind"] == "photo"
+    assert found["photo.mp4"]["exposure"]["taken"] == "2020-01-02T03:04:05"

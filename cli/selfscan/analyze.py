@@ -24,6 +24,7 @@ from .fingerprints import fingerprint_bytes, fingerprint_file
 from .geometry import landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
+from .names import SNIFF_BYTES, sniff
 from .types import Analysis, DecodedImage, Face, Job
 
 # How each mode looks for faces: the decoded long side and the detector passes (a side of at
@@ -105,7 +106,8 @@ def run_job(job: Job) -> Analysis:
                 if job.data is not None
                 else fingerprint_file(str(job.fs_path), job.size)
             )
-        analysis = _analyse_video(source, job) if job.kind == "video" else _analyse(source, job)
+        video = _content_kind(source, job.kind) == "video"
+        analysis = _analyse_video(source, job) if video else _analyse(source, job)
         analysis = replace(analysis, fingerprint=fingerprint)
         if job.fs_path is not None:
             _check_unchanged(job)
@@ -145,6 +147,19 @@ def _failure(exc: Exception) -> Analysis:
         f"{' '.join(str(exc).split())} (please report it)",  # OpenCV's span lines
         transient=True,
     )
+
+
+def _content_kind(source: str | bytes, named: str) -> str:
+    """``image`` or ``video`` by the file's first bytes where they say so, else by its name: a
+    photo named ``.mp4`` was read as a one-frame video (its date and place lost), a video
+    named ``.jpg`` refused as "not an image"."""
+    if isinstance(source, bytes):
+        head = source[:SNIFF_BYTES]
+    else:
+        with open(source, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    found = sniff(head)
+    return found if found in ("image", "video") else named
 
 
 def _check_unchanged(job: Job) -> None:
