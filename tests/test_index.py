@@ -95,7 +95,9 @@ def test_content_changed_under_the_same_size_and_mtime_is_noticed(
     _same_size_and_time(lib / "a.jpg", others, size, when)  # the swap
     _same_size_and_time(lib / "b.jpg", him, size, when)
     swapped, progress, analysed = run_find([lib], samples["yaoming"])
-    assert analysed == 2 and progress.cached == 0
+    # Each now holds what the other held: a.jpg finds b.jpg's analysis by its content; a.jpg's
+    # own row is then a.jpg's new one, so b.jpg is analysed.
+    assert analysed == 1 and progress.cached == 1
     assert (swapped["a.jpg"].status, swapped["b.jpg"].status) == ("no_match", "match")
     turned = io.BytesIO()
     exif = Image.Exif()
@@ -707,3 +709,26 @@ def test_a_full_disk_stops_storing_not_the_scan(
     assert progress.store_error is None and analysed == 3 and progress.cached == 0
     _, progress, analysed = run_find([library], samples["yaoming"])
     assert analysed == 0 and progress.cached == 3  # stored again once writable
+
+
+def test_the_same_content_elsewhere_is_not_analysed_again(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """The whole-content fingerprint says the bytes are those analysed before: a copy, the
+    folder scanned again through a symlink, a file whose mtime alone changed (``touch``) reuse
+    the stored analysis (each was analysed again); an edited file is still analysed."""
+    _, _, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 3
+    link = tmp_path / "link"
+    link.symlink_to(library)
+    through, progress, analysed = run_find([link], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3
+    assert through["players.jpg"].status == "match"
+    shutil.copyfile(library / "players.jpg", library / "copy.jpg")
+    os.utime(library / "gdp.jpg")
+    again, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 4
+    assert again["copy.jpg"].status == "match" and again["gdp.jpg"].status == "no_match"
+    imagegen.recompressed(samples["players"], library / "copy.jpg", 60)
+    _, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 1 and progress.cached == 3

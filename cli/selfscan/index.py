@@ -22,6 +22,7 @@ import numpy as np
 from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
 from .errors import StoreError
+from .fingerprints import WHOLE_LIMIT
 from .index_migrations import migrate
 from .index_rows import (
     DETAIL,
@@ -183,16 +184,18 @@ class Index:
         self.db.execute("UPDATE files SET stamp = ? WHERE id = ?", (stamp, file_id))
 
     def moved(self, fingerprint: str, size: int, model_id: str, mode: str) -> Cached | None:
-        """A stored item with the same content whose path no longer exists (moved or renamed),
-        or whose archive no longer exists (an archive moved, members extracted from it)."""
+        """A stored item with the same content: for a file digested whole (see
+        ``fingerprints``), any (a copy, the same folder reached through a symlink, a file
+        whose mtime alone changed, a moved one); for a larger one, digested by its ends, only
+        one whose path no longer exists (moved or renamed) or whose archive no longer exists
+        (an archive moved, members extracted from it)."""
         rows = self.db.execute(
             "SELECT id, path FROM files WHERE fingerprint = ? AND size = ? AND model_id = ? "
             "AND mode >= ?",
             (fingerprint, size, model_id, MODES[mode]),
         ).fetchall()
         for file_id, raw in rows:
-            path = path_of(raw)
-            if not _still_there(path):
+            if size <= WHOLE_LIMIT or not _still_there(path_of(raw)):
                 return Cached(file_id, self._load(file_id))
         return None
 
