@@ -42,3 +42,5 @@ def test_threshold_override_keeps_band_width() -> None:
     assert th.match == 0.5
     assert th.match - th.possible == pytest.approx(base.match - base.possible)
     assert thresholds_for("buffalo_s") == base
+    low = thresholds_for("buffalo_s", 0.05)  # the band stops at 0, where strangers score
+    assert low.possible == 0.0 and low.classify(-0.04) == "no_match"

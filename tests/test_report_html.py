@@ -367,3 +367,25 @@ def test_two_shots_of_one_scene_are_not_copies(
     page = _report(found)
     assert len(re.findall(r"<article ", page)) == 2, page
     assert page.count("<img ") == 2
+
+
+def test_only_errors_are_shown_open_and_the_report_time_has_its_zone(
+    results: dict[str, FileResult],
+) -> None:
+    page = _report([results["broken.jpg"]])
+    errors = page.split('<section id="errors">', 1)[1]
+    assert errors.startswith("<details open>") and "broken.jpg" in errors
+    assert re.search(r"selfscan report, \d{4}-\d\d-\d\d \d\d:\d\d \(UTC[+-]\d\d:\d\d\)", page)
+
+
+def test_taken_range_leaves_out_posting_times(results: dict[str, FileResult]) -> None:
+    """A Messenger photo's time is when it was sent, said so on its card; the summary's
+    "Taken" range is of capture times only."""
+    taken = results["holiday.jpg"]  # EXIF: 2021-07-04
+    posted = FileResult(
+        "/x/messages/photo.jpg", "match", 0.7, faces=taken.faces, width=taken.width,
+        height=taken.height,
+        facts={"source": {"taken_time": 1_700_000_000, "posted_time": 1_700_000_000}},
+    )  # fmt: skip
+    summary = _summary(_report([taken, posted]))
+    assert summary["Taken"] == "2021-07-04 to 2021-07-04"

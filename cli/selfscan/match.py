@@ -37,9 +37,10 @@ class Thresholds:
         return "no_match"
 
     def with_match(self, match: float) -> Thresholds:
-        """These thresholds with the match cut-off overridden; the review band keeps its width."""
+        """These thresholds with the match cut-off overridden; the review band keeps its width
+        (never reaching below 0, where unrelated faces score)."""
         width = self.match - self.possible
-        return Thresholds(match=match, possible=match - width)
+        return Thresholds(match=match, possible=max(0.0, match - width))
 
 
 # Calibrated with benchmarks/calibrate.py on the labelled photos (see README, "Scores").

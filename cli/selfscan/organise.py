@@ -87,6 +87,8 @@ def safe_name(path: str) -> str:
 def prepare_destination(dest: Path) -> None:
     """Create the destination folder, or say in one ``InputError`` why it cannot be used. Called
     before a scan too, so that a wrong ``--copy-to`` is known before hours of scanning."""
+    if dest.exists() and not dest.is_dir():
+        raise InputError(f"{dest} is a file, not a folder: give a folder to put the copies in")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

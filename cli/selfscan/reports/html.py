@@ -131,7 +131,7 @@ class HtmlWriter:
             '<meta name="referrer" content="no-referrer">\n'
             f"<title>selfscan: photos of {_e(who)}</title>\n<style>{STYLE}</style>\n</head>\n"
             f"<body>\n<header><h1>Photos of {_e(who)}</h1>\n"
-            f'<p class="muted">selfscan report, {_e(f"{dt.datetime.now():%Y-%m-%d %H:%M}")}'
+            f'<p class="muted">selfscan report, {_e(_now())}'
             ". Made on this computer; nothing was sent anywhere.</p></header>\n"
         )
         write(self._summary(matches, review, summary))
@@ -150,7 +150,7 @@ class HtmlWriter:
             for group in review:
                 write(self._card(group))
             write("</section>\n")
-        write(self._errors())
+        write(self._errors(opened=not matches and not review))
         write("</body>\n</html>\n")
         self.stream.flush()
 
@@ -162,7 +162,13 @@ class HtmlWriter:
     ) -> str:
         files = sum(len(g) for g in matches)
         located = sum(any(e.facts["has_location"] for e in g) for g in matches)
-        dates = sorted(d for g in matches for e in g if (d := e.facts["taken"]))
+        # When the photos were taken: a time that is only when one was posted is left out.
+        dates = sorted(
+            d
+            for g in matches
+            for e in g
+            if (d := e.facts["taken"]) and e.facts.get("taken_source") != "posted"
+        )
         sources: dict[str, int] = {}
         for group in matches:
             for entry in group:
@@ -232,18 +238,27 @@ class HtmlWriter:
             f'<p class="where">{copies}:</p><ul>{where}</ul></div></article>\n'
         )
 
-    def _errors(self) -> str:
+    def _errors(self, opened: bool) -> str:
+        """The files that could not be scanned, folded away unless they are all there is."""
         if not self.error_count:
             return ""
         rows = "".join(f"<tr><td>{_n(p)}</td><td>{_e(r)}</td></tr>" for p, r in self.errors)
         more = self.error_count - len(self.errors)
         tail = f'<p class="muted">and {more} more</p>' if more > 0 else ""
         return (
-            f'<section id="errors"><details><summary>{self.error_count} '
+            f'<section id="errors"><details{" open" if opened else ""}><summary>'
+            f"{self.error_count} "
             f"file{'s' if self.error_count != 1 else ''} could not be scanned</summary>"
             "<table><tr><th>File</th><th>Reason</th></tr>"
             f"{rows}</table>{tail}</details></section>\n"
         )
+
+
+def _now() -> str:
+    """When the report was made, in local time with its offset from UTC."""
+    now = dt.datetime.now().astimezone()
+    offset = now.strftime("%z")
+    return f"{now:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def _name(path: str) -> str:
