@@ -1,51 +1,57 @@
-"""Content fingerprints, stored in the index so that a rescan recognises moved files and tells
-an edited file from one whose metadata alone changed.
+"""Content fingerprints, stored in the index so that a rescan recognises content it analysed
+before (a moved, renamed or copied file) and tells an edited file from one whose metadata alone
+changed.
 
-A fingerprint is a BLAKE2b digest of the size and the whole content for anything up to
-``WHOLE_LIMIT`` (every photo: about 6 ms for a 4 MB JPEG, read while it is in the page cache for
-decoding anyway); a larger file (a long video) is digested by its size and its first and last
-64 KiB. The same scheme for a file on disk and an archive member's bytes, so a member and the
-same file extracted match. Only hashlib and os: importing it pulls in neither the index nor
-numpy.
+A fingerprint is a BLAKE2b digest of the size, the first and last 64 KiB, and a CRC-32 of the
+whole content for anything up to ``WHOLE_LIMIT`` (every photo): an edit anywhere changes it,
+and it costs about 3 ms for a 4 MB JPEG (a BLAKE2b of the whole took 12 ms, 11% of a
+``--quick`` scan's time per photo). A larger file (a long video) is digested by its size and
+ends only. The same scheme for a file on disk and an archive member's bytes, so a member and the
+same file extracted match. Only hashlib, zlib and os: importing it pulls in neither the index
+nor numpy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 
-WHOLE_LIMIT = 256 * 1024 * 1024  # bytes: above, the ends only (hashing 1 GB takes seconds)
+WHOLE_LIMIT = 256 * 1024 * 1024  # bytes: above, the ends only (reading 1 GB takes seconds)
 _END = 65536
 _BLOCK = 1 << 20
-# Distinguishes these digests from those of older versions, which read only the ends of every
-# file: a row stored by one never passes for the other's (it is analysed again once).
+# Distinguishes these digests from those of older versions, which read only the ends: a row
+# stored by one never passes for the other's (it is analysed again once).
 _PERSON = b"selfscan-v2"
 
 
-def _digest(size: int) -> hashlib.blake2b:
-    return hashlib.blake2b(str(size).encode(), digest_size=16, person=_PERSON)
+def _fingerprint(size: int, head: bytes, tail: bytes, crc: int | None) -> str:
+    digest = hashlib.blake2b(str(size).encode(), digest_size=16, person=_PERSON)
+    digest.update(head)
+    digest.update(tail)
+    if crc is not None:
+        digest.update(crc.to_bytes(4, "big"))
+    return digest.hexdigest()
 
 
 def fingerprint_file(path: str, size: int) -> str:
     """The fingerprint of the file at ``path``, ``size`` bytes long."""
-    digest = _digest(size)
     with open(path, "rb") as fh:
-        if size <= WHOLE_LIMIT:
-            while block := fh.read(_BLOCK):
-                digest.update(block)
-        else:
-            digest.update(fh.read(_END))
+        head = fh.read(_END)
+        if size > WHOLE_LIMIT:
             fh.seek(-_END, os.SEEK_END)
-            digest.update(fh.read(_END))
-    return digest.hexdigest()
+            return _fingerprint(size, head, fh.read(_END), None)
+        crc = zlib.crc32(head)
+        last = head
+        while block := fh.read(_BLOCK):
+            crc = zlib.crc32(block, crc)
+            last = (last + block)[-_END:] if len(block) < _END else block[-_END:]
+    return _fingerprint(size, head, last if size > _END else b"", crc)
 
 
 def fingerprint_bytes(data: bytes) -> str:
     """The fingerprint of in-memory content (an archive member): as for a file of those bytes."""
-    digest = _digest(len(data))
-    if len(data) <= WHOLE_LIMIT:
-        digest.update(data)
-    else:
-        digest.update(data[:_END])
-        digest.update(data[-_END:])
-    return digest.hexdigest()
+    size = len(data)
+    if size > WHOLE_LIMIT:
+        return _fingerprint(size, data[:_END], data[-_END:], None)
+    return _fingerprint(size, data[:_END], data[-_END:] if size > _END else b"", zlib.crc32(data))
