@@ -1,13 +1,90 @@
-"""Pure geometry and pixel preparation for the face models: input sizes, the detector's input
-tensor, box overlap and suppression, landmark spans and the alignment transform. No model here.
+"""Pure geometry and pixel preparation for the face models: the detector's plan of passes and
+tiles, input sizes, the detector's input tensor, box overlap and suppression, landmark spans and
+the alignment transform. No model here.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+
+DET_THRESHOLD = 0.5
+# A detector input longer than this is run as overlapping tiles: at 4032x3024 (the thorough
+# mode's full-resolution pass), four 2056x1552 tiles hold a worker's peak at about 450 instead
+# of 950 MiB, for about 3% more network time (one core, quiet machine). A box within SEAM px of
+# a tile's inner edge is taken as cut by it and dropped; the overlap keeps any face up to
+# TILE_OVERLAP - 2 * SEAM = 64 px whole, away from the edges, in the tile that owns its centre.
+TILE_SIDE = 2064
+TILE_OVERLAP = 80
+SEAM = 8.0
+# The larger faces, which a seam may cut, are found by a pass at most TILE_STEP times smaller
+# (from about 64 / 2.5 = 26 px at its own scale), added below each tiled pass.
+TILE_STEP = 2.5
+
+
+@dataclass(frozen=True)
+class DetectPlan:
+    """How to look for faces: one whole-image pass per detector long side (an absolute size, or
+    a fraction of the image's), merged by NMS; a pass larger than ``TILE_SIDE`` runs in tiles.
+
+    ``thresholds`` holds one detection threshold per pass (default: ``det_threshold`` for all).
+    A pass with a threshold below ``det_threshold`` proposes candidates: each one scoring below
+    ``det_threshold`` is confirmed only by a second, zoomed look at its neighbourhood (the
+    detector scores a face far more reliably at 40+ px than at 20 px), so a low candidate
+    threshold raises recall without letting noise through. At most ``confirm_limit``
+    candidates per image get that second look, best first: a crowd or a busy texture yields
+    thousands of weak candidates, and each look is a detector run.
+    """
+
+    long_sides: tuple[float, ...] = (640,)
+    det_threshold: float = DET_THRESHOLD
+    thresholds: tuple[float, ...] = ()
+    confirm_limit: int = 32
+
+    def passes(self, long: int) -> list[tuple[int, float]]:
+        """``(long side, threshold)`` for each pass over an image whose long side is ``long``,
+        smallest input first. A side of at most 1 is a fraction of ``long``: 1.0 is the image
+        as it is, 0.5 half of it, whatever its size.
+
+        A pass that runs in tiles keeps whole only the faces smaller than the tiles' overlap;
+        the larger ones, cut by a seam, must be found by a smaller pass. So below each tiled pass
+        there is one at most ``TILE_STEP`` times smaller (added, with the tiled pass's threshold,
+        where the plan has none): a 48 MP photo or a panorama gets passes in between."""
+        ths = self.thresholds or (self.det_threshold,) * len(self.long_sides)
+        sides = [max(1, round(s * long)) if s <= 1 else int(s) for s in self.long_sides]
+        found = dict(zip(sides, ths, strict=True))
+        for side in sorted(found, reverse=True):
+            while side > TILE_SIDE and not any(side / TILE_STEP <= s < side for s in found):
+                side, threshold = round(side / TILE_STEP), found[side]
+                found[side] = threshold
+        return sorted(found.items())
+
+
+def owned_by_tile(
+    dets: NDArray[np.float32],
+    tile: tuple[int, int, int, int],
+    owned: tuple[int, int, int, int],
+    width: int,
+    height: int,
+    seam: float,
+) -> NDArray[np.bool_]:
+    """Which of a tile's boxes (N x 5, in the whole image's pixels) the tile keeps: each face
+    once, from the tile that owns its centre (``owned``), where it is whole. A box within
+    ``seam`` px of an inner edge of the tile (``tile``; an image ``width`` x ``height``) is a
+    face the tile cuts (larger than the overlap): a smaller input finds it whole, and the part
+    must not win over it for scoring higher."""
+    x0, y0, x1, y1 = tile
+    ox0, oy0, ox1, oy1 = owned
+    cx, cy = (dets[:, 0] + dets[:, 2]) / 2, (dets[:, 1] + dets[:, 3]) / 2
+    mine = (cx >= ox0) & (cx < ox1) & (cy >= oy0) & (cy < oy1)
+    mine &= (x0 == 0) | (dets[:, 0] > x0 + seam)
+    mine &= (y0 == 0) | (dets[:, 1] > y0 + seam)
+    mine &= (x1 == width) | (dets[:, 2] < x1 - seam)
+    mine &= (y1 == height) | (dets[:, 3] < y1 - seam)
+    return mine
 
 
 def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
