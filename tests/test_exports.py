@@ -877,7 +877,7 @@ def test_a_time_that_is_only_when_it_was_posted_says_so() -> None:
     """Without a capture time in the export, Facebook's time is when the photo was posted (or
     sent): the report said "taken" for it."""
     from selfscan.exposure import exposure_facts
-    from selfscan.reports.html import _when
+    from selfscan.reports.cardtext import when_text as _when
     from selfscan.types import FileResult
 
     posts = [{"media": [{"uri": "media/posts/1.jpg", "creation_timestamp": 1560000000}]}]

@@ -315,7 +315,7 @@ def test_record_formats_count_matching_faces_like_the_report() -> None:
 def test_times_say_which_clock_they_are_on() -> None:
     """An export's epoch is UTC, a photo's EXIF time the camera's own clock: side by side on a
     card, 10:00 and 12:00 of the same moment looked like two times without the clock named."""
-    from selfscan.reports.html import _clock_time
+    from selfscan.reports.cardtext import clock_time as _clock_time
 
     assert _clock_time("2019-06-01T10:00:00Z") == "2019-06-01 10:00:00 UTC"
     assert _clock_time("2019-06-01T12:00:00") == "2019-06-01 12:00:00 local time"
@@ -389,3 +389,12 @@ def test_taken_range_leaves_out_posting_times(results: dict[str, FileResult]) ->
     )  # fmt: skip
     summary = _summary(_report([taken, posted]))
     assert summary["Taken"] == "2021-07-04 to 2021-07-04"
+
+
+def test_a_place_says_where_it_came_from() -> None:
+    from selfscan.reports.cardtext import where_text
+
+    place = {"has_location": True, "latitude": 48.8584, "longitude": 2.2945, "place": None}
+    assert where_text({**place, "location_source": "video"}).endswith("(from the video)")
+    assert where_text({**place, "location_source": "exif"}).endswith("(from the photo)")
+    assert where_text({**place, "location_source": "export"}).endswith("(from the export)")

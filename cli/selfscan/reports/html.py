@@ -11,7 +11,6 @@ result is only counted, errors are kept as one line each.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,17 @@ from ..names import kind_of
 from ..sources import visible
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary
+from .cardtext import (
+    EXPORT_NAMES,
+    base_name,
+    minutes_seconds,
+    now_text,
+    shortened,
+    size_text,
+    source_name,
+    when_text,
+    where_text,
+)
 
 MAX_ERRORS = 5000  # listed in the report; more are counted
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -50,11 +60,6 @@ h3,code,td,dd{unicode-bidi:isolate}
 summary{cursor:pointer;font-weight:600}
 @media (max-width:640px){article.photo{flex-direction:column}article img{max-width:100%}}
 """
-EXPORT_NAMES = {
-    "google_takeout": "Google Takeout",
-    "facebook": "Facebook export",
-    "instagram": "Instagram export",
-}
 
 
 @dataclass
@@ -131,7 +136,7 @@ class HtmlWriter:
             '<meta name="referrer" content="no-referrer">\n'
             f"<title>selfscan: photos of {_e(who)}</title>\n<style>{STYLE}</style>\n</head>\n"
             f"<body>\n<header><h1>Photos of {_e(who)}</h1>\n"
-            f'<p class="muted">selfscan report, {_e(_now())}'
+            f'<p class="muted">selfscan report, {_e(now_text())}'
             ". Made on this computer; nothing was sent anywhere.</p></header>\n"
         )
         write(self._summary(matches, review, summary))
@@ -172,7 +177,7 @@ class HtmlWriter:
         sources: dict[str, int] = {}
         for group in matches:
             for entry in group:
-                kind = _source_name(entry.facts)
+                kind = source_name(entry.facts)
                 sources[kind] = sources.get(kind, 0) + 1
         rows = [
             (
@@ -198,7 +203,7 @@ class HtmlWriter:
         if best.thumb:
             img = (
                 f'<img src="data:image/jpeg;base64,{best.thumb}" '
-                f'alt="{_n(_name(best.result.path))}">'
+                f'alt="{_n(base_name(best.result.path))}">'
             )
         else:
             img = '<div class="nothumb">no preview</div>'
@@ -206,15 +211,17 @@ class HtmlWriter:
         rows = [
             ("Similarity", "" if score is None else f"{score:.2f}"),
             # Every copy's: one copy may carry the GPS or the date that another has lost.
-            ("Taken", _across(group, _when, "unknown")),
-            ("Location", _across(group, _where, "none recorded")),
+            ("Taken", _across(group, when_text, "unknown")),
+            ("Location", _across(group, where_text, "none recorded")),
             ("Camera", _across(group, lambda f: f["camera"] or "unknown", "unknown")),
             ("Uploaded from", _across(group, lambda f: f.get("upload_ip") or "", "")),
             ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
-            ("Size", _size(facts)),
+            ("Size", size_text(facts)),
         ]
         if facts.get("appearances"):
-            rows.append(("Seen at", ", ".join(_clock(t) for t in facts["appearances"][:20])))
+            rows.append(
+                ("Seen at", ", ".join(minutes_seconds(t) for t in facts["appearances"][:20]))
+            )
         # What the exports say about the photo, from every copy of it (a Takeout copy may carry
         # a description, a Facebook copy the post it was shared in).
         labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
@@ -225,7 +232,7 @@ class HtmlWriter:
                 if e.facts.get(key) and not (key == "title" and kind_of(e.facts[key]))
             )  # (a Takeout "title" is the photo's file name: the copies are listed below)
             if values:
-                rows.append((label, _short(" · ".join(values))))
+                rows.append((label, shortened(" · ".join(values))))
         people = dict.fromkeys(p for e in group for p in e.facts.get("people") or [])
         if people:
             rows.append(("Tagged", ", ".join(list(people)[:20])))
@@ -234,7 +241,7 @@ class HtmlWriter:
         copies = f"{len(group)} copies" if len(group) > 1 else "Stored at"
         return (
             f'<article class="photo {_e(best.result.status)}">{img}<div>'
-            f"<h3>{_n(_name(best.result.path))}</h3><dl>{dl}</dl>"
+            f"<h3>{_n(base_name(best.result.path))}</h3><dl>{dl}</dl>"
             f'<p class="where">{copies}:</p><ul>{where}</ul></div></article>\n'
         )
 
@@ -254,80 +261,10 @@ class HtmlWriter:
         )
 
 
-def _now() -> str:
-    """When the report was made, in local time with its offset from UTC."""
-    now = dt.datetime.now().astimezone()
-    offset = now.strftime("%z")
-    return f"{now:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})"
-
-
-def _name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _short(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _source_name(facts: dict[str, Any]) -> str:
-    if facts["export"]:
-        return EXPORT_NAMES.get(facts["export"], facts["export"])
-    return "an archive" if facts["archive"] else "a folder"
-
-
 def _across(group: list[_Entry], show: Callable[[dict[str, Any]], str], none: str) -> str:
     """``show`` of each copy's facts, each distinct value once, ``none`` when no copy has one."""
     values = dict.fromkeys(v for v in (show(e.facts) for e in group) if v != none)
     return " · ".join(values) if values else none
-
-
-def _when(facts: dict[str, Any]) -> str:
-    if not facts["taken"]:
-        return "unknown"
-    origin = {
-        "exif": "from the photo",
-        "export": "from the export",
-        "video": "from the video",
-        "posted": "when it was posted or sent; the export gives no capture time",
-    }
-    return f"{_clock_time(facts['taken'])} ({origin.get(facts['taken_source'], '')})"
-
-
-def _clock_time(iso: str) -> str:
-    """An ISO time as a person reads it, saying which clock: UTC (export times), an offset, or
-    the camera's own clock when the photo does not say its zone."""
-    text = iso.replace("T", " ")
-    if text.endswith("Z"):
-        return text[:-1] + " UTC"
-    if len(text) > 19 and text[19] in "+-":
-        return f"{text[:19]} (UTC{text[19:]})"
-    return text + " local time"
-
-
-def _where(facts: dict[str, Any]) -> str:
-    if not facts["has_location"]:
-        return "none recorded"
-    origin = "from the photo" if facts["location_source"] == "exif" else "from the export"
-    if facts["latitude"] is None:  # a place's name, without coordinates
-        return f"{facts['place']} ({origin})"
-    where = f"{facts['latitude']:.5f}, {facts['longitude']:.5f}"
-    if facts.get("place"):
-        where += f", {facts['place']}"
-    return f"{where} ({origin})"
-
-
-def _size(facts: dict[str, Any]) -> str:
-    parts = []
-    if facts["width"] and facts["height"]:
-        parts.append(f"{facts['width']} x {facts['height']} px")
-    if facts["file_size"]:
-        parts.append(f"{facts['file_size'] / 1e6:.1f} MB")
-    return ", ".join(parts)
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 def _location_html(entry: _Entry) -> str:
