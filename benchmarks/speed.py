@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import libgen
 from selfscan.analyze import PLANS
-from selfscan.scan import default_workers
+from selfscan.workers import default_workers
 
 HERE = Path(__file__).resolve()
 

@@ -12,13 +12,13 @@ from PIL import Image
 from rich.console import Console
 
 from selfscan import ops, render, scan
-from selfscan.scan import (
+from selfscan.types import FileResult
+from selfscan.workers import (
     RESERVE_MIB,
     WORKER_MIB,
     available_memory_mib,
     default_workers,
 )
-from selfscan.types import FileResult
 from tests import imagegen
 
 
@@ -160,7 +160,7 @@ def test_default_workers_fit_in_the_memory_available(monkeypatch: pytest.MonkeyP
     assert default_workers("quick", available_mib=RESERVE_MIB + 3.5 * WORKER_MIB["default"]) == 7
     assert default_workers("thorough", available_mib=RESERVE_MIB + 3.5 * WORKER_MIB["default"]) == 3
     assert default_workers("default", available_mib=100) == 1
-    monkeypatch.setattr("selfscan.scan.available_memory_mib", lambda: None)
+    monkeypatch.setattr("selfscan.workers.available_memory_mib", lambda: None)
     assert default_workers() == 8
     monkeypatch.undo()
     available = available_memory_mib()

@@ -32,15 +32,9 @@ from .profiles import (
     save_profile,
     unlike,
 )
-from .scan import (
-    Progress,
-    ScanOptions,
-    check_paths,
-    cpu_cores,
-    default_workers,
-    scan,
-)
+from .scan import Progress, ScanOptions, check_paths, scan
 from .types import FileResult, Profile
+from .workers import cpu_cores, default_workers
 
 
 @dataclass

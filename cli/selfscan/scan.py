@@ -29,6 +29,7 @@ from .models import ModelPack, providers_for
 from .reuse import plan_item
 from .sources import iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
+from .workers import Inline, stop_workers
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -61,46 +62,6 @@ class ScanOptions:
     workers: int = 1
     device: str = "auto"
     skip: tuple[str, ...] = ()  # folders not to walk: where --copy-to puts the matches
-
-
-# What one worker process peaks at, by mode (MiB; measured on 12 MP photos: 177, 376 and 432).
-WORKER_MIB = {"quick": 200, "default": 400, "thorough": 450}
-# Left for the main process and the rest of the machine when choosing the number of workers.
-RESERVE_MIB = 512
-
-
-def default_workers(mode: str = "default", available_mib: float | None = None) -> int:
-    """One worker per core, but no more than the memory available now can hold: a machine
-    with many cores and little free memory would otherwise swap or meet the OOM killer."""
-    cores = cpu_cores()
-    if available_mib is None:
-        available_mib = available_memory_mib()
-    if available_mib is None:
-        return cores
-    fits = int((available_mib - RESERVE_MIB) // WORKER_MIB.get(mode, WORKER_MIB["default"]))
-    return max(1, min(cores, fits))
-
-
-def cpu_cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
-def available_memory_mib() -> float | None:
-    """Memory the system can give without swapping (Linux: MemAvailable), or None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def check_paths(paths: list[Path]) -> list[Path]:
@@ -161,23 +122,6 @@ def _round_box(box: Box) -> Box:
     return (round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1))
 
 
-class _Inline:
-    """Runs jobs in this process, with the same interface as the process pool."""
-
-    def __init__(self, analyzer: FaceAnalyzer) -> None:
-        from .analyze import set_analyzer
-
-        set_analyzer(analyzer)
-
-    def submit(self, fn: Callable[[Job], Analysis], job: Job) -> Future[Analysis]:
-        fut: Future[Analysis] = Future()
-        fut.set_result(fn(job))
-        return fut
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        return None
-
-
 def _count(
     paths: list[Path], skip: tuple[str, ...], progress: Progress, stop: threading.Event
 ) -> None:
@@ -213,9 +157,9 @@ def scan(
         threading.Thread(
             target=_count, args=(paths, options.skip, progress, stop), daemon=True
         ).start()
-    executor: _Inline | ProcessPoolExecutor | None = None
+    executor: Inline | ProcessPoolExecutor | None = None
 
-    def start() -> _Inline | ProcessPoolExecutor:
+    def start() -> Inline | ProcessPoolExecutor:
         # Only when the first file needs analysing: an unchanged rescan starts no workers, and
         # imports neither the image decoders nor the models' modules.
         from concurrent.futures import ProcessPoolExecutor
@@ -225,7 +169,7 @@ def scan(
         from .faces import FaceAnalyzer
 
         if options.workers <= 1:
-            return _Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
+            return Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
         providers_for(options.device)  # a device that cannot run stops the scan here, once
         # A scan killed outright leaves multiprocessing's resource tracker to clean up after it;
         # what it finds is the pool's own queues, not worth a warning on the user's terminal.
@@ -286,7 +230,7 @@ def scan(
             index.forget_missing([os.path.abspath(p) for p in paths], seen, failed)
     except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read
         if executor is not None:
-            _stop_workers(executor)
+            stop_workers(executor)
         raise
     finally:
         stop.set()
@@ -313,18 +257,6 @@ def _stop_storing(index: Index, progress: Progress, exc: sqlite3.OperationalErro
     progress.store_error = str(exc)
     with contextlib.suppress(sqlite3.Error):
         index.rollback()
-
-
-def _stop_workers(executor: _Inline | ProcessPoolExecutor) -> None:
-    """End the worker processes now, in the middle of their files (they only read), and wait
-    for the pool to notice: otherwise Python waits at exit for each worker to finish its file
-    (a second Ctrl-C during that wait left the scan hanging on its workers), and its exit-time
-    wake-up of the pool could race the pool closing itself ("Bad file descriptor")."""
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            process.terminate()
-    with contextlib.suppress(Exception):
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_job() -> Callable[[Job], Analysis]:
