@@ -19,7 +19,8 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from .errors import OutputError, SelfscanError
-from .index import index_path, store_problem
+from .index import index_path
+from .index_rows import store_problem
 from .render import escape
 
 MIN_COLUMNS = 20

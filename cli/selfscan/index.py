@@ -11,7 +11,6 @@ transaction per batch: a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -21,7 +20,6 @@ import numpy as np
 
 from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
-from .errors import StoreError
 from .fingerprints import WHOLE_LIMIT
 from .index_migrations import migrate
 from .index_rows import (
@@ -33,6 +31,8 @@ from .index_rows import (
     analysis_from_rows,
     key_of,
     path_of,
+    still_there,
+    store_problem,
 )
 from .types import Analysis, Item
 
@@ -195,7 +195,7 @@ class Index:
             (fingerprint, size, model_id, MODES[mode]),
         ).fetchall()
         for file_id, raw in rows:
-            if size <= WHOLE_LIMIT or not _still_there(path_of(raw)):
+            if size <= WHOLE_LIMIT or not still_there(path_of(raw)):
                 return Cached(file_id, self._load(file_id))
         return None
 
@@ -292,7 +292,7 @@ class Index:
 
     def gone(self) -> list[str]:
         """Indexed items whose file, or whose archive, no longer exists."""
-        return [path for path in self.iter_paths() if not _still_there(path)]
+        return [path for path in self.iter_paths() if not still_there(path)]
 
     def forget_gone(self) -> int:
         """Delete the rows of items whose file or archive no longer exists; returns how many."""
@@ -312,32 +312,6 @@ class Index:
     def iter_paths(self) -> Iterator[str]:
         for (raw,) in self.db.execute("SELECT path FROM files ORDER BY path"):
             yield path_of(raw)
-
-
-def file_part(path: str) -> str:
-    """The file an indexed item is in: itself, or for an archive member its archive."""
-    return path.split("!/", 1)[0]
-
-
-def _still_there(path: str) -> bool:
-    """Whether an indexed item's file, or for an archive member its archive, still exists."""
-    return os.path.lexists(file_part(path))
-
-
-def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:
-    """What to tell the user when SQLite cannot use the index at ``path``."""
-    text = str(exc)
-    where = f"the index {path}" if path is not None else "the index"
-    if any(s in text for s in ("malformed", "not a database", "no such table", "no such column")):
-        return StoreError(
-            f"{where} is damaged ({text}): delete it with 'selfscan forget --index' (the next "
-            "scan builds it again; your photos and profiles are not affected), or scan with "
-            "--no-store"
-        )
-    return StoreError(
-        f"cannot use {where} ({text}): check that its folder is writable and the disk is not "
-        "full, or scan with --no-store"
-    )
 
 
 def open_index(store: bool) -> Index:

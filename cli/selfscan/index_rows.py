@@ -1,14 +1,19 @@
-"""How the index's rows read: the columns a lookup selects, paths as stored, the read-ahead
-window of a rescan, and rows turned back into an ``Analysis``. Used by :mod:`selfscan.index`.
+"""How the index's rows read: the columns a lookup selects, paths as stored (and whether their
+file is still there), the read-ahead window of a rescan, rows turned back into an ``Analysis``,
+and what to say when SQLite cannot use the index. Used by :mod:`selfscan.index`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from .errors import StoreError
 from .types import Analysis, Face
 
 # The columns of a files row that make its Analysis, and of a faces row.
@@ -68,4 +73,30 @@ def analysis_from_rows(row: tuple, face_rows: list[tuple]) -> Analysis:
         error=row[0],
         facts=json.loads(row[4]) if row[4] else {},
         fingerprint=row[5],
+    )
+
+
+def file_part(path: str) -> str:
+    """The file an indexed item is in: itself, or for an archive member its archive."""
+    return path.split("!/", 1)[0]
+
+
+def still_there(path: str) -> bool:
+    """Whether an indexed item's file, or for an archive member its archive, still exists."""
+    return os.path.lexists(file_part(path))
+
+
+def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:
+    """What to tell the user when SQLite cannot use the index at ``path``."""
+    text = str(exc)
+    where = f"the index {path}" if path is not None else "the index"
+    if any(s in text for s in ("malformed", "not a database", "no such table", "no such column")):
+        return StoreError(
+            f"{where} is damaged ({text}): delete it with 'selfscan forget --index' (the next "
+            "scan builds it again; your photos and profiles are not affected), or scan with "
+            "--no-store"
+        )
+    return StoreError(
+        f"cannot use {where} ({text}): check that its folder is writable and the disk is not "
+        "full, or scan with --no-store"
     )

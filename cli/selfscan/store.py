@@ -23,7 +23,8 @@ from typing import Any
 from . import lock
 from .config import data_dir
 from .errors import ProfileError, StoreError
-from .index import Index, file_part, index_path
+from .index import Index, index_path
+from .index_rows import file_part
 from .profiles import (
     check_name,
     list_profiles,
