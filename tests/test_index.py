@@ -732,3 +732,30 @@ def test_the_same_content_elsewhere_is_not_analysed_again(
     imagegen.recompressed(samples["players"], library / "copy.jpg", 60)
     _, progress, analysed = run_find([library], samples["yaoming"])
     assert analysed == 1 and progress.cached == 3
+
+
+def test_a_folder_named_with_a_bang_is_a_folder(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """``Wow!/p.jpg`` is a file in a folder, not the member ``p.jpg`` of an archive ``Wow``:
+    ``forget --missing`` kept deleting it, and scanning the folder ``Party`` forgot the rows of
+    its neighbour ``Party!``."""
+    lib = tmp_path / "lib"
+    (lib / "Wow!").mkdir(parents=True)
+    (lib / "Party").mkdir()
+    (lib / "Party!").mkdir()
+    shutil.copyfile(samples["players"], lib / "Wow!" / "p.jpg")
+    shutil.copyfile(samples["gdp"], lib / "Party" / "gdp.jpg")
+    shutil.copyfile(samples["t1"], lib / "Party!" / "t1.jpg")
+    _, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 3
+    assert store.forget(missing=True)[0].count == 0
+    run_find([lib / "Party"], samples["yaoming"])
+    _, progress, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 3
+    archive = tmp_path / "old.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(samples["gdp"], "in/gdp.jpg")
+    run_find([archive], samples["yaoming"])
+    archive.unlink()  # a deleted archive's members are still forgotten by its path
+    assert store.forget(paths=[str(archive)])[0].count == 1

@@ -11,6 +11,7 @@ transaction per batch: a crash loses at most the batch in flight.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -271,6 +272,9 @@ class Index:
         self.begin()
         for root in roots:
             base = key_of(root.rstrip("/"))
+            # Members (``root!/...``) only under an archive (or what may have been one): a
+            # folder "Party!" beside the folder "Party" is not inside it.
+            inside = (base + b"/",) if os.path.isdir(root) else (base + b"/", base + b"!/")
             rows = self.db.execute(
                 "SELECT id, path FROM files WHERE path >= ? AND path < ?", (base, base + b"\xff")
             ).fetchall()
@@ -278,7 +282,7 @@ class Index:
                 (fid,)
                 for fid, raw in rows
                 if path_of(raw) not in seen
-                and (raw == base or raw.startswith((base + b"/", base + b"!/")))
+                and (raw == base or raw.startswith(inside))
                 and not any(raw == k or raw.startswith((k + b"/", k + b"!/")) for k in kept)
             ]
             self.db.executemany("DELETE FROM files WHERE id = ?", gone)

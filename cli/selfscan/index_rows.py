@@ -77,8 +77,15 @@ def analysis_from_rows(row: tuple, face_rows: list[tuple]) -> Analysis:
 
 
 def file_part(path: str) -> str:
-    """The file an indexed item is in: itself, or for an archive member its archive."""
-    return path.split("!/", 1)[0]
+    """The file an indexed item is in: itself, or for an archive member its archive (the
+    shortest prefix before a ``!/`` that is an existing regular file: a folder may be named
+    ``Wow!``). When no such archive exists, the path itself (which then does not exist either)."""
+    start = 0
+    while (at := path.find("!/", start)) >= 0:
+        if os.path.isfile(path[:at]):
+            return path[:at]
+        start = at + 1
+    return path
 
 
 def still_there(path: str) -> bool:
