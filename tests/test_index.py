@@ -13,6 +13,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import tarfile
 import time
 import zipfile
 from dataclasses import replace
@@ -167,6 +168,38 @@ def test_a_zip_member_changed_under_the_same_size_and_date_is_noticed(
     write(others)
     again, _, analysed = run_find([archive.parent], samples["yaoming"])
     assert analysed == 1 and again["a.jpg"].status == "no_match"
+
+
+@pytest.mark.parametrize("suffix", [".tar", ".tar.gz"])
+def test_a_tar_member_changed_under_the_same_size_and_date_is_noticed(
+    samples: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    """A tar lists no checksum per member: two members of one size and date swapped kept
+    each other's results (and --copy-to copied a stranger as a photo of you). A member takes
+    its archive's identity as its stamp; when the archive changed, its content is compared."""
+    him, others = samples["yaoming"].read_bytes(), samples["t1"].read_bytes()
+    size = max(len(him), len(others)) + 1000
+    archive = tmp_path / "lib" / f"export{suffix}"
+    archive.parent.mkdir()
+
+    def write(a: bytes, b: bytes) -> None:
+        with tarfile.open(archive, "w:gz" if suffix == ".tar.gz" else "w") as tf:
+            for name, member in (("a.jpg", a), ("b.jpg", b)):
+                info = tarfile.TarInfo(f"Photos/{name}")
+                info.size, info.mtime = size, 1_600_000_000
+                tf.addfile(info, io.BytesIO(member + b"\0" * (size - len(member))))
+
+    write(him, others)
+    first, _, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 2 and first["a.jpg"].status == "match"
+    _, progress, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 2
+    write(others, him)  # swapped
+    again, _, _ = run_find([archive.parent], samples["yaoming"])
+    assert (again["a.jpg"].status, again["b.jpg"].status) == ("no_match", "match")
+    os.utime(archive)  # the archive touched, its members the same: compared, reused
+    _, progress, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 2
 
 
 def test_unchanged_rescan_starts_no_workers(

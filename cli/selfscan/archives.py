@@ -132,7 +132,7 @@ def _member_items(
         except FileError as exc:
             yield Item(path, size, mtime_ns, error=exc.reason)
             return
-        yield from _nested_items(data, path, mtime_ns, budget)
+        yield from _nested_items(data, path, mtime_ns, budget, stamp)
     elif what in ("image", "video"):
         yield Item(
             path,
@@ -164,10 +164,16 @@ def tar_opener(source: str | bytes) -> _TarOpener:
 
 
 def tar_items(
-    open_tar: _TarOpener, display: str, index: ExportIndex | None, depth: int, budget: Budget
+    open_tar: _TarOpener,
+    display: str,
+    index: ExportIndex | None,
+    depth: int,
+    budget: Budget,
+    stamp: str | None = None,
 ) -> Iterator[Item]:
     """The items of a tar's members; a hostile or damaged member is an error item, an
-    unreadable archive one error item for the whole."""
+    unreadable archive one error item for the whole. ``stamp``: the archive's (see
+    ``Item.stamp``), given to each member."""
     try:
         tf = open_tar()
     except Exception as exc:  # one error for the archive
@@ -188,7 +194,7 @@ def tar_items(
                 return
             if member.isdir():
                 continue
-            yield from _tar_member(tf, member, display, index, depth, budget)
+            yield from _tar_member(tf, member, display, index, depth, budget, stamp)
 
 
 def _tar_member(
@@ -198,6 +204,7 @@ def _tar_member(
     index: ExportIndex | None,
     depth: int,
     budget: Budget,
+    stamp: str | None,
 ) -> Iterator[Item]:
     name = member.name
     path = f"{display}!/{name}"
@@ -217,7 +224,9 @@ def _tar_member(
         yield Item(path, member.size, mtime_ns, error=problem)
         return
     read = functools.partial(_tar_read, tf, member)
-    yield from _member_items(path, member.size, mtime_ns, what, read, budget, index, display, name)
+    yield from _member_items(
+        path, member.size, mtime_ns, what, read, budget, index, display, name, stamp
+    )
 
 
 def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo, cap: int, budget: Budget) -> bytes:
@@ -233,8 +242,11 @@ def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo, cap: int, budget: Bu
         raise FileError(member_error(exc)) from None
 
 
-def _nested_items(data: bytes, display: str, mtime_ns: int, budget: Budget) -> Iterator[Item]:
-    """Members of an archive read into memory from another archive (one level deep)."""
+def _nested_items(
+    data: bytes, display: str, mtime_ns: int, budget: Budget, stamp: str | None
+) -> Iterator[Item]:
+    """Members of an archive read into memory from another archive (one level deep); a nested
+    tar's members take the stamp of the member holding it (``stamp``)."""
     fmt = sniff(data[:SNIFF_BYTES])
     if fmt == "zip":
         try:
@@ -254,7 +266,8 @@ def _nested_items(data: bytes, display: str, mtime_ns: int, budget: Budget) -> I
         opener = tar_opener(data)
         found = dict(tar_listing(opener, budget))
         index = _nested_index(list(found), found.__getitem__, display)
-        yield from tar_items(opener, display, index, 1, budget)
+        nested = f"tar:{stamp}" if stamp is not None and not stamp.startswith("tar:") else stamp
+        yield from tar_items(opener, display, index, 1, budget, nested)
     else:
         yield Item(display, len(data), mtime_ns, error="nested file is not a zip or tar archive")
 

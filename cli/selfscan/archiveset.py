@@ -72,7 +72,14 @@ class _ArchiveSet:
             elif part.zf is not None:
                 yield from zip_items(part.zf, part.path, self.index, 0, part.budget)
             else:
-                yield from tar_items(tar_opener(part.path), part.path, self.index, 0, part.budget)
+                yield from tar_items(
+                    tar_opener(part.path),
+                    part.path,
+                    self.index,
+                    0,
+                    part.budget,
+                    _tar_stamp(part.path),
+                )
         finally:
             self.left -= 1
             if self.left == 0:
@@ -136,3 +143,14 @@ def archive_sets(entries: list[ArchiveEntry], with_facts: bool) -> dict[str, _Ar
         for entry in group:
             sets[entry.path] = shared
     return sets
+
+
+def _tar_stamp(path: str) -> str | None:
+    """A tar member's stamp: its archive's identity (inode, ctime, size, mtime). A tar lists no
+    checksum per member, so any change to the archive makes its members' contents be compared
+    with what the index holds (see ``reuse``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"tar:{st.st_ino}:{st.st_ctime_ns}:{st.st_size}:{st.st_mtime_ns}"

@@ -10,29 +10,38 @@ from .index import Cached, Index
 from .types import Analysis, Item, Job
 
 
-def _same_content(item: Item, hit: Cached, index: Index) -> bool:
-    """Whether an item with its stored path, size and mtime still holds the stored content.
+def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | None]:
+    """Whether an item with its stored path, size and mtime still holds the stored content, and
+    the member's bytes when they had to be read to tell.
 
-    Equal stamps (see ``Item.stamp``): yes. A file whose stamp changed (an edit that restored
-    the mtime, a same-size swap, but also a ``chmod``) or was never stored: its fingerprint
-    (of its whole content) decides, and a match is remembered. A zip member whose CRC changed: no.
-    A tar member, which has no stamp: yes."""
+    Equal stamps (see ``Item.stamp``): yes. A row stored without a stamp: yes, once (it gets
+    this one). A file whose stamp changed (an edit that restored the mtime, a same-size swap,
+    but also a ``chmod``), or a member of a tar that changed: its fingerprint decides, and a
+    match is remembered. A zip member whose CRC changed: no."""
     if item.stamp is None or item.stamp == hit.stamp:
-        return True
+        return True, None
     stored = hit.analysis.fingerprint
-    if item.fs_path is None or stored is None:
-        # A zip member: its CRC says it all once one is stored. A file stored without a
-        # fingerprint: nothing to compare. Either is trusted once, as before stamps, if the row
-        # has no stamp yet.
-        same = hit.stamp is None
-    else:
+    data = None
+    if hit.stamp is None:
+        same = True  # stored before stamps: trusted once, as then
+    elif stored is None:
+        same = False
+    elif item.fs_path is not None:
         try:
             same = fingerprint_file(item.fs_path, item.size) == stored
         except OSError:
-            return False
+            return False, None
+    elif item.stamp.startswith("tar:") and item.read is not None:
+        try:
+            data = item.read()
+        except Exception:  # the member's own error: analysed, and reported, as a new one
+            return False, None
+        same = fingerprint_bytes(data) == stored
+    else:
+        same = False  # a zip member's CRC says it all
     if same:
         index.restamp(hit.file_id, item.stamp)
-    return same
+    return same, data
 
 
 def plan_item(
@@ -42,16 +51,18 @@ def plan_item(
     if item.error is not None:
         return Analysis(error=item.error), False
     hit = index.lookup(item, model_id, mode)
-    if hit is not None and _same_content(item, hit, index):
-        return hit.analysis, True
+    data = None
+    if hit is not None:
+        same, data = _same_content(item, hit, index)
+        if same:
+            return hit.analysis, True
     fingerprint = None
     if has_rows and item.fs_path is not None:
         try:
             fingerprint = fingerprint_file(item.fs_path, item.size)
         except OSError:
             fingerprint = None
-    data = None
-    if item.fs_path is None:
+    if item.fs_path is None and data is None:
         if item.read is None:
             return Analysis(error="nothing to read"), False
         try:
@@ -60,11 +71,11 @@ def plan_item(
             return Analysis(error=exc.reason), False
         except Exception as exc:  # archive libraries raise many types for damaged members
             return Analysis(error=f"cannot read archive member: {exc}"), False
-        if has_rows:
-            fingerprint = fingerprint_bytes(data)
+    if has_rows and data is not None:
+        fingerprint = fingerprint_bytes(data)
     if fingerprint is not None:
-        # A moved or renamed file, a moved archive's members, members extracted from an
-        # archive that is gone: the same content under a path that no longer exists.
+        # Content analysed before under another path (see ``Index.moved``): a moved, renamed
+        # or copied file, a moved archive's members, members extracted from an archive.
         moved = index.moved(fingerprint, item.size, model_id, mode)
         if moved is not None:
             index.put(item, moved.analysis, model_id, mode)

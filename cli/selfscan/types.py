@@ -125,7 +125,8 @@ class Item:
     ``facts`` holds metadata from the export around it (see ``exports``), under the key ``source``.
     ``stamp`` tells content changes that keep the size and mtime apart: ``ino:ctime_ns`` for a
     file (an in-place edit that restores the mtime still changes the ctime), ``crc:XXXXXXXX`` for
-    a zip member; None where nothing cheap says more (tar members).
+    a zip member, ``tar:...`` for a tar member (its archive's identity: a tar has no checksum per
+    member, so when the archive changed the member's content is compared).
     """
 
     path: str
