@@ -300,12 +300,14 @@ def test_content_decides_over_the_extension(
     from tests.test_cli import run
 
     shutil.copyfile(clip, tmp_path / "clip.jpg")
+    Image.open(samples["players"]).save(tmp_path / "bitmap.mp4", "BMP")
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9003] = "2020:01:02 03:04:05"
     Image.open(samples["players"]).save(tmp_path / "photo.mp4", "JPEG", exif=exif.tobytes())
     code, out, _ = run(
         "find", "--me", str(samples["yaoming"]), str(tmp_path / "clip.jpg"),
-        str(tmp_path / "photo.mp4"), "--workers", "1", "--no-store", "-f", "jsonl",
+        str(tmp_path / "photo.mp4"), str(tmp_path / "bitmap.mp4"), "--workers", "1",
+        "--no-store", "-f", "jsonl",
     )  # fmt: skip
     assert code == 0
     found = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
@@ -314,3 +316,4 @@ def test_content_decides_over_the_extension(
     assert found["photo.mp4"]["status"] == "match"
     assert found["photo.mp4"]["exposure"]["kind"] == "photo"
     assert found["photo.mp4"]["exposure"]["taken"] == "2020-01-02T03:04:05"
+    assert found["bitmap.mp4"]["exposure"]["kind"] == "photo"  # a BMP too

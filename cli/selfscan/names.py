@@ -34,6 +34,9 @@ _IMAGE_MAGIC = (
     (b"MM\x00*", "TIFF"),
     (b"BM", "BMP"),
 )
+# The sizes a BMP's second header has (BITMAPCOREHEADER ... BITMAPV5HEADER): "BM" alone is
+# too common a start for text.
+_BMP_HEADERS = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 _OTHER_MAGIC = (
     (b"%PDF", "a PDF document"),
     (b"PK\x03\x04", "a ZIP archive"),
@@ -71,6 +74,8 @@ def sniff(head: bytes) -> str | None:
     ] in (b"II*\x00", b"MM\x00*"):
         return "image"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
+    if head[:2] == b"BM" and int.from_bytes(head[14:18], "little") in _BMP_HEADERS:
         return "image"
     if head[4:8] == b"ftyp":
         return "image" if head[8:12] in HEIF_BRANDS | AVIF_BRANDS else "video"
