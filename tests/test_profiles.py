@@ -4,6 +4,7 @@ erased photo by photo; a damaged profile file is said, never used nor silently r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +88,15 @@ def test_unlike_groups_photos_through_those_between() -> None:
     mixed = Profile("me", "m", (young, middle, old, other1, other2))
     odd = unlike(mixed, {"x1", "x2"}, 0.4)
     assert [u.source for u in odd] == ["x1", "x2"]
-    assert odd[0].others == ("20", "35", "50") and odd[0].best > 0.9  # x1 and x2 are alike
+    assert odd[0].others == ("20", "35", "50") and odd[0].best < 0.1  # to the owner's photos
     assert unlike(mixed, {"20"}, 0.4) == []  # only new photos are named
     # Two photos, two people: the first (the older reference) is taken as the owner.
     assert [u.source for u in unlike(Profile("me", "m", (young, old)), {"50"}, 0.4)] == ["50"]
+    # Earlier photos win, however many new photos of someone else come; the similarity said
+    # is to the owner's photos (x1 and x2 are alike, but nothing like "20").
+    crowd = Profile("me", "m", (young, other1, other2))
+    odd = unlike(crowd, {"x1", "x2"}, 0.4)
+    assert [u.source for u in odd] == ["x1", "x2"] and all(u.best < 0.1 for u in odd)
 
 
 def test_find_me_with_two_people_says_so(
@@ -143,7 +149,9 @@ def test_enroll_after_a_model_change_keeps_the_earlier_photos(
     me.unlink()
     before = path.read_bytes()
     code, out, err = run("enroll", str(samples["yaoming"]))
-    assert code == 1 and "some of its photos are gone" in _said(err)
+    said = _said(err)
+    assert code == 1 and f"its photo {me} is gone" in said
+    assert f"'selfscan forget --profile me --photo {me}'" in said
     assert path.read_bytes() == before
 
 
@@ -155,8 +163,11 @@ def test_enroll_after_a_model_change_keeps_the_earlier_photos(
             "its embeddings are damaged",
         ),
         (lambda d: d.update(references=[]), "it holds no reference photo"),
+        (lambda d: d["references"][0].update(source=None), "a reference has no photo path"),
+        (lambda d: d["references"][0].update(box=["a", "b"]), "a reference's face box is damaged"),
+        (lambda d: d.update(model_id=None), "its name or model is damaged"),
     ],
-    ids=["short embedding", "no reference"],
+    ids=["short embedding", "no reference", "no source", "bad box", "no model"],
 )
 def test_a_damaged_profile_is_said_and_kept(
     samples: dict[str, Path], library: Path, home: Path, damage: object, why: str
@@ -194,3 +205,65 @@ def test_data_lists_photos_and_forget_removes_one(
     code, out, err = run("forget", "--photo", str(samples["yaoming"]))
     assert code == 0 and "profile me (no reference photo left)" in _said(out)
     assert not _profile_file(home).exists()
+
+
+def test_more_photos_of_someone_else_do_not_take_the_profile_over(
+    samples: dict[str, Path], home: Path, tmp_path: Path
+) -> None:
+    """Two photos of a stranger added to a profile of one photo of him: they were "the largest
+    group", so the profile quietly became theirs too. The earlier photos win."""
+    strangers = [
+        _stranger(samples, tmp_path / f"s{i}.jpg", box)
+        for i, box in enumerate([(385, 186, 654, 490), (380, 180, 660, 496)])
+    ]
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    code, out, err = run("enroll", *map(str, strangers))
+    said = _said(out, err)
+    assert code == 1 and "s0.jpg does not look like the same person as yaoming.jpg" in said
+    assert "s1.jpg does not look like" in said
+    best = [float(x) for x in re.findall(r"similarity at most (-?[\d.]+)", said)]
+    assert best and max(best) < 0.3, said  # to his photo, not to each other
+
+
+def test_save_profile_of_two_people_is_refused(
+    samples: dict[str, Path], stranger: Path, library: Path, home: Path
+) -> None:
+    code, _, err = run(
+        "find", "--me", str(samples["yaoming"]), "--me", str(stranger), "--save-profile",
+        str(library), "--workers", "1",
+    )  # fmt: skip
+    assert code == 1 and "not saved" in _said(err)
+    assert not _profile_file(home).exists()
+
+
+def test_forget_a_photo_by_an_ambiguous_name(
+    samples: dict[str, Path], mirror: Path, tmp_path: Path, home: Path
+) -> None:
+    (tmp_path / "b").mkdir()
+    twin = tmp_path / "b" / "mirror.jpg"
+    twin.write_bytes(mirror.read_bytes())
+    Image.open(twin).rotate(3).save(twin)  # a second photo of him named the same
+    assert run("enroll", str(samples["yaoming"]), str(mirror), str(twin))[0] == 0
+    code, _, err = run("forget", "--photo", "mirror.jpg")
+    assert code == 1 and "holds 2 photos named 'mirror.jpg'" in _said(err)
+    assert len(json.loads(_profile_file(home).read_text())["references"]) == 3
+    assert run("forget", "--photo", str(twin))[0] == 0
+
+
+def test_an_earlier_photo_that_no_longer_works_is_named(
+    samples: dict[str, Path], mirror: Path, tmp_path: Path, home: Path
+) -> None:
+    """Re-embedding for another model found no face in an earlier photo (since replaced): the
+    error named it as if the user had just given it; now it says it is the profile's."""
+    first = tmp_path / "first.jpg"
+    first.write_bytes(samples["yaoming"].read_bytes())
+    assert run("enroll", str(first))[0] == 0
+    path = _profile_file(home)
+    doc = json.loads(path.read_text())
+    doc["model_id"] = "buffalo_l:0123456789ab"
+    path.write_text(json.dumps(doc))
+    Image.new("RGB", (400, 400), "grey").save(first)
+    code, _, err = run("enroll", str(mirror))
+    said = _said(err)
+    assert code == 1 and "one of its earlier photos cannot be re-embedded" in said
+    assert "no face found in first.jpg" in said and "--photo PHOTO" in said

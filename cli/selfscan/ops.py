@@ -140,14 +140,7 @@ def enroll(
     notes: list[str] = []
     base = load_profile(name) if profile_exists(name) else None  # unreadable: said, not replaced
     if base is not None and base.model_id != analyzer.model_id:
-        try:
-            base = for_model(base, analyzer)
-        except ProfileError:
-            raise ProfileError(
-                f"profile {name!r} was made with model {base.model_id} and some of its photos "
-                f"are gone, so it cannot be carried over to {analyzer.model_id}: 'selfscan "
-                f"forget --profile {name}', then enroll again"
-            ) from None
+        base = for_model(base, analyzer)  # a photo gone or unusable: said, with the fix
         notes.append(
             f"profile {name!r} was made with another model; re-embedded its "
             f"{len(base.references)} earlier photo{'s' if len(base.references) != 1 else ''} "
@@ -184,12 +177,18 @@ def _unlike_message(odd: list[Unlike], cut: float) -> str:
 
 
 def _check_photos(photos: list[Path]) -> None:
+    """Every photo given must be a file: each one that is not is named, in one error."""
+    problems = []
     for p in photos:
         refuse_url(str(p))
         if not p.exists():
-            raise EnrollError(f"{p} does not exist")
-        if not p.is_file():
-            raise EnrollError(f"{p} is not a file")
+            problems.append(f"{p} does not exist")
+        elif not p.is_file():
+            problems.append(f"{p} is not a file")
+    if len(problems) == 1:
+        raise EnrollError(problems[0])
+    if problems:
+        raise EnrollError("; ".join(problems))
 
 
 def _saved_note(profile: Profile) -> str:
@@ -229,8 +228,13 @@ def prepare_find(req: FindRequest) -> FindSession:
         _check_photos(req.me)
         profile = build_profile(analyzer, req.me, req.profile)
         odd = unlike(profile, {r.source for r in profile.references}, thresholds.match)
+        if odd and req.save_profile and req.store:
+            raise EnrollError(
+                _unlike_message(odd, thresholds.match) + ". A profile is one person, you: not "
+                "saved (if they are all you, 'selfscan enroll --allow-unlike' stores them)"
+            )
         if odd:  # one-off: said, not refused (matches will include each person)
-            notes.append(_unlike_message(odd, thresholds.match) + "; faces like either match")
+            notes.append(_unlike_message(odd, thresholds.match) + "; faces like any of them match")
         if req.save_profile and req.store:
             notes.append(_saved_note(profile))
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -147,9 +148,11 @@ def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
 
     References are grouped by similarity at or above ``threshold`` (the match threshold: two
     photos of one person score above it, two people near 0), transitively, so photos of someone
-    years apart still join through the photos between. The largest group is taken as the
-    profile's owner (the one holding the older references on a tie); a new photo outside it is
-    returned. Nothing is returned for a profile of one photo."""
+    years apart still join through the photos between. The profile's owner is the group holding
+    most of its earlier photos (those not in ``new``): they always win, however many new
+    photos of someone else come; a profile of new photos only is owned by its largest group
+    (the first photos' on a tie). A new photo outside the owner's group is returned, with its
+    best similarity to that group. Nothing is returned for a profile of one photo."""
     refs = profile.references
     if len(refs) < 2:
         return []
@@ -169,10 +172,14 @@ def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
     members: dict[int, list[int]] = {}
     for i in range(len(refs)):
         members.setdefault(root(i), []).append(i)
-    owner = max(members.values(), key=lambda m: (len(m), -min(m)))
+
+    def earlier(m: list[int]) -> int:
+        return sum(refs[i].source not in new for i in m)
+
+    owner = max(members.values(), key=lambda m: (earlier(m), len(m), -min(m)))
     others = tuple(refs[i].source for i in owner)
     return [
-        Unlike(refs[i].source, float(sims[i].max()), others)
+        Unlike(refs[i].source, float(sims[i, owner].max()), others)
         for i in range(len(refs))
         if i not in owner and refs[i].source in new
     ]
@@ -231,6 +238,8 @@ def load_profile(name: str) -> Profile:
             for r in doc["references"]
         )
         _check_references(refs)
+        if not isinstance(doc["name"], str) or not isinstance(doc["model_id"], str):
+            raise ValueError("its name or model is damaged")
         return Profile(name=doc["name"], model_id=doc["model_id"], references=refs)
     except FileNotFoundError:
         raise ProfileError(
@@ -250,10 +259,19 @@ def profile_exists(name: str) -> bool:
 
 
 def _check_references(refs: tuple[Reference, ...]) -> None:
-    """A ``ValueError`` unless there are references whose embeddings are all the same length
-    and unit length (as every stored embedding is): a damaged or hand-edited profile."""
+    """A ``ValueError`` unless there are references, each with a photo path, a box of four
+    numbers, and an embedding of unit length, all of one length (as selfscan writes them): a
+    damaged or hand-edited profile."""
     if not refs:
         raise ValueError("it holds no reference photo")
+    for r in refs:
+        if not isinstance(r.source, str) or not r.source:
+            raise ValueError("a reference has no photo path")
+        box_ok = len(r.box) == 4 and all(isinstance(v, (int, float)) for v in r.box)
+        if not box_ok or not all(math.isfinite(v) for v in r.box):
+            raise ValueError("a reference's face box is damaged")
+        if not math.isfinite(r.det_score):
+            raise ValueError("a reference's detector score is damaged")
     sizes = {r.embedding.size for r in refs}
     if len(sizes) != 1 or sizes.pop() < 64:
         raise ValueError("its embeddings are damaged")
@@ -280,7 +298,16 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
     missing = [r.source for r in profile.references if not Path(r.source).is_file()]
     if missing:
         raise ProfileError(
-            f"profile {profile.name!r} was made with model {profile.model_id} and its photos "
-            f"are gone ({missing[0]}): enroll again with the current model"
+            f"profile {profile.name!r} was made with model {profile.model_id} and its photo "
+            f"{missing[0]} is gone, so it cannot be re-embedded with {analyzer.model_id}: "
+            f"remove it with 'selfscan forget --profile {profile.name} --photo {missing[0]}'"
+            + (f" (and {len(missing) - 1} more gone)" if len(missing) > 1 else "")
         )
-    return build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)
+    try:
+        return build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)
+    except EnrollError as exc:
+        raise ProfileError(
+            f"profile {profile.name!r} was made with model {profile.model_id}, and one of its "
+            f"earlier photos cannot be re-embedded with {analyzer.model_id} ({exc}): remove it "
+            f"with 'selfscan forget --profile {profile.name} --photo PHOTO'"
+        ) from None

@@ -242,6 +242,11 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
                 f"profile {name!r} holds no reference photo {photo!r}; 'selfscan data' lists "
                 "its photos"
             )
+        if len(found) > 1:
+            raise ProfileError(
+                f"profile {name!r} holds {len(found)} photos named {photo!r} "
+                f"({', '.join(sorted(found))}): give the one to remove by its path"
+            )
         chosen |= found
     kept = without(stored, chosen)
     path = profiles_dir() / f"{name}.json"
