@@ -90,6 +90,8 @@ def test_datetime_fallback_and_bad_dates(face: Image.Image) -> None:
     assert photo_facts(_save(face, exif))["captured_at"] is None
     sub[0x9003] = "2018:02:03 04:05:06"
     assert photo_facts(_save(face, exif))["captured_at"] == "2018-02-03T04:05:06"
+    sub[0x9003] = "2019-07-14T18:30:05"  # the ISO form some editors write
+    assert photo_facts(_save(face, exif))["captured_at"] == "2019-07-14T18:30:05"
 
 
 def test_wrong_value_types(face: Image.Image) -> None:

@@ -398,3 +398,8 @@ def test_a_place_says_where_it_came_from() -> None:
     assert where_text({**place, "location_source": "video"}).endswith("(from the video)")
     assert where_text({**place, "location_source": "exif"}).endswith("(from the photo)")
     assert where_text({**place, "location_source": "export"}).endswith("(from the export)")
+    from selfscan.reports.cardtext import size_text
+
+    size = {"width": 640, "height": 480}
+    assert size_text({**size, "file_size": 43_210}) == "640 x 480 px, 43 KB"  # not "0.0 MB"
+    assert size_text({**size, "file_size": 4_321_000}) == "640 x 480 px, 4.3 MB"

@@ -313,6 +313,7 @@ def test_content_decides_over_the_extension(
     found = {Path(r["path"]).name: r for r in map(json.loads, out.splitlines())}
     assert found["clip.jpg"]["status"] == "match", found["clip.jpg"]
     assert found["clip.jpg"]["exposure"]["kind"] == "video"
+    assert found["clip.jpg"]["exposure"]["file_size"] == clip.stat().st_size  # was null
     assert found["photo.mp4"]["status"] == "match"
     assert found["photo.mp4"]["exposure"]["kind"] == "photo"
     assert found["photo.mp4"]["exposure"]["taken"] == "2020-01-02T03:04:05"

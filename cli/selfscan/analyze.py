@@ -284,7 +284,7 @@ def _analyse_video(source: str | bytes, job: Job) -> Analysis:
         damaged = exc.reason
     if damaged and not faces:  # "no face" would claim the whole video was looked at
         raise FileError(damaged)
-    info = video_info(source)
+    info = {**video_info(source), "file_size": job.size}
     if damaged:  # the faces found before the damage count; the reports say what was missed
         info["damaged"] = damaged
     return Analysis(faces=tuple(faces), width=width, height=height, facts={"video": info})

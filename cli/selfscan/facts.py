@@ -132,9 +132,15 @@ def _timestamp(value: Any, offset: Any) -> str | None:
     text = _text(value)
     if not text:
         return None
-    try:
-        moment = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
+    moment = None
+    # The EXIF form, and the ISO form some editors write instead ("2019-07-14T18:30:05").
+    for form in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            moment = datetime.strptime(text[:19], form)
+            break
+        except ValueError:
+            continue
+    if moment is None:
         return None
     if moment.year < 1800:
         return None

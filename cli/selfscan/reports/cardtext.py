@@ -75,8 +75,11 @@ def size_text(facts: dict[str, Any]) -> str:
     parts = []
     if facts["width"] and facts["height"]:
         parts.append(f"{facts['width']} x {facts['height']} px")
-    if facts["file_size"]:
-        parts.append(f"{facts['file_size'] / 1e6:.1f} MB")
+    size = facts["file_size"]
+    if size:
+        parts.append(
+            f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{max(1, round(size / 1e3))} KB"
+        )
     return ", ".join(parts)
 
 
