@@ -261,9 +261,9 @@ def test_summary_counts_files_reused_from_the_index(
 ) -> None:
     assert run("enroll", str(samples["yaoming"]))[0] == 0
     code, out, _ = run("find", str(library), "--workers", "1")
-    assert code == 0 and "unchanged from the index" not in out
+    assert code == 0 and "answered from the index" not in out
     code, out, _ = run("find", str(library), "--workers", "1")
-    assert code == 0 and "3 unchanged from the index" in out
+    assert code == 0 and "3 answered from the index" in out
     assert "1 match" in out
 
 
