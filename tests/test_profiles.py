@@ -39,6 +39,15 @@ def _profile_file(home: Path, name: str = "me") -> Path:
     return home / "profiles" / f"{name}.json"
 
 
+def _as_if_made_by_another_model(home: Path) -> Path:
+    """Mark the stored profile as made by another model pack (buffalo_l); returns its file."""
+    path = _profile_file(home)
+    doc = json.loads(path.read_text())
+    doc["model_id"] = "buffalo_l:0123456789ab"
+    path.write_text(json.dumps(doc))
+    return path
+
+
 def _said(*texts: str) -> str:
     return " ".join(" ".join(texts).split())
 
@@ -133,19 +142,14 @@ def test_enroll_after_a_model_change_keeps_the_earlier_photos(
     me = tmp_path / "me.jpg"
     me.write_bytes(samples["yaoming"].read_bytes())
     assert run("enroll", str(me))[0] == 0
-    path = _profile_file(home)
-    doc = json.loads(path.read_text())
-    doc["model_id"] = "buffalo_l:0123456789ab"
-    path.write_text(json.dumps(doc))
+    path = _as_if_made_by_another_model(home)
     code, out, err = run("enroll", str(mirror))
     assert code == 0, err
     assert "now has 2 reference photos" in _said(out)
     assert "re-embedded its 1 earlier photo with buffalo_s" in _said(err)
     assert json.loads(path.read_text())["model_id"].startswith("buffalo_s:")
 
-    doc = json.loads(path.read_text())
-    doc["model_id"] = "buffalo_l:0123456789ab"
-    path.write_text(json.dumps(doc))
+    _as_if_made_by_another_model(home)
     me.unlink()
     before = path.read_bytes()
     code, out, err = run("enroll", str(samples["yaoming"]))
@@ -258,10 +262,7 @@ def test_an_earlier_photo_that_no_longer_works_is_named(
     first = tmp_path / "first.jpg"
     first.write_bytes(samples["yaoming"].read_bytes())
     assert run("enroll", str(first))[0] == 0
-    path = _profile_file(home)
-    doc = json.loads(path.read_text())
-    doc["model_id"] = "buffalo_l:0123456789ab"
-    path.write_text(json.dumps(doc))
+    _as_if_made_by_another_model(home)
     Image.new("RGB", (400, 400), "grey").save(first)
     code, _, err = run("enroll", str(mirror))
     said = _said(err)
