@@ -754,3 +754,47 @@ def test_forget_in_a_read_only_data_dir_is_one_line(
     assert code == 1, (out, err)
     assert f"cannot delete {home / 'index.sqlite'} (Permission denied)" in said
     assert "internal error" not in said
+
+
+def test_forget_models_deletes_only_the_packs_selfscan_made(
+    samples: dict[str, Path], home: Path
+) -> None:
+    """``models/`` and ``profiles/`` may hold what is not selfscan's: ``forget --all --models``
+    deleted the whole ``models`` folder and any JSON named like a profile. Now the packs, the
+    choice of pack, an interrupted import's folder and a partial download go (``data`` lists
+    the last two), and the rest stays."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    models = home / "models"
+    (models / "buffalo_s").mkdir(parents=True)
+    (models / "buffalo_s" / "w600k_mbf.onnx").write_bytes(b"weights")
+    (models / "active").write_text("buffalo_s\n")
+    (models / ".buffalo_l-new-abc123").mkdir()
+    (models / "buffalo_l-0123456789ab.zip.part").write_bytes(b"x" * 1000)
+    mine = {
+        models / "cad" / "part.stl": b"mine",
+        home / "profiles" / "settings.json": b'{"theme": "dark"}',
+    }
+    for path, data in mine.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    info = json.loads(run("data", "--json")[1])
+    assert [m["name"] for m in info["models"]] == [
+        "buffalo_s", ".buffalo_l-new-abc123", "buffalo_l-0123456789ab.zip.part",
+    ]  # fmt: skip
+    assert [p["name"] for p in info["profiles"]] == ["me"]
+    assert sorted(info["others"]["paths"]) == sorted(str(p) for p in mine)
+    code, out, _ = run("forget", "--all", "--models")
+    assert code == 0, out
+    assert {p: p.read_bytes() for p in mine} == mine
+    assert sorted(p.name for p in models.iterdir()) == ["cad"]
+    assert not (home / "profiles" / "me.json").exists()
+
+
+def test_doctor_shows_a_data_dir_with_brackets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder named "x[/]" was read as markup: doctor failed with an internal error."""
+    monkeypatch.setenv("SELFSCAN_HOME", str(tmp_path / "Photos [backup]" / "x[/]"))
+    code, out, err = run("doctor")
+    assert code == 0, err
+    assert "Photos [backup]/x[/]" in out.replace("\n", "")

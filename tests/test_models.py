@@ -314,6 +314,53 @@ def test_import_rejects_bad_sources(tmp_path: Path) -> None:
     assert leftovers(models_home()) == []
 
 
+def test_import_refuses_what_it_cannot_read_in_one_line(tmp_path: Path) -> None:
+    """An encrypted zip or one in a compression zipfile cannot read was an internal error; a
+    pipe named like a weight file made the import wait for ever."""
+    archive = tmp_path / "tiny.zip"
+    archive.write_bytes(RELEASE)
+    encrypted = bytearray(archive.read_bytes())
+    for at in range(len(encrypted) - 4):  # set the "encrypted" flag of every header
+        if encrypted[at : at + 4] in (b"PK\x03\x04", b"PK\x01\x02"):
+            flag = at + (6 if encrypted[at + 2] == 3 else 8)
+            encrypted[flag] |= 1
+    archive.write_bytes(bytes(encrypted))
+    with pytest.raises(ModelError, match="is encrypted"):
+        packs.import_pack(archive, SPEC)
+    folder = tmp_path / "pipe"
+    folder.mkdir()
+    os.mkfifo(folder / "det.onnx")
+    (folder / "rec.onnx").write_bytes(REC)
+    with pytest.raises(ModelError, match="not a regular file"):
+        packs.import_pack(folder, SPEC)
+    assert leftovers(models_home()) == []
+
+
+def test_an_interrupted_import_is_cleaned_by_the_next(tmp_path: Path) -> None:
+    stale = models_home() / ".tiny-new-k1ll3d"
+    stale.mkdir(parents=True)
+    (stale / "det.onnx").write_bytes(DET[:100])
+    archive = tmp_path / "tiny.zip"
+    archive.write_bytes(RELEASE)
+    packs.import_pack(archive, SPEC)
+    assert leftovers(models_home()) == ["tiny"]
+
+
+def test_a_choice_that_cannot_be_written_is_one_error(tmp_path: Path) -> None:
+    assert WHEEL is not None
+    models.active_marker().mkdir(parents=True)  # in the way of the file
+    with pytest.raises(ModelError, match="cannot record the choice of buffalo_s"):
+        packs.use_pack("buffalo_s")
+
+
+def test_a_tilde_for_an_unknown_user_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from selfscan.config import data_dir
+
+    monkeypatch.setenv("SELFSCAN_HOME", "~nosuchuser-selfscan/data")
+    with pytest.raises(InputError, match="no user 'nosuchuser-selfscan'"):
+        data_dir()
+
+
 # --- use, list, active pack ------------------------------------------------------------------
 
 

@@ -154,9 +154,9 @@ def install(
     out = _out()
     where = escape(str(result.pack.directory))
     if result.downloaded:
-        out.print(f"[green]installed[/] {name} in {escape(str(where))}")
+        out.print(f"[green]installed[/] {name} in {where}")
     else:
-        out.print(f"{name} is already installed and verified in {escape(str(where))}")
+        out.print(f"{name} is already installed and verified in {where}")
     if active_pack_name() != name:
         out.print(f"use it with: selfscan models use {name}")
 

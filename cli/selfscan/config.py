@@ -32,7 +32,7 @@ def data_dir() -> Path:
     if not env:
         return Path(user_data_dir("selfscan", appauthor=False))
     # Absolute, so that the data dir does not move with the working directory.
-    path = Path(os.path.abspath(Path(env).expanduser()))
+    path = Path(os.path.abspath(expand_user(env, "SELFSCAN_HOME")))
     if path.exists() and not path.is_dir():
         raise SelfscanError(
             f"SELFSCAN_HOME={env} is not a folder: point it at a folder, or unset it"
@@ -62,7 +62,19 @@ def given(raw: str, what: str) -> Path:
     if not raw:
         raise InputError(f"empty path given for {what} (an unset shell variable?)")
     refuse_url(raw)
-    return Path(raw).expanduser() if raw.startswith("~") else Path(raw)
+    return expand_user(raw, what) if raw.startswith("~") else Path(raw)
+
+
+def expand_user(raw: str, what: str) -> Path:
+    """``raw`` with a leading ``~`` or ``~user`` expanded; an ``InputError`` for a user this
+    system does not know (Python raises a bare RuntimeError)."""
+    try:
+        return Path(raw).expanduser()
+    except RuntimeError:
+        user = raw[1:].split("/", 1)[0]
+        raise InputError(
+            f"{what} {raw}: no user {user!r} on this system to expand '~{user}' for"
+        ) from None
 
 
 def ensure_private_dir(path: Path) -> Path:

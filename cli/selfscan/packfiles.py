@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import zipfile
 import zlib
@@ -35,10 +36,15 @@ class BadContent(ModelError):
 def open_source(path: Path) -> Iterator[IO[bytes]]:
     """``path`` open for reading; a ``ModelError`` naming it if it cannot be, not an OSError."""
     try:
-        fh = path.open("rb")
+        # Non-blocking, then checked: a pipe named like a weight file would wait for ever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ModelError(f"cannot read {path}: {exc.strerror}") from None
-    with fh:
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ModelError(f"{path} is not a regular file; nothing was installed")
+    os.set_blocking(fd, True)
+    with os.fdopen(fd, "rb") as fh:
         yield fh
 
 
@@ -81,12 +87,24 @@ def extract_zip(spec: PackSpec, archive: Path, work: Path) -> None:
         raise BadContent(
             f"{archive} is a damaged zip archive ({exc}); nothing was installed"
         ) from None
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise BadContent(
+            f"{archive} is encrypted ({exc}): unzip it yourself and import the folder; "
+            "nothing was installed"
+        ) from None
+    except NotImplementedError as exc:  # Deflate64, or another method zipfile cannot read
+        raise BadContent(
+            f"{archive} uses a compression zipfile cannot read ({exc}): unzip it yourself "
+            "and import the folder; nothing was installed"
+        ) from None
 
 
 def assemble(spec: PackSpec, dest_root: Path, fill: Callable[[Path], None]) -> ModelPack:
     """Run ``fill`` on a private temp dir inside ``dest_root``, then rename it to
     ``dest_root/<spec.name>`` (replacing an old copy). On any failure the temp dir goes."""
     final = dest_root / spec.name
+    for stale in (*dest_root.glob(f".{spec.name}-new-*"), *dest_root.glob(f".{spec.name}-old-*")):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an import or install killed midway
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{spec.name}-new-", dir=dest_root))
     except OSError as exc:

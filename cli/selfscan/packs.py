@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from .config import ensure_private_dir, write_private
+from .config import ensure_private_dir, expand_user, write_private
 from .download import ProgressFn, download
 from .errors import InputError, ModelError
 from .models import (
@@ -149,7 +149,13 @@ def use_pack(name: str) -> ModelPack:
         raise ModelError(
             f"model pack {name} is not installed or failed verification: {how_to_get(name)}"
         )
-    write_private(active_marker(), f"{name}\n".encode())
+    try:
+        write_private(active_marker(), f"{name}\n".encode())
+    except OSError as exc:
+        raise ModelError(
+            f"cannot record the choice of {name} in {active_marker()} ({exc.strerror or exc}): "
+            "check that selfscan's data dir is writable"
+        ) from None
     return pack
 
 
@@ -203,7 +209,7 @@ def import_pack(
     """Install a pack from a local zip (the release archive, or a zip of a folder) or a folder
     holding the two ``.onnx`` files; the pack is recognised by its file names unless ``spec``
     is given. Every file is checked against its SHA-256."""
-    source = source.expanduser()
+    source = expand_user(str(source), "model pack")
     if source.is_dir():
         found = {p.name: p for p in [*source.glob("*/*.onnx"), *source.glob("*.onnx")]}
         spec = spec or _spec_for(set(found), source)

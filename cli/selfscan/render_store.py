@@ -18,13 +18,14 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
     table.add_column("value", overflow="fold")
     for name, version in info["versions"].items():
         table.add_row(name, version or "[dim]not installed[/]")
-    table.add_row("platform", info["platform"])
+    table.add_row("platform", escape(info["platform"]))
     table.add_row("providers", ", ".join(info["providers"]))
     table.add_row("formats", ", ".join(info["formats"]))
     table.add_row(
-        "data dir", info["data_dir"] + ("" if info["data_dir_exists"] else " (not yet created)")
+        "data dir",
+        escape(info["data_dir"]) + ("" if info["data_dir_exists"] else " (not yet created)"),
     )
-    table.add_row("active model", info["active_model"])
+    table.add_row("active model", escape(info["active_model"]))
     for pack in info["packs"]:
         status = {
             "ok": "[green]ok[/]",
@@ -95,10 +96,14 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             _mb(ix["bytes"]),
             escape(ix["path"]),
         )
+    leftovers = {
+        "leftovers": "left by an interrupted import or install",
+        "partial": "partial download, kept to resume 'models install'",
+    }
     for m in info["models"]:
         table.add_row(
             f"model pack {escape(m['name'])}",
-            "weights (not personal data)",
+            leftovers.get(m.get("leftover", ""), "weights (not personal data)"),
             _mb(m["bytes"]),
             escape(m["path"]),
         )

@@ -25,6 +25,7 @@ from .config import data_dir
 from .errors import ProfileError, StoreError
 from .index import Index, index_path
 from .index_rows import file_part
+from .models import PACKS, models_home
 from .profiles import (
     check_name,
     list_profiles,
@@ -36,6 +37,9 @@ from .profiles import (
 
 # What ``config.write_private`` leaves behind when a save is interrupted: ``.NAME.json.tmpPID``.
 _PROFILE_TEMP = re.compile(r"^\.[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.json\.tmp\d+$")
+# What ``packfiles.assemble`` and ``packs.install`` leave when interrupted.
+_PACK_TEMP = re.compile(r"^\.[A-Za-z0-9_]+-(new|old)-[A-Za-z0-9_]+$")
+_PARTIAL = re.compile(r"^[A-Za-z0-9_]+-[0-9a-f]{12}\.zip\.part$")
 
 
 @dataclass(frozen=True)
@@ -69,22 +73,59 @@ def _index_files() -> list[Path]:
 def _profile_files() -> list[Path]:
     """Stored profiles and leftovers of interrupted saves: the files selfscan made there."""
     folder = profiles_dir()
-    made = [folder / f"{name}.json" for name in list_profiles()]
+    made = [folder / f"{name}.json" for name in _profile_names()]
     if folder.is_dir():
         made += sorted(p for p in folder.iterdir() if _PROFILE_TEMP.match(p.name))
     return made
 
 
+def _profile_names() -> list[str]:
+    """The profiles' names: files named like one that hold a profile, or hold no JSON at all
+    (a damaged profile, which may hold embeddings); another JSON file is the user's."""
+    names = []
+    for name in list_profiles():
+        try:
+            doc = json.loads((profiles_dir() / f"{name}.json").read_bytes())
+        except (OSError, ValueError):
+            names.append(name)
+            continue
+        if isinstance(doc, dict) and ("references" in doc or "model_id" in doc):
+            names.append(name)
+    return names
+
+
+def _model_files() -> dict[str, list[Path]]:
+    """What selfscan made under ``models/``: the packs (a folder per known pack), the chosen
+    pack's marker, the temp folders of an interrupted import or install, and partial
+    downloads (kept to resume). Anything else there is the user's."""
+    folder = models_home()
+    found: dict[str, list[Path]] = {"packs": [], "marker": [], "leftovers": [], "partial": []}
+    if not folder.is_dir():
+        return found
+    for p in sorted(folder.iterdir()):
+        if p.is_dir() and not p.is_symlink() and p.name in PACKS:
+            found["packs"].append(p)
+        elif p.name == "active" and p.is_file():
+            found["marker"].append(p)
+        elif p.is_dir() and _PACK_TEMP.match(p.name):
+            found["leftovers"].append(p)
+        elif p.is_file() and _PARTIAL.match(p.name):
+            found["partial"].append(p)
+    return found
+
+
 def _ours() -> set[Path]:
     """Every path in the data dir that selfscan made (folders included)."""
     home = data_dir()
+    made = [p for paths in _model_files().values() for p in paths]
     return {
         home,
         profiles_dir(),
         *_profile_files(),
         *_index_files(),
-        home / "models",
-        *((home / "models").rglob("*") if (home / "models").is_dir() else ()),
+        models_home(),
+        *made,
+        *(q for p in made if p.is_dir() for q in p.rglob("*")),
     }
 
 
@@ -101,7 +142,7 @@ def inventory() -> dict[str, Any]:
     """Everything stored: profiles, the index, model packs, and the total size."""
     home = data_dir()
     profiles = []
-    for name in list_profiles():
+    for name in _profile_names():
         path = profiles_dir() / f"{name}.json"
         try:
             p = load_profile(name)
@@ -136,16 +177,13 @@ def inventory() -> dict[str, Any]:
             finally:
                 db.close()
     index["bytes"] = sum(_size(p) for p in _index_files())
-    models_dir = home / "models"
-    models = (
-        [
-            {"name": p.name, "path": str(p), "bytes": _size(p)}
-            for p in sorted(models_dir.iterdir())
-            if p.is_dir()
-        ]
-        if models_dir.is_dir()
-        else []
-    )
+    made = _model_files()
+    models = [{"name": p.name, "path": str(p), "bytes": _size(p)} for p in made["packs"]]
+    models += [
+        {"name": p.name, "path": str(p), "bytes": _size(p), "leftover": kind}
+        for kind in ("leftovers", "partial")
+        for p in made[kind]
+    ]
     foreign = others()
     return {
         "data_dir": str(home),
@@ -222,7 +260,14 @@ def forget(
             rm(path, "profile temp file" if path.name.startswith(".") else f"profile {path.stem}")
         _remove_if_empty(profiles_dir())
     if models:
-        rm(home / "models", "model packs")
+        made = _model_files()
+        for path in made["packs"]:
+            rm(path, f"model pack {path.name}")
+        for path in made["marker"]:
+            rm(path, "model pack choice")
+        for path in made["leftovers"] + made["partial"]:
+            rm(path, "model pack leftover")
+        _remove_if_empty(models_home())
     if everything and _remove_if_empty(home):
         removed.append(Removed("data dir", str(home), 0))
     return removed
