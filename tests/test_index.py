@@ -792,3 +792,21 @@ def test_a_folder_named_with_a_bang_is_a_folder(
     run_find([archive], samples["yaoming"])
     archive.unlink()  # a deleted archive's members are still forgotten by its path
     assert store.forget(paths=[str(archive)])[0].count == 1
+
+
+def test_nohup_keeps_a_scan_running_when_the_terminal_closes(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """A hangup ignored by whoever started selfscan (``nohup``) stays ignored: the scan went
+    on only until the terminal closed."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = _find_many(samples, tmp_path, "--workers", "1", "--format", "jsonl")
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),
+    )  # fmt: skip
+    time.sleep(3)
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(out.splitlines()) == 40 and "interrupted" not in err

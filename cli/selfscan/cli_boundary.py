@@ -138,11 +138,14 @@ class _Stdout:
 
 def run(app: typer.Typer) -> None:
     """Run the command line. SIGTERM and SIGHUP stop it as Ctrl-C does (a scan's workers are
-    shut down and its work kept, instead of the process dying on the spot). Every console,
+    shut down and its work kept, instead of the process dying on the spot), unless they were
+    ignored when it started (``nohup``). Every console,
     typer's help included, turns a closed pipe into a ``BrokenPipeError``, handled in
     ``Boundary`` inside a command and here outside one (help, usage errors)."""
     for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
+        # A signal ignored by whoever started selfscan stays ignored: 'nohup selfscan find'
+        # must outlive the terminal it was started from.
+        if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN:
             signal.signal(getattr(signal, name), _stop)
     Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
     if sys.stdout is None:  # closed by the caller (>&-): what would go there goes nowhere

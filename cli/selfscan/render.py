@@ -71,7 +71,7 @@ def scan_progress(
         TextColumn("[bold]scanning"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[faces]} faces, [green]{task.fields[matches]} matches"),
+        TextColumn("{task.fields[found]}"),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
@@ -81,7 +81,7 @@ def scan_progress(
         refresh_per_second=8,
         source=live,
     )
-    task = bar.scan_task = bar.add_task("scan", total=None, faces=0, matches=0, rate="")
+    task = bar.scan_task = bar.add_task("scan", total=None, found=_found(0, 0), rate="")
 
     def update(p: ScanProgress) -> None:
         elapsed = max(1e-6, time.monotonic() - p.started)
@@ -89,13 +89,16 @@ def scan_progress(
             task,
             completed=p.done,
             total=p.total,
-            faces=p.faces,
-            matches=p.matches,
+            found=_found(p.faces, p.matches),
             rate=f"{p.done / elapsed:.1f} files/s",
         )
 
     with bar:
         yield update
+
+
+def _found(faces: int, matches: int) -> str:
+    return f"{plural(faces, 'face')}, [green]{plural(matches, 'match', 'matches')}[/]"
 
 
 def results_table(results: list[FileResult], title: str) -> Table:
