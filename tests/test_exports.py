@@ -835,6 +835,46 @@ def test_an_export_in_html_format_says_its_metadata_is_not_read(
         assert notes[0].path.endswith("posts_1.html")
 
 
+def test_an_html_export_beside_a_json_export_is_still_said(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """The notice went missing as soon as any JSON export was in the same scan: each export
+    root gets its own."""
+    html = tmp_path / "dl" / "facebook-html"
+    (html / "posts/media").mkdir(parents=True)
+    (html / "posts/your_posts_1.html").write_text("<html></html>")
+    (html / "posts/media/1.jpg").write_bytes(photos["players"])
+    json_export = tmp_path / "dl" / "instagram-json"
+    (json_export / "content").mkdir(parents=True)
+    (json_export / "media/posts").mkdir(parents=True)
+    (json_export / "media/posts/2.jpg").write_bytes(photos["gdp"])
+    posts = [{"media": [{"uri": "media/posts/2.jpg", "creation_timestamp": 1575000000}]}]
+    (json_export / "content/posts_1.json").write_text(json.dumps(posts))
+    items = list(iter_items([tmp_path / "dl"]))
+    notes = [i for i in items if i.error is not None]
+    assert len(notes) == 1 and notes[0].path.endswith("facebook-html/posts/your_posts_1.html")
+    (shared,) = [i for i in items if i.path.endswith("2.jpg")]
+    assert shared.facts["source"]["export"] == "instagram"
+
+
+def test_instagram_messages_are_instagram_by_the_export_s_own_files(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """Instagram's messages look like Facebook's; an export with ``content/posts_1.json`` is
+    Instagram's, even unzipped into a folder whose name does not say so."""
+    root = tmp_path / "export"
+    thread = root / "messages/inbox/friend_42"
+    (thread / "photos").mkdir(parents=True)
+    (thread / "photos/1.jpg").write_bytes(photos["players"])
+    message = {"sender_name": "me", "timestamp_ms": 1600000000000,
+               "photos": [{"uri": "messages/inbox/friend_42/photos/1.jpg"}]}  # fmt: skip
+    (thread / "message_1.json").write_text(json.dumps({"title": "f", "messages": [message]}))
+    (root / "content").mkdir()
+    (root / "content/posts_1.json").write_text("[]")
+    (source,) = (s for k, s in _folder_facts([root]).items() if k.endswith("1.jpg"))
+    assert source["export"] == "instagram"
+
+
 def test_facebook_says_where_a_photo_was_uploaded_from_and_with_what(
     tmp_path: Path, photos: dict[str, bytes]
 ) -> None:

@@ -51,7 +51,7 @@ from typing import Any
 
 from .exportjson import fix_mojibake
 from .names import kind_of
-from .social import parse_social, social_kind, social_order
+from .social import export_root, parse_social, social_kind, social_order
 from .takeout import (
     ALBUM_METADATA_NAMES,
     EDITED_SUFFIXES,
@@ -156,15 +156,15 @@ class ExportIndex:
         # Facebook/Instagram files that could not be read: (where, the error to report)
         self.problems: list[tuple[str, str]] = []
         social: list[tuple[str, str, str]] = []
-        html: str | None = None  # a page of a Facebook/Instagram export in HTML format
+        html: dict[str, str] = {}  # export root -> a page of an export in HTML format
         for name in names:
             if name in self._names:
                 continue
             self._names.add(name)
             lower = name.lower()
             if lower.endswith((".html", ".htm")):
-                if html is None and social_kind(name.rpartition(".")[0] + ".json"):
-                    html = name
+                if social_kind(name.rpartition(".")[0] + ".json"):
+                    html.setdefault(export_root(name), name)
                 continue
             if not lower.endswith(".json"):
                 continue
@@ -178,11 +178,15 @@ class ExportIndex:
             kind = social_kind(name)
             if kind is not None:
                 social.append((name, *kind))
+                if kind[0] == "instagram":  # its messages look like Facebook's
+                    self._instagram_roots.add(export_root(name))
             self._note_instagram(name)
         for name, export, origin in sorted(social, key=social_order):
             self._read_social(name, export, origin)
-        if html is not None and not social:
-            self.problems.append((self._where(html), HTML_EXPORT))  # whole, not a JSON's
+        with_json = {export_root(name) for name, _, _ in social}
+        for root, page in sorted(html.items()):
+            if root not in with_json:  # an export in HTML format: said once, whole
+                self.problems.append((self._where(page), HTML_EXPORT))
 
     def problem_items(self) -> list[Item]:
         """An error item for each Facebook/Instagram JSON file that could not be read, so that

@@ -28,6 +28,24 @@ _IG_FILES = {
 }
 
 
+# The top folders of a Facebook or Instagram export: what is above the first of them is the
+# export's root (an export unzipped into a folder of other things, or two side by side).
+_TOP_FOLDERS = frozenset(
+    {"posts", "messages", "photos_and_videos", "content", "your_instagram_activity"}
+    | {"your_activity_across_facebook", "your_facebook_activity"}
+)
+
+
+def export_root(path: str) -> str:
+    """The root of the Facebook/Instagram export a file of it is in (``""`` when the export is
+    the whole folder or archive): the path above its first top folder, else its folder."""
+    parts = path.replace("\\", "/").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() in _TOP_FOLDERS:
+            return "/".join(parts[:i])
+    return "/".join(parts[:-1])
+
+
 def social_kind(path: str) -> tuple[str, str] | None:
     """``(export, origin)`` for a Facebook/Instagram JSON file that lists media, else None.
 
