@@ -778,8 +778,9 @@ def test_forget_models_deletes_only_the_packs_selfscan_made(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     info = json.loads(run("data", "--json")[1])
-    assert [m["name"] for m in info["models"]] == [
-        "buffalo_s", ".buffalo_l-new-abc123", "buffalo_l-0123456789ab.zip.part",
+    assert [(m["name"], m["kind"]) for m in info["models"]] == [
+        ("buffalo_s", "pack"), ("active", "choice"), (".buffalo_l-new-abc123", "leftover"),
+        ("buffalo_l-0123456789ab.zip.part", "partial"),
     ]  # fmt: skip
     assert [p["name"] for p in info["profiles"]] == ["me"]
     assert sorted(info["others"]["paths"]) == sorted(str(p) for p in mine)
@@ -798,3 +799,23 @@ def test_doctor_shows_a_data_dir_with_brackets(
     code, out, err = run("doctor")
     assert code == 0, err
     assert "Photos [backup]/x[/]" in out.replace("\n", "")
+
+
+def test_data_lists_the_rest_when_the_index_is_damaged_inside(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """An index that opens but whose pages are damaged made ``data`` list nothing at all."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    assert run("find", str(library), "--workers", "1")[0] == 0
+    db = home / "index.sqlite"
+    data = bytearray(db.read_bytes())
+    for at in range(8192, len(data), 4096):
+        data[at + 100 : at + 300] = b"\xab" * 200
+    db.write_bytes(bytes(data))
+    for wal in home.glob("index.sqlite-*"):
+        wal.unlink()
+    code, out, err = run("data", "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert [p["name"] for p in info["profiles"]] == ["me"]
+    assert "damaged" in info["index"]["problem"] and info["index"]["bytes"] > 0

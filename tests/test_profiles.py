@@ -268,3 +268,21 @@ def test_an_earlier_photo_that_no_longer_works_is_named(
     said = _said(err)
     assert code == 1 and "one of its earlier photos cannot be re-embedded" in said
     assert "no face found in first.jpg" in said and "--photo PHOTO" in said
+
+
+def test_save_profile_does_not_replace_you_with_someone_else(
+    samples: dict[str, Path], stranger: Path, mirror: Path, library: Path, home: Path
+) -> None:
+    """``--save-profile`` replaces the profile; with photos of another person it wiped the
+    user's own (``--profile`` defaults to ``me``). Photos of the same person still replace it."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    before = _profile_file(home).read_bytes()
+    code, _, err = run(
+        "find", "--me", str(stranger), "--save-profile", str(library), "--workers", "1"
+    )
+    assert code == 1 and "do not look like the person in profile 'me'" in _said(err)
+    assert _profile_file(home).read_bytes() == before
+    code, _, err = run(
+        "find", "--me", str(mirror), "--save-profile", str(library), "--workers", "1"
+    )
+    assert code == 0 and "profile 'me' replaced" in _said(err)

@@ -191,6 +191,24 @@ def _check_photos(photos: list[Path]) -> None:
         raise EnrollError("; ".join(problems))
 
 
+def _refuse_another_person(profile: Profile, cut: float) -> None:
+    """An ``EnrollError`` when ``--save-profile`` would replace a stored profile with photos of
+    someone else (a one-off check of another person must not wipe yours)."""
+    if not profile_exists(profile.name):
+        return
+    stored = load_profile(profile.name)
+    if stored.model_id != profile.model_id:
+        return  # not comparable; the note says what it replaces
+    both = Profile(profile.name, profile.model_id, stored.references + profile.references)
+    new = {r.source for r in profile.references} - {r.source for r in stored.references}
+    if new and len(unlike(both, new, cut)) == len(new):
+        raise EnrollError(
+            f"the --me photos do not look like the person in profile {profile.name!r}: not "
+            f"saved over it (to start it again, 'selfscan forget --profile {profile.name}' "
+            "first; to add photos, 'selfscan enroll')"
+        )
+
+
 def _saved_note(profile: Profile) -> str:
     """Save ``profile`` (the --me photos) under its name and say so, and what it replaced."""
     try:
@@ -236,6 +254,7 @@ def prepare_find(req: FindRequest) -> FindSession:
         if odd:  # one-off: said, not refused (matches will include each person)
             notes.append(_unlike_message(odd, thresholds.match) + "; faces like any of them match")
         if req.save_profile and req.store:
+            _refuse_another_person(profile, thresholds.match)
             notes.append(_saved_note(profile))
     else:
         stored = load_profile(req.profile)

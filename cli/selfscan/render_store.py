@@ -96,17 +96,15 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             _mb(ix["bytes"]),
             escape(ix["path"]),
         )
-    leftovers = {
-        "leftovers": "left by an interrupted import or install",
+    what = {
+        "pack": "weights (not personal data)",
+        "choice": "which pack to use ('selfscan models use')",
+        "leftover": "left by an interrupted import or install",
         "partial": "partial download, kept to resume 'models install'",
     }
     for m in info["models"]:
-        table.add_row(
-            f"model pack {escape(m['name'])}",
-            leftovers.get(m.get("leftover", ""), "weights (not personal data)"),
-            _mb(m["bytes"]),
-            escape(m["path"]),
-        )
+        name = "model pack choice" if m["kind"] == "choice" else f"model pack {escape(m['name'])}"
+        table.add_row(name, what[m["kind"]], _mb(m["bytes"]), escape(m["path"]))
     if table.row_count:
         console.print(table)
         hint = "erase with 'selfscan forget --all'"

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from . import lock
 from .config import data_dir
 from .errors import ProfileError, StoreError
 from .index import Index, index_path
-from .index_rows import file_part
+from .index_rows import file_part, store_problem
 from .models import PACKS, models_home
 from .profiles import (
     check_name,
@@ -174,15 +175,17 @@ def inventory() -> dict[str, Any]:
         else:
             try:
                 index.update(db.stats(), missing=len(db.gone()))
+            except sqlite3.DatabaseError as exc:  # damaged inside: the rest is still listed
+                index["problem"] = str(store_problem(index_path(), exc))
             finally:
                 db.close()
     index["bytes"] = sum(_size(p) for p in _index_files())
     made = _model_files()
-    models = [{"name": p.name, "path": str(p), "bytes": _size(p)} for p in made["packs"]]
-    models += [
-        {"name": p.name, "path": str(p), "bytes": _size(p), "leftover": kind}
-        for kind in ("leftovers", "partial")
-        for p in made[kind]
+    kinds = {"packs": "pack", "marker": "choice", "leftovers": "leftover", "partial": "partial"}
+    models = [
+        {"name": p.name, "path": str(p), "bytes": _size(p), "kind": kind}
+        for key, kind in kinds.items()
+        for p in made[key]
     ]
     foreign = others()
     return {
