@@ -518,3 +518,28 @@ def test_an_unreadable_tar_is_one_line(tmp_path: Path) -> None:
     (item,) = iter_items([bad])
     assert item.error is not None and item.error.startswith("corrupt or unreadable tar archive")
     assert "\n" not in item.error and "ReadError(" not in item.error
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tgz"])
+def test_a_member_without_an_extension_is_read_by_its_first_bytes(
+    samples: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    """As a file on disk is: a photo named ``IMG_2006`` in an archive was skipped silently."""
+    photo = samples["yaoming"].read_bytes()
+    archive = tmp_path / f"export{suffix}"
+    entries = {"IMG_2006": photo, "notes": b"plain text", "IMG_2007.jpg": photo}
+    if suffix == ".zip":
+        with zipfile.ZipFile(archive, "w") as zf:
+            for name, data in entries.items():
+                zf.writestr(name, data)
+    else:
+        with tarfile.open(archive, "w:gz") as tf:
+            for name, data in entries.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    found = {}
+    for item in iter_items([archive]):  # an item's bytes are read before the next
+        assert item.error is None and item.read is not None
+        found[item.path.rpartition("!/")[2]] = (item.kind, item.read())
+    assert found == {"IMG_2006": ("image", photo), "IMG_2007.jpg": ("image", photo)}

@@ -93,7 +93,9 @@ def zip_items(
         name = info.filename
         what = classify(name)
         problem = unsafe_name(name)
-        if problem is None and what in ("skip", "json", "html", "other"):
+        if problem is None and what == "unnamed":
+            what = _zip_content_kind(zf, info)
+        if problem is None and what in ("skip", "json", "html", "other", "unnamed"):
             continue
         path = f"{display}!/{name}"
         mtime_ns = _zip_mtime(info)
@@ -109,6 +111,19 @@ def zip_items(
             path, info.file_size, mtime_ns, what, read, budget, index, display, name,
             stamp=f"crc:{info.CRC:08x}",
         )  # fmt: skip
+
+
+def _zip_content_kind(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """``image`` or ``video`` for a member without an extension whose first bytes say so (as
+    for a file on disk), else ``other``."""
+    if info.flag_bits & 0x1:
+        return "other"
+    try:
+        with zf.open(info) as fh:
+            found = sniff(fh.read(SNIFF_BYTES))
+    except Exception:  # a damaged member without a name that says it is a photo: not one
+        return "other"
+    return found if found in ("image", "video") else "other"
 
 
 def _member_items(
@@ -211,6 +226,8 @@ def _tar_member(
     mtime_ns = int(member.mtime) * 1_000_000_000 if member.mtime else 0
     what = classify(name)
     problem = unsafe_name(name)
+    if problem is None and what == "unnamed" and member.isfile():
+        return (yield from _unnamed_tar_member(tf, member, path, mtime_ns, budget, stamp))
     if problem is None and what != "skip":
         problem = tar_problem(member)
     if problem is None and what in ("image", "video", "archive"):
@@ -226,6 +243,47 @@ def _tar_member(
     read = functools.partial(_tar_read, tf, member)
     yield from _member_items(
         path, member.size, mtime_ns, what, read, budget, index, display, name, stamp
+    )
+
+
+def _unnamed_tar_member(
+    tf: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    path: str,
+    mtime_ns: int,
+    budget: Budget,
+    stamp: str | None,
+) -> Iterator[Item]:
+    """A tar member without an extension: an item when its first bytes say image or video,
+    read whole now (going back for it later would unpack a .tgz again from its start)."""
+    try:
+        fh = tf.extractfile(member)
+        if fh is None:
+            return
+        with fh:
+            head = fh.read(SNIFF_BYTES)
+            what = sniff(head)
+            if what not in ("image", "video"):
+                return
+            if member.size > cap_for(what):
+                limit = mib(cap_for(what))
+                yield Item(path, member.size, mtime_ns, error=f"member is over the {limit} limit")
+                return
+            data = head + read_capped(fh, cap_for(what) - len(head), budget)
+    except FileError as exc:
+        yield Item(path, member.size, mtime_ns, error=exc.reason)
+        return
+    except Exception as exc:
+        yield Item(path, member.size, mtime_ns, error=member_error(exc))
+        return
+    yield Item(
+        path,
+        member.size,
+        mtime_ns,
+        kind=what,  # type: ignore[arg-type]
+        read=lambda: data,
+        facts={"source": _member_source(None, path.rpartition("!/")[0], member.name)},
+        stamp=stamp,
     )
 
 

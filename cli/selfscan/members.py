@@ -108,8 +108,8 @@ def norm_name(name: str) -> str:
 
 
 def classify(name: str) -> str:
-    """``skip``, ``image``, ``video``, ``archive``, ``json``, ``html`` or ``other`` for a member
-    name."""
+    """``skip``, ``image``, ``video``, ``archive``, ``json``, ``html``, ``other``, or
+    ``unnamed`` (no extension: the member's first bytes decide) for a member name."""
     path = "/" + norm_name(name)
     if "/." in path or "/__MACOSX/" in path:
         return "skip"
@@ -124,7 +124,9 @@ def classify(name: str) -> str:
         return "json"
     if ext in (".html", ".htm"):  # only to tell an export in HTML format
         return "html"
-    return "archive" if is_archive_name(base) else "other"
+    if is_archive_name(base):
+        return "archive"
+    return "other" if ext else "unnamed"  # without an extension: its first bytes will tell
 
 
 def member_error(exc: BaseException) -> str:
