@@ -24,7 +24,7 @@ from .fingerprints import fingerprint_bytes, fingerprint_file
 from .geometry import landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
-from .names import SNIFF_BYTES, sniff
+from .names import SNIFF_BYTES, media_kind
 from .types import Analysis, DecodedImage, Face, Job
 
 # How each mode looks for faces: the decoded long side and the detector passes (a side of at
@@ -158,8 +158,7 @@ def _content_kind(source: str | bytes, named: str) -> str:
     else:
         with open(source, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
-    found = sniff(head)
-    return found if found in ("image", "video") else named
+    return media_kind(head) or named
 
 
 def _check_unchanged(job: Job) -> None:

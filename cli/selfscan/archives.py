@@ -35,7 +35,7 @@ from .members import (
     unsafe_name,
     zip_problem,
 )
-from .names import MAX_JSON_BYTES, SNIFF_BYTES, sniff
+from .names import MAX_JSON_BYTES, SNIFF_BYTES, media_kind, sniff
 from .types import Item
 
 
@@ -120,10 +120,9 @@ def _zip_content_kind(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
         return "other"
     try:
         with zf.open(info) as fh:
-            found = sniff(fh.read(SNIFF_BYTES))
+            return media_kind(fh.read(SNIFF_BYTES)) or "other"
     except Exception:  # a damaged member without a name that says it is a photo: not one
         return "other"
-    return found if found in ("image", "video") else "other"
 
 
 def _member_items(
@@ -234,7 +233,7 @@ def _tar_member(
         if not member.isfile():
             return
         if member.size > cap_for(what):
-            problem = f"member is {mib(member.size)}, over the {mib(cap_for(what))} limit"
+            problem = _over_limit(member.size, what)
         elif what == "archive" and depth > 0:
             problem = TOO_DEEP
     if problem is not None:
@@ -262,12 +261,11 @@ def _unnamed_tar_member(
             return
         with fh:
             head = fh.read(SNIFF_BYTES)
-            what = sniff(head)
-            if what not in ("image", "video"):
+            what = media_kind(head)
+            if what is None:
                 return
             if member.size > cap_for(what):
-                limit = mib(cap_for(what))
-                yield Item(path, member.size, mtime_ns, error=f"member is over the {limit} limit")
+                yield Item(path, member.size, mtime_ns, error=_over_limit(member.size, what))
                 return
             data = head + read_capped(fh, cap_for(what) - len(head), budget)
     except FileError as exc:
@@ -280,11 +278,15 @@ def _unnamed_tar_member(
         path,
         member.size,
         mtime_ns,
-        kind=what,  # type: ignore[arg-type]
+        kind=what,
         read=lambda: data,
         facts={"source": _member_source(None, path.rpartition("!/")[0], member.name)},
         stamp=stamp,
     )
+
+
+def _over_limit(size: int, what: str) -> str:
+    return f"member is {mib(size)}, over the {mib(cap_for(what))} limit"
 
 
 def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo, cap: int, budget: Budget) -> bytes:

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .exportjson import camera_name
+from .geometry import iou
 from .types import FileResult
 
 DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
@@ -249,13 +250,7 @@ def _same_place(a: FileResult, b: FileResult) -> bool:
     box_a, box_b = _best_box(a), _best_box(b)
     if box_a is None or box_b is None:
         return True
-    ix = max(0.0, min(box_a[2], box_b[2]) - max(box_a[0], box_b[0]))
-    iy = max(0.0, min(box_a[3], box_b[3]) - max(box_a[1], box_b[1]))
-    inter = ix * iy
-    area_a = (box_a[2] - box_a[0]) * (box_a[3] - box_a[1])
-    area_b = (box_b[2] - box_b[0]) * (box_b[3] - box_b[1])
-    union = area_a + area_b - inter
-    return union > 0 and inter / union >= SAME_PLACE
+    return iou(box_a, box_b) >= SAME_PLACE
 
 
 def _is_hash(value: str | None) -> bool:

@@ -253,8 +253,8 @@ class FaceAnalyzer:
         return landmark_span(face.landmarks) / image.scale >= MIN_EMBED_PX
 
     def embed(self, image: DecodedImage, faces: list[Face]) -> list[Face]:
-        """The same faces, with L2-normalised embeddings for those large enough; all the
-        embeddable faces of an image go through the network in one batch."""
+        """The same faces, with L2-normalised embeddings for those large enough (through the
+        network ``EMBED_BATCH`` at a time)."""
         return self.embed_scored(image, faces)[0]
 
     def embed_scored(self, image: DecodedImage, faces: list[Face]) -> tuple[list[Face], float]:

@@ -87,7 +87,7 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
         sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL)
     ) or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
     facts["gps"] = _gps(_ifd(exif, _GPS_IFD))
-    make, model = _text(exif.get(_MAKE)), _text(exif.get(_MODEL))
+    make, model = header_text(exif.get(_MAKE)), header_text(exif.get(_MODEL))
     if make or model:
         facts["camera"] = {"make": make, "model": model}
 
@@ -117,7 +117,9 @@ def _ifd(exif: Image.Exif, tag: int) -> dict[int, Any]:
 MAX_TEXT = 200
 
 
-def _text(value: Any) -> str | None:
+def header_text(value: Any) -> str | None:
+    """A text value of a file's header (EXIF, a video's tags) as stored: stripped, NULs gone,
+    at most ``MAX_TEXT`` characters; None when empty or not text."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
@@ -129,7 +131,7 @@ def _text(value: Any) -> str | None:
 
 def _timestamp(value: Any, offset: Any) -> str | None:
     """EXIF ``YYYY:MM:DD HH:MM:SS`` (plus ``+HH:MM``) as ISO 8601; None when not a real time."""
-    text = _text(value)
+    text = header_text(value)
     if not text:
         return None
     moment = None
@@ -145,7 +147,7 @@ def _timestamp(value: Any, offset: Any) -> str | None:
     if moment.year < 1800:
         return None
     iso = moment.isoformat()
-    match = _OFFSET_RE.match(_text(offset) or "")
+    match = _OFFSET_RE.match(header_text(offset) or "")
     if match and int(match[2]) <= 14 and int(match[3]) < 60:
         iso += f"{match[1]}{match[2]}:{match[3]}"
     return iso
@@ -168,7 +170,7 @@ def _degrees(value: Any, ref: Any, positive: str, negative: str, limit: float) -
     if any(n is None or n < 0 for n in numbers):
         return None
     total = sum(n / 60**i for i, n in enumerate(numbers))  # type: ignore[operator]
-    letter = (_text(ref) or positive)[:1].upper()
+    letter = (header_text(ref) or positive)[:1].upper()
     if letter not in (positive, negative) or total > limit:
         return None
     return -total if letter == negative else total

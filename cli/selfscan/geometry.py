@@ -6,6 +6,7 @@ the alignment transform. No model here.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,7 +170,9 @@ def nms(boxes: NDArray[np.float32], scores: NDArray[np.float32], thresh: float) 
     return keep
 
 
-def iou(a: NDArray[np.float32], b: NDArray[np.float32]) -> float:
+def iou(
+    a: NDArray[np.float32] | Sequence[float], b: NDArray[np.float32] | Sequence[float]
+) -> float:
     """Intersection over union of two ``(x1, y1, x2, y2, ...)`` boxes."""
     w = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
     h = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))

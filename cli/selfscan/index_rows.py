@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import StoreError
+from .locate import split_path
 from .types import Analysis, Face
 
 # The columns of a files row that make its Analysis, and of a faces row.
@@ -77,15 +78,10 @@ def analysis_from_rows(row: tuple, face_rows: list[tuple]) -> Analysis:
 
 
 def file_part(path: str) -> str:
-    """The file an indexed item is in: itself, or for an archive member its archive (the
-    shortest prefix before a ``!/`` that is an existing regular file: a folder may be named
-    ``Wow!``). When no such archive exists, the path itself (which then does not exist either)."""
-    start = 0
-    while (at := path.find("!/", start)) >= 0:
-        if os.path.isfile(path[:at]):
-            return path[:at]
-        start = at + 1
-    return path
+    """The file an indexed item is in: itself, or for an archive member its archive (as
+    ``locate.split_path`` tells them apart: a folder may be named ``Wow!``). When no such
+    archive exists, the path itself (which then does not exist either)."""
+    return split_path(path)[0]
 
 
 def still_there(path: str) -> bool:

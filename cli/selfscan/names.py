@@ -84,6 +84,12 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def media_kind(head: bytes) -> ItemKind | None:
+    """``image`` or ``video`` when a file's first bytes say it is one, else None."""
+    found = sniff(head)
+    return found if found in ("image", "video") else None  # type: ignore[return-value]
+
+
 def brands(head: bytes) -> set[bytes]:
     """Major and compatible brands of an ISO-BMFF ``ftyp`` box at the start of ``head``."""
     if head[4:8] != b"ftyp":

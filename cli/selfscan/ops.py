@@ -185,8 +185,6 @@ def _check_photos(photos: list[Path]) -> None:
             problems.append(f"{p} does not exist")
         elif not p.is_file():
             problems.append(f"{p} is not a file")
-    if len(problems) == 1:
-        raise EnrollError(problems[0])
     if problems:
         raise EnrollError("; ".join(problems))
 

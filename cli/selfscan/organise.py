@@ -26,14 +26,13 @@ from typing import Literal
 from .errors import FileError, InputError
 from .locate import SEPARATOR, Located, read_many, split_path
 from .reports.xmp import sidecar
+from .sources import CONTROL
 from .types import FileResult
 
 MAX_NAME_BYTES = 200  # well under the 255-byte limit of common file systems, room for " (n).xmp"
-# Separators, reserved characters (Windows), control characters, and the bidi controls that
-# would show a copied name reversed in a file manager.
-_UNSAFE_CHARS = re.compile(
-    r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]'
-)
+# Separators and reserved characters (Windows), and what a terminal shows escaped: control
+# characters and the bidi controls that would show a copied name reversed in a file manager.
+_UNSAFE_CHARS = re.compile(rf'[<>:"/\\|?*]|{CONTROL.pattern}')
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 _FLAGS |= getattr(os, "O_BINARY", 0)

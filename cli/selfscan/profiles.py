@@ -139,8 +139,8 @@ class Unlike:
     """A reference photo that does not look like the same person as the profile's others."""
 
     source: str
-    best: float  # its highest similarity to any other reference
-    others: tuple[str, ...]  # the references of the largest group of alike photos
+    best: float  # its highest similarity to the owner's photos
+    others: tuple[str, ...]  # the owner's photos (see ``unlike``)
 
 
 def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:

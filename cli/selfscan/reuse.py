@@ -10,38 +10,41 @@ from .index import Cached, Index
 from .types import Analysis, Item, Job
 
 
-def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | None]:
+def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | None, str | None]:
     """Whether an item with its stored path, size and mtime still holds the stored content, and
-    the member's bytes when they had to be read to tell.
+    what had to be read to tell: the member's bytes, the file's fingerprint (so that neither is
+    read twice when the content turns out to have changed).
 
     Equal stamps (see ``Item.stamp``): yes. A row stored without a stamp: yes, once (it gets
     this one). A file whose stamp changed (an edit that restored the mtime, a same-size swap,
     but also a ``chmod``), or a member of a tar that changed: its fingerprint decides, and a
     match is remembered. A zip member whose CRC changed: no."""
     if item.stamp is None or item.stamp == hit.stamp:
-        return True, None
+        return True, None, None
     stored = hit.analysis.fingerprint
-    data = None
+    data = fingerprint = None
     if hit.stamp is None:
         same = True  # stored before stamps: trusted once, as then
     elif stored is None:
         same = False
     elif item.fs_path is not None:
         try:
-            same = fingerprint_file(item.fs_path, item.size) == stored
+            fingerprint = fingerprint_file(item.fs_path, item.size)
         except OSError:
-            return False, None
+            return False, None, None
+        same = fingerprint == stored
     elif item.stamp.startswith("tar:") and item.read is not None:
         try:
             data = item.read()
         except Exception:  # the member's own error: analysed, and reported, as a new one
-            return False, None
-        same = fingerprint_bytes(data) == stored
+            return False, None, None
+        fingerprint = fingerprint_bytes(data)
+        same = fingerprint == stored
     else:
         same = False  # a zip member's CRC says it all
     if same:
         index.restamp(hit.file_id, item.stamp)
-    return same, data
+    return same, data, fingerprint
 
 
 def plan_item(
@@ -51,13 +54,12 @@ def plan_item(
     if item.error is not None:
         return Analysis(error=item.error), False
     hit = index.lookup(item, model_id, mode)
-    data = None
+    data = fingerprint = None
     if hit is not None:
-        same, data = _same_content(item, hit, index)
+        same, data, fingerprint = _same_content(item, hit, index)
         if same:
             return hit.analysis, True
-    fingerprint = None
-    if has_rows and item.fs_path is not None:
+    if has_rows and item.fs_path is not None and fingerprint is None:
         try:
             fingerprint = fingerprint_file(item.fs_path, item.size)
         except OSError:
@@ -71,7 +73,7 @@ def plan_item(
             return Analysis(error=exc.reason), False
         except Exception as exc:  # archive libraries raise many types for damaged members
             return Analysis(error=f"cannot read archive member: {exc}"), False
-    if has_rows and data is not None:
+    if has_rows and data is not None and fingerprint is None:
         fingerprint = fingerprint_bytes(data)
     if fingerprint is not None:
         # Content analysed before under another path (see ``Index.moved``): a moved, renamed

@@ -26,7 +26,7 @@ from .config import data_dir
 from .errors import ProfileError, StoreError
 from .index import Index, index_path
 from .index_rows import file_part, store_problem
-from .models import PACKS, models_home
+from .models import PACKS, active_marker, models_home
 from .profiles import (
     check_name,
     list_profiles,
@@ -106,7 +106,7 @@ def _model_files() -> dict[str, list[Path]]:
     for p in sorted(folder.iterdir()):
         if p.is_dir() and not p.is_symlink() and p.name in PACKS:
             found["packs"].append(p)
-        elif p.name == "active" and p.is_file():
+        elif p == active_marker() and p.is_file():
             found["marker"].append(p)
         elif p.is_dir() and _PACK_TEMP.match(p.name):
             found["leftovers"].append(p)

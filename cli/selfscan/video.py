@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import FileError
 from .exportjson import camera_name
-from .facts import video_location
+from .facts import header_text, video_location
 from .imagefile import Source, open_file
 from .types import DecodedImage
 
@@ -311,12 +311,9 @@ def video_info(source: Source) -> dict[str, Any]:
 
 
 def _tag(tags: dict[str, str], *keys: str) -> str | None:
-    """The first of ``keys`` that the container's tags hold as text, cut to 200 characters."""
-    for key in keys:
-        value = tags.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
-    return None
+    """The first of ``keys`` that the container's tags hold as text, cleaned as EXIF text is
+    (``facts.header_text``)."""
+    return next((text for key in keys if (text := header_text(tags.get(key)))), None)
 
 
 def is_video(path: str | Path) -> bool:
