@@ -133,6 +133,9 @@ def test_exports_report_copies_and_sidecars(
     video = next(r for p, r in records.items() if p.endswith("VID_0300.mp4"))
     assert video["status"] == "match"
     assert video["facts"]["appearances"] and min(video["facts"]["appearances"]) >= 0.9
+    times = {f["time"] for f in video["faces"] if f["similarity"] and f["similarity"] > 0.5}
+    assert times == set(video["facts"]["appearances"])  # each face says which frame it is in
+    assert all("time" not in f for f in heic["faces"])
     for member, sample in facebook.photos.items():
         r = records[facebook.path_in_folder(member)]
         assert r["status"] == ("match" if sample == "a_players" else "no_match"), member

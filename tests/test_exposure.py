@@ -191,10 +191,23 @@ def test_csv_columns() -> None:
         "width",
         "height",
     ]
-    assert CSV_COLUMNS[8:] == ["taken", "latitude", "longitude", "camera", "other_faces", "source"]
+    assert CSV_COLUMNS[8:] == [
+        "taken",
+        "latitude",
+        "longitude",
+        "camera",
+        "other_faces",
+        "source",
+        "place",
+        "upload_ip",
+        "album",
+        "title",
+    ]
     buf = io.StringIO()
     writer = writer_for("csv", buf)
+    source = {"export": "facebook", "upload_ip": "203.0.113.7", "album": "Trip", "title": "Beach"}
     writer.add(_result(_photo(gps={"latitude": 1.5, "longitude": -2.5})))
+    writer.add(_result(_photo(), source))
     writer.add(FileResult("/p/x.jpg", "no_face"))
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
     assert (rows[0]["latitude"], rows[0]["longitude"], rows[0]["source"]) == (
@@ -202,8 +215,14 @@ def test_csv_columns() -> None:
         "-2.5",
         "folder",
     )
-    assert rows[0]["other_faces"] == "2"
-    assert rows[1]["latitude"] == "" and rows[1]["source"] == ""
+    assert rows[0]["other_faces"] == "2" and rows[0]["upload_ip"] == ""
+    assert (rows[1]["source"], rows[1]["upload_ip"], rows[1]["album"], rows[1]["title"]) == (
+        "facebook",
+        "203.0.113.7",
+        "Trip",
+        "Beach",
+    )
+    assert rows[2]["latitude"] == "" and rows[2]["source"] == "" and rows[2]["title"] == ""
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

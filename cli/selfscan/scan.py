@@ -95,7 +95,7 @@ def to_result(item: Item, analysis: Analysis, refs: np.ndarray, th: Thresholds) 
     scored = [s for s in sims if s is not None]
     score = max(scored) if scored else None
     hits = tuple(
-        FaceHit(_round_box(f.box), round(f.det_score, 4), s)
+        FaceHit(_round_box(f.box), round(f.det_score, 4), s, f.time)
         for f, s in zip(analysis.faces, sims, strict=True)
     )
     times = [f.time for f, s in zip(analysis.faces, sims, strict=True) if f.time is not None]

@@ -56,6 +56,7 @@ class FaceHit:
     box: Box
     det_score: float
     similarity: float | None
+    time: float | None = None  # seconds into a video (the sampled frame); None for photos
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ JSONL: one object per scanned item, in scan order::
      "faces": [{"box": [x1, y1, x2, y2], "det_score": float, "similarity": float|null}],
      "error": str|null, ...}
 
-Boxes are in the original image's upright pixel coordinates. Keys after ``error`` (``width``,
+Boxes are in the original image's upright pixel coordinates; a video's faces also carry
+``time``, the second of the sampled frame they were found in. Keys after ``error`` (``width``,
 ``height``, ``facts``, and ``exposure`` for matches and possible matches: see
 ``exposure.exposure_facts``) may be added in later versions; the ones above never change.
 """
@@ -33,6 +34,7 @@ def record(result: FileResult, threshold: float | None = None) -> dict[str, Any]
         "score": result.score,
         "faces": [
             {"box": list(f.box), "det_score": f.det_score, "similarity": f.similarity}
+            | ({} if f.time is None else {"time": f.time})
             for f in result.faces
         ],
         "error": result.error,
@@ -115,12 +117,17 @@ CSV_COLUMNS = [
     "camera",
     "other_faces",
     "source",
+    "place",
+    "upload_ip",
+    "album",
+    "title",
 ]
+EXPOSURE_CELLS = len(CSV_COLUMNS) - CSV_COLUMNS.index("taken")
 
 
 class CsvWriter:
     """One row per item; ``best_box`` is the box of the most similar face. The exposure columns
-    (``taken`` … ``source``) are filled for matches and possible matches."""
+    (``taken`` … ``title``) are filled for matches and possible matches."""
 
     def __init__(self, stream: IO[str], threshold: float | None = None) -> None:
         self.stream = stream
@@ -162,7 +169,7 @@ def _cell(value: Any) -> Any:
 
 def _exposure_cells(result: FileResult, threshold: float | None) -> list[Any]:
     if result.status not in EXPOSED:
-        return [""] * 6
+        return [""] * EXPOSURE_CELLS
     facts = exposure_facts(result, threshold)
     source = facts["export"] or ("archive" if facts["archive"] else "folder")
     return [
@@ -172,4 +179,5 @@ def _exposure_cells(result: FileResult, threshold: float | None) -> list[Any]:
         facts["camera"] or "",
         "" if facts["other_faces"] is None else facts["other_faces"],
         source,
+        *(facts[key] or "" for key in ("place", "upload_ip", "album", "title")),
     ]
