@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -733,6 +734,25 @@ def test_enrolling_a_photo_again_renews_it(samples: dict[str, Path], home: Path)
     code, out, _ = run("enroll", str(samples["yaoming"]))
     said = " ".join(out.split())
     assert code == 0 and "(1 already in it, renewed), which now has 1 reference photo" in said
+
+
+def test_the_same_photo_under_another_name_is_enrolled_once(
+    samples: dict[str, Path], home: Path, tmp_path: Path
+) -> None:
+    """A copy of an enrolled photo (renamed, or converted to PNG) adds nothing: it is said, not
+    stored as a second reference."""
+    copy = tmp_path / "copy of yao.jpg"
+    shutil.copyfile(samples["yaoming"], copy)
+    converted = tmp_path / "converted.png"
+    with Image.open(samples["yaoming"]) as im:
+        im.save(converted)
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    code, out, err = run("enroll", str(copy), str(converted))
+    said = " ".join((out + err).split())
+    assert code == 0, said
+    assert "copy of yao.jpg is the same photo as yaoming.jpg (similarity 1.00), already" in said
+    assert "converted.png is the same photo as yaoming.jpg" in said
+    assert "which now has 1 reference photo" in said
 
 
 def test_forget_in_a_read_only_data_dir_is_one_line(

@@ -29,6 +29,7 @@ from .profiles import (
     for_model,
     load_profile,
     profile_exists,
+    same_photos,
     save_profile,
     unlike,
 )
@@ -146,7 +147,12 @@ def enroll(
             f"{len(base.references)} earlier photo{'s' if len(base.references) != 1 else ''} "
             f"with {analyzer.model_id}"
         )
-    profile = build_profile(analyzer, photos, name, base)
+    profile, repeats = same_photos(build_profile(analyzer, photos, name, base))
+    notes += [
+        f"{Path(copy).name} is the same photo as {Path(first).name} (similarity {sim:.2f}), "
+        "already in the profile: not added again"
+        for copy, first, sim in repeats
+    ]
     new = {str(p.resolve()) for p in photos}
     cut = thresholds_for(active_pack_name()).match
     odd = unlike(profile, new, cut)

@@ -27,6 +27,8 @@ from .types import Face, Profile, Reference
 MIN_REFERENCE_HEIGHT = 80  # px, face box height in the original photo
 MIN_SHARPNESS = 20.0  # variance of the Laplacian of the aligned 112 px face
 DOMINANCE = 2.0  # the largest face must be this many times the area of the next one
+SAME_PHOTO = 0.99  # one photo twice: a copy 1.0, saved as PNG 1.0, recompressed at 80 0.995
+
 ENROLL_PLAN = DetectPlan(long_sides=(640, 1280))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -183,6 +185,23 @@ def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
         for i in range(len(refs))
         if i not in owner and refs[i].source in new
     ]
+
+
+def same_photos(profile: Profile) -> tuple[Profile, list[tuple[str, str, float]]]:
+    """``profile`` without the references that repeat an earlier one's photo under another name
+    (a copy, or one converted or lightly recompressed: similarity ``SAME_PHOTO`` or more; a
+    resized or mirrored copy scores about 0.97, two photos taken apart 0.4-0.9), and (repeat,
+    earlier photo, similarity) for each removed."""
+    kept: list[Reference] = []
+    repeats: list[tuple[str, str, float]] = []
+    for ref in profile.references:
+        sims = [float(k.embedding @ ref.embedding) for k in kept]
+        best = max(range(len(kept)), key=sims.__getitem__, default=None)
+        if best is None or sims[best] < SAME_PHOTO:
+            kept.append(ref)
+        else:
+            repeats.append((ref.source, kept[best].source, sims[best]))
+    return Profile(profile.name, profile.model_id, tuple(kept)), repeats
 
 
 def without(profile: Profile, sources: set[str]) -> Profile:
