@@ -27,6 +27,7 @@ from selfscan import analyze, ops, store
 from selfscan.errors import BusyError
 from selfscan.faces import FaceAnalyzer
 from selfscan.index import Index, index_path
+from selfscan.organise import organise
 from selfscan.scan import Progress
 from selfscan.sources import iter_items
 from selfscan.types import Analysis, Face, FileResult, Item
@@ -200,6 +201,37 @@ def test_a_tar_member_changed_under_the_same_size_and_date_is_noticed(
     os.utime(archive)  # the archive touched, its members the same: compared, reused
     _, progress, analysed = run_find([archive.parent], samples["yaoming"])
     assert analysed == 0 and progress.cached == 2
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".tar"])
+def test_members_of_one_name_are_each_scanned_and_located(
+    samples: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    """An archive may hold two members of one name (a tar appended to, a zip written twice).
+    They shared one path and index row: one result was lost, both were analysed again on every
+    rescan, and a copy of the match could be the other member's bytes."""
+    stranger, him = samples["t1"].read_bytes(), samples["yaoming"].read_bytes()
+    archive = tmp_path / "lib" / f"photos{suffix}"
+    archive.parent.mkdir()
+    if suffix == ".zip":
+        with zipfile.ZipFile(archive, "w") as zf, pytest.warns(UserWarning, match="Duplicate"):
+            zf.writestr("DCIM/a.jpg", stranger)
+            zf.writestr("DCIM/a.jpg", him)
+    else:
+        with tarfile.open(archive, "w") as tf:
+            for member in (stranger, him):
+                info = tarfile.TarInfo("DCIM/a.jpg")
+                info.size = len(member)
+                tf.addfile(info, io.BytesIO(member))
+    first, _, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 2
+    assert (first["a.jpg"].status, first["a.jpg#2"].status) == ("no_match", "match")
+    assert first["a.jpg#2"].path == f"{archive}!/DCIM/a.jpg#2"
+    _, progress, analysed = run_find([archive.parent], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 2
+    placed = organise(list(first.values()), tmp_path / "me")
+    assert [p.dest.name for p in placed] == ["a.jpg"]
+    assert placed[0].dest.read_bytes() == him
 
 
 def test_unchanged_rescan_starts_no_workers(

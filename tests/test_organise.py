@@ -182,6 +182,8 @@ def test_missing_file_is_reported_others_placed(originals: Path, tmp_path: Path)
     [
         ("/x/../..", "photo"),
         ("/x/a.zip!/a/b\\c.jpg", "c.jpg"),
+        ("/x/a.zip!/a/c.jpg#2", "c.jpg"),  # the archive's second member named a/c.jpg
+        ("/x/c.jpg#2", "c.jpg#2"),  # a file on disk keeps its name
         ("/x/.hidden.jpg", "hidden.jpg"),
         ("/x/con.jpg", "_con.jpg"),
         ("/x/tab\tnew\nline.jpg", "tab_new_line.jpg"),

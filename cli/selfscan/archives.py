@@ -25,6 +25,7 @@ from .members import (
     MAX_INNER_ARCHIVE,
     TOO_DEEP,
     Budget,
+    Occurrences,
     cap_for,
     classify,
     member_error,
@@ -87,17 +88,19 @@ def zip_items(
     for info in infos:
         offsets[info.header_offset] = offsets.get(info.header_offset, 0) + 1
     shared = {offset for offset, count in offsets.items() if count > 1}
+    occurrences = Occurrences()
     for info in infos:
         if info.is_dir():
             continue
         name = info.filename
+        key = occurrences.key(name)
         what = classify(name)
         problem = unsafe_name(name)
         if problem is None and what == "unnamed":
             what = _zip_content_kind(zf, info)
         if problem is None and what in ("skip", "json", "html", "other", "unnamed"):
             continue
-        path = f"{display}!/{name}"
+        path = f"{display}!/{key}"
         mtime_ns = _zip_mtime(info)
         if problem is None:
             problem = zip_problem(info, cap_for(what), shared)
@@ -195,6 +198,7 @@ def tar_items(
         first = short_reason(exc).splitlines()[0].rstrip(":")
         yield Item(display, 0, 0, error=f"corrupt or unreadable tar archive: {first}")
         return
+    occurrences = Occurrences()
     with tf:
         while True:
             try:
@@ -208,12 +212,14 @@ def tar_items(
                 return
             if member.isdir():
                 continue
-            yield from _tar_member(tf, member, display, index, depth, budget, stamp)
+            path = f"{display}!/{occurrences.key(member.name)}"
+            yield from _tar_member(tf, member, path, display, index, depth, budget, stamp)
 
 
 def _tar_member(
     tf: tarfile.TarFile,
     member: tarfile.TarInfo,
+    path: str,
     display: str,
     index: ExportIndex | None,
     depth: int,
@@ -221,7 +227,6 @@ def _tar_member(
     stamp: str | None,
 ) -> Iterator[Item]:
     name = member.name
-    path = f"{display}!/{name}"
     mtime_ns = int(member.mtime) * 1_000_000_000 if member.mtime else 0
     what = classify(name)
     problem = unsafe_name(name)

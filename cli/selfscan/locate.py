@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from typing import IO
 
 from .errors import FileError
-from .members import MAX_IMAGE_MEMBER, MAX_INNER_ARCHIVE, MAX_VIDEO_MEMBER, read_capped
+from .members import (
+    MAX_IMAGE_MEMBER,
+    MAX_INNER_ARCHIVE,
+    MAX_VIDEO_MEMBER,
+    Occurrences,
+    read_capped,
+    repeated_name,
+)
 from .names import kind_of, sniff
 
 SEPARATOR = "!/"
@@ -167,7 +174,7 @@ def _members(
     for name, read, mtime in _entries(fh, fmt):
         if name in direct and name not in done:
             done.add(name)
-            yield name, _attempt(read, _cap(name), mtime)
+            yield name, _attempt(read, _cap(repeated_name(name)), mtime)
         inner = nested.get(name)
         if inner:
             data = _attempt(read, MAX_INNER_ARCHIVE, mtime)
@@ -195,17 +202,22 @@ def _attempt(read: _Reader, cap: int, mtime: float | None) -> Located | FileErro
 
 def _entries(fh: IO[bytes], fmt: str) -> Iterator[tuple[str, _Reader, float | None]]:
     """Regular-file members in archive order: name, a capped reader, modification time."""
+    occurrences = Occurrences()  # a repeated name is NAME#2 in the paths, as when scanned
     try:
         if fmt == "zip":
             with zipfile.ZipFile(fh) as zf:
                 for info in zf.infolist():
                     if not info.is_dir():
-                        yield info.filename, _zip_reader(zf, info), _zip_time(info)
+                        key = occurrences.key(info.filename)
+                        yield key, _zip_reader(zf, info), _zip_time(info)
             return
         with tarfile.open(fileobj=fh, mode="r:*") as tf:
             for member in tf:
+                if member.isdir():
+                    continue
+                key = occurrences.key(member.name)
                 if member.isfile():
-                    yield member.name, _tar_reader(tf, member), float(member.mtime) or None
+                    yield key, _tar_reader(tf, member), float(member.mtime) or None
     except FileError:
         raise
     except Exception as exc:  # archive libraries raise many types for damaged archives

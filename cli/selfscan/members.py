@@ -9,6 +9,7 @@ encrypted members are refused with a reason.
 
 from __future__ import annotations
 
+import re
 import stat
 import tarfile
 import zipfile
@@ -87,6 +88,25 @@ def cap_for(what: str) -> int:
     if what == "json":
         return MAX_JSON_BYTES
     return MAX_IMAGE_MEMBER
+
+
+class Occurrences:
+    """Each member's name in its item's path. An archive may hold several members of one name
+    (a tar appended to, a zip written twice): the first keeps its name, the later ones are
+    ``NAME#2``, ``NAME#3``…, so that each has its own path, index row and result. Count every
+    member that is not a folder, in archive order, wherever the paths are made or resolved."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def key(self, name: str) -> str:
+        n = self.seen[name] = self.seen.get(name, 0) + 1
+        return name if n == 1 else f"{name}#{n}"
+
+
+def repeated_name(key: str) -> str:
+    """The member name in a path made by ``Occurrences``: ``IMG_1.jpg#2`` is ``IMG_1.jpg``."""
+    return re.sub(r"#[2-9][0-9]*$", "", key)
 
 
 def unsafe_name(name: str) -> str | None:

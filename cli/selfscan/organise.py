@@ -25,6 +25,7 @@ from typing import Literal
 
 from .errors import FileError, InputError
 from .locate import SEPARATOR, Located, read_many, split_path
+from .members import repeated_name
 from .reports.xmp import sidecar
 from .sources import CONTROL
 from .types import FileResult
@@ -57,6 +58,8 @@ def safe_name(path: str) -> str:
     _, member = split_path(path)
     if member is None and SEPARATOR in path:  # a member of an archive since moved or deleted
         member = path.rsplit(SEPARATOR, 1)[1]
+    if member is not None:
+        member = repeated_name(member)  # "IMG_1.jpg#2", the archive's second IMG_1.jpg
     # An archive's names may use either separator; on disk a backslash is a separator only
     # where the system says so (on Linux "Beach\\me.jpg" is one name).
     base = re.split(r"[\\/]", member)[-1] if member is not None else os.path.basename(path)
