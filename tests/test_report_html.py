@@ -281,6 +281,10 @@ def test_a_card_shows_what_any_of_its_copies_gives_away(
         copies = card.split('class="where"', 1)[1].split("<li>")[1:]
         marked = {c.split("</code>")[0].rsplit("/", 1)[-1]: "has a location" in c for c in copies}
         assert marked == {"a-plain.jpg": False, "b-with-gps.jpg": True}
+        # the facts only one copy gives name it by its number in the list
+        gps = 1 + [c.split("</code>")[0].endswith("b-with-gps.jpg") for c in copies].index(True)
+        assert "<ol>" in card and f"2.29444 (from the photo) [copy {gps}]" in card
+        assert f"Canon EOS 5D [copy {gps}]" in card
 
 
 def test_record_formats_count_matching_faces_like_the_report() -> None:

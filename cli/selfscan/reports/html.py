@@ -54,7 +54,7 @@ article img,.nothumb{flex:none;width:320px;max-width:40vw;height:auto;border-rad
 color:#888}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:0}
 dt{color:#666}dd{margin:0;word-break:break-word}
-.where{margin:.5rem 0 .1rem;color:#666}ul{margin:0;padding-left:1.2rem}
+.where{margin:.5rem 0 .1rem;color:#666}ul,ol{margin:0;padding-left:1.2rem}
 code{font-size:.85rem;word-break:break-all}
 h3,code,td,dd{unicode-bidi:isolate}
 summary{cursor:pointer;font-weight:600}
@@ -226,23 +226,25 @@ class HtmlWriter:
         # a description, a Facebook copy the post it was shared in).
         labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
         for key, label in (*labels, ("post", "Post"), ("thread", "Conversation")):
-            values = dict.fromkeys(
-                e.facts[key]
-                for e in group
-                if e.facts.get(key) and not (key == "title" and kind_of(e.facts[key]))
-            )  # (a Takeout "title" is the photo's file name: the copies are listed below)
-            if values:
-                rows.append((label, shortened(" · ".join(values))))
-        people = dict.fromkeys(p for e in group for p in e.facts.get("people") or [])
-        if people:
-            rows.append(("Tagged", ", ".join(list(people)[:20])))
+
+            def said(f: dict[str, Any], key: str = key) -> str:
+                text = f.get(key) or ""
+                # A Takeout "title" is the photo's file name: the copies are listed below.
+                return "" if key == "title" and kind_of(text) else shortened(text)
+
+            rows.append((label, _across(group, said, "")))
+        tagged = _across(group, lambda f: ", ".join((f.get("people") or [])[:20]), "")
+        rows.append(("Tagged", tagged))
         dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
         where = "".join(f"<li>{_location_html(e)}</li>" for e in group)
-        copies = f"{len(group)} copies" if len(group) > 1 else "Stored at"
+        if len(group) > 1:  # numbered: the facts above name the copies they come from
+            listed = f'<p class="where">{len(group)} copies:</p><ol>{where}</ol>'
+        else:
+            listed = f'<p class="where">Stored at:</p><ul>{where}</ul>'
         return (
             f'<article class="photo {_e(best.result.status)}">{img}<div>'
             f"<h3>{_n(base_name(best.result.path))}</h3><dl>{dl}</dl>"
-            f'<p class="where">{copies}:</p><ul>{where}</ul></div></article>\n'
+            f"{listed}</div></article>\n"
         )
 
     def _errors(self, opened: bool) -> str:
@@ -262,9 +264,25 @@ class HtmlWriter:
 
 
 def _across(group: list[_Entry], show: Callable[[dict[str, Any]], str], none: str) -> str:
-    """``show`` of each copy's facts, each distinct value once, ``none`` when no copy has one."""
-    values = dict.fromkeys(v for v in (show(e.facts) for e in group) if v != none)
-    return " · ".join(values) if values else none
+    """``show`` of each copy's facts, each distinct value once, ``none`` when no copy has one.
+    Where the copies differ (one export kept the GPS, another gives an upload address), each
+    value names the copies it comes from, by their number in the list of copies."""
+    values: dict[str, list[int]] = {}
+    for n, entry in enumerate(group, 1):
+        value = show(entry.facts)
+        if value != none:
+            values.setdefault(value, []).append(n)
+    if not values:
+        return none
+    if len(values) == 1 and len(next(iter(values.values()))) == len(group):
+        return next(iter(values))  # every copy says the same
+    return " · ".join(f"{value} [{_copies(numbers)}]" for value, numbers in values.items())
+
+
+def _copies(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"copy {numbers[0]}"
+    return f"copies {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
 def _location_html(entry: _Entry) -> str:
