@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,15 @@ def test_datetime_fallback_and_bad_dates(face: Image.Image) -> None:
     assert photo_facts(_save(face, exif))["captured_at"] == "2018-02-03T04:05:06"
     sub[0x9003] = "2019-07-14T18:30:05"  # the ISO form some editors write
     assert photo_facts(_save(face, exif))["captured_at"] == "2019-07-14T18:30:05"
+    # A clock never set, or set years ahead: no capture time (an export's date is used)
+    for unset in (
+        "9999:12:31 23:59:59",
+        "1801:01:01 00:00:00",
+        f"{date.today().year + 2}:01:01 12:00:00",
+    ):
+        sub[0x9003] = unset
+        exif[0x0132] = unset
+        assert photo_facts(_save(face, exif))["captured_at"] is None, unset
 
 
 def test_wrong_value_types(face: Image.Image) -> None:
@@ -160,6 +170,20 @@ def test_png_exif_before_pixels(face: Image.Image) -> None:
     facts = photo_facts(_save(face, exif, "PNG"))
     assert facts["orientation"] == 8 and facts["camera"] == {"make": None, "model": "Scanner"}
     assert (facts["width"], facts["height"]) == (287, 233)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_tiff_sizes_turned_once(face: Image.Image, orientation: int) -> None:
+    """Pillow gives a TIFF's size already upright: the sizes were swapped a second time (a
+    photo stored 287x233 with orientation 6 said stored 233x287, upright 287x233)."""
+    stored = face.transpose(Image.Transpose.ROTATE_90)  # 287 x 233
+    buf = io.BytesIO()
+    stored.save(buf, "TIFF", tiffinfo={0x0112: orientation})
+    facts = photo_facts(buf.getvalue())
+    assert facts["format"] == "TIFF" and facts["orientation"] == orientation
+    assert (facts["stored_width"], facts["stored_height"]) == (287, 233)
+    upright = (287, 233) if orientation == 3 else (233, 287)
+    assert (facts["width"], facts["height"]) == upright
 
 
 def test_heic_orientation(face: Image.Image) -> None:

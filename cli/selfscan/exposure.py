@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .exportjson import camera_name
+from .facts import plausible_time
 from .geometry import iou
 from .types import FileResult
 
@@ -119,12 +120,12 @@ def iso_time(value: Any) -> str | None:
     exif = _EXIF_TIME.match(text)
     if exif:
         y, mo, d, h, mi, s, rest = exif.groups()
-        if y == "0000" or mo == "00":
-            return None
-        return f"{y}-{mo}-{d}T{h}:{mi}:{s}{rest.strip()}"
+        text = f"{y}-{mo}-{d}T{h}:{mi}:{s}{rest.strip()}"
     try:
-        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        return None
+    if not plausible_time(moment):  # a clock never set: 0000, 9999, a container's zero time
         return None
     return _NO_FRACTION.sub("", text)  # a container's "15:00:00.000000Z": no news in zeros
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from PIL import Image
@@ -26,6 +26,11 @@ _OFFSET_TIME = 0x9010
 _OFFSET_TIME_ORIGINAL = 0x9011
 _MAKE = 0x010F
 _MODEL = 0x0110
+_IMAGE_WIDTH = 0x0100
+_IMAGE_LENGTH = 0x0101
+_EARLIEST = datetime(1900, 1, 1)  # as for an export's times
+_CLOCK_SLACK = timedelta(days=2)  # a camera's clock a zone or two ahead of this machine's
+_ZERO_TIMES = (datetime(1904, 1, 1), datetime(1970, 1, 1))  # QuickTime's and Unix's epochs
 _OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 KEYS = (
@@ -75,7 +80,7 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
         stored = upright_size(*im.size, orientation)
     else:
         orientation = orientation_of(im) if _has_exif(im) else 1
-        stored = im.size
+        stored = _stored_size(im)
     facts["orientation"] = orientation
     facts["stored_width"], facts["stored_height"] = stored
     facts["width"], facts["height"] = upright_size(*stored, orientation)
@@ -90,6 +95,17 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
     make, model = header_text(exif.get(_MAKE)), header_text(exif.get(_MODEL))
     if make or model:
         facts["camera"] = {"make": make, "model": model}
+
+
+def _stored_size(im: Image.Image) -> tuple[int, int]:
+    """The pixels' size as stored. Pillow gives a TIFF's size upright before it is turned (for
+    orientations 5-8 its width and height are swapped): the TIFF's own tags say what it stores."""
+    if im.format == "TIFF":
+        tags = getattr(im, "tag_v2", {})
+        width, height = tags.get(_IMAGE_WIDTH), tags.get(_IMAGE_LENGTH)
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            return width, height
+    return im.size
 
 
 def _has_exif(im: Image.Image) -> bool:
@@ -144,13 +160,23 @@ def _timestamp(value: Any, offset: Any) -> str | None:
             continue
     if moment is None:
         return None
-    if moment.year < 1800:
+    if not plausible_time(moment):
         return None
     iso = moment.isoformat()
     match = _OFFSET_RE.match(header_text(offset) or "")
     if match and int(match[2]) <= 14 and int(match[3]) < 60:
         iso += f"{match[1]}{match[2]}:{match[3]}"
     return iso
+
+
+def plausible_time(moment: datetime) -> bool:
+    """Whether a camera's or a container's time can be when it was taken: not before 1900 nor
+    after today, and not a container's zero time (1904-01-01 or 1970-01-01 at midnight). A
+    clock never set says 0000, 9999 or its epoch."""
+    naive = moment.replace(tzinfo=None)
+    if naive in _ZERO_TIMES:
+        return False
+    return _EARLIEST <= naive <= datetime.now() + _CLOCK_SLACK
 
 
 def _number(value: Any) -> float | None:
