@@ -384,6 +384,43 @@ def test_standard_output_that_cannot_be_written_is_one_error(
     assert closed.returncode == 0 and b"Traceback" not in closed.stderr, closed.stderr
 
 
+def test_records_on_standard_output_are_data_only_whatever_the_locale(
+    samples: dict[str, Path], home: Path, tmp_path: Path
+) -> None:
+    """What a script reads on stdout parses: JSONL under a latin-1 locale with a name in another
+    script (it stopped half-written, an internal error), ``-o /dev/stdout`` (the summary was
+    written after the records), ``data --json`` with FORCE_COLOR set (colour codes in the JSON)
+    and a profile photo whose name is not UTF-8 (raw bytes in the JSON)."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copyfile(samples["players"], lib / "写真.jpg")
+    odd = os.fsdecode(bytes(tmp_path) + b"/me\xe9\xff.jpg")
+    shutil.copyfile(samples["yaoming"], odd)
+    env = {**os.environ, "SELFSCAN_HOME": str(home), "FORCE_COLOR": "1"}
+    assert subprocess.run(command("enroll", odd), env=env, capture_output=True).returncode == 0
+    runs = [
+        ({"PYTHONIOENCODING": "latin-1"}, ("find", lib, "-f", "jsonl", "--workers", "1")),
+        ({}, ("find", lib, "-f", "jsonl", "-o", "/dev/stdout", "--workers", "1")),
+        ({}, ("find", lib, "-f", "json", "-o", "/dev/fd/1", "--workers", "1")),
+    ]
+    for extra, args in runs:
+        done = subprocess.run(command(*args), env={**env, **extra}, capture_output=True)
+        assert done.returncode == 0, done.stderr
+        text = done.stdout.decode("utf-8")
+        records = (
+            json.loads(text)["results"]
+            if "json" in args
+            else list(map(json.loads, text.splitlines()))
+        )
+        assert [(Path(r["path"]).name, r["status"]) for r in records] == [("写真.jpg", "match")]
+    done = subprocess.run(command("data", "--json"), env=env, capture_output=True)
+    listed = json.loads(done.stdout.decode("utf-8"))
+    photos = [p for profile in listed["profiles"] for p in profile["photos"]]
+    assert [os.fsencode(p["path"] if isinstance(p, dict) else p) for p in photos] == [
+        os.fsencode(odd)
+    ]
+
+
 def test_a_data_dir_that_is_a_file_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -220,6 +220,10 @@ def test_no_embedding_survives_forget_all(
     done = selfscan("data", "--json", env=env, cwd=cwd)
     info = json.loads(done.stdout)
     assert info["profiles"] == [] and not info["index"]["exists"]
+    # the same keys as when there is an index, for a script to read: empty ones are null
+    assert {k: info["index"][k] for k in ("files", "faces", "missing", "problem")} == dict.fromkeys(
+        ("files", "faces", "missing", "problem")
+    )
 
 
 def test_a_forgotten_photos_embeddings_leave_the_index_file(

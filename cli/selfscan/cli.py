@@ -6,6 +6,7 @@ the user.
 
 from __future__ import annotations
 
+import codecs
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__, cli_store, ops, render
-from .cli_boundary import Boundary, err
+from .cli_boundary import Boundary, err, is_stdout
 from .cli_boundary import run as run_app
 from .cli_models import app as models_app
 from .cli_run import run_find
@@ -183,6 +184,8 @@ def find(
     targets = [given(p, "a path to scan") for p in paths]
     mine = [given(p, "--me") for p in me or []]
     report = None if output is None or output == "-" else given(output, "-o")
+    if report is not None and is_stdout(report):  # -o /dev/stdout: records only, as with -o -
+        report = None
     copy_dest = None if copy_to is None else given(copy_to, "--copy-to")
     link_dest = None if link_to is None else given(link_to, "--link-to")
     if quick and thorough:
@@ -258,8 +261,10 @@ app.command()(cli_store.doctor)
 
 def main() -> None:
     """Entry point of the ``selfscan`` command."""
-    # File names need not be UTF-8: print their bytes as they are rather than fail.
+    # File names need not be UTF-8: print their bytes as they are rather than fail. A terminal
+    # that takes less than Unicode (a latin-1 locale) gets escapes for what it cannot show.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="surrogateescape")
+            utf8 = codecs.lookup(stream.encoding or "ascii").name == "utf-8"
+            stream.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
     run_app(app)

@@ -7,10 +7,12 @@ the signal's number (130, 143, 129).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import sys
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -107,6 +109,23 @@ def ignore_signals() -> None:
 def interrupted_status() -> int:
     """The exit status of a command stopped by a signal: 128 + its number."""
     return 128 + _stopped_by[0]
+
+
+def is_stdout(path: Path) -> bool:
+    """Whether ``path`` is where standard output goes (``/dev/stdout``, ``/dev/fd/1``, or the
+    file stdout was redirected to)."""
+    try:
+        target, ours = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (target.st_dev, target.st_ino) == (ours.st_dev, ours.st_ino)
+
+
+def utf8_stdout() -> None:
+    """Standard output in UTF-8 whatever the locale says: records (JSON, CSV) are UTF-8, and
+    under a latin-1 or ASCII locale a name in another script stopped them half-written."""
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # a test's capture: any text
+        sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape")  # type: ignore[union-attr]
 
 
 class _Stdout:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from . import render
-from .cli_boundary import ignore_signals, interrupted_status
+from .cli_boundary import ignore_signals, interrupted_status, utf8_stdout
 from .config import data_dir
 from .errors import OutputError
 from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
@@ -44,6 +44,8 @@ def run_find(
         options: dict[str, object] = {"threshold": float(session.thresholds.match)}
         if fmt == "html":
             options["profile_name"] = session.profile.name
+        if output is None:
+            utf8_stdout()
         try:
             writer = (
                 FileReport(fmt, output, **options)

@@ -25,7 +25,7 @@ def data(
     """
     info = store.inventory()
     if as_json:
-        out.print_json(store.to_json(info))
+        typer.echo(store.to_json(info))  # ASCII: names' odd bytes as \udcXX, never colour
     else:
         render_store.data_report(out, info)
 
@@ -114,7 +114,7 @@ def doctor(
     """
     info = checkup.diagnose()
     if as_json:
-        out.print_json(store.to_json(info))
+        typer.echo(store.to_json(info))  # ASCII: names' odd bytes as \udcXX, never colour
     else:
         render_store.doctor_report(out, info)
     if info["problems"]:

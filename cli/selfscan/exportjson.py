@@ -13,6 +13,19 @@ from typing import Any
 
 _MIN_TIME = -2_208_988_800  # 1900-01-01
 _MAX_TIME = 4_102_444_800  # 2100-01-01
+_EARLIEST = dt.datetime(1900, 1, 1)  # as _MIN_TIME
+_CLOCK_SLACK = dt.timedelta(days=2)  # a camera's clock a zone or two ahead of this machine's
+_ZERO_TIMES = (dt.datetime(1904, 1, 1), dt.datetime(1970, 1, 1))  # QuickTime's and Unix's epochs
+
+
+def plausible_time(moment: dt.datetime) -> bool:
+    """Whether a camera's or a container's time can be when it was taken: not before 1900 nor
+    after today, and not a container's zero time (1904-01-01 or 1970-01-01 at midnight). A
+    clock never set says 0000, 9999 or its epoch."""
+    naive = moment.replace(tzinfo=None)
+    if naive in _ZERO_TIMES:
+        return False
+    return _EARLIEST <= naive <= dt.datetime.now() + _CLOCK_SLACK
 
 
 def fix_mojibake(text: str) -> str:

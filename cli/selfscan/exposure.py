@@ -16,8 +16,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from .exportjson import camera_name
-from .facts import plausible_time
+from .exportjson import camera_name, plausible_time
 from .geometry import iou
 from .types import FileResult
 

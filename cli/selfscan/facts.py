@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from PIL import Image
 
 from .errors import FileError
+from .exportjson import plausible_time
 from .imagefile import Source, opened, orientation_of, upright_size
 
 _EXIF_IFD = 0x8769
@@ -28,9 +29,6 @@ _MAKE = 0x010F
 _MODEL = 0x0110
 _IMAGE_WIDTH = 0x0100
 _IMAGE_LENGTH = 0x0101
-_EARLIEST = datetime(1900, 1, 1)  # as for an export's times
-_CLOCK_SLACK = timedelta(days=2)  # a camera's clock a zone or two ahead of this machine's
-_ZERO_TIMES = (datetime(1904, 1, 1), datetime(1970, 1, 1))  # QuickTime's and Unix's epochs
 _OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 KEYS = (
@@ -167,16 +165,6 @@ def _timestamp(value: Any, offset: Any) -> str | None:
     if match and int(match[2]) <= 14 and int(match[3]) < 60:
         iso += f"{match[1]}{match[2]}:{match[3]}"
     return iso
-
-
-def plausible_time(moment: datetime) -> bool:
-    """Whether a camera's or a container's time can be when it was taken: not before 1900 nor
-    after today, and not a container's zero time (1904-01-01 or 1970-01-01 at midnight). A
-    clock never set says 0000, 9999 or its epoch."""
-    naive = moment.replace(tzinfo=None)
-    if naive in _ZERO_TIMES:
-        return False
-    return _EARLIEST <= naive <= datetime.now() + _CLOCK_SLACK
 
 
 def _number(value: Any) -> float | None:

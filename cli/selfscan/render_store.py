@@ -86,8 +86,8 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
     elif ix["exists"]:
         table.add_row(
             "index",
-            f"{plural(ix.get('files', 0), 'file')} indexed, {plural(ix.get('faces', 0), 'face')}, "
-            f"{plural(ix.get('embeddings', 0), 'embedding')}"
+            f"{plural(ix['files'] or 0, 'file')} indexed, {plural(ix['faces'] or 0, 'face')}, "
+            f"{plural(ix['embeddings'] or 0, 'embedding')}"
             + (
                 f"; {ix['missing']} no longer exist (forget them with --missing)"
                 if ix.get("missing")

@@ -167,6 +167,7 @@ def inventory() -> dict[str, Any]:
             {"name": temp.name, "path": str(temp), "leftover": True, "bytes": _size(temp)}
         )
     index: dict[str, Any] = {"path": str(index_path()), "exists": index_path().exists()}
+    index.update(dict.fromkeys(("files", "faces", "embeddings", "missing", "problem")))
     if index_path().exists():
         try:
             db = Index(index_path())
