@@ -7,8 +7,11 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -574,6 +577,47 @@ def test_a_relative_data_dir_does_not_move_with_the_working_directory(
     assert data_dir() == tmp_path / "rel"
     code, out, _ = run("doctor")
     assert code == 0 and "data dir not created yet" in out and not (tmp_path / "rel").exists()
+
+
+def test_forget_missing_finds_members_gone_from_an_archive(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """A photo deleted from an archive that is still there (a zip, a tar, a zip inside a zip)
+    kept its strangers' faces for good: data did not count it and --missing did not forget it."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    inner = io.BytesIO()
+
+    def write(keep_all: bool) -> None:
+        names = ("players", "gdp") if keep_all else ("players",)
+        with zipfile.ZipFile(inner, "w") as zf:
+            for n in names:
+                zf.write(samples[n], f"{n}.jpg")
+        with zipfile.ZipFile(lib / "album.zip", "w") as zf:
+            for n in names:
+                zf.write(samples[n], f"{n}.jpg")
+            zf.writestr("nested.zip", inner.getvalue())
+        with tarfile.open(lib / "album.tar", "w") as tf:
+            for n in names:
+                tf.add(samples[n], f"{n}.jpg")
+        inner.seek(0)
+        inner.truncate()
+
+    write(keep_all=True)
+    assert run("find", "--me", str(samples["yaoming"]), str(lib), "--workers", "1")[0] == 0
+    info = json.loads(run("data", "--json")[1])["index"]
+    assert (info["files"], info["missing"]) == (6, 0)
+    write(keep_all=False)  # gdp.jpg taken out of each
+    info = json.loads(run("data", "--json")[1])["index"]
+    assert (info["files"], info["missing"]) == (6, 3)
+    code, out, _ = run("forget", "--missing")
+    assert code == 0 and "forgot 3 indexed files that no longer exist" in out
+    db = sqlite3.connect(home / "index.sqlite")
+    left = sorted(
+        os.fsdecode(p).rsplit("!/", 1)[1] for (p,) in db.execute("SELECT path FROM files")
+    )
+    db.close()
+    assert left == ["players.jpg"] * 3
 
 
 def test_forget_a_path_or_what_no_longer_exists(

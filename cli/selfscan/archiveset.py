@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing, zip_read
 from .errors import short_reason
 from .exports import ExportIndex
-from .members import Budget
+from .members import Budget, tar_stamp
 from .names import MAX_JSON_BYTES
 from .types import Item
 
@@ -78,7 +78,7 @@ class _ArchiveSet:
                     self.index,
                     0,
                     part.budget,
-                    _tar_stamp(part.path),
+                    tar_stamp(part.path),
                 )
         finally:
             self.left -= 1
@@ -143,14 +143,3 @@ def archive_sets(entries: list[ArchiveEntry], with_facts: bool) -> dict[str, _Ar
         for entry in group:
             sets[entry.path] = shared
     return sets
-
-
-def _tar_stamp(path: str) -> str | None:
-    """A tar member's stamp: its archive's identity (inode, ctime, size, mtime). A tar lists no
-    checksum per member, so any change to the archive makes its members' contents be compared
-    with what the index holds (see ``reuse``)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return f"tar:{st.st_ino}:{st.st_ctime_ns}:{st.st_size}:{st.st_mtime_ns}"

@@ -30,6 +30,7 @@ from .index_rows import (
     Cached,
     Window,
     analysis_from_rows,
+    gone_paths,
     key_of,
     path_of,
     still_there,
@@ -295,11 +296,12 @@ class Index:
         return self.forget_missing(roots, set())
 
     def gone(self) -> list[str]:
-        """Indexed items whose file, or whose archive, no longer exists."""
-        return [path for path in self.iter_paths() if not still_there(path)]
+        """Indexed items that no longer exist: their file, their archive, or their member in
+        an archive that is still there."""
+        return gone_paths(self.db.execute("SELECT path, stamp FROM files ORDER BY path"))
 
     def forget_gone(self) -> int:
-        """Delete the rows of items whose file or archive no longer exists; returns how many."""
+        """Delete the rows of the items ``gone`` finds; returns how many."""
         gone = self.gone()
         self._window = Window(b"", b"", {})
         self.begin()

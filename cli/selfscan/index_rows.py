@@ -1,6 +1,7 @@
 """How the index's rows read: the columns a lookup selects, paths as stored (and whether their
-file is still there), the read-ahead window of a rescan, rows turned back into an ``Analysis``,
-and what to say when SQLite cannot use the index. Used by :mod:`selfscan.index`.
+file, or their archive member, is still there), the read-ahead window of a rescan, rows turned
+back into an ``Analysis``, and what to say when SQLite cannot use the index. Used by
+:mod:`selfscan.index`.
 """
 
 from __future__ import annotations
@@ -8,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import StoreError
-from .locate import split_path
+from .locate import present_members, split_path
+from .members import tar_stamp
 from .types import Analysis, Face
 
 # The columns of a files row that make its Analysis, and of a faces row.
@@ -87,6 +90,32 @@ def file_part(path: str) -> str:
 def still_there(path: str) -> bool:
     """Whether an indexed item's file, or for an archive member its archive, still exists."""
     return os.path.lexists(file_part(path))
+
+
+def gone_paths(rows: Iterable[tuple[bytes | str, str | None]]) -> list[str]:
+    """The indexed items (``(path, stamp)`` rows) that no longer exist: a file deleted, an
+    archive deleted, or a member no longer in its archive. An archive is opened for its names
+    only when it may have changed (a tar whose identity is still its members' stamp has not),
+    and one that cannot be read keeps its members."""
+    gone: list[str] = []
+    members: dict[str, dict[str, list[str]]] = {}  # archive -> member -> indexed paths
+    stamps: dict[str, set[str | None]] = {}
+    for raw, stamp in rows:
+        path = path_of(raw)
+        archive, member = split_path(path)
+        if member is None:
+            if not os.path.lexists(path):
+                gone.append(path)
+            continue
+        members.setdefault(archive, {}).setdefault(member, []).append(path)
+        stamps.setdefault(archive, set()).add(stamp)
+    for archive, wanted in members.items():
+        if stamps[archive] == {tar_stamp(archive)}:
+            continue  # a tar unchanged since its members were indexed
+        present = present_members(archive, set(wanted))
+        if present is not None:
+            gone += [p for rest, paths in wanted.items() if rest not in present for p in paths]
+    return sorted(gone)
 
 
 def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:

@@ -9,6 +9,7 @@ encrypted members are refused with a reason.
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 import tarfile
@@ -190,3 +191,14 @@ def tar_problem(member: tarfile.TarInfo) -> str | None:
     if member.isdev():
         return f"device or special file member: {member.name}"
     return None
+
+
+def tar_stamp(path: str) -> str | None:
+    """A tar member's stamp: its archive's identity (inode, ctime, size, mtime). A tar lists no
+    checksum per member, so any change to the archive makes its members' contents be compared
+    with what the index holds (see ``reuse``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"tar:{st.st_ino}:{st.st_ctime_ns}:{st.st_size}:{st.st_mtime_ns}"
