@@ -221,6 +221,30 @@ def test_data_and_forget(samples: dict[str, Path], library: Path, home: Path) ->
     assert not (home / "index.sqlite").exists()
 
 
+def test_a_database_or_profile_named_like_selfscans_is_left_alone(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """A folder given as SELFSCAN_HOME may hold an ``index.sqlite`` of another program and a
+    ``profiles/settings.json`` that is no profile: ``data`` migrated the database (it wrote to
+    it) and ``forget --all`` deleted both. Now they are listed as not selfscan's and kept, and a
+    scan says what to do instead of writing selfscan's tables into the database."""
+    home.mkdir(parents=True)
+    db = sqlite3.connect(home / "index.sqlite")
+    db.executescript("CREATE TABLE notes(t TEXT); INSERT INTO notes VALUES ('my diary');")
+    db.close()
+    (home / "profiles").mkdir()
+    (home / "profiles" / "settings.json").write_text('// my settings\n{"a": 1}\n')
+    before = {p: p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    info = json.loads(run("data", "--json")[1])
+    assert not info["index"]["exists"] and info["profiles"] == [] and info["others"]["files"] == 2
+    code, _, err = run("find", "--me", str(samples["yaoming"]), str(library), "--workers", "1")
+    said = " ".join(err.split())
+    assert code == 1 and "is not selfscan's index (it holds other tables)" in said, said
+    code, out, _ = run("forget", "--all")
+    assert code == 0 and "left alone: 2 files" in " ".join(out.split())
+    assert {p: p.read_bytes() for p in home.rglob("*") if p.is_file()} == before
+
+
 def test_forget_all_deletes_only_what_selfscan_made(
     samples: dict[str, Path], library: Path, home: Path
 ) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import lock
 from .config import data_dir, ensure_private_dir, private_umask
+from .errors import StoreError
 from .fingerprints import WHOLE_LIMIT
 from .index_migrations import migrate
 from .index_rows import (
@@ -46,6 +47,25 @@ def index_path() -> Path:
     return data_dir() / "index.sqlite"
 
 
+def foreign_index(path: Path) -> bool:
+    """Whether ``path`` is an SQLite database of someone else's: it holds tables, and not the
+    index's (``SELFSCAN_HOME`` pointed at a folder holding an ``index.sqlite`` of its own). It is
+    read, never written; an unreadable or damaged one is not called foreign."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(16) != b"SQLite format 3\0":
+                return False
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error, ValueError):
+        return False
+    tables = {name for (name,) in rows}
+    return bool(tables) and not {"files", "faces"} <= tables
+
+
 class Index:
     """The index database. ``Index(None)`` is an in-memory one that keeps nothing (--no-store).
     With ``exclusive``, it holds the data dir's scan lock (see :mod:`selfscan.lock`) until
@@ -53,6 +73,11 @@ class Index:
 
     def __init__(self, path: Path | None, exclusive: bool = False) -> None:
         self.path = path
+        if path is not None and foreign_index(path):  # never migrated, written or deleted
+            raise StoreError(
+                f"{path} is not selfscan's index (it holds other tables): move it out of the "
+                "data dir, or set SELFSCAN_HOME to a folder of selfscan's own"
+            )
         self._lock = lock.acquire(path) if path is not None and exclusive else None
         try:
             self.db = self._open(path)

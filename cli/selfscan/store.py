@@ -24,7 +24,7 @@ from typing import Any
 from . import lock
 from .config import data_dir
 from .errors import ProfileError, StoreError
-from .index import Index, index_path
+from .index import Index, foreign_index, index_path
 from .index_rows import file_part, store_problem
 from .models import PACKS, active_marker, models_home
 from .profiles import (
@@ -68,6 +68,9 @@ def _database_files() -> list[Path]:
 
 
 def _index_files() -> list[Path]:
+    """The index's files; none when ``index.sqlite`` is someone else's database."""
+    if foreign_index(index_path()):
+        return []
     return [*_database_files(), lock.lock_path(index_path())]
 
 
@@ -81,14 +84,21 @@ def _profile_files() -> list[Path]:
 
 
 def _profile_names() -> list[str]:
-    """The profiles' names: files named like one that hold a profile, or hold no JSON at all
-    (a damaged profile, which may hold embeddings); another JSON file is the user's."""
+    """The profiles' names: files named like one that hold a profile, or a damaged one (not
+    JSON, but with a profile's keys in it: it may hold embeddings); any other file is the
+    user's."""
     names = []
     for name in list_profiles():
         try:
-            doc = json.loads((profiles_dir() / f"{name}.json").read_bytes())
-        except (OSError, ValueError):
-            names.append(name)
+            raw = (profiles_dir() / f"{name}.json").read_bytes()
+        except OSError:
+            names.append(name)  # unreadable: kept as ours, since it may hold embeddings
+            continue
+        try:
+            doc = json.loads(raw)
+        except ValueError:  # damaged: ours if it still reads like a profile
+            if any(key in raw for key in (b'"references"', b'"model_id"', b'"embedding"')):
+                names.append(name)
             continue
         if isinstance(doc, dict) and ("references" in doc or "model_id" in doc):
             names.append(name)
@@ -166,9 +176,10 @@ def inventory() -> dict[str, Any]:
         profiles.append(
             {"name": temp.name, "path": str(temp), "leftover": True, "bytes": _size(temp)}
         )
-    index: dict[str, Any] = {"path": str(index_path()), "exists": index_path().exists()}
+    ours = bool(_index_files())
+    index: dict[str, Any] = {"path": str(index_path()), "exists": ours and index_path().exists()}
     index.update(dict.fromkeys(("files", "faces", "embeddings", "missing", "problem")))
-    if index_path().exists():
+    if index["exists"]:
         try:
             db = Index(index_path())
         except StoreError as exc:  # damaged: still listed, with the way to delete it
