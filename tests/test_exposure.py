@@ -202,6 +202,8 @@ def test_csv_columns() -> None:
         "upload_ip",
         "album",
         "title",
+        "taken_source",
+        "location_source",
     ]
     buf = io.StringIO()
     writer = writer_for("csv", buf)
@@ -216,6 +218,7 @@ def test_csv_columns() -> None:
         "folder",
     )
     assert rows[0]["other_faces"] == "2" and rows[0]["upload_ip"] == ""
+    assert (rows[0]["taken_source"], rows[0]["location_source"]) == ("", "exif")
     assert (rows[1]["source"], rows[1]["upload_ip"], rows[1]["album"], rows[1]["title"]) == (
         "facebook",
         "203.0.113.7",

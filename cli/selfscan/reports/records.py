@@ -121,6 +121,8 @@ CSV_COLUMNS = [
     "upload_ip",
     "album",
     "title",
+    "taken_source",
+    "location_source",
 ]
 EXPOSURE_CELLS = len(CSV_COLUMNS) - CSV_COLUMNS.index("taken")
 
@@ -180,4 +182,6 @@ def _exposure_cells(result: FileResult, threshold: float | None) -> list[Any]:
         "" if facts["other_faces"] is None else facts["other_faces"],
         source,
         *(facts[key] or "" for key in ("place", "upload_ip", "album", "title")),
+        facts["taken_source"] or "",
+        facts["location_source"] or "",
     ]
