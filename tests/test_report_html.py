@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from selfscan import ops
+from selfscan.faces import DetectPlan, FaceAnalyzer
 from selfscan.reports import writer_for
 from selfscan.types import FileResult, ScanSummary
 from tests import imagegen
@@ -126,14 +127,39 @@ def test_hostile_name_is_text(page: str) -> None:
 def test_thumbnails_small_jpegs_with_box(page: str) -> None:
     parser = _Tags()
     parser.feed(page)
-    sources = [a["src"] for t, a in parser.tags if t == "img"]
-    assert len(sources) == 2  # the team photo (all its copies) and the holiday photo
-    for src in sources:
+    images = [a for t, a in parser.tags if t == "img"]
+    thumbs = [a["src"] for a in images if a.get("class") != "face"]
+    faces = [a["src"] for a in images if a.get("class") == "face"]
+    assert len(thumbs) == 2  # the team photo (all its copies) and the holiday photo
+    assert len(faces) == 1  # his face is 13 px tall in the team photo's thumbnail: enlarged
+    for src, side in [(src, 320) for src in thumbs] + [(src, 160) for src in faces]:
         assert src is not None and src.startswith("data:image/jpeg;base64,")
         payload = src.split(",", 1)[1]
         assert len(payload) < 50_000  # 1,000 matches stay under 50 MB
         im = Image.open(io.BytesIO(base64.b64decode(payload)))
-        assert im.format == "JPEG" and max(im.size) <= 320
+        assert im.format == "JPEG" and max(im.size) <= side
+
+
+def test_a_face_small_in_its_thumbnail_is_shown_enlarged(
+    results: dict[str, FileResult], samples: dict[str, Path], analyzer: FaceAnalyzer
+) -> None:
+    """In a team photo his face is 13 px tall in the 320 px thumbnail: nobody can check that
+    it is him. The report also shows the face enlarged, and the enlarged face is his (the
+    models find it and match it); a face already large in its thumbnail is not repeated."""
+    from selfscan.images import decode
+    from selfscan.profiles import build_profile
+    from selfscan.thumbs import preview
+
+    team, alone = results["players.jpg"], results["holiday.jpg"]
+    assert preview(alone.path, alone).face is None
+    face = preview(team.path, team).face
+    assert face is not None
+    image = decode(face, 640)
+    assert 80 <= max(image.width, image.height) <= 160  # its own pixels, a margin around
+    found = analyzer.embed(image, analyzer.detect(image, DetectPlan(long_sides=(640,))))
+    him = build_profile(analyzer, [samples["yaoming"]]).references[0].embedding
+    best = max(float(f.embedding @ him) for f in found if f.embedding is not None)
+    assert best > 0.4
 
 
 def test_matching_face_is_boxed(results: dict[str, FileResult]) -> None:
@@ -370,7 +396,7 @@ def test_two_shots_of_one_scene_are_not_copies(
     assert [r.status for r in found] == ["match"] * 3
     page = _report(found)
     assert len(re.findall(r"<article ", page)) == 2, page
-    assert page.count("<img ") == 2
+    assert page.count("<img ") - page.count('<img class="face"') == 2
 
 
 def test_only_errors_are_shown_open_and_the_report_time_has_its_zone(

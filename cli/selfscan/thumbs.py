@@ -25,12 +25,19 @@ OTHER_COLOUR = (255, 255, 255)
 _HASH_SIZE = 8
 
 
+FACE_SIDE = 160  # the enlarged face beside a thumbnail where the face is small in it
+SMALL_IN_THUMB = 48  # px: a face shorter than this in the thumbnail is also shown enlarged
+_FACE_MARGIN = 0.35  # of the face's size, on each side of the enlarged face
+
+
 @dataclass(frozen=True)
 class Preview:
-    """A result's thumbnail (JPEG bytes) and perceptual hash; either may be None."""
+    """A result's thumbnail (JPEG bytes), its perceptual hash, and the best face enlarged (JPEG
+    bytes, only where the face is small in the thumbnail); any may be None."""
 
     jpeg: bytes | None
     phash: str | None
+    face: bytes | None = None
 
 
 def thumbnail(
@@ -67,7 +74,8 @@ def preview(
                 return Preview(_encode(_placeholder(max_side)), None)
             return Preview(_encode(_boxed(frame, result, threshold)), None)
         im = open_for_thumbnail(source, max_side)
-        return Preview(_encode(_boxed(im, result, threshold)), dhash(im))
+        face = _enlarged_face(source, result, im.width)
+        return Preview(_encode(_boxed(im, result, threshold)), dhash(im), face)
     except FileError:
         return Preview(None, None)
     except Exception:  # a preview is never worth failing a report for
@@ -126,6 +134,27 @@ def _boxed(im: Image.Image, result: FileResult, threshold: float | None) -> Imag
             width=line if best else max(1, line // 2),
         )
     return im
+
+
+def _enlarged_face(source: str | bytes, result: FileResult, thumb_width: int) -> bytes | None:
+    """The best face with a margin, about ``FACE_SIDE`` px, when it is under ``SMALL_IN_THUMB``
+    px tall in the thumbnail (a 45 px face in a 12 MP photo is 4 px there: nobody can check
+    it by eye). Decoded at the size that gives it, never above the photo's own."""
+    best = next((f for f in result.faces if f.similarity == result.score), None)
+    if best is None or not result.width or not result.height or result.score is None:
+        return None
+    x1, y1, x2, y2 = best.box
+    side = max(x2 - x1, y2 - y1) * (1 + 2 * _FACE_MARGIN)
+    if side <= 0 or (y2 - y1) * thumb_width / result.width >= SMALL_IN_THUMB:
+        return None
+    long_side = max(result.width, result.height)
+    im = open_for_thumbnail(source, min(long_side, round(long_side * FACE_SIDE / side) + 1))
+    scale = im.width / result.width
+    cx, cy, half = (x1 + x2) / 2 * scale, (y1 + y2) / 2 * scale, side * scale / 2
+    crop = im.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
+    if max(crop.size) > FACE_SIDE:
+        crop.thumbnail((FACE_SIDE, FACE_SIDE), Image.Resampling.LANCZOS)
+    return _encode(crop)
 
 
 def _encode(im: Image.Image) -> bytes:

@@ -50,6 +50,8 @@ article.photo{display:flex;gap:1rem;background:#fff;border:1px solid #e3e3e3;bor
 padding:.8rem;margin:.8rem 0}
 article.possible{border-color:#e0b040}
 article img,.nothumb{flex:none;width:320px;max-width:40vw;height:auto;border-radius:4px}
+.shots{flex:none;display:flex;flex-direction:column;gap:.4rem}
+article img.face{width:160px;border:2px solid #ffc400}
 .nothumb{height:180px;background:#eee;display:flex;align-items:center;justify-content:center;
 color:#888}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:0}
@@ -66,6 +68,7 @@ summary{cursor:pointer;font-weight:600}
 class _Entry:
     result: FileResult
     thumb: str | None  # base64 JPEG
+    face: str | None  # base64 JPEG: the face enlarged, where it is small in the thumbnail
     phash: str | None
     facts: dict[str, Any]
 
@@ -98,7 +101,7 @@ class HtmlWriter:
 
     def add(self, result: FileResult) -> None:
         if result.status in ("match", "possible"):
-            entry = _Entry(result, None, None, exposure_facts(result, self.threshold))
+            entry = _Entry(result, None, None, None, exposure_facts(result, self.threshold))
             if split_path(result.path)[1] is None:
                 self._preview(entry, None)
             else:  # archive members are read on close, each archive in one pass
@@ -112,6 +115,7 @@ class HtmlWriter:
     def _preview(self, entry: _Entry, data: bytes | None) -> None:
         shot = preview(entry.result.path, entry.result, THUMB_SIDE, self.threshold, data)
         entry.thumb = base64.b64encode(shot.jpeg).decode("ascii") if shot.jpeg else None
+        entry.face = base64.b64encode(shot.face).decode("ascii") if shot.face else None
         entry.phash = shot.phash
 
     def close(self, summary: ScanSummary) -> None:
@@ -205,6 +209,11 @@ class HtmlWriter:
                 f'<img src="data:image/jpeg;base64,{best.thumb}" '
                 f'alt="{_n(base_name(best.result.path))}">'
             )
+            if best.face:
+                img = (
+                    f'<div class="shots">{img}<img class="face" '
+                    f'src="data:image/jpeg;base64,{best.face}" alt="the face, enlarged"></div>'
+                )
         else:
             img = '<div class="nothumb">no preview</div>'
         score = best.result.score
