@@ -181,8 +181,8 @@ def _degrees(value: Any, ref: Any, positive: str, negative: str, limit: float) -
     if not 1 <= len(parts) <= 3:
         return None
     numbers = [_number(p) for p in parts]
-    if any(n is None or n < 0 for n in numbers):
-        return None
+    if any(n is None or n < 0 for n in numbers) or any(n >= 60 for n in numbers[1:]):  # type: ignore[operator]
+        return None  # (75 minutes: a writer's error, and a wrong place if summed)
     total = sum(n / 60**i for i, n in enumerate(numbers))  # type: ignore[operator]
     letter = (header_text(ref) or positive)[:1].upper()
     if letter not in (positive, negative) or total > limit:
