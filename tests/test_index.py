@@ -234,6 +234,28 @@ def test_members_of_one_name_are_each_scanned_and_located(
     assert placed[0].dest.read_bytes() == him
 
 
+def test_a_file_dated_after_2262_is_scanned_and_remembered(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """Nanoseconds after 2262 do not fit SQLite's 64 bits: a photo dated 2300 (a wrong clock)
+    or a tar member dated so (a hostile archive) stopped every scan of its folder."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copyfile(samples["players"], lib / "future.jpg")
+    later = 10**10  # seconds: the year 2286
+    os.utime(lib / "future.jpg", (later, later))
+    with tarfile.open(lib / "a.tar", "w", format=tarfile.GNU_FORMAT) as tf:
+        info = tf.gettarinfo(str(samples["gdp"]), "old.jpg")
+        info.mtime = later
+        with samples["gdp"].open("rb") as fh:
+            tf.addfile(info, fh)
+    first, _, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 2
+    assert (first["future.jpg"].status, first["old.jpg"].status) == ("match", "no_match")
+    _, progress, analysed = run_find([lib], samples["yaoming"])
+    assert analysed == 0 and progress.cached == 2
+
+
 def test_unchanged_rescan_starts_no_workers(
     samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,6 +31,7 @@ from .index_rows import (
     Cached,
     Window,
     analysis_from_rows,
+    as_stored,
     gone_paths,
     key_of,
     path_of,
@@ -158,7 +159,7 @@ class Index:
         if row is None:
             return None
         file_id, size, mtime_ns, stored_model, stored_mode = row[:5]
-        if size != item.size or mtime_ns != item.mtime_ns or stored_model != model_id:
+        if size != item.size or mtime_ns != as_stored(item.mtime_ns) or stored_model != model_id:
             return None
         if stored_mode < MODES[mode]:
             return None
@@ -255,7 +256,7 @@ class Index:
             (
                 key,
                 item.size,
-                item.mtime_ns,
+                as_stored(item.mtime_ns),
                 analysis.fingerprint,
                 model_id,
                 MODES[mode],

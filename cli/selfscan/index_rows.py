@@ -26,6 +26,12 @@ FACE = "x1, y1, x2, y2, det_score, landmarks, embedding, time"
 WINDOW = 256  # rows read ahead by one lookup during a rescan
 
 
+def as_stored(ns: int) -> int:
+    """A time in nanoseconds as SQLite can hold it (64 bits): a file dated after 2262 (a wrong
+    clock, a hostile tar) is stored as the latest time there is, instead of failing the scan."""
+    return max(-(2**63), min(ns, 2**63 - 1))
+
+
 def key_of(path: str) -> bytes:
     """A path as stored: its file-system bytes (``os.fsdecode`` surrogates turned back)."""
     return path.encode("utf-8", "surrogateescape")
