@@ -826,17 +826,23 @@ def test_a_folder_named_with_a_bang_is_a_folder(
 ) -> None:
     """``Wow!/p.jpg`` is a file in a folder, not the member ``p.jpg`` of an archive ``Wow``:
     ``forget --missing`` kept deleting it, and scanning the folder ``Party`` forgot the rows of
-    its neighbour ``Party!``."""
+    its neighbour ``Party!``. With a file ``Wow`` beside the folder, --copy-to took the file for
+    an archive ("not a zip or tar archive") and the report had no preview."""
     lib = tmp_path / "lib"
     (lib / "Wow!").mkdir(parents=True)
+    (lib / "Wow").write_text("notes")
     (lib / "Party").mkdir()
     (lib / "Party!").mkdir()
     shutil.copyfile(samples["players"], lib / "Wow!" / "p.jpg")
     shutil.copyfile(samples["gdp"], lib / "Party" / "gdp.jpg")
     shutil.copyfile(samples["t1"], lib / "Party!" / "t1.jpg")
-    _, _, analysed = run_find([lib], samples["yaoming"])
+    found, _, analysed = run_find([lib], samples["yaoming"])
     assert analysed == 3
     assert store.forget(missing=True)[0].count == 0
+    placed = organise([found["p.jpg"]], tmp_path / "me")
+    assert (
+        placed[0].error is None and placed[0].dest.read_bytes() == samples["players"].read_bytes()
+    )
     run_find([lib / "Party"], samples["yaoming"])
     _, progress, analysed = run_find([lib], samples["yaoming"])
     assert analysed == 0 and progress.cached == 3
@@ -846,6 +852,8 @@ def test_a_folder_named_with_a_bang_is_a_folder(
     run_find([archive], samples["yaoming"])
     archive.unlink()  # a deleted archive's members are still forgotten by its path
     assert store.forget(paths=[str(archive)])[0].count == 1
+    (lib / "Wow!" / "p.jpg").unlink()
+    assert store.forget(missing=True)[0].count == 1
 
 
 def test_nohup_keeps_a_scan_running_when_the_terminal_closes(

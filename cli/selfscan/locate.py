@@ -27,7 +27,7 @@ from .members import (
     read_capped,
     repeated_name,
 )
-from .names import kind_of, sniff
+from .names import is_archive_name, kind_of, sniff
 
 SEPARATOR = "!/"
 
@@ -102,18 +102,31 @@ def read_many(paths: Iterable[str]) -> Iterator[tuple[str, Located | FileError]]
 def split_path(path: str) -> tuple[str, str | None]:
     """``(file, member)`` for an archive member path, ``(path, None)`` for a plain file.
 
-    The file is the shortest prefix before a ``!/`` that is an existing regular file, so a folder
-    whose name contains ``!/`` still works.
+    A path that exists on disk is a plain file. Otherwise the file is the shortest prefix
+    before a ``!/`` that is an existing archive (a regular file named or made as one), so a
+    folder whose name contains ``!/``, or a folder ``a!`` beside a file ``a``, still works.
     """
+    if SEPARATOR not in path or os.path.lexists(path):
+        return path, None
     start = 0
     while True:
         at = path.find(SEPARATOR, start)
         if at < 0:
             return path, None
         head = path[:at]
-        if os.path.isfile(head):
+        if os.path.isfile(head) and _archive(head):
             return head, path[at + len(SEPARATOR) :]
         start = at + 1
+
+
+def _archive(path: str) -> bool:
+    if is_archive_name(path):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return sniff(fh.read(512)) in ("zip", "tar")
+    except OSError:
+        return False
 
 
 def _stat(path: str) -> os.stat_result:
