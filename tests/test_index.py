@@ -24,13 +24,14 @@ import pytest
 from PIL import Image
 
 from selfscan import analyze, ops, store
+from selfscan import scan as scan_module
 from selfscan.errors import BusyError
 from selfscan.faces import FaceAnalyzer
 from selfscan.index import Index, index_path
 from selfscan.organise import organise
 from selfscan.scan import Progress
 from selfscan.sources import iter_items
-from selfscan.types import Analysis, Face, FileResult, Item
+from selfscan.types import Analysis, Face, FileResult, Item, Job
 from tests import imagegen
 from tests.child import command, selfscan
 
@@ -399,6 +400,69 @@ def _find_many(samples: dict[str, Path], tmp_path: Path, *options: str) -> list[
     for i in range(40):
         shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
     return command("find", "--me", samples["yaoming"], lib, *options, "--no-progress")
+
+
+def _worker_pids(pid: int) -> list[int]:
+    """The pool's worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            line = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"spawn_main" in line and b"resource_tracker" not in line:
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux's /proc")
+def test_a_worker_killed_mid_scan_does_not_end_the_scan(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """A worker process that dies (the OOM killer, a crash in a decoder) ended the scan with an
+    internal error and no report. Its jobs now go to a new pool and the scan goes on."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = _find_many(samples, tmp_path, "--format", "jsonl", "--workers", "2")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    workers = _worker_pids(proc.pid)
+    assert workers, first
+    os.kill(workers[0], signal.SIGKILL)
+    rest = proc.stdout.read()  # (communicate() would skip what readline() buffered)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=600) == 0, err
+    records = [json.loads(line) for line in (first + rest).splitlines()]
+    assert len(records) == 40 and {r["status"] for r in records} == {"no_match"}, err
+
+
+def _dies_on_bombs(job: Job) -> Analysis:
+    """A worker's job that ends its process on a file named ``bomb*`` (as the OOM killer
+    would), and analyses any other."""
+    if job.fs_path is not None and Path(job.fs_path).name.startswith("bomb"):
+        os._exit(9)
+    return analyze.run_job(job)
+
+
+def test_a_file_that_kills_its_worker_twice_is_an_error_of_its_own(
+    samples: dict[str, Path], tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one file whose analysis ends its process every time becomes an error, not stored
+    (the next scan tries it again); the files analysed beside it get their results."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(6):
+        shutil.copyfile(samples["players" if i % 2 else "gdp"], lib / f"p{i}.jpg")
+    shutil.copyfile(samples["players"], lib / "bomb.jpg")
+    monkeypatch.setattr(scan_module, "_run_job", lambda: _dies_on_bombs)
+    session = ops.prepare_find(ops.FindRequest(paths=[lib], me=[samples["yaoming"]], workers=2))
+    results = {Path(r.path).name: r for r in session.results()}
+    session.close()
+    assert results.pop("bomb.jpg").error == scan_module.WORKER_DIED
+    assert {n: r.status for n, r in results.items()} == {
+        f"p{i}.jpg": "match" if i % 2 else "no_match" for i in range(6)
+    }
+    index = Index(index_path())
+    assert index.stats()["files"] == 6  # the bomb is not remembered
+    index.close()
 
 
 def test_kill_minus_9_loses_at_most_the_batch_in_flight(

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -159,7 +159,7 @@ def scan(
         ).start()
     executor: Inline | ProcessPoolExecutor | None = None
 
-    def start() -> Inline | ProcessPoolExecutor:
+    def start(workers: int | None = None) -> Inline | ProcessPoolExecutor:
         # Only when the first file needs analysing: an unchanged rescan starts no workers, and
         # imports neither the image decoders nor the models' modules.
         from concurrent.futures import ProcessPoolExecutor
@@ -175,7 +175,7 @@ def scan(
         # what it finds is the pool's own queues, not worth a warning on the user's terminal.
         os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
         return ProcessPoolExecutor(
-            max_workers=options.workers,
+            max_workers=workers or options.workers,
             mp_context=get_context("spawn"),
             initializer=init_worker,
             initargs=(pack.name, str(pack.directory), options.device, 1),
@@ -183,15 +183,71 @@ def scan(
 
     window = max(2, 2 * options.workers)
     pending: deque[tuple[Item, Future[Analysis] | Analysis, bool]] = deque()
+    jobs: dict[int, tuple[Job, int, int]] = {}  # id of a future -> its job, tries, pool number
+    pool = 0  # how many pools were started: a worker that dies breaks its pool for good
     seen: set[str] = set()
     failed: list[str] = []
     has_rows = index.stats()["files"] > 0
     last_commit = time.monotonic()
 
+    def submit(job: Job, tries: int = 0) -> Future[Analysis]:
+        nonlocal executor
+        executor = executor or start()
+        try:
+            future = executor.submit(_run_job(), job)
+        except BrokenExecutor:  # the pool broke since the last result: a new one
+            restart()
+            future = executor.submit(_run_job(), job)
+        jobs[id(future)] = (job, tries, pool)
+        return future
+
+    def restart() -> None:
+        """A worker died (the OOM killer, a crash in a decoder) and broke the pool, and every
+        job in it: a new pool takes the lost jobs again."""
+        nonlocal executor, pool
+        if executor is not None:
+            stop_workers(executor)
+        executor, pool = start(), pool + 1
+        for n, (other, work, cached) in enumerate(pending):
+            lost = isinstance(work, Future) and (
+                not work.done() or isinstance(work.exception(), BrokenExecutor)
+            )
+            if lost and id(work) in jobs and jobs[id(work)][2] < pool:
+                job, tries, _ = jobs.pop(id(work))
+                pending[n] = (other, submit(job, tries + 1), cached)
+
+    def outcome(work: Future[Analysis] | Analysis) -> Analysis:
+        """The analysis, once done. A job lost with its pool is tried once more in a new one;
+        lost again, it is tried alone, in a pool of its own, so that the jobs that happened to
+        run beside the culprit get their results; lost alone, it is an error of its own (not
+        stored: the next scan tries it again)."""
+        while not isinstance(work, Analysis):
+            try:
+                analysis = work.result()
+                jobs.pop(id(work), None)
+                return analysis
+            except BrokenExecutor:
+                job, tries, lost_in = jobs.pop(id(work))
+                if lost_in == pool:
+                    restart()
+                if tries >= 1:
+                    return alone(job)
+                work = submit(job, tries + 1)
+        return work
+
+    def alone(job: Job) -> Analysis:
+        single = start(1)
+        try:
+            return single.submit(_run_job(), job).result()
+        except BrokenExecutor:
+            return Analysis(error=WORKER_DIED, transient=True)
+        finally:
+            stop_workers(single)
+
     def finish() -> FileResult:
         nonlocal last_commit
         item, work, cached = pending.popleft()
-        analysis = work if isinstance(work, Analysis) else work.result()
+        analysis = outcome(work)
         if not cached and item.error is None and not analysis.transient:
             _store(index, progress, item, analysis, pack.model_id, options.mode)
         result = to_result(item, analysis, refs, thresholds)
@@ -218,8 +274,7 @@ def scan(
                 failed.append(item.path)
             work, cached = plan_item(item, index, pack.model_id, options.mode, has_rows)
             if isinstance(work, Job):
-                executor = executor or start()
-                pending.append((item, executor.submit(_run_job(), work), False))
+                pending.append((item, submit(work), False))
             else:
                 pending.append((item, work, cached))
             while len(pending) >= window or (pending and _ready(pending[0][1])):
@@ -257,6 +312,12 @@ def _stop_storing(index: Index, progress: Progress, exc: sqlite3.OperationalErro
     progress.store_error = str(exc)
     with contextlib.suppress(sqlite3.Error):
         index.rollback()
+
+
+WORKER_DIED = (
+    "not analysed: the process analysing it ended abruptly, every time it was tried (out of "
+    "memory?); the next scan tries it again"
+)
 
 
 def _run_job() -> Callable[[Job], Analysis]:
