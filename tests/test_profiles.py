@@ -4,15 +4,21 @@ erased photo by photo; a damaged profile file is said, never used nor silently r
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from selfscan import lock
+from selfscan.index import index_path
 from selfscan.profiles import unlike
 from selfscan.types import Profile, Reference
+from tests.child import command
 from tests.test_cli import run
 
 
@@ -220,6 +226,8 @@ def test_more_photos_of_someone_else_do_not_take_the_profile_over(
         _stranger(samples, tmp_path / f"s{i}.jpg", box)
         for i, box in enumerate([(385, 186, 654, 490), (380, 180, 660, 496)])
     ]
+    with Image.open(strangers[1]) as im:  # not the same photo twice, which is added once
+        im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(strangers[1])
     assert run("enroll", str(samples["yaoming"]))[0] == 0
     code, out, err = run("enroll", *map(str, strangers))
     said = _said(out, err)
@@ -286,3 +294,54 @@ def test_save_profile_does_not_replace_you_with_someone_else(
         "find", "--me", str(mirror), "--save-profile", str(library), "--workers", "1"
     )
     assert code == 0 and "profile 'me' replaced" in _said(err)
+
+
+def test_profile_changes_wait_for_one_another(
+    samples: dict[str, Path], mirror: Path, home: Path
+) -> None:
+    """A forget while an enroll was between reading the profile and writing it back was undone
+    (the erased photos came back); two enrolls at once kept one's photos. Profile changes now
+    take turns: a forget started while another change holds the profiles waits for it."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    with lock.profiles_held(home):  # as an enroll under way holds them
+        proc = subprocess.Popen(command("forget", "--all"), env=env, stdout=subprocess.PIPE)
+        time.sleep(3)
+        assert proc.poll() is None  # waiting
+        assert _profile_file(home).exists()
+    assert proc.wait(timeout=120) == 0
+    assert not _profile_file(home).exists()
+
+
+def test_one_person_is_the_calibrated_threshold_whatever_threshold_is_given(
+    samples: dict[str, Path], mirror: Path, stranger: Path, library: Path, home: Path
+) -> None:
+    """--threshold is for matches: at 0.99 two photos of him were "two people" (and the note
+    said the same person scores from 0.99), at 0.05 a profile of two people was saved."""
+    code, out, err = run(
+        "find", "--me", str(samples["yaoming"]), "--me", str(mirror), "--save-profile",
+        "--threshold", "0.99", str(library), "--workers", "1",
+    )  # fmt: skip
+    assert code == 0 and "does not look like" not in _said(out, err), _said(out, err)
+    code, _, err = run(
+        "find", "--me", str(samples["yaoming"]), "--me", str(stranger), "--save-profile",
+        "--threshold", "0.05", str(library), "--workers", "1",
+    )  # fmt: skip
+    assert code == 1 and "not saved" in _said(err)
+    assert len(json.loads(_profile_file(home).read_text())["references"]) == 2  # his two
+
+
+def test_save_profile_refused_by_a_running_scan_changes_nothing(
+    samples: dict[str, Path], mirror: Path, library: Path, home: Path
+) -> None:
+    """--save-profile saved the --me photos over the profile, then the scan was refused because
+    another one was running."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    before = _profile_file(home).read_bytes()
+    held = lock.acquire(index_path())  # a scan under way
+    try:
+        code, _, err = run("find", "--me", str(mirror), "--save-profile", str(library))
+    finally:
+        lock.release(held)
+    assert code == 1 and "another selfscan" in _said(err)
+    assert _profile_file(home).read_bytes() == before

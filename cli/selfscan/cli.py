@@ -96,10 +96,14 @@ def enroll(
     for note in done.notes:
         err.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
     count = len(saved.references)
-    renewed = f" ({already} already in it, renewed)" if already else ""
+    said = [f"{already} already in it, renewed"] if already else []
+    if done.repeats:
+        said.append(f"{done.repeats} the same as a photo in it, not added")
+    added = len({p.resolve() for p in files}) - done.repeats
+    detail = f" ({'; '.join(said)})" if said else ""
     out.print(
-        f"[green]enrolled[/] {render.plural(len({p.resolve() for p in files}), 'photo')} into "
-        f"profile {saved.name!r}{renewed}, which now has {render.plural(count, 'reference photo')}",
+        f"[green]enrolled[/] {render.plural(added, 'photo')} into profile {saved.name!r}"
+        f"{detail}, which now has {render.plural(count, 'reference photo')}",
         soft_wrap=True,
     )
 

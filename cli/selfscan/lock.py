@@ -1,4 +1,5 @@
-"""One scan at a time per data dir: the index has a single writer.
+"""One scan at a time per data dir: the index has a single writer; and one change to the
+profiles at a time (:func:`profiles_held`).
 
 A second ``selfscan find`` on the same data dir would wait on the first one's writes and fail
 part-way through; it is refused at the start instead, naming the process that holds the lock,
@@ -79,3 +80,25 @@ def _holder(fd: int) -> str:
         pid = int(os.read(fd, 32).decode().strip())
         return f" (pid {pid})"
     return ""
+
+
+@contextlib.contextmanager
+def profiles_held(home: Path) -> Iterator[None]:
+    """Changes to profiles one at a time, for the block: ``enroll`` reads a profile, adds to it
+    and writes it back, and a ``forget`` between its read and its write was undone by it (two
+    enrolls at once kept one's photos). A waiting lock on the data dir itself (nothing is
+    created for it); where the system has none (Windows), or the data dir does not exist yet,
+    the block runs unlocked."""
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(home, os.O_RDONLY)
+    except OSError:  # not made yet: nothing stored to race over
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .config import refuse_url
+from . import lock
+from .config import data_dir, refuse_url
 from .errors import EnrollError, InputError, ProfileError
 from .faces import FaceAnalyzer
 from .index import Index, open_index
@@ -121,12 +122,14 @@ def organise_matches(
 @dataclass
 class Enrolled:
     """What ``enroll`` did: the saved profile, its file, how many of the photos it held already
-    (their references are renewed, not added), and notes for the user."""
+    (their references are renewed, not added), notes for the user, and how many photos were
+    not added because they repeat one in the profile."""
 
     profile: Profile
     path: Path
     already: int
     notes: list[str]
+    repeats: int = 0  # photos not added: the same photo as one in the profile
 
 
 def enroll(
@@ -138,6 +141,11 @@ def enroll(
     _check_photos(photos)
     check_device(device)
     analyzer = FaceAnalyzer(load_pack(), device)
+    with lock.profiles_held(data_dir()):  # a forget meanwhile must not be undone by this save
+        return _enroll(analyzer, photos, name, allow_unlike)
+
+
+def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike: bool) -> Enrolled:
     notes: list[str] = []
     base = load_profile(name) if profile_exists(name) else None  # unreadable: said, not replaced
     if base is not None and base.model_id != analyzer.model_id:
@@ -160,7 +168,7 @@ def enroll(
         raise EnrollError(_unlike_message(odd, cut) + _UNLIKE_HELP)
     notes += [_unlike_message([u], cut) for u in odd]
     before = {r.source for r in base.references} if base else set()
-    return Enrolled(profile, save_profile(profile), len(new & before), notes)
+    return Enrolled(profile, save_profile(profile), len(new & before), notes, len(repeats))
 
 
 _UNLIKE_HELP = (
@@ -246,20 +254,24 @@ def prepare_find(req: FindRequest) -> FindSession:
     thresholds = thresholds_for(req.model or active_pack_name(), req.threshold)
     pack = load_pack(req.model)
     analyzer = FaceAnalyzer(pack, req.device)
+    # Whether photos are one person is the calibrated threshold's call, whatever --threshold
+    # asks of matches (0.8 called two photos of one man two people; 0.05 saved two people).
+    one_person = thresholds_for(req.model or active_pack_name()).match
+    save: Profile | None = None  # the profile to store, once the scan lock is held
+    replacing = False  # --save-profile: refused over a profile of someone else
     if req.me:
         _check_photos(req.me)
         profile = build_profile(analyzer, req.me, req.profile)
-        odd = unlike(profile, {r.source for r in profile.references}, thresholds.match)
+        odd = unlike(profile, {r.source for r in profile.references}, one_person)
         if odd and req.save_profile and req.store:
             raise EnrollError(
-                _unlike_message(odd, thresholds.match) + ". A profile is one person, you: not "
+                _unlike_message(odd, one_person) + ". A profile is one person, you: not "
                 "saved (if they are all you, 'selfscan enroll --allow-unlike' stores them)"
             )
         if odd:  # one-off: said, not refused (matches will include each person)
-            notes.append(_unlike_message(odd, thresholds.match) + "; faces like any of them match")
+            notes.append(_unlike_message(odd, one_person) + "; faces like any of them match")
         if req.save_profile and req.store:
-            _refuse_another_person(profile, thresholds.match)
-            notes.append(_saved_note(profile))
+            save, replacing = profile, True
     else:
         stored = load_profile(req.profile)
         profile = for_model(stored, analyzer)
@@ -269,8 +281,20 @@ def prepare_find(req: FindRequest) -> FindSession:
                 f"photos with {pack.model_id}"
             )
             if req.store:
-                save_profile(profile)
+                save = profile
+    # The scan lock first: a find refused because another scan runs must change nothing.
     index = open_index(req.store)
+    if save is not None:
+        try:
+            with lock.profiles_held(data_dir()):
+                if replacing:
+                    _refuse_another_person(save, one_person)
+                    notes.append(_saved_note(save))
+                else:
+                    save_profile(save)
+        except BaseException:
+            index.close()
+            raise
     return FindSession(req, profile, thresholds, analyzer, index, notes)
 
 

@@ -230,7 +230,20 @@ def forget(
     (every profile and the index); ``models`` the model packs; ``photos`` the references of
     ``profile`` made from these photos (the whole profile when none would be left). Files
     selfscan did not make are never deleted, so the data dir itself goes only when nothing
-    else is left in it."""
+    else is left in it. Waits for an ``enroll`` under way (see ``lock.profiles_held``)."""
+    with lock.profiles_held(data_dir()):
+        return _forget(profile, index, everything, models, paths or [], missing, photos or [])
+
+
+def _forget(
+    profile: str | None,
+    index: bool,
+    everything: bool,
+    models: bool,
+    paths: list[str],
+    missing: bool,
+    photos: list[str],
+) -> list[Removed]:
     home = data_dir()
     removed: list[Removed] = []
     if photos:  # photos of a profile, not the whole profile
