@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import selfscan.faces as faces_module
-from selfscan.analyze import Job, run_job, set_analyzer, turn_point
+from selfscan.analyze import Job, run_job, set_analyzer
 from selfscan.faces import (
     MIN_EMBED_PX,
     TILE_OVERLAP,
@@ -27,6 +27,7 @@ from selfscan.faces import (
 from selfscan.geometry import iou, landmark_span, nms, similarity, tile_grid
 from selfscan.images import decode
 from selfscan.models import load_pack
+from selfscan.turns import turn_point
 from selfscan.types import Analysis, DecodedImage
 
 FRAME = (4032, 3024)

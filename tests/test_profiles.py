@@ -345,3 +345,23 @@ def test_save_profile_refused_by_a_running_scan_changes_nothing(
         lock.release(held)
     assert code == 1 and "another selfscan" in _said(err)
     assert _profile_file(home).read_bytes() == before
+
+
+@pytest.mark.parametrize("turn", [Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_90])
+def test_a_photo_stored_upside_down_is_enrolled_the_right_way_up(
+    samples: dict[str, Path], library: Path, home: Path, tmp_path: Path, turn: Image.Transpose
+) -> None:
+    """A reference photo stored upside down without an EXIF orientation was accepted, and the
+    profile then matched no photo of him (about 0) and refused every right one as "unlike". It
+    is read the right way up; its face box stays in the photo as stored."""
+    turned = tmp_path / "turned.jpg"
+    with Image.open(samples["yaoming"]) as im:
+        im.transpose(turn).save(turned, quality=95)
+        stored_w, stored_h = im.transpose(turn).size
+    assert run("enroll", str(turned))[0] == 0
+    doc = json.loads(_profile_file(home).read_text())
+    x1, y1, x2, y2 = doc["references"][0]["box"]
+    assert 0 <= x1 < x2 <= stored_w and 0 <= y1 < y2 <= stored_h
+    code, out, _ = run("find", str(library), "--workers", "1")
+    assert code == 0 and "1 match" in _said(out), _said(out)
+    assert run("enroll", str(samples["yaoming"]))[0] == 0  # not "unlike" the first

@@ -13,10 +13,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
-import numpy as np
-from numpy.typing import NDArray
-
 from . import quiet
 from .errors import FileError, ModelError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer
@@ -25,6 +21,7 @@ from .geometry import landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
 from .names import SNIFF_BYTES, media_kind
+from .turns import UPRIGHT, best_turn, turn_back
 from .types import Analysis, DecodedImage, Face, Job
 
 # How each mode looks for faces: the decoded long side and the detector passes (a side of at
@@ -45,16 +42,6 @@ DECODE_FRACTION = {"default": 0.5}
 # Video frames are decoded at most this large.
 VIDEO_SIDE = {"quick": 640, "default": 1280, "thorough": 2048}
 
-# --thorough turns a photo without an EXIF orientation when its clearest face is less clear
-# than this (the length of its embedding before normalising; upright faces of the sample photos:
-# 24-29; turned upside down: 13-17; on their side: 21-25), if a turn shows a face at least
-# TURNED clear and TURN_MARGIN clearer than the photo as stored. Each turn is first looked at
-# with GLANCE (a 960 px pass instead of the full plan): 15% more time for --thorough on
-# photos the right way up (1.71 against 1.49 s per 12 MP photo, one core).
-UPRIGHT = 26.0
-TURNED = 20.0
-TURN_MARGIN = 3.0
-GLANCE = DetectPlan(long_sides=(320, 960))
 
 # Faces whose eye-to-mouth span is below this many decoded pixels (but at least MIN_EMBED_PX in
 # the original) are embedded from a full-resolution decode of the image.
@@ -206,57 +193,16 @@ def _sharper(
     return decode(source)
 
 
-# cv2 rotation codes by clockwise quarter turns.
-_ROTATE = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
-
-
 def _turned(image: DecodedImage, plan: DetectPlan, quality: float) -> list[Face] | None:
     """Faces of a photo stored sideways or upside down without an EXIF orientation, or None
-    when it is the right way up. Each quarter turn gets a quick look (``GLANCE``); the turn whose
-    clearest face is clearest (``FaceAnalyzer.embed_scored``) is analysed in full if it beats the
-    photo as stored (``quality``) by ``TURN_MARGIN`` and shows a face at least ``TURNED`` clear.
-    Boxes and landmarks come back in the coordinates of ``image`` as stored."""
+    when it is the right way up (see ``turns.best_turn``). Boxes and landmarks come back in the
+    coordinates of ``image`` as stored."""
     assert _analyzer is not None
-    best, best_quality = None, max(quality + TURN_MARGIN, TURNED)
-    for turns, code in _ROTATE.items():
-        width, height = (image.height, image.width) if turns % 2 else (image.width, image.height)
-        turned = DecodedImage(
-            np.ascontiguousarray(cv2.rotate(image.pixels, code)), image.scale, width, height
-        )
-        glance = _analyzer.detect(turned, GLANCE)
-        seen = _analyzer.embed_scored(turned, glance)[1] if glance else 0.0
-        if seen > best_quality:
-            best, best_quality = (turns, turned), seen
+    best = best_turn(_analyzer, image, quality)
     if best is None:
         return None
     turns, turned = best
-    return [
-        _turn_back(f, turns, image.width, image.height) for f in _analyzer.analyze(turned, plan)
-    ]
-
-
-def turn_point(
-    points: NDArray[np.float32], turns: int, width: int, height: int
-) -> NDArray[np.float32]:
-    """Map ``points`` (N x 2) found in an image turned clockwise by ``turns`` quarter turns back
-    to the unturned ``width`` x ``height`` image."""
-    x, y = points[:, 0], points[:, 1]
-    if turns == 1:  # (x, y) -> (height - y, x)
-        back = (y, height - x)
-    elif turns == 2:  # (x, y) -> (width - x, height - y)
-        back = (width - x, height - y)
-    else:  # (x, y) -> (y, width - x)
-        back = (width - y, x)
-    return np.stack(back, axis=1).astype(np.float32)
-
-
-def _turn_back(face: Face, turns: int, width: int, height: int) -> Face:
-    x1, y1, x2, y2 = face.box
-    corners = turn_point(np.array([[x1, y1], [x2, y2]], np.float32), turns, width, height)
-    lo, hi = corners.min(axis=0), corners.max(axis=0)
-    box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    landmarks = turn_point(face.landmarks, turns, width, height)
-    return replace(face, box=box, landmarks=landmarks)
+    return [turn_back(f, turns, image.width, image.height) for f in _analyzer.analyze(turned, plan)]
 
 
 def _photo_facts(source: str | bytes) -> dict:

@@ -13,16 +13,17 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .config import data_dir, write_private
 from .errors import EnrollError, FileError, ProfileError, StoreError
 from .faces import DetectPlan, FaceAnalyzer, align
-from .types import Face, Profile, Reference
+from .types import DecodedImage, Face, Profile, Reference
 
 MIN_REFERENCE_HEIGHT = 80  # px, face box height in the original photo
 MIN_SHARPNESS = 20.0  # variance of the Laplacian of the aligned 112 px face
@@ -65,12 +66,46 @@ def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
 def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
     """The one usable face in ``photo``, embedded; ``EnrollError`` saying what to do otherwise."""
     from .images import decode  # the decoders only where a photo is read
+    from .turns import UPRIGHT, best_turn, turn_back
 
     name = photo.name
     try:
         image = decode(photo, max(ENROLL_PLAN.long_sides))
     except FileError as exc:
         raise EnrollError(f"cannot use {name}: {exc.reason}") from None
+    ref: _Found | None = None
+    try:
+        ref = _reference(analyzer, image, name)
+    except EnrollError as exc:
+        problem = exc
+    if image.orientation == 1 and (ref is None or ref.quality < UPRIGHT):
+        # Stored upside down or sideways without an EXIF orientation: its face read as is
+        # matches no photo of you (about 0), and would refuse every later one as "unlike".
+        turned = best_turn(analyzer, image, ref.quality if ref is not None else 0.0)
+        if turned is not None:
+            turns, upright = turned
+            found = _reference(analyzer, upright, name)
+            box = turn_back(found.face, turns, image.width, image.height).box
+            ref = replace(found, face=replace(found.face, box=box))
+    if ref is None:
+        raise problem
+    return Reference(
+        source=str(photo.resolve()),
+        box=ref.face.box,
+        det_score=ref.face.det_score,
+        embedding=ref.embedding,
+    )
+
+
+@dataclass(frozen=True)
+class _Found:
+    face: Face
+    embedding: NDArray[np.float32]
+    quality: float  # how clear the face reads (see ``FaceAnalyzer.embed_scored``)
+
+
+def _reference(analyzer: FaceAnalyzer, image: DecodedImage, name: str) -> _Found:
+    """The one usable face in ``image``, embedded; ``EnrollError`` saying what to do otherwise."""
     faces = analyzer.detect(image, ENROLL_PLAN)
     if not faces:
         raise EnrollError(
@@ -95,14 +130,9 @@ def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
             f"the face in {name} is too blurry to be a good reference (sharpness {sharp:.0f}, "
             f"need {MIN_SHARPNESS:.0f}): use a sharper photo"
         )
-    embedded = analyzer.embed(image, [face])[0]
-    assert embedded.embedding is not None
-    return Reference(
-        source=str(photo.resolve()),
-        box=face.box,
-        det_score=face.det_score,
-        embedding=embedded.embedding,
-    )
+    embedded, quality = analyzer.embed_scored(image, [face])
+    assert embedded[0].embedding is not None
+    return _Found(face, embedded[0].embedding, quality)
 
 
 def build_profile(
