@@ -6,14 +6,16 @@ import io
 import os
 import struct
 import tarfile
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from selfscan import members, names
+from selfscan import members, names, sources
 from selfscan.errors import FileError, InputError
+from selfscan.fingerprints import fingerprint_file
 from selfscan.images import decode
 from selfscan.sources import iter_items, kind_of, printable
 from selfscan.types import Item
@@ -543,3 +545,50 @@ def test_a_member_without_an_extension_is_read_by_its_first_bytes(
         assert item.error is None and item.read is not None
         found[item.path.rpartition("!/")[2]] = (item.kind, item.read())
     assert found == {"IMG_2006": ("image", photo), "IMG_2007.jpg": ("image", photo)}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_system_folders_are_not_walked(tmp_path: Path, jpeg: bytes) -> None:
+    """A link to / in a library walked the whole machine, /proc included, where a read of
+    /proc/kmsg waits for ever (and takes the kernel's log away); /proc given on the command
+    line hung the scan before it showed anything. They are skipped, or refused when named."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "a.jpg").write_bytes(jpeg)
+    (lib / "proc").symlink_to("/proc")
+    (lib / "sys").symlink_to("/sys")
+    found: dict[str, list[Item]] = {}
+
+    def walk() -> None:  # in a thread: a regression would hang, and must fail instead
+        found["lib"] = list(iter_items([lib]))
+        found["proc"] = list(iter_items([Path("/proc")]))
+
+    thread = threading.Thread(target=walk, daemon=True)
+    thread.start()
+    thread.join(timeout=120)
+    assert [Path(i.path).name for i in found["lib"]] == ["a.jpg"]
+    assert [(i.path, i.error) for i in found["proc"]] == [("/proc", sources.SYSTEM_FOLDER)]
+
+
+def test_a_file_turned_into_a_pipe_or_a_device_is_refused_not_read(tmp_path: Path) -> None:
+    """A photo swapped for a named pipe during a scan blocked the scan in open() for ever, and
+    one swapped for a link to /dev/zero was read for ever (an endless fingerprint)."""
+    pipe, zero = tmp_path / "p.jpg", tmp_path / "z.jpg"
+    os.mkfifo(pipe)
+    zero.symlink_to("/dev/zero")
+    done: dict[str, str] = {}
+
+    def attempt(path: Path) -> None:
+        try:
+            fingerprint_file(str(path), 5000)
+        except FileError as exc:
+            done[path.name] = exc.reason
+
+    threads = [threading.Thread(target=attempt, args=(p,), daemon=True) for p in (pipe, zero)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert done == dict.fromkeys(
+        ("p.jpg", "z.jpg"), "file changed while it was being scanned: it is no longer a file"
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import quiet
 from .errors import FileError, ModelError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer
-from .fingerprints import fingerprint_bytes, fingerprint_file
+from .fingerprints import fingerprint_bytes, fingerprint_file, open_regular
 from .geometry import landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
@@ -143,7 +143,7 @@ def _content_kind(source: str | bytes, named: str) -> str:
     if isinstance(source, bytes):
         head = source[:SNIFF_BYTES]
     else:
-        with open(source, "rb") as fh:
+        with open_regular(source) as fh:
             head = fh.read(SNIFF_BYTES)
     return media_kind(head) or named
 

@@ -30,7 +30,7 @@ def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | 
     elif item.fs_path is not None:
         try:
             fingerprint = fingerprint_file(item.fs_path, item.size)
-        except OSError:
+        except (OSError, FileError):  # gone, or no longer a file: the worker says which
             return False, None, None
         same = fingerprint == stored
     elif item.stamp.startswith("tar:") and item.read is not None:
@@ -62,7 +62,7 @@ def plan_item(
     if has_rows and item.fs_path is not None and fingerprint is None:
         try:
             fingerprint = fingerprint_file(item.fs_path, item.size)
-        except OSError:
+        except (OSError, FileError):
             fingerprint = None
     if item.fs_path is None and data is None:
         if item.read is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import stat
@@ -26,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archiveset import ArchiveEntry, archive_sets
+from .errors import FileError
 from .exports import ExportIndex, empty_source
+from .fingerprints import open_regular
 from .names import MAX_JSON_BYTES, SNIFF_BYTES, is_archive_name, kind_of, sniff
 from .types import Item, ItemKind
 
@@ -169,7 +172,9 @@ def _discover(path: str, plan: _Plan) -> None:
         plan.entries.append(Item(path, 0, 0, error=_why(exc)))
         return
     if stat.S_ISDIR(st.st_mode):
-        if (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
+        if st.st_dev in _system_devices():
+            plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
+        elif (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
             _walk(path, st, plan)
     elif stat.S_ISREG(st.st_mode):
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
@@ -216,6 +221,8 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             continue
         if stat.S_ISDIR(est.st_mode):
             key = (est.st_dev, est.st_ino)
+            if est.st_dev in _system_devices():
+                continue  # a link to / leads here: the kernel's files, other users' folders
             if key not in plan.seen_dirs:
                 plan.seen_dirs.add(key)
                 stack.append(iter(_list_dir(entry.path, plan)))
@@ -223,6 +230,22 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             _add_file(entry.path, entry.name, est, plan, explicit=False)
         elif kind_of(entry.name) or is_archive_name(entry.name):  # named like one, but is not
             plan.entries.append(Item(entry.path, 0, 0, error=_special(est.st_mode)))
+
+
+SYSTEM_FOLDER = "a system folder (/proc, /sys or /dev): the kernel's, not photos; not scanned"
+
+
+@functools.cache
+def _system_devices() -> frozenset[int]:
+    """The file systems of /proc, /sys and /dev: never walked. Their files are not photos, and
+    some block a reader for ever (/proc/kmsg) or take from the kernel's log as they are read."""
+    found = set()
+    for folder in ("/proc", "/sys", "/dev"):
+        with contextlib.suppress(OSError):
+            st = os.stat(folder)
+            if st.st_dev != os.stat("/").st_dev:  # its own file system, not a folder of /
+                found.add(st.st_dev)
+    return frozenset(found)
 
 
 def _list_dir(path: str, plan: _Plan) -> list[os.DirEntry[str]]:
@@ -251,10 +274,13 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
         return
     fmt: str | None = None
     archive_name = is_archive_name(lower)
-    if kind is None and (explicit or archive_name or "." not in name):
+    if kind is None and st.st_size > 0 and (explicit or archive_name or "." not in name):
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 head = fh.read(SNIFF_BYTES)
+        except FileError as exc:
+            plan.entries.append(Item(path, st.st_size, st.st_mtime_ns, error=exc.reason))
+            return
         except OSError as exc:
             if explicit or archive_name:
                 plan.entries.append(Item(path, st.st_size, st.st_mtime_ns, error=_why(exc)))
