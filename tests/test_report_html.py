@@ -284,6 +284,44 @@ def test_video_thumbnail_shows_the_best_frame(samples: dict[str, Path], tmp_path
     assert thumbnail(str(path), result) is None
 
 
+def test_a_small_face_in_a_video_is_shown_enlarged(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """The enlarged face was made for photos only: a face 9 px tall in a video's thumbnail was
+    all a person had to check it by."""
+    import numpy as np
+
+    from selfscan.thumbs import preview
+    from selfscan.types import FaceHit
+
+    av = pytest.importorskip("av")
+    frame_im = Image.new("RGB", (1600, 1200), (40, 90, 40))
+    him = Image.open(samples["yaoming"]).convert("RGB").resize((100, 124))
+    frame_im.paste(him, (700, 500))
+    path = tmp_path / "wide.mp4"
+    out = av.open(str(path), "w")
+    stream = out.add_stream("mpeg4", rate=5)
+    stream.width, stream.height, stream.pix_fmt = 1600, 1200, "yuv420p"
+    for i in range(5):
+        frame = av.VideoFrame.from_ndarray(np.asarray(frame_im), format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    result = FileResult(
+        str(path), "match", 0.8, (FaceHit((720.0, 520.0, 780.0, 600.0), 0.9, 0.8, 0.4),),
+        width=1600, height=1200, facts={"video": {"duration": 1.0}, "best_time": 0.4},
+    )  # fmt: skip
+    shot = preview(str(path), result)
+    assert shot.jpeg is not None and shot.face is not None
+    face = Image.open(io.BytesIO(shot.face)).convert("RGB")
+    assert 100 <= max(face.size) <= 160
+    middle = np.asarray(face, dtype=np.float32)[face.height // 3 : -face.height // 3]
+    assert np.abs(middle - np.array([40, 90, 40], np.float32)).mean() > 30  # him, not the wall
+
+
 def test_a_card_shows_what_any_of_its_copies_gives_away(
     samples: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import sys
 from fractions import Fraction
@@ -147,7 +148,7 @@ def test_long_video_is_spread_by_seeking(tmp_path: Path, samples, monkeypatch) -
     original = video._seeking
 
     def counting(*args, **kwargs):
-        seeks.append(args[2])
+        seeks.append(args[1])  # the sampling times
         return original(*args, **kwargs)
 
     monkeypatch.setattr(video, "_seeking", counting)
@@ -242,10 +243,10 @@ def test_a_video_cut_short_says_how_much_was_read(
     assert "damaged" not in results["face_first"].facts["video"]
     first = results["face_first_cut"]
     assert first.error is None and first.faces
-    assert first.facts["video"]["damaged"].startswith("video damaged after ")
-    assert first.facts["video"]["damaged"].endswith(" of 10.0 s: the rest could not be read")
+    assert first.facts["video"]["damaged"].startswith("video cut short after ")
+    assert first.facts["video"]["damaged"].endswith(" of 10.0 s: the rest is missing")
     last = results["face_last_cut"]
-    assert last.error is not None and last.error.startswith("video damaged after ")
+    assert last.error is not None and last.error.startswith("video cut short after ")
     assert not last.transient  # the file is damaged: remembered like any damaged file
     with pytest.raises(video.VideoDamaged):
         list(iter_frames(tmp_path / "face_last_cut.mp4", 320))
@@ -318,3 +319,106 @@ def test_content_decides_over_the_extension(
     assert found["photo.mp4"]["exposure"]["kind"] == "photo"
     assert found["photo.mp4"]["exposure"]["taken"] == "2020-01-02T03:04:05"
     assert found["bitmap.mp4"]["exposure"]["kind"] == "photo"  # a BMP too
+
+
+class _NoSeek(io.RawIOBase):
+    """A stream that cannot seek back: how a browser or a live recorder writes WebM, with no
+    duration in its header."""
+
+    def __init__(self, fh: io.BufferedWriter) -> None:
+        self.fh = fh
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return self.fh.write(data)
+
+
+def test_a_video_without_a_duration_is_sampled_to_its_end(tmp_path: Path) -> None:
+    """A WebM without a duration in its header was sampled for its first 60 seconds only,
+    silently; it is measured first, then sampled over its whole length."""
+    if "libvpx" not in av.codecs_available:
+        pytest.skip("no VP8 encoder")
+    path = tmp_path / "live.webm"
+    with path.open("wb") as fh:
+        out = av.open(_NoSeek(fh), "w", format="webm")
+        stream = out.add_stream("libvpx", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(90):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+        out.close()
+    with av.open(str(path)) as probe:
+        assert not probe.duration and not probe.streams.video[0].duration  # as recorded live
+    times = [t for t, _ in iter_frames(path, 64)]
+    assert len(times) == 60 and times[-1] > 85
+    assert video_info(path)["duration"] == pytest.approx(90, abs=1.5)
+
+
+def test_a_last_frame_held_on_screen_is_not_damage(tmp_path: Path, upright: np.ndarray) -> None:
+    """Two frames, the last shown for 9 s (a screen recording): the frames end long before the
+    sampling does, and that was called "damaged" (an error with no face before it)."""
+    path = tmp_path / "held.mp4"
+    out = av.open(str(path), "w")
+    stream = out.add_stream("mpeg4", rate=30)
+    stream.height, stream.width = upright.shape[:2]
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.time_base = Fraction(1, 1000)
+    packets = []
+    for t in (0, 1):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(upright), format="rgb24")
+        frame.pts, frame.time_base = t * 1000, Fraction(1, 1000)
+        packets += list(stream.encode(frame))
+    packets += list(stream.encode())
+    packets[-1].duration = 9000
+    for packet in packets:
+        out.mux(packet)
+    out.close()
+    assert [round(t) for t, _ in iter_frames(path, 320)] == [0, 1]  # no VideoDamaged
+
+
+def test_a_damaged_spot_costs_only_itself(tmp_path: Path, upright: np.ndarray, samples) -> None:
+    """One damaged stretch in the middle made the whole video an error ("Invalid data") or cut
+    off everything after it; the packets that do not decode are skipped, the rest is read."""
+    others = _canvas(samples["gdp"], (240, 320))
+    frames = [others] * 40 + [upright] * 40
+    whole = _encode(tmp_path / "whole.mp4", frames, fps=10, gop=10, faststart=True)
+    data = bytearray(whole.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 3000] = bytes(3000)
+    got: list[float] = []
+    with pytest.raises(video.VideoDamaged, match="partly damaged"):
+        for t, _ in iter_frames(bytes(data), 320):
+            got.append(t)
+    assert got[-1] >= 7.0 and len(got) >= 6  # read past the damage, to the end
+    assert video_info(bytes(data))["width"] == 240
+
+
+def test_sparse_key_frames_cost_one_pass_not_one_per_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one key frame for the whole file, each seek decoded from the start again: the cost
+    grew with the square of the length (10 hours of tiny frames took a minute). Past the first
+    such seek the rest is decoded straight through: about one decode of each frame."""
+    frames = [np.full((16, 16, 3), i % 250, np.uint8) for i in range(1200)]
+    path = _encode(tmp_path / "onegop.mp4", frames, fps=5, gop=100_000)
+    decoded = []
+    real = video._Reading.frames
+
+    def counting(self):  # type: ignore[no-untyped-def]
+        for frame in real(self):
+            decoded.append(1)
+            yield frame
+
+    monkeypatch.setattr(video._Reading, "frames", counting)
+    times = [t for t, _ in iter_frames(path, 16)]
+    assert len(times) == 60 and times[-1] > 230
+    assert len(decoded) <= 1.3 * len(frames)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
@@ -72,9 +73,13 @@ def preview(
                 frame = None
             if frame is None:
                 return Preview(_encode(_placeholder(max_side)), None)
-            return Preview(_encode(_boxed(frame, result, threshold)), None)
+            best_time = result.facts.get("best_time")
+            face = _enlarged_face(
+                lambda side: _video_frame(source, best_time, side), result, frame.width
+            )
+            return Preview(_encode(_boxed(frame, result, threshold)), None, face)
         im = open_for_thumbnail(source, max_side)
-        face = _enlarged_face(source, result, im.width)
+        face = _enlarged_face(lambda side: open_for_thumbnail(source, side), result, im.width)
         return Preview(_encode(_boxed(im, result, threshold)), dhash(im), face)
     except FileError:
         return Preview(None, None)
@@ -136,10 +141,13 @@ def _boxed(im: Image.Image, result: FileResult, threshold: float | None) -> Imag
     return im
 
 
-def _enlarged_face(source: str | bytes, result: FileResult, thumb_width: int) -> bytes | None:
+def _enlarged_face(
+    load: Callable[[int], Image.Image | None], result: FileResult, thumb_width: int
+) -> bytes | None:
     """The best face with a margin, about ``FACE_SIDE`` px, when it is under ``SMALL_IN_THUMB``
     px tall in the thumbnail (a 45 px face in a 12 MP photo is 4 px there: nobody can check
-    it by eye). Decoded at the size that gives it, never above the photo's own."""
+    it by eye). ``load(long_side)`` gives the photo, or a video's best frame, at the size that
+    shows it so (never above its own)."""
     best = next((f for f in result.faces if f.similarity == result.score), None)
     if best is None or not result.width or not result.height or result.score is None:
         return None
@@ -148,7 +156,12 @@ def _enlarged_face(source: str | bytes, result: FileResult, thumb_width: int) ->
     if side <= 0 or (y2 - y1) * thumb_width / result.width >= SMALL_IN_THUMB:
         return None
     long_side = max(result.width, result.height)
-    im = open_for_thumbnail(source, min(long_side, round(long_side * FACE_SIDE / side) + 1))
+    try:
+        im = load(min(long_side, round(long_side * FACE_SIDE / side) + 1))
+    except Exception:  # FileError, a decoder's: the thumbnail is shown without it
+        return None
+    if im is None:
+        return None
     scale = im.width / result.width
     cx, cy, half = (x1 + x2) / 2 * scale, (y1 + y2) / 2 * scale, side * scale / 2
     crop = im.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
