@@ -17,6 +17,7 @@ from PIL import Image, ImageOps
 
 from selfscan import locate, ops
 from selfscan.errors import FileError
+from selfscan.fingerprints import fingerprint_file
 from selfscan.organise import organise, safe_name
 from selfscan.reports.xmp import NS
 from selfscan.types import FileResult
@@ -380,3 +381,41 @@ def test_a_video_sidecar_has_one_region_and_no_region_is_repeated() -> None:
     other = FaceHit((300.0, 100.0, 380.0, 200.0), 0.9, 0.5)
     both = FileResult("p.jpg", "match", 0.65, (*frames, other), width=640, height=480)
     assert len(regions(both)) == 2
+
+
+def test_a_photo_replaced_since_it_was_scanned_is_not_placed(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """A long scan, and meanwhile a matched photo replaced by a photo of strangers: --copy-to
+    (and --link-to, and the XMP naming you) placed the stranger among your photos."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    photo = lib / "00.jpg"
+    shutil.copyfile(samples["players"], photo)
+    scanned = FileResult(
+        str(photo), "match", 0.7, width=10, height=10,
+        fingerprint=fingerprint_file(str(photo), photo.stat().st_size),
+    )  # fmt: skip
+    shutil.copyfile(samples["t1"], photo)  # replaced after it was analysed
+    for mode in ("copy", "link"):
+        placed = organise([scanned], tmp_path / mode, mode, True, "me")  # type: ignore[arg-type]
+        assert placed[0].error == "changed since it was scanned (scan again to include it)"
+        assert list((tmp_path / mode).iterdir()) == []
+    shutil.copyfile(samples["players"], photo)  # the same content again: placed
+    assert organise([scanned], tmp_path / "again")[0].error is None
+
+
+def test_a_copy_cut_short_by_ctrl_c_leaves_no_part_file(
+    samples: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C during a large copy left a truncated file under the photo's own name, and later
+    runs put the whole copy beside it as "(2)"."""
+
+    def interrupted(src: object, dst: io.BufferedWriter, length: int = 0) -> None:
+        dst.write(b"\xff\xd8 part of a photo")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "copyfileobj", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        organise([_match(samples["players"])], tmp_path / "me")
+    assert list((tmp_path / "me").iterdir()) == []

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import FileError, InputError
+from .fingerprints import fingerprint_bytes, fingerprint_file
 from .locate import SEPARATOR, Located, read_many, split_path
 from .members import repeated_name
 from .reports.xmp import sidecar
@@ -138,7 +139,7 @@ def organise(
         try:
             if isinstance(member, FileError):
                 raise member
-            target, linked, existing = _place(result.path, dest, mode, member, taken)
+            target, linked, existing = _place(result, dest, mode, member, taken)
         except FileError as exc:
             placed[i] = OrganisedFile(result.path, dest, False, None, exc.reason)
             return
@@ -196,14 +197,28 @@ def _free(path: Path) -> bool:
 
 
 def _place(
-    source: str, dest: Path, mode: str, member: Located | None, taken: _Taken
+    result: FileResult, dest: Path, mode: str, member: Located | None, taken: _Taken
 ) -> tuple[Path, bool, bool]:
     """Put one file (or the archive member read as ``member``) in ``dest``; returns where,
-    whether it is a hard link, and whether it was there already."""
+    whether it is a hard link, and whether it was there already. A file whose content is no
+    longer what was analysed (replaced during a long scan) is not placed: a stranger's photo
+    would land among yours."""
+    source = result.path
     name = safe_name(source)
     data, mtime = (member.data, member.mtime) if member is not None else (None, None)
     if member is None and not os.path.isfile(source):
         raise FileError("the file no longer exists")
+    if result.fingerprint is not None:
+        try:
+            now = (
+                fingerprint_bytes(data)
+                if data is not None
+                else fingerprint_file(source, os.stat(source).st_size)
+            )
+        except OSError as exc:
+            raise FileError(f"cannot read: {exc.strerror or exc}") from None
+        if now != result.fingerprint:
+            raise FileError("changed since it was scanned (scan again to include it)")
     for there in taken.variants(name):
         same = _same_file(there, source, data)
         if same is not None:
@@ -278,9 +293,11 @@ def _write_new(target: Path, data: bytes, mtime: float | None) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-    except OSError as exc:
+    except BaseException as exc:  # a full disk, or Ctrl-C: no part copy under the photo's name
         target.unlink(missing_ok=True)
-        raise FileError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise FileError(f"cannot write {target.name}: {exc.strerror or exc}") from None
+        raise
     if mtime is not None:
         os.utime(target, (mtime, mtime))
 
@@ -292,9 +309,11 @@ def _copy_new(source: str, target: Path) -> None:
         with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
         shutil.copystat(source, target)
-    except OSError as exc:
+    except BaseException as exc:  # a full disk, or Ctrl-C: no part copy under the photo's name
         target.unlink(missing_ok=True)
-        raise FileError(f"cannot copy: {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise FileError(f"cannot copy: {exc.strerror or exc}") from None
+        raise
 
 
 def _write_sidecar(target: Path, result: FileResult, person: str, threshold: float) -> Path | None:

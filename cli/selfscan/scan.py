@@ -83,7 +83,12 @@ def to_result(item: Item, analysis: Analysis, refs: np.ndarray, th: Thresholds) 
     facts = {**item.facts, **analysis.facts}
     if analysis.error is not None:
         return FileResult(item.path, "error", error=analysis.error, facts=facts)
-    base = {"width": analysis.width, "height": analysis.height, "orientation": analysis.orientation}
+    base = {
+        "width": analysis.width,
+        "height": analysis.height,
+        "orientation": analysis.orientation,
+        "fingerprint": analysis.fingerprint,
+    }
     if not analysis.faces:
         return FileResult(item.path, "no_face", facts=facts, **base)
     embedded = [i for i, f in enumerate(analysis.faces) if f.embedding is not None]

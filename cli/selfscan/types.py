@@ -72,6 +72,7 @@ class FileResult:
     height: int | None = None
     orientation: int = 1
     facts: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None  # of the content analysed (``fingerprints``): copies check it
 
 
 @dataclass(frozen=True, eq=False)
