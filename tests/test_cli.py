@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -446,6 +447,25 @@ def test_records_on_standard_output_are_data_only_whatever_the_locale(
     assert [os.fsencode(p["path"] if isinstance(p, dict) else p) for p in photos] == [
         os.fsencode(odd)
     ]
+
+
+def test_an_import_broken_by_ctrl_c_is_an_interruption(
+    samples: dict[str, Path], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while onnxruntime is being imported surfaces as its ImportError ("initialization
+    failed"): that was an internal error, status 70, telling the user the install was broken."""
+    from selfscan import cli_boundary, ops
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        try:
+            cli_boundary._stop(signal.SIGINT, None)
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None
+
+    monkeypatch.setattr(cli_boundary, "_signalled", [False])
+    monkeypatch.setattr(ops, "enroll", interrupted)
+    code, _, err = run("enroll", str(samples["yaoming"]))
+    assert code == 130 and err.strip() == "interrupted", err
 
 
 def test_a_data_dir_that_is_a_file_is_one_error(

@@ -434,6 +434,33 @@ def test_a_worker_killed_mid_scan_does_not_end_the_scan(
     assert len(records) == 40 and {r["status"] for r in records} == {"no_match"}, err
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux's /proc")
+def test_workers_are_born_ignoring_ctrl_c(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """The terminal sends Ctrl-C to every process of the scan: a worker still importing its
+    modules printed a traceback of its own. Workers start with it ignored (the scan stops them
+    itself when it is interrupted)."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    cmd = _find_many(samples, tmp_path, "--format", "jsonl", "--workers", "2")
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        proc.stdout.readline()
+        workers = _worker_pids(proc.pid)
+        assert workers
+        for pid in workers:
+            status = Path(f"/proc/{pid}/status").read_text()
+            ignored = int(
+                next(x for x in status.splitlines() if x.startswith("SigIgn:")).split()[1], 16
+            )
+            assert ignored & (1 << (signal.SIGINT - 1)), status
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=300)
+    assert proc.returncode == 130
+
+
 def _dies_on_bombs(job: Job) -> Analysis:
     """A worker's job that ends its process on a file named ``bomb*`` (as the OOM killer
     would), and analyses any other."""

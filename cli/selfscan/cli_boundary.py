@@ -62,6 +62,11 @@ class Boundary(TyperGroup):
             err.print("interrupted")
             raise typer.Exit(interrupted_status()) from None
         except Exception as exc:
+            if _signalled[0]:
+                # Ctrl-C in the middle of importing onnxruntime surfaces as its ImportError
+                # ("initialization failed"): what happened is the interrupt.
+                err.print("interrupted")
+                raise typer.Exit(interrupted_status()) from None
             if os.environ.get("SELFSCAN_DEBUG"):
                 raise
             err.print(
@@ -89,12 +94,14 @@ def _broken_pipe(console: Console) -> NoReturn:
     raise BrokenPipeError
 
 
-# The signal that stopped the command; Ctrl-C unless another arrived.
+# The signal that stopped the command; Ctrl-C unless another arrived. And whether one did.
 _stopped_by = [int(signal.SIGINT)]
+_signalled = [False]
 
 
 def _stop(signum: int, frame: Any) -> None:
     _stopped_by[0] = signum
+    _signalled[0] = True
     raise KeyboardInterrupt
 
 
@@ -161,7 +168,7 @@ def run(app: typer.Typer) -> None:
     ignored when it started (``nohup``). Every console,
     typer's help included, turns a closed pipe into a ``BrokenPipeError``, handled in
     ``Boundary`` inside a command and here outside one (help, usage errors)."""
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         # A signal ignored by whoever started selfscan stays ignored: 'nohup selfscan find'
         # must outlive the terminal it was started from.
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN:

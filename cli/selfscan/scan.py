@@ -12,12 +12,13 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from .models import ModelPack, providers_for
 from .reuse import plan_item
 from .sources import iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
-from .workers import Inline, stop_workers
+from .workers import Inline, interrupts_ignored_by_children, stop_workers
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -179,12 +180,13 @@ def scan(
         # A scan killed outright leaves multiprocessing's resource tracker to clean up after it;
         # what it finds is the pool's own queues, not worth a warning on the user's terminal.
         os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
-        return ProcessPoolExecutor(
-            max_workers=workers or options.workers,
-            mp_context=get_context("spawn"),
-            initializer=init_worker,
-            initargs=(pack.name, str(pack.directory), options.device, 1),
-        )
+        with interrupts_ignored_by_children():  # multiprocessing's resource tracker starts here
+            return ProcessPoolExecutor(
+                max_workers=workers or options.workers,
+                mp_context=get_context("spawn"),
+                initializer=init_worker,
+                initargs=(pack.name, str(pack.directory), options.device, 1),
+            )
 
     window = max(2, 2 * options.workers)
     pending: deque[tuple[Item, Future[Analysis] | Analysis, bool]] = deque()
@@ -199,10 +201,10 @@ def scan(
         nonlocal executor
         executor = executor or start()
         try:
-            future = executor.submit(_run_job(), job)
+            future = _first_or_next(executor, job)
         except BrokenExecutor:  # the pool broke since the last result: a new one
             restart()
-            future = executor.submit(_run_job(), job)
+            future = _first_or_next(executor, job)
         jobs[id(future)] = (job, tries, pool)
         return future
 
@@ -243,7 +245,7 @@ def scan(
     def alone(job: Job) -> Analysis:
         single = start(1)
         try:
-            return single.submit(_run_job(), job).result()
+            return _first_or_next(single, job).result()
         except BrokenExecutor:
             return Analysis(error=WORKER_DIED, transient=True)
         finally:
@@ -317,6 +319,20 @@ def _stop_storing(index: Index, progress: Progress, exc: sqlite3.OperationalErro
     progress.store_error = str(exc)
     with contextlib.suppress(sqlite3.Error):
         index.rollback()
+
+
+_spawned: weakref.WeakSet[Any] = weakref.WeakSet()  # pools whose workers were started
+
+
+def _first_or_next(executor: Inline | ProcessPoolExecutor, job: Job) -> Future[Analysis]:
+    """Submit ``job``. A pool's first job starts its workers: with Ctrl-C ignored meanwhile,
+    so that they are born ignoring it (see ``workers.interrupts_ignored_by_children``)."""
+    if executor in _spawned:
+        return executor.submit(_run_job(), job)
+    with interrupts_ignored_by_children():
+        future = executor.submit(_run_job(), job)
+    _spawned.add(executor)
+    return future
 
 
 WORKER_DIED = (

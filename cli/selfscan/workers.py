@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
@@ -85,3 +86,20 @@ def stop_workers(executor: Inline | ProcessPoolExecutor) -> None:
             process.terminate()
     with contextlib.suppress(Exception):
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def interrupts_ignored_by_children() -> Iterator[None]:
+    """Ctrl-C ignored while worker processes are started (a pool starts them on its first job),
+    so that they are born ignoring it: the terminal sends Ctrl-C to every process of the scan,
+    and a worker still importing its modules printed a traceback of its own. The scan itself
+    stops its workers when it is interrupted. Outside the main thread, nothing changes."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
