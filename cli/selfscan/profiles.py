@@ -66,29 +66,29 @@ def sharpness(pixels: np.ndarray, face: Face, scale: float) -> float:
 def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
     """The one usable face in ``photo``, embedded; ``EnrollError`` saying what to do otherwise."""
     from .images import decode  # the decoders only where a photo is read
-    from .turns import UPRIGHT, best_turn, turn_back
+    from .turns import TURN_MARGIN, UPRIGHT, best_turn, turn_back
 
     name = photo.name
     try:
         image = decode(photo, max(ENROLL_PLAN.long_sides))
     except FileError as exc:
         raise EnrollError(f"cannot use {name}: {exc.reason}") from None
-    ref: _Found | None = None
-    try:
-        ref = _reference(analyzer, image, name)
-    except EnrollError as exc:
-        problem = exc
+    faces = analyzer.detect(image, ENROLL_PLAN)
+    # A face not found, or read poorly: a photo stored upside down or sideways without an EXIF
+    # orientation, whose face read as is matches no photo of you (about 0) and would refuse
+    # every later one as "unlike". (A group photo, a small or blurred face: said as they are.)
+    ref = _reference(analyzer, image, name, faces) if faces else None
     if image.orientation == 1 and (ref is None or ref.quality < UPRIGHT):
-        # Stored upside down or sideways without an EXIF orientation: its face read as is
-        # matches no photo of you (about 0), and would refuse every later one as "unlike".
-        turned = best_turn(analyzer, image, ref.quality if ref is not None else 0.0)
+        # Twice the margin a scan's turn needs: a reference turned wrongly would be worse
+        # than one refused (upside down: 12 against 24 the right way up).
+        turned = best_turn(analyzer, image, (ref.quality + TURN_MARGIN) if ref is not None else 0.0)
         if turned is not None:
             turns, upright = turned
-            found = _reference(analyzer, upright, name)
+            found = _reference(analyzer, upright, name, analyzer.detect(upright, ENROLL_PLAN))
             box = turn_back(found.face, turns, image.width, image.height).box
             ref = replace(found, face=replace(found.face, box=box))
     if ref is None:
-        raise problem
+        ref = _reference(analyzer, image, name, faces)  # says why: no face found
     return Reference(
         source=str(photo.resolve()),
         box=ref.face.box,
@@ -104,9 +104,9 @@ class _Found:
     quality: float  # how clear the face reads (see ``FaceAnalyzer.embed_scored``)
 
 
-def _reference(analyzer: FaceAnalyzer, image: DecodedImage, name: str) -> _Found:
-    """The one usable face in ``image``, embedded; ``EnrollError`` saying what to do otherwise."""
-    faces = analyzer.detect(image, ENROLL_PLAN)
+def _reference(analyzer: FaceAnalyzer, image: DecodedImage, name: str, faces: list[Face]) -> _Found:
+    """The one usable face among ``faces`` (found in ``image``), embedded; ``EnrollError``
+    saying what to do otherwise."""
     if not faces:
         raise EnrollError(
             f"no face found in {name}: use a photo where your face is clearly visible and at "
