@@ -785,6 +785,24 @@ def test_forget_a_profile_takes_its_interrupted_saves_with_it(
     assert not temp.exists() and not (home / "profiles" / "me.json").exists() and other.exists()
 
 
+def test_doctor_fails_when_the_data_dir_cannot_be_written(
+    samples: dict[str, Path], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data dir on a read-only mount: doctor said "ready" while every scan, enroll and forget
+    failed there. (The operating system's answer is stood in for: root writes anywhere.)"""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    from selfscan import doctor
+
+    real = os.access
+    monkeypatch.setattr(
+        doctor.os, "access", lambda p, mode: False if Path(p) == home else real(p, mode)
+    )
+    code, out, _ = run("doctor")
+    said = " ".join(out.split())
+    assert code == 1 and f"the data dir {home} cannot be written" in said, said
+    assert "ready" not in said
+
+
 def test_doctor_fails_when_the_active_model_cannot_be_used(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

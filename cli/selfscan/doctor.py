@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -44,6 +45,9 @@ def diagnose() -> dict[str, Any]:
         load_pack()
     except SelfscanError as exc:
         problems.append(f"active model: {exc}")
+    unwritable = _unwritable(data_dir())
+    if unwritable:
+        problems.append(unwritable)
     index_problem = _index_problem()
     if index_problem:
         problems.append(index_problem)
@@ -84,6 +88,22 @@ def diagnose() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "problems": problems,
     }
+
+
+def _unwritable(home: Path) -> str | None:
+    """Why selfscan could not write its data dir (or make it), or None: a read-only mount or
+    permissions, where every scan, enroll and forget would fail."""
+    folder = home
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent  # not made yet: where it would be made
+    if os.access(folder, os.W_OK | os.X_OK):
+        return None
+    where = f"the data dir {home}" if folder == home else f"{folder}, where the data dir goes,"
+    return (
+        f"{where} cannot be written (its permissions, or a read-only file system): scans, "
+        "enroll and forget need to write there; fix that, or set SELFSCAN_HOME to a writable "
+        "folder"
+    )
 
 
 def _index_problem() -> str | None:

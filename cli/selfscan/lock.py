@@ -40,9 +40,10 @@ def acquire(
         ensure_private_dir(path.parent)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     except OSError as exc:
+        other = ", or add --no-store" if "--no-store" in advice else ""  # (a scan's way out)
         raise StoreError(
             f"cannot write to selfscan's data dir {path.parent} ({exc.strerror or exc}): check "
-            "that it is writable, or add --no-store"
+            f"that it is writable{other}"
         ) from None
     try:
         if fcntl is not None:
