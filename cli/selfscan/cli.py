@@ -134,7 +134,10 @@ def find(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(help="Match threshold on the similarity (default: the model's calibrated)."),
+        typer.Option(
+            help="Match threshold on the similarity, between 0 and 1: higher is stricter "
+            "(default: the model's calibrated one, 0.40 for buffalo_s)."
+        ),
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Large faces only; fastest.")] = False,
     thorough: Annotated[
