@@ -145,13 +145,13 @@ def test_video_info(clip: Path) -> None:
 
 def test_long_video_is_spread_by_seeking(tmp_path: Path, samples, monkeypatch) -> None:
     seeks = []
-    original = video._seeking
+    original = video.seeking
 
     def counting(*args, **kwargs):
         seeks.append(args[1])  # the sampling times
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(video, "_seeking", counting)
+    monkeypatch.setattr(video, "seeking", counting)
     small = _canvas(samples["t1"], (64, 48))
     marker = np.zeros_like(small)
     frames = [marker if i % 25 == 12 else small for i in range(5 * 130)]
@@ -411,14 +411,14 @@ def test_sparse_key_frames_cost_one_pass_not_one_per_sample(
     frames = [np.full((16, 16, 3), i % 250, np.uint8) for i in range(1200)]
     path = _encode(tmp_path / "onegop.mp4", frames, fps=5, gop=100_000)
     decoded = []
-    real = video._Reading.frames
+    real = video.Reading.frames
 
     def counting(self):  # type: ignore[no-untyped-def]
         for frame in real(self):
             decoded.append(1)
             yield frame
 
-    monkeypatch.setattr(video._Reading, "frames", counting)
+    monkeypatch.setattr(video.Reading, "frames", counting)
     times = [t for t, _ in iter_frames(path, 16)]
     assert len(times) == 60 and times[-1] > 230
     assert len(decoded) <= 1.3 * len(frames)

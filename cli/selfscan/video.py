@@ -22,10 +22,18 @@ from .exportjson import camera_name
 from .facts import header_text, video_location
 from .imagefile import Source, open_file
 from .types import DecodedImage
+from .videoread import (
+    SEEK_SPACING,
+    Reading,
+    av_reason,
+    frame_seconds,
+    measured,
+    seeking,
+    straight,
+    stream_end,
+)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".webm", ".mkv"})
-# Samples further apart than this are reached by seeking rather than by decoding every frame.
-SEEK_SPACING = 4.0
 _MISSING = "video support needs PyAV: pip install 'selfscan[video]'"
 
 
@@ -49,7 +57,7 @@ def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
             container = av.open(fh, "r")
         except Exception as exc:
             raise FileError(
-                f"not a readable video (damaged, truncated or another format): {_short(exc)}"
+                f"not a readable video (damaged, truncated or another format): {av_reason(exc)}"
             ) from None
         with container:
             if not container.streams.video:
@@ -59,12 +67,6 @@ def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
             yield container, stream
     finally:
         fh.close()
-
-
-def _short(exc: BaseException) -> str:
-    # FFmpeg errors carry a readable strerror; their str() adds an errno and '<none>'.
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _duration(container: Any, stream: Any) -> float | None:
@@ -147,17 +149,17 @@ def iter_frames(
         start = stream.start_time * stream.time_base if stream.start_time else 0
         duration = _duration(container, stream)
         if duration is None:
-            duration = _measured(container, stream, start)
+            duration = measured(container, stream, start)
         targets = sample_times(duration, every, max_frames)
         rate = stream.average_rate or stream.guessed_rate or 30
         tolerance = 0.5 / float(rate)
-        read = _Reading(container, stream, start)
+        read = Reading(container, stream, start)
         produced, last = 0, 0.0
         try:
             if targets and len(targets) > 1 and targets[1] - targets[0] >= SEEK_SPACING:
-                frames = _seeking(read, targets, tolerance, float(rate))
+                frames = seeking(read, targets, tolerance, float(rate))
             else:
-                frames = _straight(read, targets, tolerance, every, max_frames)
+                frames = straight(read, targets, tolerance, every, max_frames)
             for seconds, frame in frames:
                 image = _to_image(frame, max_side, stream.sample_aspect_ratio)
                 produced, last = produced + 1, seconds
@@ -166,7 +168,7 @@ def iter_frames(
             raise
         except Exception as exc:  # the container itself, not one packet
             if produced == 0:
-                raise FileError(f"cannot decode video: {_short(exc)}") from None
+                raise FileError(f"cannot decode video: {av_reason(exc)}") from None
             read.broken = True
         if produced == 0:
             raise FileError(
@@ -179,160 +181,13 @@ def iter_frames(
         # screen, or audio running on after the video, stops the frames early too.)
         spacing = targets[1] - targets[0] if targets and len(targets) > 1 else every
         missed = bool(targets) and last < targets[-1] - max(1.0, spacing)  # type: ignore[index]
-        problem = read.problem(_stream_end(stream, start) if missed else None, last, duration)
+        problem = read.problem(stream_end(stream, start) if missed else None, last, duration)
         if problem is not None:
             raise VideoDamaged(problem)
 
 
 class VideoDamaged(FileError):
     """A video read only in part; raised after the frames that could be read."""
-
-
-# The most frames decoded for one video: a video whose key frames are far apart (a screen
-# recording, one key frame for the whole file) costs a decode from the key frame for each sample.
-MAX_DECODED = 18_000
-
-
-class _Reading:
-    """Decoded frames of a video's stream, packet by packet: a packet that does not decode is
-    counted and skipped (one damaged spot cost the rest of the video), the end of the last
-    packet read is kept (a file cut short ends before its header says), and so is the number of
-    frames decoded, against ``MAX_DECODED``."""
-
-    def __init__(self, container: Any, stream: Any, start: Fraction | int) -> None:
-        self.container, self.stream, self.start = container, stream, start
-        self.bad = 0
-        self.first_error: str | None = None
-        self.end = 0.0  # seconds: the end of the last packet read
-        self.decoded = 0
-        self.broken = False  # the container failed: nothing after it was read
-        self.budget_spent = False
-
-    def frames(self) -> Iterator[Any]:
-        for packet in self.container.demux(self.stream):
-            if packet.pts is not None and packet.time_base is not None:
-                span = packet.duration or 0
-                self.end = max(self.end, float((packet.pts + span) * packet.time_base - self.start))
-            try:
-                decoded = packet.decode()
-            except Exception as exc:  # this packet only: the next key frame decodes again
-                self.bad += 1
-                self.first_error = self.first_error or _short(exc)
-                continue
-            for frame in decoded:
-                self.decoded += 1
-                if self.decoded > MAX_DECODED:
-                    self.budget_spent = True
-                    return
-                yield frame
-
-    def problem(self, stream_end: float | None, last: float, duration: float | None) -> str | None:
-        """What the reports say about a video read only in part, or None."""
-        total = f" of {duration:.1f} s" if duration else ""
-        if self.budget_spent:
-            return (
-                f"examined up to {last:.1f} s{total} only: its key frames are too far apart "
-                "to sample the rest in time"
-            )
-        if self.broken:
-            return f"video damaged after {last:.1f} s{total}: the rest could not be read"
-        if stream_end is not None and self.end < stream_end - 1.0:
-            return f"video cut short after {self.end:.1f} s{total}: the rest is missing"
-        if self.bad:
-            parts = f"{self.bad} damaged part{'s' if self.bad > 1 else ''}"
-            return f"video partly damaged: {parts} skipped, the rest read"
-        return None
-
-
-def _stream_end(stream: Any, start: Fraction | int) -> float | None:
-    """Where the video stream itself ends by its header (not the container's other streams:
-    a recording's audio may run on), or None when it does not say."""
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    return None
-
-
-def _measured(container: Any, stream: Any, start: Fraction | int) -> float | None:
-    """The length of a video whose header gives none, from its packets' times (read, not
-    decoded), then back to the start; None when that fails too."""
-    end = 0.0
-    try:
-        for packet in container.demux(stream):
-            if packet.pts is not None and packet.time_base is not None:
-                span = packet.duration or 0
-                end = max(end, float((packet.pts + span) * packet.time_base - start))
-        container.seek(0)
-    except Exception:
-        return None
-    return end or None
-
-
-def _seconds(frame: Any, start: Fraction | int) -> float | None:
-    if frame.pts is None or frame.time_base is None:
-        return None
-    return float(frame.pts * frame.time_base - start)
-
-
-def _straight(
-    read: _Reading,
-    targets: list[float] | None,
-    tolerance: float,
-    every: float,
-    max_frames: int,
-    frames: Iterator[Any] | None = None,
-) -> Iterator[tuple[float, Any]]:
-    """Decode every frame (from ``frames``, where a seek left off), keep the first at or after
-    each sampling time."""
-    pending = list(targets) if targets is not None else None
-    next_time = 0.0
-    taken = 0
-    for index, frame in enumerate(frames if frames is not None else read.frames()):
-        seconds = _seconds(frame, read.start)
-        if seconds is None:
-            seconds = index / 30.0
-        if pending is not None:
-            if not pending:
-                return
-            if seconds + tolerance < pending[0]:
-                continue
-            while pending and pending[0] <= seconds + tolerance:
-                pending.pop(0)
-        else:
-            if seconds + tolerance < next_time:
-                continue
-            next_time = seconds + every
-        yield max(0.0, seconds), frame
-        taken += 1
-        if taken >= max_frames:
-            return
-
-
-def _seeking(
-    read: _Reading, targets: list[float], tolerance: float, rate: float
-) -> Iterator[tuple[float, Any]]:
-    """Seek to the key frame before each sampling time and decode forward to it. Where key
-    frames are further apart than the samples, each seek would decode the same stretch again
-    (a cost growing with the square of the length): from there on, decode straight through."""
-    last = -1.0
-    container, stream = read.container, read.stream
-    spacing = targets[1] - targets[0] if len(targets) > 1 else SEEK_SPACING
-    for n, target in enumerate(targets):
-        container.seek(int((target + read.start) / stream.time_base), stream=stream, backward=True)
-        frames = read.frames()
-        walked = 0
-        for frame in frames:
-            seconds = _seconds(frame, read.start)
-            walked += 1
-            if seconds is None or seconds + tolerance < target:
-                continue
-            if seconds > last:
-                last = seconds
-                yield seconds, frame
-            break
-        if walked > rate * spacing:  # the key frame was more than a sample back
-            rest = [t for t in targets[n + 1 :] if t > last]
-            yield from _straight(read, rest, tolerance, spacing, len(rest), frames)
-            return
 
 
 def frame_at(source: Source, seconds: float, max_side: int) -> DecodedImage:
@@ -349,14 +204,14 @@ def frame_at(source: Source, seconds: float, max_side: int) -> DecodedImage:
         chosen = None
         try:
             container.seek(int((target + start) / stream.time_base), stream=stream, backward=True)
-            for frame in _Reading(container, stream, start).frames():
+            for frame in Reading(container, stream, start).frames():
                 chosen = frame
-                moment = _seconds(frame, start)
+                moment = frame_seconds(frame, start)
                 if moment is None or moment + 0.5 / float(rate) >= target:
                     break
         except Exception as exc:
             if chosen is None:
-                raise FileError(f"cannot decode video: {_short(exc)}") from None
+                raise FileError(f"cannot decode video: {av_reason(exc)}") from None
         if chosen is None:
             raise FileError("no frame could be decoded from the video")
         return _to_image(chosen, max_side, stream.sample_aspect_ratio)
@@ -380,11 +235,11 @@ def video_info(source: Source) -> dict[str, Any]:
         turns = 0
         width, height = stream.width, stream.height
         start = stream.start_time * stream.time_base if stream.start_time else 0
-        read = _Reading(container, stream, start)
+        read = Reading(container, stream, start)
         try:
             frame = next(read.frames(), None)
         except Exception as exc:
-            raise FileError(f"cannot decode video: {_short(exc)}") from None
+            raise FileError(f"cannot decode video: {av_reason(exc)}") from None
         if frame is None and read.first_error:
             raise FileError(f"cannot decode video: {read.first_error}")
         if frame is not None:
@@ -396,7 +251,7 @@ def video_info(source: Source) -> dict[str, Any]:
         created = tags.get("com.apple.quicktime.creationdate") or tags.get("creation_time")
         rate = stream.average_rate or stream.guessed_rate
         return {
-            "duration": _duration(container, stream) or _measured(container, stream, start),
+            "duration": _duration(container, stream) or measured(container, stream, start),
             "width": width,
             "height": height,
             "codec": stream.codec_context.name,
