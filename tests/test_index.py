@@ -32,6 +32,7 @@ from selfscan.organise import organise
 from selfscan.scan import Progress
 from selfscan.sources import iter_items
 from selfscan.types import Analysis, Face, FileResult, Item, Job
+from selfscan.workers import WORKER_DIED
 from tests import imagegen
 from tests.child import command, selfscan
 
@@ -483,7 +484,7 @@ def test_a_file_that_kills_its_worker_twice_is_an_error_of_its_own(
     session = ops.prepare_find(ops.FindRequest(paths=[lib], me=[samples["yaoming"]], workers=2))
     results = {Path(r.path).name: r for r in session.results()}
     session.close()
-    assert results.pop("bomb.jpg").error == scan_module.WORKER_DIED
+    assert results.pop("bomb.jpg").error == WORKER_DIED
     assert {n: r.status for n, r in results.items()} == {
         f"p{i}.jpg": "match" if i % 2 else "no_match" for i in range(6)
     }

@@ -12,13 +12,11 @@ import os
 import sqlite3
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +28,7 @@ from .models import ModelPack, providers_for
 from .reuse import plan_item
 from .sources import iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
-from .workers import Inline, interrupts_ignored_by_children, stop_workers
+from .workers import Handle, Inline, Pool, interrupts_ignored_by_children
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -163,7 +161,6 @@ def scan(
         threading.Thread(
             target=_count, args=(paths, options.skip, progress, stop), daemon=True
         ).start()
-    executor: Inline | ProcessPoolExecutor | None = None
 
     def start(workers: int | None = None) -> Inline | ProcessPoolExecutor:
         # Only when the first file needs analysing: an unchanged rescan starts no workers, and
@@ -189,72 +186,17 @@ def scan(
             )
 
     window = max(2, 2 * options.workers)
-    pending: deque[tuple[Item, Future[Analysis] | Analysis, bool]] = deque()
-    jobs: dict[int, tuple[Job, int, int]] = {}  # id of a future -> its job, tries, pool number
-    pool = 0  # how many pools were started: a worker that dies breaks its pool for good
+    pending: deque[tuple[Item, Handle | Analysis, bool]] = deque()
+    pool = Pool(start, _run_job)
     seen: set[str] = set()
     failed: list[str] = []
     has_rows = index.stats()["files"] > 0
     last_commit = time.monotonic()
 
-    def submit(job: Job, tries: int = 0) -> Future[Analysis]:
-        nonlocal executor
-        executor = executor or start()
-        try:
-            future = _first_or_next(executor, job)
-        except BrokenExecutor:  # the pool broke since the last result: a new one
-            restart()
-            future = _first_or_next(executor, job)
-        jobs[id(future)] = (job, tries, pool)
-        return future
-
-    def restart() -> None:
-        """A worker died (the OOM killer, a crash in a decoder) and broke the pool, and every
-        job in it: a new pool takes the lost jobs again."""
-        nonlocal executor, pool
-        if executor is not None:
-            stop_workers(executor)
-        executor, pool = start(), pool + 1
-        for n, (other, work, cached) in enumerate(pending):
-            lost = isinstance(work, Future) and (
-                not work.done() or isinstance(work.exception(), BrokenExecutor)
-            )
-            if lost and id(work) in jobs and jobs[id(work)][2] < pool:
-                job, tries, _ = jobs.pop(id(work))
-                pending[n] = (other, submit(job, tries + 1), cached)
-
-    def outcome(work: Future[Analysis] | Analysis) -> Analysis:
-        """The analysis, once done. A job lost with its pool is tried once more in a new one;
-        lost again, it is tried alone, in a pool of its own, so that the jobs that happened to
-        run beside the culprit get their results; lost alone, it is an error of its own (not
-        stored: the next scan tries it again)."""
-        while not isinstance(work, Analysis):
-            try:
-                analysis = work.result()
-                jobs.pop(id(work), None)
-                return analysis
-            except BrokenExecutor:
-                job, tries, lost_in = jobs.pop(id(work))
-                if lost_in == pool:
-                    restart()
-                if tries >= 1:
-                    return alone(job)
-                work = submit(job, tries + 1)
-        return work
-
-    def alone(job: Job) -> Analysis:
-        single = start(1)
-        try:
-            return _first_or_next(single, job).result()
-        except BrokenExecutor:
-            return Analysis(error=WORKER_DIED, transient=True)
-        finally:
-            stop_workers(single)
-
     def finish() -> FileResult:
         nonlocal last_commit
         item, work, cached = pending.popleft()
-        analysis = outcome(work)
+        analysis = work if isinstance(work, Analysis) else pool.result(work)
         if not cached and item.error is None and not analysis.transient:
             _store(index, progress, item, analysis, pack.model_id, options.mode)
         result = to_result(item, analysis, refs, thresholds)
@@ -281,25 +223,23 @@ def scan(
                 failed.append(item.path)
             work, cached = plan_item(item, index, pack.model_id, options.mode, has_rows)
             if isinstance(work, Job):
-                pending.append((item, submit(work), False))
+                pending.append((item, pool.submit(work), False))
             else:
                 pending.append((item, work, cached))
-            while len(pending) >= window or (pending and _ready(pending[0][1])):
+            while len(pending) >= window or (pending and _ready(pool, pending[0][1])):
                 yield finish()
         while pending:
             yield finish()
         if progress.store_error is None:
             index.forget_missing([os.path.abspath(p) for p in paths], seen, failed)
     except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read
-        if executor is not None:
-            stop_workers(executor)
+        pool.stop()
         raise
     finally:
         stop.set()
         if progress.store_error is None:
             index.commit()
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown()
 
 
 def _store(
@@ -321,31 +261,11 @@ def _stop_storing(index: Index, progress: Progress, exc: sqlite3.OperationalErro
         index.rollback()
 
 
-_spawned: weakref.WeakSet[Any] = weakref.WeakSet()  # pools whose workers were started
-
-
-def _first_or_next(executor: Inline | ProcessPoolExecutor, job: Job) -> Future[Analysis]:
-    """Submit ``job``. A pool's first job starts its workers: with Ctrl-C ignored meanwhile,
-    so that they are born ignoring it (see ``workers.interrupts_ignored_by_children``)."""
-    if executor in _spawned:
-        return executor.submit(_run_job(), job)
-    with interrupts_ignored_by_children():
-        future = executor.submit(_run_job(), job)
-    _spawned.add(executor)
-    return future
-
-
-WORKER_DIED = (
-    "not analysed: the process analysing it ended abruptly, every time it was tried (out of "
-    "memory?); the next scan tries it again"
-)
-
-
 def _run_job() -> Callable[[Job], Analysis]:
     from .analyze import run_job
 
     return run_job
 
 
-def _ready(work: Future[Analysis] | Analysis) -> bool:
-    return isinstance(work, Analysis) or work.done()
+def _ready(pool: Pool, work: Handle | Analysis) -> bool:
+    return isinstance(work, Analysis) or pool.done(work)

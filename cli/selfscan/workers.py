@@ -8,8 +8,9 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from concurrent.futures import BrokenExecutor, Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
 
 from .types import Analysis, Job
 
@@ -103,3 +104,123 @@ def interrupts_ignored_by_children() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+WORKER_DIED = (
+    "not analysed: the process analysing it ended abruptly, every time it was tried (out of "
+    "memory?); the next scan tries it again"
+)
+
+Executor = Union["Inline", "ProcessPoolExecutor"]
+
+
+@dataclass
+class Handle:
+    """A job given to a ``Pool``: its current future, how often it was lost, in which pool."""
+
+    job: Job
+    future: Future[Analysis]
+    tries: int = 0
+    pool: int = 0
+
+
+class Pool:
+    """Where a scan's jobs are analysed: an executor made by ``start(workers)`` on the first job
+    (an unchanged rescan starts none).
+
+    A worker that dies (the OOM killer, a crash in a decoder) breaks its pool and every job in
+    it: a new pool takes the lost jobs again, once; a job lost again is tried alone, in a pool
+    of its own, so that the jobs that happened to run beside the culprit get their results;
+    lost alone, it is an error of its own (``WORKER_DIED``, not stored: the next scan tries it
+    again). A pool's first job starts its workers with Ctrl-C ignored, so that they are born
+    ignoring it (see ``interrupts_ignored_by_children``)."""
+
+    def __init__(
+        self,
+        start: Callable[[int | None], Executor],
+        runner: Callable[[], Callable[[Job], Analysis]],
+    ) -> None:
+        # ``runner`` gives the function a job runs, at the first job: an unchanged rescan
+        # imports neither the decoders nor the models.
+        self._start, self._runner = start, runner
+        self._executor: Executor | None = None
+        self._fresh = False  # its workers not started yet
+        self._number = 0  # pools started: one that broke is never used again
+        self._open: list[Handle] = []  # handles whose result has not been taken
+
+    def submit(self, job: Job) -> Handle:
+        handle = Handle(job, self._submit(job), 0, self._number)
+        self._open.append(handle)
+        return handle
+
+    def done(self, handle: Handle) -> bool:
+        return handle.future.done()
+
+    def result(self, handle: Handle) -> Analysis:
+        """The analysis of ``handle``'s job, once done (see the class for a pool that broke)."""
+        while True:
+            try:
+                analysis = handle.future.result()
+            except BrokenExecutor:
+                if handle.tries >= 1:  # lost a second time: alone, and the others go on
+                    self._open.remove(handle)
+                    if handle.pool == self._number:
+                        self._restart()
+                    return self._alone(handle.job)
+                if handle.pool == self._number:
+                    self._restart()  # takes this job again, with the others lost with it
+                else:
+                    self._again(handle)
+                continue
+            self._open.remove(handle)
+            return analysis
+
+    def stop(self) -> None:
+        """End the workers now (a scan ended early): see ``stop_workers``."""
+        if self._executor is not None:
+            stop_workers(self._executor)
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _submit(self, job: Job) -> Future[Analysis]:
+        if self._executor is None:
+            self._executor, self._fresh = self._start(None), True
+        try:
+            return self._first_or_next(self._executor, job)
+        except BrokenExecutor:  # it broke since the last result: a new one
+            self._restart()
+            return self._first_or_next(self._executor, job)
+
+    def _first_or_next(self, executor: Executor, job: Job) -> Future[Analysis]:
+        if executor is not self._executor or self._fresh:
+            with interrupts_ignored_by_children():
+                future = executor.submit(self._runner(), job)
+            if executor is self._executor:
+                self._fresh = False
+            return future
+        return executor.submit(self._runner(), job)
+
+    def _restart(self) -> None:
+        self.stop()
+        self._executor, self._fresh = self._start(None), True
+        self._number += 1
+        for handle in self._open:
+            lost = not handle.future.done() or isinstance(handle.future.exception(), BrokenExecutor)
+            if lost and handle.pool < self._number:
+                self._again(handle)
+
+    def _again(self, handle: Handle) -> None:
+        handle.future = self._submit(handle.job)
+        handle.tries += 1
+        handle.pool = self._number
+
+    def _alone(self, job: Job) -> Analysis:
+        single = self._start(1)
+        try:
+            return self._first_or_next(single, job).result()
+        except BrokenExecutor:
+            return Analysis(error=WORKER_DIED, transient=True)
+        finally:
+            stop_workers(single)
