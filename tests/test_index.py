@@ -404,13 +404,20 @@ def _find_many(samples: dict[str, Path], tmp_path: Path, *options: str) -> list[
 
 
 def _worker_pids(pid: int) -> list[int]:
-    """The pool's worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    """The pool's worker processes under ``pid`` (not multiprocessing's resource tracker), by
+    their parent in /proc/*/stat (the kernel's "children" lists are not reliable)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            line = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            if b"spawn_main" in line and b"resource_tracker" not in line:
-                found.append(int(child))
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"spawn_main" in line and b"resource_tracker" not in line:
+            found.append(int(entry.name))
     return found
 
 
