@@ -557,17 +557,24 @@ def test_system_folders_are_not_walked(tmp_path: Path, jpeg: bytes) -> None:
     (lib / "a.jpg").write_bytes(jpeg)
     (lib / "proc").symlink_to("/proc")
     (lib / "sys").symlink_to("/sys")
+    (lib / "kmsg.jpg").symlink_to("/proc/kmsg")  # a file there, linked: named like a photo
     found: dict[str, list[Item]] = {}
 
     def walk() -> None:  # in a thread: a regression would hang, and must fail instead
         found["lib"] = list(iter_items([lib]))
-        found["proc"] = list(iter_items([Path("/proc")]))
+        found["proc"] = list(iter_items([Path("/proc"), Path("/proc/kmsg")]))
 
     thread = threading.Thread(target=walk, daemon=True)
     thread.start()
     thread.join(timeout=120)
-    assert [Path(i.path).name for i in found["lib"]] == ["a.jpg"]
-    assert [(i.path, i.error) for i in found["proc"]] == [("/proc", sources.SYSTEM_FOLDER)]
+    assert [(Path(i.path).name, i.error) for i in found["lib"]] == [
+        ("a.jpg", None),
+        ("kmsg.jpg", sources.SYSTEM_FOLDER),
+    ]
+    assert [(i.path, i.error) for i in found["proc"]] == [
+        ("/proc", sources.SYSTEM_FOLDER),
+        ("/proc/kmsg", sources.SYSTEM_FOLDER),
+    ]
 
 
 def test_a_file_turned_into_a_pipe_or_a_device_is_refused_not_read(tmp_path: Path) -> None:

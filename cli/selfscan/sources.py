@@ -176,6 +176,8 @@ def _discover(path: str, plan: _Plan) -> None:
             plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
         elif (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
             _walk(path, st, plan)
+    elif st.st_dev in _system_devices():
+        plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
     elif stat.S_ISREG(st.st_mode):
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
         _add_sidecars(os.path.dirname(path), plan)
@@ -226,13 +228,16 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             if key not in plan.seen_dirs:
                 plan.seen_dirs.add(key)
                 stack.append(iter(_list_dir(entry.path, plan)))
+        elif est.st_dev in _system_devices():  # a link to a kernel file (/proc/kmsg)
+            if kind_of(entry.name) or is_archive_name(entry.name):
+                plan.entries.append(Item(entry.path, 0, 0, error=SYSTEM_FOLDER))
         elif stat.S_ISREG(est.st_mode):
             _add_file(entry.path, entry.name, est, plan, explicit=False)
         elif kind_of(entry.name) or is_archive_name(entry.name):  # named like one, but is not
             plan.entries.append(Item(entry.path, 0, 0, error=_special(est.st_mode)))
 
 
-SYSTEM_FOLDER = "a system folder (/proc, /sys or /dev): the kernel's, not photos; not scanned"
+SYSTEM_FOLDER = "in a system folder (/proc, /sys or /dev): the kernel's, not photos; not scanned"
 
 
 @functools.cache
