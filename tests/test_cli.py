@@ -241,6 +241,10 @@ def test_a_database_or_profile_named_like_selfscans_is_left_alone(
     code, _, err = run("find", "--me", str(samples["yaoming"]), str(library), "--workers", "1")
     said = " ".join(err.split())
     assert code == 1 and "is not selfscan's index (it holds other tables)" in said, said
+    for args in (("forget", "--profile", "settings"), ("enroll", "--profile", "settings")):
+        code, _, err = run(*args, *(() if args[0] == "forget" else (str(samples["yaoming"]),)))
+        said = " ".join(err.split())
+        assert code == 1 and "settings.json is not a selfscan profile" in said, said
     code, out, _ = run("forget", "--all")
     assert code == 0 and "left alone: 2 files" in " ".join(out.split())
     assert {p: p.read_bytes() for p in home.rglob("*") if p.is_file()} == before

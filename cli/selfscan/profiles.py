@@ -272,9 +272,31 @@ def save_profile(profile: Profile) -> Path:
     return path
 
 
+def is_profile_file(path: Path) -> bool:
+    """Whether ``path`` (in ``profiles/``) is a profile selfscan made: JSON with a profile's
+    keys, or damaged but with a profile's keys in it (it may hold embeddings). Any other file
+    there is the user's: never read as a profile, replaced or deleted."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # unreadable: kept as ours, since it may hold embeddings
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return any(key in raw for key in (b'"references"', b'"model_id"', b'"embedding"'))
+    return isinstance(doc, dict) and ("references" in doc or "model_id" in doc)
+
+
 def load_profile(name: str) -> Profile:
     """The stored profile ``name``, or a ``ProfileError`` saying how to make one."""
     path = profiles_dir() / f"{check_name(name)}.json"
+    if path.exists() and not is_profile_file(path):
+        raise ProfileError(
+            f"{path} is not a selfscan profile (selfscan did not make it, and leaves it alone): "
+            "choose another name with --profile"
+        )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         refs = tuple(

@@ -29,6 +29,7 @@ from .index_rows import file_part, store_problem
 from .models import PACKS, active_marker, models_home
 from .profiles import (
     check_name,
+    is_profile_file,
     list_profiles,
     load_profile,
     profiles_dir,
@@ -84,25 +85,9 @@ def _profile_files() -> list[Path]:
 
 
 def _profile_names() -> list[str]:
-    """The profiles' names: files named like one that hold a profile, or a damaged one (not
-    JSON, but with a profile's keys in it: it may hold embeddings); any other file is the
-    user's."""
-    names = []
-    for name in list_profiles():
-        try:
-            raw = (profiles_dir() / f"{name}.json").read_bytes()
-        except OSError:
-            names.append(name)  # unreadable: kept as ours, since it may hold embeddings
-            continue
-        try:
-            doc = json.loads(raw)
-        except ValueError:  # damaged: ours if it still reads like a profile
-            if any(key in raw for key in (b'"references"', b'"model_id"', b'"embedding"')):
-                names.append(name)
-            continue
-        if isinstance(doc, dict) and ("references" in doc or "model_id" in doc):
-            names.append(name)
-    return names
+    """The profiles' names: files named like one that ``profiles.is_profile_file`` calls
+    selfscan's; any other file is the user's."""
+    return [n for n in list_profiles() if is_profile_file(profiles_dir() / f"{n}.json")]
 
 
 def _model_files() -> dict[str, list[Path]]:
@@ -269,6 +254,11 @@ def _forget(
 
     if profile is not None:
         path = profiles_dir() / f"{check_name(profile)}.json"
+        if path.exists() and not is_profile_file(path):
+            raise ProfileError(
+                f"{path} is not a selfscan profile (selfscan did not make it): left alone; "
+                "'selfscan data' lists the profiles"
+            )
         leftovers = [p for p in _profile_files() if p.name.startswith(f".{path.name}.tmp")]
         if not path.exists() and not leftovers:
             raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
