@@ -630,8 +630,10 @@ def test_a_relative_data_dir_does_not_move_with_the_working_directory(
 def test_forget_missing_finds_members_gone_from_an_archive(
     samples: dict[str, Path], tmp_path: Path, home: Path
 ) -> None:
-    """A photo deleted from an archive that is still there (a zip, a tar, a zip inside a zip)
-    kept its strangers' faces for good: data did not count it and --missing did not forget it."""
+    """A photo deleted from an archive that is still there (a zip, a tar) kept its strangers'
+    faces for good: data did not count it and --missing did not forget it. (One in an archive
+    inside an archive goes when that archive is scanned again: reading every inner archive
+    cost its size on every ``data``.)"""
     lib = tmp_path / "lib"
     lib.mkdir()
     inner = io.BytesIO()
@@ -657,15 +659,14 @@ def test_forget_missing_finds_members_gone_from_an_archive(
     assert (info["files"], info["missing"]) == (6, 0)
     write(keep_all=False)  # gdp.jpg taken out of each
     info = json.loads(run("data", "--json")[1])["index"]
-    assert (info["files"], info["missing"]) == (6, 3)
+    assert (info["files"], info["missing"]) == (6, 2)
     code, out, _ = run("forget", "--missing")
-    assert code == 0 and "forgot 3 indexed files that no longer exist" in out
+    assert code == 0 and "forgot 2 indexed files that no longer exist" in out
     db = sqlite3.connect(home / "index.sqlite")
-    left = sorted(
-        os.fsdecode(p).rsplit("!/", 1)[1] for (p,) in db.execute("SELECT path FROM files")
-    )
+    left = sorted(os.fsdecode(p).split("!/", 1)[1] for (p,) in db.execute("SELECT path FROM files"))
     db.close()
-    assert left == ["players.jpg"] * 3
+    nested = ["nested.zip!/gdp.jpg", "nested.zip!/players.jpg"]
+    assert left == [*nested, "players.jpg", "players.jpg"]
 
 
 def test_forget_a_path_or_what_no_longer_exists(

@@ -213,26 +213,34 @@ def test_members_of_one_name_are_each_scanned_and_located(
     They shared one path and index row: one result was lost, both were analysed again on every
     rescan, and a copy of the match could be the other member's bytes."""
     stranger, him = samples["t1"].read_bytes(), samples["yaoming"].read_bytes()
+    others = samples["gdp"].read_bytes()
     archive = tmp_path / "lib" / f"photos{suffix}"
     archive.parent.mkdir()
+    # a member named like the second's path too: the paths must still tell all three apart
+    # (names without an extension: each is read as what its first bytes say)
+    members = (("DCIM/IMG", stranger), ("DCIM/IMG#2", others), ("DCIM/IMG", him))
     if suffix == ".zip":
         with zipfile.ZipFile(archive, "w") as zf, pytest.warns(UserWarning, match="Duplicate"):
-            zf.writestr("DCIM/a.jpg", stranger)
-            zf.writestr("DCIM/a.jpg", him)
+            for name, member in members:
+                zf.writestr(name, member)
     else:
         with tarfile.open(archive, "w") as tf:
-            for member in (stranger, him):
-                info = tarfile.TarInfo("DCIM/a.jpg")
+            for name, member in members:
+                info = tarfile.TarInfo(name)
                 info.size = len(member)
                 tf.addfile(info, io.BytesIO(member))
     first, _, analysed = run_find([archive.parent], samples["yaoming"])
-    assert analysed == 2
-    assert (first["a.jpg"].status, first["a.jpg#2"].status) == ("no_match", "match")
-    assert first["a.jpg#2"].path == f"{archive}!/DCIM/a.jpg#2"
+    assert analysed == 3
+    assert {n: r.status for n, r in first.items()} == {
+        "IMG": "no_match",
+        "IMG#2#1": "no_match",
+        "IMG#2": "match",
+    }
+    assert first["IMG#2"].path == f"{archive}!/DCIM/IMG#2"
     _, progress, analysed = run_find([archive.parent], samples["yaoming"])
-    assert analysed == 0 and progress.cached == 2
+    assert analysed == 0 and progress.cached == 3
     placed = organise(list(first.values()), tmp_path / "me")
-    assert [p.dest.name for p in placed] == ["a.jpg"]
+    assert [p.dest.name for p in placed] == ["IMG"]
     assert placed[0].dest.read_bytes() == him
 
 

@@ -204,43 +204,20 @@ def _members(
 def present_members(archive: str, rests: set[str]) -> set[str] | None:
     """Which of ``rests`` (paths inside ``archive`` as ``split_path`` gives them: a name,
     ``NAME#2``, or ``inner.zip!/name`` one level deep) the archive still holds; None when it
-    cannot be read, and then none is taken for gone. Names are read, not contents, except an
-    inner archive's bytes when a member inside it is asked about."""
+    cannot be read, and then none is taken for gone. Only names are read: a member of an
+    archive inside it is there while that archive is (what it holds is checked when it is
+    scanned again; reading it here cost its whole size on every ``data``)."""
     try:
         with open(archive, "rb") as fh:
-            return _present(fh, rests, 0)
+            head = fh.read(512)
+            fh.seek(0)
+            fmt = sniff(head)
+            if fmt not in ("zip", "tar"):
+                return None
+            names = {name for name, _, _ in _entries(fh, fmt)}
     except (OSError, FileError):
         return None
-
-
-def _present(fh: IO[bytes], rests: set[str], depth: int) -> set[str]:
-    nested: dict[str, set[str]] = {}  # inner archive name -> names asked about inside it
-    if depth == 0:
-        for rest in rests:
-            start = 0
-            while (at := rest.find(SEPARATOR, start)) >= 0:
-                nested.setdefault(rest[:at], set()).add(rest[at + len(SEPARATOR) :])
-                start = at + 1
-    head = fh.read(512)
-    fh.seek(0)
-    fmt = sniff(head)
-    if fmt not in ("zip", "tar"):
-        raise FileError("not a zip or tar archive")
-    found: set[str] = set()
-    for name, read, mtime in _entries(fh, fmt):
-        if name in rests:
-            found.add(name)
-        inner = nested.get(name)
-        if inner:
-            data = _attempt(read, MAX_INNER_ARCHIVE, mtime)
-            try:
-                if isinstance(data, FileError):
-                    raise data
-                held = _present(io.BytesIO(data.data), inner, depth + 1)
-            except FileError:  # unreadable now: what it held is not known to be gone
-                held = inner
-            found |= {f"{name}{SEPARATOR}{sub}" for sub in held}
-    return found
+    return {rest for rest in rests if rest.split(SEPARATOR, 1)[0] in names}
 
 
 _Reader = Callable[[int], bytes]

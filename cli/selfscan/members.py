@@ -94,20 +94,25 @@ def cap_for(what: str) -> int:
 class Occurrences:
     """Each member's name in its item's path. An archive may hold several members of one name
     (a tar appended to, a zip written twice): the first keeps its name, the later ones are
-    ``NAME#2``, ``NAME#3``…, so that each has its own path, index row and result. Count every
-    member that is not a folder, in archive order, wherever the paths are made or resolved."""
+    ``NAME#2``, ``NAME#3``…, so that each has its own path, index row and result. A name that
+    itself ends in ``#`` and digits is given ``#1`` (``IMG#2`` is ``IMG#2#1``, its second
+    ``IMG#2#2``), so that no path stands for two members. Count every member that is not a
+    folder, in archive order, wherever the paths are made or resolved."""
 
     def __init__(self) -> None:
         self.seen: dict[str, int] = {}
 
     def key(self, name: str) -> str:
         n = self.seen[name] = self.seen.get(name, 0) + 1
-        return name if n == 1 else f"{name}#{n}"
+        return name if n == 1 and not _NUMBERED.search(name) else f"{name}#{n}"
+
+
+_NUMBERED = re.compile(r"#[0-9]+$")
 
 
 def repeated_name(key: str) -> str:
     """The member name in a path made by ``Occurrences``: ``IMG_1.jpg#2`` is ``IMG_1.jpg``."""
-    return re.sub(r"#[2-9][0-9]*$", "", key)
+    return _NUMBERED.sub("", key)
 
 
 def unsafe_name(name: str) -> str | None:
