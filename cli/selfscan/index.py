@@ -56,7 +56,8 @@ def foreign_index(path: Path) -> bool:
         with path.open("rb") as fh:
             if fh.read(16) != b"SQLite format 3\0":
                 return False
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        # immutable: a database in WAL mode is read without making -wal and -shm beside it
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
         try:
             rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import lock
-from .config import data_dir, refuse_url
+from .config import data_dir, ensure_data_dir, refuse_url
 from .errors import EnrollError, InputError, ProfileError
 from .faces import FaceAnalyzer
 from .index import Index, open_index
@@ -141,7 +141,9 @@ def enroll(
     _check_photos(photos)
     check_device(device)
     analyzer = FaceAnalyzer(load_pack(), device)
-    with lock.profiles_held(data_dir()):  # a forget meanwhile must not be undone by this save
+    # A forget meanwhile must not be undone by this save (the data dir made first: the lock
+    # is on it, and two first enrolls at once must take turns too).
+    with lock.profiles_held(ensure_data_dir()):
         return _enroll(analyzer, photos, name, allow_unlike)
 
 
@@ -157,8 +159,8 @@ def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike:
         )
     profile, repeats = same_photos(build_profile(analyzer, photos, name, base))
     notes += [
-        f"{Path(copy).name} is the same photo as {Path(first).name} (similarity {sim:.2f}), "
-        "already in the profile: not added again"
+        f"{Path(copy).name} is the same photo as {Path(first).name} (similarity {sim:.2f}): "
+        "not added again"
         for copy, first, sim in repeats
     ]
     new = {str(p.resolve()) for p in photos}
