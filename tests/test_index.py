@@ -411,6 +411,21 @@ def _find_many(samples: dict[str, Path], tmp_path: Path, *options: str) -> list[
     return command("find", "--me", samples["yaoming"], lib, *options, "--no-progress")
 
 
+def _processes_under(pid: int) -> list[str]:
+    """Every process whose parent is ``pid``, with its command line: what a failure shows."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                line = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(f"{entry.name}: {line[:200]!r}")
+    return found
+
+
 def _worker_pids(pid: int) -> list[int]:
     """The pool's worker processes under ``pid`` (not multiprocessing's resource tracker), by
     their parent in /proc/*/stat (the kernel's "children" lists are not reliable)."""
@@ -424,7 +439,8 @@ def _worker_pids(pid: int) -> list[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == pid and b"spawn_main" in line and b"resource_tracker" not in line:
+        # (a worker's command line may name the resource tracker too: in a -W option)
+        if parent == pid and b"spawn_main" in line and b"resource_tracker import" not in line:
             found.append(int(entry.name))
     return found
 
@@ -441,7 +457,7 @@ def test_a_worker_killed_mid_scan_does_not_end_the_scan(
     assert proc.stdout is not None and proc.stderr is not None
     first = proc.stdout.readline()
     workers = _worker_pids(proc.pid)
-    assert workers, first
+    assert workers, (first[:200], _processes_under(proc.pid))
     os.kill(workers[0], signal.SIGKILL)
     rest = proc.stdout.read()  # (communicate() would skip what readline() buffered)
     err = proc.stderr.read()
@@ -464,7 +480,7 @@ def test_workers_are_born_ignoring_ctrl_c(
     try:
         proc.stdout.readline()
         workers = _worker_pids(proc.pid)
-        assert workers
+        assert workers, _processes_under(proc.pid)
         for pid in workers:
             status = Path(f"/proc/{pid}/status").read_text()
             ignored = int(
