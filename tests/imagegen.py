@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 # Orientation o: an upright picture transformed by STORE_OPS[o] is what a camera stores with the
@@ -78,3 +80,41 @@ def jpeg_bytes(im: Image.Image, quality: int = 90) -> bytes:
     buf = io.BytesIO()
     im.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+def encode_video(
+    path: Path,
+    frames: list[np.ndarray],
+    fps: int = 10,
+    rotation: int | None = None,
+    gop: int | None = None,
+    codec: str = "libx264",
+    faststart: bool = False,
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """A video of ``frames`` (RGB arrays) at ``fps``, written with PyAV (imported here: only
+    the tests that need it need it)."""
+    import av
+
+    if codec not in av.codecs_available:
+        codec = "mpeg4"
+    out = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
+    out.metadata["creation_time"] = "2021-03-04T05:06:07.000000Z"
+    out.metadata.update(tags or {})
+    stream = out.add_stream(codec, rate=fps)
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt = "yuv420p"
+    if gop:
+        stream.gop_size = gop
+    if rotation is not None:
+        stream.set_display_rotation(rotation)
+    for i, pixels in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+        frame.pts = i
+        frame.time_base = Fraction(1, fps)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+    out.close()
+    return path

@@ -245,21 +245,11 @@ def test_video_thumbnail_shows_the_best_frame(samples: dict[str, Path], tmp_path
     from selfscan.thumbs import thumbnail
     from selfscan.types import FaceHit
 
-    av = pytest.importorskip("av")
+    pytest.importorskip("av")
     him = Image.open(samples["yaoming"]).convert("RGB").resize((240, 296))
     others = Image.open(samples["gdp"]).convert("RGB").resize((240, 296))
-    path = tmp_path / "clip.mp4"
-    out = av.open(str(path), "w")
-    stream = out.add_stream("mpeg4", rate=10)
-    stream.width, stream.height, stream.pix_fmt = 240, 296, "yuv420p"
-    for i, im in enumerate([others] * 10 + [him] * 10):
-        frame = av.VideoFrame.from_ndarray(np.asarray(im), format="rgb24")
-        frame.pts = i
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
-    out.close()
+    frames = [np.asarray(im) for im in [others] * 10 + [him] * 10]
+    path = imagegen.encode_video(tmp_path / "clip.mp4", frames, fps=10, codec="mpeg4")
     result = FileResult(
         str(path),
         "match",
@@ -294,22 +284,12 @@ def test_a_small_face_in_a_video_is_shown_enlarged(
     from selfscan.thumbs import preview
     from selfscan.types import FaceHit
 
-    av = pytest.importorskip("av")
+    pytest.importorskip("av")
     frame_im = Image.new("RGB", (1600, 1200), (40, 90, 40))
     him = Image.open(samples["yaoming"]).convert("RGB").resize((100, 124))
     frame_im.paste(him, (700, 500))
-    path = tmp_path / "wide.mp4"
-    out = av.open(str(path), "w")
-    stream = out.add_stream("mpeg4", rate=5)
-    stream.width, stream.height, stream.pix_fmt = 1600, 1200, "yuv420p"
-    for i in range(5):
-        frame = av.VideoFrame.from_ndarray(np.asarray(frame_im), format="rgb24")
-        frame.pts = i
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
-    out.close()
+    frames = [np.asarray(frame_im)] * 5
+    path = imagegen.encode_video(tmp_path / "wide.mp4", frames, fps=5, codec="mpeg4")
     result = FileResult(
         str(path), "match", 0.8, (FaceHit((720.0, 520.0, 780.0, 600.0), 0.9, 0.8, 0.4),),
         width=1600, height=1200, facts={"video": {"duration": 1.0}, "best_time": 0.4},

@@ -16,6 +16,7 @@ from selfscan import video
 from selfscan.errors import FileError
 from selfscan.types import DecodedImage
 from selfscan.video import frame_at, iter_frames, sample_times, video_info
+from tests.imagegen import encode_video
 
 av = pytest.importorskip("av")
 
@@ -26,40 +27,6 @@ def _canvas(photo: Path, size: tuple[int, int]) -> np.ndarray:
     im.thumbnail((size[0] - 20, size[1] - 20))
     canvas.paste(im, (10, 10))
     return np.asarray(canvas)
-
-
-def _encode(
-    path: Path,
-    frames: list[np.ndarray],
-    fps: int = 10,
-    rotation: int | None = None,
-    gop: int | None = None,
-    codec: str = "libx264",
-    faststart: bool = False,
-    tags: dict[str, str] | None = None,
-) -> Path:
-    if codec not in av.codecs_available:
-        codec = "mpeg4"
-    out = av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {})
-    out.metadata["creation_time"] = "2021-03-04T05:06:07.000000Z"
-    out.metadata.update(tags or {})
-    stream = out.add_stream(codec, rate=fps)
-    stream.height, stream.width = frames[0].shape[:2]
-    stream.pix_fmt = "yuv420p"
-    if gop:
-        stream.gop_size = gop
-    if rotation is not None:
-        stream.set_display_rotation(rotation)
-    for i, pixels in enumerate(frames):
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
-        frame.pts = i
-        frame.time_base = Fraction(1, fps)
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode():
-        out.mux(packet)
-    out.close()
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +41,7 @@ def clip(tmp_path_factory, samples: dict[str, Path], upright: np.ndarray) -> Pat
     1.5 s of the other group. The display matrix turns it clockwise by a quarter."""
     others = np.rot90(_canvas(samples["gdp"], (240, 320)), 1)
     frames = [np.rot90(upright, 1)] * 15 + [others] * 15
-    return _encode(tmp_path_factory.mktemp("video") / "clip.mp4", frames, rotation=-90)
+    return encode_video(tmp_path_factory.mktemp("video") / "clip.mp4", frames, rotation=-90)
 
 
 def _diff(image_bgr: np.ndarray, rgb: np.ndarray) -> float:
@@ -155,7 +122,7 @@ def test_long_video_is_spread_by_seeking(tmp_path: Path, samples, monkeypatch) -
     small = _canvas(samples["t1"], (64, 48))
     marker = np.zeros_like(small)
     frames = [marker if i % 25 == 12 else small for i in range(5 * 130)]
-    path = _encode(tmp_path / "long.mp4", frames, fps=5, gop=25)
+    path = encode_video(tmp_path / "long.mp4", frames, fps=5, gop=25)
     sampled = list(iter_frames(path, 64, max_frames=10))
     times = [t for t, _ in sampled]
     assert len(times) == 10
@@ -171,7 +138,7 @@ def test_other_containers(tmp_path: Path, upright: np.ndarray) -> None:
     for name, codec in (("clip.webm", "libvpx"), ("clip.mkv", "mpeg4"), ("clip.mov", "mpeg4")):
         if codec not in av.codecs_available:
             continue
-        path = _encode(tmp_path / name, frames, fps=6, codec=codec)
+        path = encode_video(tmp_path / name, frames, fps=6, codec=codec)
         got = list(iter_frames(path, 640))
         assert [t for t, _ in got] == pytest.approx([0.0, 1.0], abs=0.1), name
         assert _diff(got[0][1].pixels, upright) < 8
@@ -230,7 +197,7 @@ def test_a_video_cut_short_says_how_much_was_read(
     results = {}
     for name, frames in (("face_first", [upright] * 8 + [noise] * 12),
                          ("face_last", [noise] * 12 + [upright] * 8)):  # fmt: skip
-        whole = _encode(tmp_path / f"{name}.mp4", frames, fps=2, gop=2, faststart=True)
+        whole = encode_video(tmp_path / f"{name}.mp4", frames, fps=2, gop=2, faststart=True)
         data = whole.read_bytes()
         cut = tmp_path / f"{name}_cut.mp4"
         cut.write_bytes(data[: len(data) * 6 // 10])
@@ -258,7 +225,9 @@ def test_a_video_says_where_it_was_recorded(tmp_path: Path, upright: np.ndarray)
     from selfscan.exposure import exposure_facts
     from selfscan.types import FileResult
 
-    path = _encode(tmp_path / "rio.mp4", [upright] * 10, tags={"location": "-22.9519-043.2105/"})
+    path = encode_video(
+        tmp_path / "rio.mp4", [upright] * 10, tags={"location": "-22.9519-043.2105/"}
+    )
     info = video_info(path)
     assert info["gps"] == {"latitude": -22.9519, "longitude": -43.2105, "altitude": None}
     found = exposure_facts(FileResult(str(path), "match", 0.7, facts={"video": info}))
@@ -390,7 +359,7 @@ def test_a_damaged_spot_costs_only_itself(tmp_path: Path, upright: np.ndarray, s
     off everything after it; the packets that do not decode are skipped, the rest is read."""
     others = _canvas(samples["gdp"], (240, 320))
     frames = [others] * 40 + [upright] * 40
-    whole = _encode(tmp_path / "whole.mp4", frames, fps=10, gop=10, faststart=True)
+    whole = encode_video(tmp_path / "whole.mp4", frames, fps=10, gop=10, faststart=True)
     data = bytearray(whole.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 3000] = bytes(3000)
@@ -409,7 +378,7 @@ def test_sparse_key_frames_cost_one_pass_not_one_per_sample(
     grew with the square of the length (10 hours of tiny frames took a minute). Past the first
     such seek the rest is decoded straight through: about one decode of each frame."""
     frames = [np.full((16, 16, 3), i % 250, np.uint8) for i in range(1200)]
-    path = _encode(tmp_path / "onegop.mp4", frames, fps=5, gop=100_000)
+    path = encode_video(tmp_path / "onegop.mp4", frames, fps=5, gop=100_000)
     decoded = []
     real = video.Reading.frames
 
