@@ -176,7 +176,7 @@ def _discover(path: str, plan: _Plan) -> None:
             plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
         elif (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
             _walk(path, st, plan)
-    elif st.st_dev in _system_devices():
+    elif stat.S_ISREG(st.st_mode) and st.st_dev in _system_devices():  # /proc/kmsg
         plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
     elif stat.S_ISREG(st.st_mode):
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
@@ -228,7 +228,7 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             if key not in plan.seen_dirs:
                 plan.seen_dirs.add(key)
                 stack.append(iter(_list_dir(entry.path, plan)))
-        elif est.st_dev in _system_devices():  # a link to a kernel file (/proc/kmsg)
+        elif stat.S_ISREG(est.st_mode) and est.st_dev in _system_devices():  # /proc/kmsg
             if kind_of(entry.name) or is_archive_name(entry.name):
                 plan.entries.append(Item(entry.path, 0, 0, error=SYSTEM_FOLDER))
         elif stat.S_ISREG(est.st_mode):
