@@ -236,14 +236,12 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
 
 def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
     """The best-matching face's box as fractions of the photo's width and height."""
-    if not (result.width and result.height) or result.score is None:
+    best = result.best_face
+    if best is None or not (result.width and result.height):
         return None
-    for face in result.faces:
-        if face.similarity == result.score:
-            x1, y1, x2, y2 = face.box
-            w, h = result.width, result.height
-            return x1 / w, y1 / h, x2 / w, y2 / h
-    return None
+    x1, y1, x2, y2 = best.box
+    w, h = result.width, result.height
+    return x1 / w, y1 / h, x2 / w, y2 / h
 
 
 def _same_place(a: FileResult, b: FileResult) -> bool:

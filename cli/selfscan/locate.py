@@ -124,9 +124,21 @@ def _archive(path: str) -> bool:
         return True
     try:
         with open(path, "rb") as fh:
-            return sniff(fh.read(512)) in ("zip", "tar")
-    except OSError:
+            _archive_format(fh)
+    except (OSError, FileError):
         return False
+    return True
+
+
+def _archive_format(fh: IO[bytes]) -> str:
+    """``zip`` or ``tar`` for the archive open in ``fh`` (left at its start), by its first
+    bytes; a ``FileError`` for anything else."""
+    head = fh.read(512)
+    fh.seek(0)
+    fmt = sniff(head)
+    if fmt not in ("zip", "tar"):
+        raise FileError("not a zip or tar archive")
+    return fmt
 
 
 def _stat(path: str) -> os.stat_result:
@@ -178,11 +190,7 @@ def _members(
             while (at := rest.find(SEPARATOR, start)) >= 0:
                 nested.setdefault(rest[:at], set()).add(rest[at + len(SEPARATOR) :])
                 start = at + 1
-    head = fh.read(512)
-    fh.seek(0)
-    fmt = sniff(head)
-    if fmt not in ("zip", "tar"):
-        raise FileError("not a zip or tar archive")
+    fmt = _archive_format(fh)
     done: set[str] = set()
     for name, read, mtime in _entries(fh, fmt):
         if name in direct and name not in done:
@@ -209,12 +217,7 @@ def present_members(archive: str, rests: set[str]) -> set[str] | None:
     scanned again; reading it here cost its whole size on every ``data``)."""
     try:
         with open(archive, "rb") as fh:
-            head = fh.read(512)
-            fh.seek(0)
-            fmt = sniff(head)
-            if fmt not in ("zip", "tar"):
-                return None
-            names = {name for name, _, _ in _entries(fh, fmt)}
+            names = {name for name, _, _ in _entries(fh, _archive_format(fh))}
     except (OSError, FileError):
         return None
     return {rest for rest in rests if rest.split(SEPARATOR, 1)[0] in names}

@@ -148,8 +148,8 @@ def _enlarged_face(
     px tall in the thumbnail (a 45 px face in a 12 MP photo is 4 px there: nobody can check
     it by eye). ``load(long_side)`` gives the photo, or a video's best frame, at the size that
     shows it so (never above its own)."""
-    best = next((f for f in result.faces if f.similarity == result.score), None)
-    if best is None or not result.width or not result.height or result.score is None:
+    best = result.best_face
+    if best is None or not result.width or not result.height:
         return None
     x1, y1, x2, y2 = best.box
     side = max(x2 - x1, y2 - y1) * (1 + 2 * _FACE_MARGIN)

@@ -74,6 +74,13 @@ class FileResult:
     facts: dict[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None  # of the content analysed (``fingerprints``): copies check it
 
+    @property
+    def best_face(self) -> FaceHit | None:
+        """The face the score comes from (the most similar one), or None."""
+        if self.score is None:
+            return None
+        return next((f for f in self.faces if f.similarity == self.score), None)
+
 
 @dataclass(frozen=True, eq=False)
 class Reference:

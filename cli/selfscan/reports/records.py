@@ -138,15 +138,13 @@ class CsvWriter:
         self.csv.writerow(CSV_COLUMNS)
 
     def add(self, result: FileResult) -> None:
-        best = None
-        if result.score is not None:
-            best = next((f.box for f in result.faces if f.similarity == result.score), None)
+        best = result.best_face
         row = [
             visible(result.path),  # a name: every control and bidi mark shown, as on screen
             result.status,
             "" if result.score is None else result.score,
             len(result.faces),
-            "" if best is None else " ".join(str(v) for v in best),
+            "" if best is None else " ".join(str(v) for v in best.box),
             result.error or "",
             result.width or "",
             result.height or "",
