@@ -86,6 +86,7 @@ def run_find(
         counts=dict(done.counts),
         faces=done.faces,
         cached=done.cached,
+        copies=done.copies,
         seconds=time.monotonic() - started,
         interrupted=interrupted,
     )

@@ -148,6 +148,8 @@ def summary_line(summary: ScanSummary) -> str:
     rate = summary.total / summary.seconds if summary.seconds > 0 else 0.0
     head = "interrupted: " if summary.interrupted else ""
     cached = f", {summary.cached} answered from the index" if summary.cached else ""
+    if summary.copies:
+        cached += f", {plural(summary.copies, 'identical copy', 'identical copies')} analysed once"
     return (
         f"{head}{plural(summary.total, 'file')} scanned in {summary.seconds:.1f} s "
         f"({rate:.1f}/s{cached}): " + ", ".join(parts)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import refuse_url
+from .copies import Copies, Copy
 from .errors import InputError
 from .index import Index
 from .match import Thresholds, similarities
@@ -46,7 +47,8 @@ class Progress:
     total: int | None = None  # known once the background count finishes
     faces: int = 0
     matches: int = 0
-    cached: int = 0
+    cached: int = 0  # answered by the index
+    copies: int = 0  # copies of content met earlier in this scan, analysed once
     counts: dict[str, int] = field(default_factory=dict)
     current: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -186,8 +188,11 @@ def scan(
             )
 
     window = max(2, 2 * options.workers)
-    pending: deque[tuple[Item, Handle | Analysis, bool]] = deque()
+    # Each item with its analysis or what will give it, and where that comes from: "index",
+    # "copy" (of an item met earlier in this scan) or "pool" (analysed now).
+    pending: deque[tuple[Item, Handle | Copy | Analysis, str]] = deque()
     pool = Pool(start, _run_job)
+    copies = Copies()
     seen: set[str] = set()
     failed: list[str] = []
     has_rows = index.stats()["files"] > 0
@@ -195,13 +200,20 @@ def scan(
 
     def finish() -> FileResult:
         nonlocal last_commit
-        item, work, cached = pending.popleft()
-        analysis = work if isinstance(work, Analysis) else pool.result(work)
-        if not cached and item.error is None and not analysis.transient:
+        item, work, source = pending.popleft()
+        if isinstance(work, Analysis):
+            analysis = work
+        elif isinstance(work, Copy):  # its original came first, and is done
+            analysis = work.analysis or pool.result(pool.submit(work.job))
+        else:
+            analysis = pool.result(work)
+            copies.finished(work, analysis)
+        if source != "index" and item.error is None and not analysis.transient:
             _store(index, progress, item, analysis, pack.model_id, options.mode)
         result = to_result(item, analysis, refs, thresholds)
         progress.done += 1
-        progress.cached += cached
+        progress.cached += source == "index"
+        progress.copies += source == "copy"
         progress.faces += len(result.faces)
         progress.matches += result.status == "match"
         progress.counts[result.status] = progress.counts.get(result.status, 0) + 1
@@ -216,6 +228,19 @@ def scan(
             on_progress(progress)
         return result
 
+    def submit(job: Job) -> tuple[Handle | Copy | Analysis, str]:
+        """A job for the pool, unless its content is that of an item of this scan already."""
+        job, same = copies.find(job)
+        if isinstance(same, Copy):
+            return same, "copy"
+        if same is not None and progress.store_error is None:
+            stored = index.moved(same, job.size, pack.model_id, options.mode)
+            if stored is not None:
+                return stored.analysis, "copy"
+        handle = pool.submit(job)
+        copies.add(job, handle)
+        return handle, "pool"
+
     try:
         for item in iter_items(paths, skip=options.skip):
             seen.add(item.path)
@@ -223,9 +248,9 @@ def scan(
                 failed.append(item.path)
             work, cached = plan_item(item, index, pack.model_id, options.mode, has_rows)
             if isinstance(work, Job):
-                pending.append((item, pool.submit(work), False))
+                pending.append((item, *submit(work)))
             else:
-                pending.append((item, work, cached))
+                pending.append((item, work, "index" if cached else "pool"))
             while len(pending) >= window or (pending and _ready(pool, pending[0][1])):
                 yield finish()
         while pending:
@@ -267,5 +292,5 @@ def _run_job() -> Callable[[Job], Analysis]:
     return run_job
 
 
-def _ready(pool: Pool, work: Handle | Analysis) -> bool:
-    return isinstance(work, Analysis) or pool.done(work)
+def _ready(pool: Pool, work: Handle | Copy | Analysis) -> bool:
+    return isinstance(work, (Analysis, Copy)) or pool.done(work)

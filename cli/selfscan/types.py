@@ -114,7 +114,8 @@ class ScanSummary:
     total: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     faces: int = 0
-    cached: int = 0
+    cached: int = 0  # answered by the index
+    copies: int = 0  # identical to an item met earlier in the scan: analysed once
     seconds: float = 0.0
     interrupted: bool = False
 

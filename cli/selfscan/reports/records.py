@@ -63,6 +63,7 @@ def summary_record(summary: ScanSummary) -> dict[str, Any]:
         "counts": {status: summary.counts.get(status, 0) for status in STATUSES},
         "faces": summary.faces,
         "cached": summary.cached,
+        "copies": summary.copies,
         "seconds": round(summary.seconds, 3),
         "interrupted": summary.interrupted,
     }
