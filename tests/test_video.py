@@ -391,3 +391,21 @@ def test_sparse_key_frames_cost_one_pass_not_one_per_sample(
     times = [t for t, _ in iter_frames(path, 16)]
     assert len(times) == 60 and times[-1] > 230
     assert len(decoded) <= 1.3 * len(frames)
+
+
+def test_frames_over_the_pixel_limit_are_refused(clip: Path, analyzer, monkeypatch) -> None:
+    """Frames over the photos' pixel limit are refused before one is decoded (a 16000x16000
+    video held 3.2 GB in one worker): the video is an error saying why. The limit is lowered
+    here to just under this clip's 320x240 frames."""
+    from selfscan.analyze import Job, run_job, set_analyzer
+
+    monkeypatch.setattr(video, "MAX_PIXELS", 320 * 240 - 1)
+    for call in (lambda: list(iter_frames(clip, 320)), lambda: frame_at(clip, 1.0, 320)):
+        with pytest.raises(FileError, match=r"video frames are 320x240 .* safety limit"):
+            call()
+    set_analyzer(analyzer)
+    st = clip.stat()
+    result = run_job(Job("video", "default", st.st_size, st.st_mtime_ns, fs_path=str(clip)))
+    assert result.error is not None and "possible decompression bomb" in result.error
+    monkeypatch.setattr(video, "MAX_PIXELS", 320 * 240)
+    assert len(list(iter_frames(clip, 320))) == 3

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import FileError
 from .exportjson import camera_name
 from .facts import header_text, video_location
-from .imagefile import Source, open_file
+from .imagefile import MAX_PIXELS, Source, open_file
 from .types import DecodedImage
 from .videoread import (
     SEEK_SPACING,
@@ -63,10 +63,21 @@ def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
             if not container.streams.video:
                 raise FileError("no video stream in the file")
             stream = container.streams.video[0]
+            _check_size(stream.width or 0, stream.height or 0)
             stream.thread_type = "AUTO"
             yield container, stream
     finally:
         fh.close()
+
+
+def _check_size(width: int, height: int) -> None:
+    """Frames over the photos' pixel limit are refused before one is decoded: each decoded
+    frame costs about 12 bytes a pixel (a 16000x16000 video held 3.2 GB in one worker)."""
+    if width * height > MAX_PIXELS:
+        raise FileError(
+            f"video frames are {width}x{height} ({width * height / 1e6:.0f} MP), over the "
+            f"{MAX_PIXELS / 1e6:.0f} MP safety limit (possible decompression bomb)"
+        )
 
 
 def _duration(container: Any, stream: Any) -> float | None:
@@ -96,6 +107,7 @@ def _quarter_turns(frame: Any) -> int:
 
 
 def _to_image(frame: Any, max_side: int | None, sar: Fraction | None) -> DecodedImage:
+    _check_size(frame.width, frame.height)  # the size may change within a stream
     width, height = _display_size(frame, sar)
     ratio = min(1.0, max_side / max(width, height)) if max_side else 1.0
     out_w, out_h = max(1, round(width * ratio)), max(1, round(height * ratio))
