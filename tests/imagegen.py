@@ -39,6 +39,12 @@ def rescaled(src: Path, dest: Path, factor: float) -> None:
     )
 
 
+def distinct_copy(src: Path, dest: Path, n: int) -> None:
+    """``src`` with ``n`` bytes after the JPEG's end: the same picture in a file of its own
+    content (identical copies in one scan are analysed once)."""
+    dest.write_bytes(src.read_bytes() + b"\0" * n)
+
+
 def recompressed(src: Path, dest: Path, quality: int) -> None:
     Image.open(src).convert("RGB").save(dest, "JPEG", quality=quality)
 

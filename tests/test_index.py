@@ -403,11 +403,12 @@ def test_another_profile_needs_no_detection(
 
 
 def _find_many(samples: dict[str, Path], tmp_path: Path, *options: str) -> list[str]:
-    """The ``selfscan find`` command line for a new folder of 40 photos (two kinds, copied)."""
+    """The ``selfscan find`` command line for a new folder of 40 photos (two kinds, each file
+    made distinct by padding after its end, so that none is an identical copy analysed once)."""
     lib = tmp_path / "many"
     lib.mkdir()
     for i in range(40):
-        shutil.copyfile(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg")
+        imagegen.distinct_copy(samples["gdp" if i % 2 else "t1"], lib / f"p{i:03d}.jpg", i + 1)
     return command("find", "--me", samples["yaoming"], lib, *options, "--no-progress")
 
 
@@ -509,7 +510,7 @@ def test_a_file_that_kills_its_worker_twice_is_an_error_of_its_own(
     lib = tmp_path / "lib"
     lib.mkdir()
     for i in range(6):
-        shutil.copyfile(samples["players" if i % 2 else "gdp"], lib / f"p{i}.jpg")
+        imagegen.distinct_copy(samples["players" if i % 2 else "gdp"], lib / f"p{i}.jpg", i + 1)
     shutil.copyfile(samples["players"], lib / "bomb.jpg")
     monkeypatch.setattr(scan_module, "_run_job", lambda: _dies_on_bombs)
     session = ops.prepare_find(ops.FindRequest(paths=[lib], me=[samples["yaoming"]], workers=2))
@@ -995,3 +996,19 @@ def test_nohup_keeps_a_scan_running_when_the_terminal_closes(
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert len(out.splitlines()) == 40 and "interrupted" not in err
+
+
+def test_a_folder_given_twice_through_a_link_keeps_its_rows(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """``find link photos``, the link leading to ``photos``: the folder is walked once, under
+    the link's path, and the rows stored under its own path were then deleted as missing."""
+    run_find([library], samples["yaoming"])
+    link = tmp_path / "link"
+    link.symlink_to(library)
+    results, _, analysed = run_find([link, library], samples["yaoming"])
+    assert analysed == 0 and len(results) == 3
+    index = Index(index_path())
+    stored = set(index.iter_paths())
+    index.close()
+    assert {str(library / f"{k}.jpg") for k in ("players", "gdp", "t1")} <= stored

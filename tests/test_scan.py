@@ -165,3 +165,49 @@ def test_default_workers_fit_in_the_memory_available(monkeypatch: pytest.MonkeyP
     monkeypatch.undo()
     available = available_memory_mib()
     assert available is None or available > 0
+
+
+def test_the_eta_counts_the_files_to_analyse_not_those_the_index_answers() -> None:
+    """137 files answered by the index in 0.1 s, 12 new ones: 2 of them analysed in 2 s (1 s
+    each). The ETA was rich's rate over all files (0:00:01 for a 10 s wait); it is the 10 new
+    files left at 1 s each, plus next to nothing for the index's answers."""
+    p = scan.Progress(started=100.0)
+    p.total, p.to_analyse = 149, 12
+    p.done, p.cached, p.index_seconds = 139, 137, 0.1
+    p.analysed, p.analysing_since = 2, 101.0
+    assert render.eta_seconds(p, 103.0) == pytest.approx(10.0)
+    # New files first, then 103 answered by the index: only their share of 0.1 s is left.
+    p = scan.Progress(started=100.0)
+    p.total, p.to_analyse = 117, 14
+    p.done, p.analysed, p.analysing_since = 14, 14, 100.5
+    p.cached, p.index_seconds = 0, 0.0
+    assert render.eta_seconds(p, 107.0) == 0.0
+    p.done, p.cached, p.index_seconds = 24, 10, 0.01
+    assert render.eta_seconds(p, 107.0) == pytest.approx(93 * 0.001)
+    # Before the first analysed file is in, there is no telling.
+    p = scan.Progress(started=100.0)
+    p.total, p.to_analyse, p.analysing_since = 10, 10, 100.0
+    assert render.eta_seconds(p, 105.0) is None
+    buf = io.StringIO()
+    with render.scan_progress(Console(file=buf, force_terminal=True, width=80), True, p) as update:
+        update(p)
+    assert "starting the models" in buf.getvalue() and "ETA -:--:--" in buf.getvalue()
+    assert "0/10" in buf.getvalue()  # the count fits in 80 columns
+
+
+def test_the_count_says_how_many_files_the_index_cannot_answer(
+    samples: dict[str, Path], library: Path
+) -> None:
+    progress: list[scan.Progress] = []
+    session = ops.prepare_find(ops.FindRequest(paths=[library], me=[samples["yaoming"]]))
+    list(session.results(progress.append))
+    session.close()
+    assert progress[-1].to_analyse == 3 and progress[-1].analysed == 3
+    shutil.copyfile(samples["yaoming"], library / "new.jpg")
+    os.utime(library / "gdp.jpg", ns=(1, 1))  # changed (its mtime): analysed again, maybe
+    progress.clear()
+    session = ops.prepare_find(ops.FindRequest(paths=[library], me=[samples["yaoming"]]))
+    list(session.results(progress.append))
+    session.close()
+    assert progress[-1].total == 4 and progress[-1].to_analyse == 2
+    assert progress[-1].cached == 3 and progress[-1].analysed == 1  # gdp: same content

@@ -17,7 +17,7 @@ from .types import Analysis, Job
 from .workers import Handle
 
 
-@dataclass
+@dataclass(slots=True)  # one per analysed item of the scan
 class _Seen:
     """One analysed item of this scan: its job while it runs (to fingerprint it if a copy
     turns up), then the fingerprint its analysis carried."""

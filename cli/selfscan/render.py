@@ -17,7 +17,6 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -69,32 +68,61 @@ def scan_progress(
     bar = _Bar(
         SpinnerColumn(),
         TextColumn("[bold]scanning"),
-        BarColumn(),
+        # The counts, rate and times take about 75 columns: the bar gets what is left of 115.
+        BarColumn(bar_width=max(5, min(40, console.width - 75))),
         MofNCompleteColumn(),
         TextColumn("{task.fields[found]}"),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        TextColumn("{task.fields[eta]}"),
         console=console,
         transient=False,
         refresh_per_second=8,
         source=live,
     )
-    task = bar.scan_task = bar.add_task("scan", total=None, found=_found(0, 0), rate="")
+    task = bar.scan_task = bar.add_task(
+        "scan", total=None, found=_found(0, 0), rate="", eta="ETA -:--:--"
+    )
 
     def update(p: ScanProgress) -> None:
-        elapsed = max(1e-6, time.monotonic() - p.started)
+        now = time.monotonic()
+        starting = p.analysing_since is not None and p.analysed == 0
         bar.update(
             task,
             completed=p.done,
             total=p.total,
             found=_found(p.faces, p.matches),
-            rate=f"{p.done / elapsed:.1f} files/s",
+            rate="starting the models"
+            if starting
+            else f"{p.done / max(1e-6, now - p.started):.1f} files/s",
+            eta="ETA " + _clock(eta_seconds(p, now)),
         )
 
     with bar:
         yield update
+
+
+def eta_seconds(p: ScanProgress, now: float) -> float | None:
+    """Seconds left: the files still to analyse at the rate files are being analysed, and the
+    files the index will answer at the rate it answers (next to nothing); None while the first
+    is unknown."""
+    if p.total is None or p.to_analyse is None:
+        return None
+    new = max(0, p.to_analyse - p.analysed)
+    known = max(0, p.total - p.done - new)
+    seconds = known * p.index_seconds / p.cached if p.cached else 0.0
+    if new == 0:
+        return seconds
+    if p.analysed == 0 or p.analysing_since is None:
+        return None
+    return seconds + new * (now - p.analysing_since) / p.analysed
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--:--"
+    whole = int(seconds + 0.5)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def _found(faces: int, matches: int) -> str:

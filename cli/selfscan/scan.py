@@ -22,6 +22,7 @@ import numpy as np
 
 from .config import refuse_url
 from .copies import Copies, Copy
+from .counting import count
 from .errors import InputError
 from .index import Index
 from .match import Thresholds, similarities
@@ -44,7 +45,12 @@ class Progress:
     """Live counters handed to the progress callback after every item."""
 
     done: int = 0
-    total: int | None = None  # known once the background count finishes
+    total: int | None = None  # known once the background count finishes (``counting``)
+    to_analyse: int | None = None  # of them, those the index cannot answer (an estimate)
+    analysed: int = 0  # done by the pool, or as copies of what it did
+    analysing_since: float | None = None  # when the first job went to the pool
+    index_seconds: float = 0.0  # spent on the items the index answered (for the ETA)
+    last_result: float = field(default_factory=time.monotonic)
     faces: int = 0
     matches: int = 0
     cached: int = 0  # answered by the index
@@ -128,17 +134,6 @@ def _round_box(box: Box) -> Box:
     return (round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1))
 
 
-def _count(
-    paths: list[Path], skip: tuple[str, ...], progress: Progress, stop: threading.Event
-) -> None:
-    n = 0
-    for _ in iter_items(paths, with_facts=False, skip=skip):
-        if stop.is_set():
-            return
-        n += 1
-    progress.total = n
-
-
 def scan(
     paths: list[Path],
     profile: Profile,
@@ -160,9 +155,8 @@ def scan(
     progress = progress if progress is not None else Progress()
     stop = threading.Event()
     if on_progress is not None:  # the total only matters to a progress display
-        threading.Thread(
-            target=_count, args=(paths, options.skip, progress, stop), daemon=True
-        ).start()
+        counter = (paths, options.skip, progress, stop, index.path, pack.model_id, options.mode)
+        threading.Thread(target=count, args=counter, daemon=True).start()
 
     def start(workers: int | None = None) -> Inline | ProcessPoolExecutor:
         # Only when the first file needs analysing: an unchanged rescan starts no workers, and
@@ -194,7 +188,8 @@ def scan(
     pool = Pool(start, _run_job)
     copies = Copies()
     seen: set[str] = set()
-    failed: list[str] = []
+    failed: list[str] = []  # folders and archives whose rows stay: not read this time,
+    walked: list[str] = []  # or reached through an earlier path (see ``iter_items``)
     has_rows = index.stats()["files"] > 0
     last_commit = time.monotonic()
 
@@ -214,6 +209,11 @@ def scan(
         progress.done += 1
         progress.cached += source == "index"
         progress.copies += source == "copy"
+        progress.analysed += source != "index" and item.error is None
+        now = time.monotonic()
+        if source == "index":
+            progress.index_seconds += now - progress.last_result
+        progress.last_result = now
         progress.faces += len(result.faces)
         progress.matches += result.status == "match"
         progress.counts[result.status] = progress.counts.get(result.status, 0) + 1
@@ -237,12 +237,16 @@ def scan(
             stored = index.moved(same, job.size, pack.model_id, options.mode)
             if stored is not None:
                 return stored.analysis, "copy"
+        if progress.analysing_since is None:
+            progress.analysing_since = time.monotonic()
+            if on_progress:
+                on_progress(progress)  # "starting": the models load before the first result
         handle = pool.submit(job)
         copies.add(job, handle)
         return handle, "pool"
 
     try:
-        for item in iter_items(paths, skip=options.skip):
+        for item in iter_items(paths, skip=options.skip, walked_before=walked):
             seen.add(item.path)
             if item.error is not None:  # a folder or archive not read this time: keep its rows
                 failed.append(item.path)
@@ -256,7 +260,7 @@ def scan(
         while pending:
             yield finish()
         if progress.store_error is None:
-            index.forget_missing([os.path.abspath(p) for p in paths], seen, failed)
+            index.forget_missing([os.path.abspath(p) for p in paths], seen, failed + walked)
     except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read
         pool.stop()
         raise

@@ -62,13 +62,18 @@ def visible(text: str, prose: bool = False) -> str:
 
 
 def iter_items(
-    paths: list[Path], with_facts: bool = True, skip: tuple[str, ...] = ()
+    paths: list[Path],
+    with_facts: bool = True,
+    skip: tuple[str, ...] = (),
+    walked_before: list[str] | None = None,
 ) -> Iterator[Item]:
     """Every scannable item under ``paths`` (files, folders, archives), in a stable order.
 
     Items from archives have ``read`` set; read their bytes before advancing the iterator.
     ``with_facts=False`` reads no export JSON (each ``facts["source"]`` says only where the item
     is): the same items, cheaper, e.g. to count them. The folders in ``skip`` are not walked.
+    A folder in ``paths`` not walked because an earlier one reached it (through a symlink) is
+    added to ``walked_before``, before the first item: its files were scanned under that path.
     """
     plan = _Plan()
     for folder in skip:
@@ -77,6 +82,8 @@ def iter_items(
             plan.seen_dirs.add((st.st_dev, st.st_ino))
     for root in paths:
         _discover(os.path.abspath(os.fspath(root)), plan)
+    if walked_before is not None:
+        walked_before.extend(plan.walked_before)
     folder_index = None
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)
@@ -109,6 +116,7 @@ class _Plan:
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
+    walked_before: list[str] = field(default_factory=list)  # roots reached by an earlier one
 
 
 def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
@@ -174,8 +182,10 @@ def _discover(path: str, plan: _Plan) -> None:
     if stat.S_ISDIR(st.st_mode):
         if st.st_dev in _system_devices():
             plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
-        elif (st.st_dev, st.st_ino) not in plan.seen_dirs:  # else already walked
+        elif (st.st_dev, st.st_ino) not in plan.seen_dirs:
             _walk(path, st, plan)
+        else:
+            plan.walked_before.append(path)
     elif stat.S_ISREG(st.st_mode) and st.st_dev in _system_devices():  # /proc/kmsg
         plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
     elif stat.S_ISREG(st.st_mode):
