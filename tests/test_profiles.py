@@ -79,6 +79,10 @@ def test_enroll_refuses_someone_else(
     code, out, err = run("enroll", "--allow-unlike", str(stranger))
     assert code == 0 and "now has 2 reference photos" in _said(out)
     assert "note: stranger.jpg does not look like the same person" in _said(err)
+    # Enrolling again a photo already in the profile renews it: neither is judged again.
+    for photo in (samples["yaoming"], stranger):
+        code, out, err = run("enroll", str(photo))
+        assert code == 0 and "now has 2 reference photos" in _said(out), _said(out, err)
 
 
 def test_photos_of_one_person_are_accepted(

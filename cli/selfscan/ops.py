@@ -164,12 +164,14 @@ def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike:
         for copy, first, sim in repeats
     ]
     new = {str(p.resolve()) for p in photos}
+    before = {r.source for r in base.references} if base else set()
     cut = thresholds_for(active_pack_name()).match
-    odd = unlike(profile, new, cut)
+    # A photo already in the profile is renewed, not judged again: it was let in before (with
+    # --allow-unlike, perhaps), and the profile's photos win over new ones.
+    odd = unlike(profile, new - before, cut)
     if odd and not allow_unlike:
         raise EnrollError(_unlike_message(odd, cut) + _UNLIKE_HELP)
     notes += [_unlike_message([u], cut) for u in odd]
-    before = {r.source for r in base.references} if base else set()
     return Enrolled(profile, save_profile(profile), len(new & before), notes, len(repeats))
 
 
