@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import zipfile
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -107,10 +108,16 @@ def test_self_contained(page: str) -> None:
     assert "<link" not in page.lower() and "@import" not in page and "<script" not in page.lower()
     parser = _Tags()
     parser.feed(page)
+    links = 0
     for tag, attrs in parser.tags:
         for name in ("src", "href", "action", "srcset", "poster"):
             value = attrs.get(name)
-            assert value is None or value.startswith("data:"), (tag, name, value)
+            if tag == "a" and name == "href":  # a link to the file itself: opened by a click
+                assert value is not None and value.startswith("file:///"), value
+                links += 1
+            else:
+                assert value is None or value.startswith("data:"), (tag, name, value)
+    assert links == 6  # each copy of each match
     csp = [a for t, a in parser.tags if t == "meta" and a.get("http-equiv")]
     assert csp and "default-src 'none'" in (csp[0].get("content") or "")
 
@@ -188,8 +195,60 @@ def test_summary_numbers(page: str) -> None:
     assert rows["Taken"] == "2021-07-04 to 2021-07-04"
     assert rows["To review"] == "0"
     assert rows["Could not be scanned"] == "1"
-    assert rows["From a folder"] == "5"
-    assert rows["From an archive"] == "1"
+    assert rows["Files from a folder"] == "5"
+    assert rows["Files from an archive"] == "1"
+    assert "Similarity" not in rows  # no threshold given
+    said = _summary(_report([], threshold=0.4))
+    assert said["Photos of you"] == "0"
+    assert said["Similarity"].startswith("from 0 (unrelated people) to 1 (the same picture)")
+    assert "0.40 or more counts as you" in said["Similarity"]
+
+
+def test_a_reader_is_told_what_to_do_and_where_each_copy_is(
+    page: str, library: Path, results: dict[str, FileResult]
+) -> None:
+    """The report says what to do next (review, keep it private, erase what selfscan stored)
+    and links each copy: a file to itself, an archive member to its archive."""
+    steps = page.split('<section id="next">', 1)[1].split("</section>", 1)[0]
+    assert "selfscan forget --all" in steps and "keep it private" in steps
+    assert "photos to review" not in steps  # there are none
+    assert f'href="{(library / "export.zip").as_uri()}"' in page
+    assert f'href="{(library / "players.jpg").as_uri()}"' in page
+    assert "%3Cimg%20src%3Dx%20onerror" in page  # the hostile name, quoted in its link
+    # A smaller copy below the threshold on its own, grouped with a match, says so.
+    small = replace(results["players-small.jpg"], status="possible")
+    grouped = _report([results["players.jpg"], small])
+    card = grouped.split('<section id="matches">', 1)[1].split("</article>", 1)[0]
+    copies = {li.split("</code>")[0].rsplit("/", 1)[-1]: li for li in card.split("<li>")[1:]}
+    assert "on its own: to review" in copies["players-small.jpg"]
+    assert "on its own" not in copies["players.jpg"]
+    assert "dd{margin:0;word-break:break-word;white-space:pre-line}" in page  # a caption's lines
+
+
+def test_identical_videos_are_one_card(samples: dict[str, Path], tmp_path: Path) -> None:
+    """A video has no perceptual hash: the same video in a phone backup and in a Takeout
+    export were two photos of you. Identical content (its fingerprint) makes them copies."""
+    import numpy as np
+
+    from selfscan.types import FaceHit
+
+    pytest.importorskip("av")
+    him = np.asarray(Image.open(samples["yaoming"]).convert("RGB").resize((240, 296)))
+    first = imagegen.encode_video(tmp_path / "a.mp4", [him] * 10, fps=10, codec="mpeg4")
+    shutil.copyfile(first, tmp_path / "b.mp4")
+    other = imagegen.encode_video(tmp_path / "c.mp4", [him[::-1]] * 10, fps=10, codec="mpeg4")
+
+    def found(path: Path, fingerprint: str) -> FileResult:
+        return FileResult(
+            str(path), "match", 0.8, (FaceHit((60.0, 60.0, 180.0, 200.0), 0.9, 0.8, 0.5),),
+            width=240, height=296, fingerprint=fingerprint,
+            facts={"video": {"duration": 1.0}, "appearances": [0.5], "best_time": 0.5},
+        )  # fmt: skip
+
+    page = _report([found(first, "f1"), found(tmp_path / "b.mp4", "f1"), found(other, "f2")])
+    cards = page.split('<section id="matches">', 1)[1].split("<article")[1:]
+    assert len(cards) == 2 and _summary(page)["Photos of you"].startswith("2 (3 files")
+    assert "2 copies" in cards[0] and "b.mp4" in cards[0] and "c.mp4" not in cards[0]
 
 
 def test_copies_grouped_into_one_entry(page: str) -> None:
@@ -225,7 +284,7 @@ def test_possible_goes_to_review(samples: dict[str, Path], results: dict[str, Fi
     assert '<section id="review">' in page
     review = page.split('<section id="review">', 1)[1]
     assert "players.jpg" in review and "data:image/jpeg;base64," in review
-    assert _summary(page)["Photos of you"].startswith("0 ")
+    assert _summary(page)["Photos of you"] == "0"
 
 
 def test_only_matches_kept_in_memory(results: dict[str, FileResult]) -> None:

@@ -203,14 +203,19 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     (the best faces' boxes, relative to the photo, overlapping by ``SAME_PLACE`` IoU or more:
     two shots of one scene hash alike, but a copy has you where the original does). A photo
     joins the first group whose first photo it copies, never through another copy, so
-    near-duplicates do not chain a burst of shots into one. A result without a hash is a group
-    of its own. Groups keep the input order, and are ordered by their first member."""
+    near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
+    joins an earlier one of identical content (the same fingerprint), or is a group of its own.
+    Groups keep the input order, and are ordered by their first member."""
     values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
+    identical: dict[str, int] = {}  # fingerprint of each unhashed group's first member
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
     buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
     leader = list(range(len(entries)))
     for i, value in enumerate(values):
         if value is None:
+            content = entries[i][0].fingerprint
+            if content is not None:
+                leader[i] = identical.setdefault(content, i)
             continue
         keys = [(band, (value >> (8 * band)) & 0xFF) for band in range(8)]
         candidates = sorted({j for key in keys for j in buckets.get(key, ())})

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from ..errors import FileError
@@ -55,7 +57,7 @@ article img.face{width:160px;border:2px solid #ffc400}
 .nothumb{height:180px;background:#eee;display:flex;align-items:center;justify-content:center;
 color:#888}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:0}
-dt{color:#666}dd{margin:0;word-break:break-word}
+dt{color:#666}dd{margin:0;word-break:break-word;white-space:pre-line}
 .where{margin:.5rem 0 .1rem;color:#666}ul,ol{margin:0;padding-left:1.2rem}
 code{font-size:.85rem;word-break:break-all}
 h3,code,td,dd{unicode-bidi:isolate}
@@ -144,6 +146,7 @@ class HtmlWriter:
             ". Made on this computer; nothing was sent anywhere.</p></header>\n"
         )
         write(self._summary(matches, review, summary))
+        write(self._next(bool(review)))
         write(f'<section id="matches"><h2>Photos of {_e(who)} ({len(matches)})</h2>\n')
         for group in matches:
             write(self._card(group))
@@ -183,23 +186,52 @@ class HtmlWriter:
             for entry in group:
                 kind = source_name(entry.facts)
                 sources[kind] = sources.get(kind, 0) + 1
+        counted = (
+            f" ({files} file{'s' if files != 1 else ''}, copies counted once)" if files else ""
+        )
         rows = [
-            (
-                f"Photos of {self._who()}",
-                f"{len(matches)} ({files} file{'s' if files != 1 else ''}, copies counted once)",
-            ),
+            (f"Photos of {self._who()}", f"{len(matches)}{counted}"),
             ("With a location", f"{located} of {len(matches)}"),
             ("Taken", f"{dates[0][:10]} to {dates[-1][:10]}" if dates else "unknown"),
             ("To review", str(len(review))),
             ("Files scanned", str(summary.total)),
             ("Could not be scanned", str(self.error_count)),
         ]
-        rows += [(f"From {name}", str(n)) for name, n in sorted(sources.items())]
+        rows += [(f"Files from {name}", str(n)) for name, n in sorted(sources.items())]
+        if self.threshold is not None:
+            rows.append(
+                (
+                    "Similarity",
+                    f"from 0 (unrelated people) to 1 (the same picture): a face at "
+                    f"{self.threshold:.2f} or more counts as {self._who()}, one a little "
+                    "below it is listed to review",
+                )
+            )
         body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
         note = ""
         if summary.interrupted:
             note = '<p class="warn">The scan was interrupted: this report is incomplete.</p>'
         return f'<section id="summary"><h2>Summary</h2>{note}<table>{body}</table></section>\n'
+
+    def _next(self, review: bool) -> str:
+        """What a reader can do with the report, and how to keep it and the index private."""
+        steps = (
+            ["Look at the photos to review below: they may be you or someone who looks like you."]
+            if review
+            else []
+        )
+        steps += [
+            "Each photo lists where it is stored; a path with <code>!/</code> is a file inside "
+            "an archive (<code>backup.zip!/DCIM/1.jpg</code>: <code>DCIM/1.jpg</code> in "
+            "<code>backup.zip</code>).",
+            "This report holds pictures of faces, places and dates: keep it private, and delete "
+            "it when you are done.",
+            "What selfscan stored on this computer (your profile, the faces found in the "
+            "scanned files) is listed by <code>selfscan data</code> and erased by "
+            "<code>selfscan forget --all</code>.",
+        ]
+        items = "".join(f"<li>{step}</li>" for step in steps)
+        return f'<section id="next"><h2>What you can do</h2><ul>{items}</ul></section>\n'
 
     def _card(self, group: list[_Entry]) -> str:
         best = group[0]
@@ -228,9 +260,9 @@ class HtmlWriter:
             ("Size", size_text(facts)),
         ]
         if facts.get("appearances"):
-            rows.append(
-                ("Seen at", ", ".join(minutes_seconds(t) for t in facts["appearances"][:20]))
-            )
+            seen = [minutes_seconds(t) for t in facts["appearances"]]
+            more = f" and {len(seen) - 20} more times" if len(seen) > 20 else ""
+            rows.append(("Seen at", ", ".join(seen[:20]) + more))
         # What the exports say about the photo, from every copy of it (a Takeout copy may carry
         # a description, a Facebook copy the post it was shared in).
         labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
@@ -245,7 +277,7 @@ class HtmlWriter:
         tagged = _across(group, lambda f: ", ".join((f.get("people") or [])[:20]), "")
         rows.append(("Tagged", tagged))
         dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
-        where = "".join(f"<li>{_location_html(e)}</li>" for e in group)
+        where = "".join(f"<li>{_location_html(e, best.result.status)}</li>" for e in group)
         if len(group) > 1:  # numbered: the facts above name the copies they come from
             listed = f'<p class="where">{len(group)} copies:</p><ol>{where}</ol>'
         else:
@@ -294,9 +326,25 @@ def _copies(numbers: list[int]) -> str:
     return f"copies {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
 
 
-def _location_html(entry: _Entry) -> str:
+STATUS_WORDS = {"match": "a match", "possible": "to review"}
+
+
+def _file_uri(path: str) -> str | None:
+    """A ``file:`` link to the file, or to the archive a member is in; None if there is none."""
+    on_disk = split_path(path)[0]
+    try:
+        return Path(on_disk).as_uri() if os.path.isabs(on_disk) else None
+    except ValueError:
+        return None
+
+
+def _location_html(entry: _Entry, shown_as: str) -> str:
+    """Where one copy is (linked: the file, or the archive holding it) and what it says."""
     facts = entry.facts
     text = f"<code>{_n(facts['path'])}</code>"
+    link = _file_uri(entry.result.path)
+    if link is not None:
+        text = f'<a href="{html.escape(link, quote=True)}">{text}</a>'
     extra = []
     if facts["export"]:
         extra.append(EXPORT_NAMES.get(facts["export"], facts["export"]))
@@ -304,6 +352,8 @@ def _location_html(entry: _Entry) -> str:
         extra.append(facts["origin"])
     if entry.result.score is not None:
         extra.append(f"similarity {entry.result.score:.2f}")
+    if entry.result.status != shown_as:  # a smaller copy of a match, say
+        extra.append(f"on its own: {STATUS_WORDS.get(entry.result.status, entry.result.status)}")
     if facts["has_location"]:
         extra.append("has a location")
     found = entry.result.facts or {}
