@@ -56,6 +56,7 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert code == 0
     assert "Usage" in out
     assert len(out) > 200
+    assert run(*command, "-h") == (code, out, _)  # the short form new users try first
 
 
 @pytest.mark.parametrize(
@@ -362,7 +363,11 @@ def test_report_that_cannot_be_written_is_one_error(
     samples: dict[str, Path], library: Path, tmp_path: Path
 ) -> None:
     me = str(samples["yaoming"])
-    for target, reason in ((tmp_path / "missing" / "x.jsonl", "No such file"), (tmp_path, "")):
+    missing = tmp_path / "missing"
+    for target, reason in (
+        (missing / "x.jsonl", f"the folder {missing} does not exist (create it first)"),
+        (tmp_path, "it is a folder"),
+    ):
         code, _, err = run("find", "--me", me, str(library), "-f", "jsonl", "-o", str(target))
         said = " ".join(err.split())  # the console may wrap the line
         assert code == 1, err

@@ -31,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(models_app, name="models")
 out = Console()
@@ -135,7 +136,7 @@ def find(
     threshold: Annotated[
         float | None,
         typer.Option(
-            help="Match threshold on the similarity, between 0 and 1: higher is stricter "
+            help="Match threshold on the similarity, above 0 and below 1: higher is stricter "
             "(default: the model's calibrated one, 0.40 for buffalo_s)."
         ),
     ] = None,

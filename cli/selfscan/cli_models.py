@@ -35,6 +35,7 @@ app = typer.Typer(
     "selfscan models use buffalo_l",
     no_args_is_help=True,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 STATUS_STYLE = {"ok": "green", "mismatch": "red", "missing": "yellow"}

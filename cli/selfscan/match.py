@@ -59,8 +59,9 @@ def thresholds_for(pack_name: str, override: float | None = None) -> Thresholds:
         return base
     if not 0.0 < override < 1.0:
         raise InputError(
-            f"--threshold {override} is out of range: it is a similarity between 0 and 1 "
-            f"(calibrated: {base.match}; higher is stricter)"
+            f"--threshold {override} is out of range: give a similarity above 0 and below 1 "
+            f"(at 0 every face would match, at 1 none; calibrated: {base.match}; higher is "
+            "stricter)"
         )
     return base.with_match(override)
 

@@ -82,7 +82,10 @@ class FileReport:
                 self.temp = self.target.with_name(f".{self.target.name}.{os.getpid()}.partial")
                 fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
-            raise OutputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+            why = exc.strerror or str(exc)
+            if isinstance(exc, FileNotFoundError) and not path.parent.is_dir():
+                why = f"the folder {path.parent} does not exist (create it first)"
+            raise OutputError(f"cannot write the report to {path}: {why}") from None
         self.stream = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
         self.writer = writer_for(fmt, self.stream, **options)
 
