@@ -162,7 +162,22 @@ def test_no_exif(face: Image.Image) -> None:
         "orientation": 1,
         "format": "JPEG",
         "file_size": facts["file_size"],
+        "frames": 1,
     }
+
+
+def test_pages_frames_and_images_are_counted(face: Image.Image) -> None:
+    """Only the first page, frame or image is scanned: the facts say how many there are."""
+    other = face.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    for fmt in ("TIFF", "GIF", "WEBP", "PNG", "MPO"):
+        buf = io.BytesIO()
+        face.save(buf, fmt, save_all=True, append_images=[other, face])
+        assert photo_facts(buf.getvalue())["frames"] == 3, fmt
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    face.save(buf, "HEIF", save_all=True, append_images=[other])
+    assert photo_facts(buf.getvalue())["frames"] == 2
 
 
 def test_png_exif_before_pixels(face: Image.Image) -> None:

@@ -12,7 +12,7 @@ from PIL import Image
 from rich.console import Console
 
 from selfscan import ops, render, scan
-from selfscan.types import FileResult
+from selfscan.types import FileResult, ScanSummary
 from selfscan.workers import (
     RESERVE_MIB,
     WORKER_MIB,
@@ -211,3 +211,48 @@ def test_the_count_says_how_many_files_the_index_cannot_answer(
     session.close()
     assert progress[-1].total == 4 and progress[-1].to_analyse == 2
     assert progress[-1].cached == 3 and progress[-1].analysed == 1  # gdp: same content
+
+
+def test_camera_heif_names_and_cut_short_modern_formats(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """A Fujifilm or Canon HEIF is named ``.HIF``: it was skipped as a file of another type. A
+    cut-short AVIF was "not a supported image", a cut-short WebP a failure to read its header."""
+    from PIL import features
+
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    photo = Image.open(samples["players"]).convert("RGB")
+    photo.save(tmp_path / "DSCF0001.HIF", "HEIF")
+    cuts = {"cut.webp": "WEBP"}
+    if features.check("avif") or hasattr(pillow_heif, "register_avif_opener"):
+        cuts["cut.avif"] = "AVIF"
+    for name, fmt in cuts.items():
+        buf = io.BytesIO()
+        photo.save(buf, fmt)
+        (tmp_path / name).write_bytes(buf.getvalue()[: len(buf.getvalue()) * 9 // 10])
+    results = find([tmp_path], samples["yaoming"], store=False)
+    assert results["DSCF0001.HIF"].status == "match"
+    for name, fmt in cuts.items():
+        assert results[name].status == "error"
+        assert (results[name].error or "").startswith(f"damaged or truncated {fmt} file"), name
+
+
+def test_a_file_of_several_pages_says_only_the_first_was_scanned(
+    samples: dict[str, Path], tmp_path: Path
+) -> None:
+    """A scanned album as one TIFF: page 1 is scanned; the facts and the report say so."""
+    from selfscan.reports import writer_for
+
+    photo = Image.open(samples["players"]).convert("RGB")
+    others = Image.open(samples["t1"]).convert("RGB")
+    photo.save(
+        tmp_path / "album.tif", save_all=True, append_images=[others], compression="tiff_lzw"
+    )
+    result = find([tmp_path / "album.tif"], samples["yaoming"], store=False)["album.tif"]
+    assert result.status == "match" and result.facts["photo"]["frames"] == 2
+    buf = io.StringIO()
+    writer = writer_for("html", buf)
+    writer.add(result)
+    writer.close(ScanSummary(total=1))
+    assert "<dt>Pages or frames</dt><dd>2: only the first was scanned</dd>" in buf.getvalue()

@@ -42,6 +42,7 @@ KEYS = (
     "orientation",
     "format",
     "file_size",
+    "frames",
     "error",
 )
 
@@ -54,8 +55,10 @@ def photo_facts(source: Source) -> dict[str, Any]:
         the camera recorded one), ``gps`` (``{"latitude", "longitude", "altitude"}`` in degrees
         and metres, altitude possibly None), ``camera`` (``{"make", "model"}``), the upright
         ``width``/``height`` and the ``stored_width``/``stored_height`` before the EXIF
-        orientation, ``orientation`` (1..8), Pillow's ``format`` name, ``file_size`` in bytes and
-        ``error`` (None, or why the file could not be read). Absent values are None.
+        orientation, ``orientation`` (1..8), Pillow's ``format`` name, ``file_size`` in bytes,
+        ``frames`` (the pages of a TIFF, frames of an animation, images of a HEIF or MPO file:
+        only the first is scanned) and ``error`` (None, or why the file could not be read).
+        Absent values are None.
     """
     facts: dict[str, Any] = dict.fromkeys(KEYS)
     try:
@@ -63,6 +66,7 @@ def photo_facts(source: Source) -> dict[str, Any]:
             facts["file_size"] = size or None
             facts["format"] = im.format
             _fill(facts, im)
+            facts["frames"] = _frames(im)
     except FileError as exc:
         facts["error"] = exc.reason
     except Exception as exc:
@@ -93,6 +97,14 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
     make, model = header_text(exif.get(_MAKE)), header_text(exif.get(_MODEL))
     if make or model:
         facts["camera"] = {"make": make, "model": model}
+
+
+def _frames(im: Image.Image) -> int:
+    """How many pages, frames or images the file holds (counting a GIF's walks its frames)."""
+    try:
+        return max(1, int(getattr(im, "n_frames", 1)))
+    except Exception:  # a damaged later frame: the first is what is scanned
+        return 1
 
 
 def _stored_size(im: Image.Image) -> tuple[int, int]:

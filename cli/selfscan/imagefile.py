@@ -90,8 +90,9 @@ def open_image(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | 
         raise FileError(unidentified_reason(head)) from None
     except Exception as exc:
         fh.close()
-        kind = magic_kind(head) or "image"
-        raise FileError(f"cannot read {kind} header: {short_reason(exc)}") from None
+        kind = magic_kind(head)
+        what = f"damaged or truncated {kind} file" if kind else "cannot read the image header"
+        raise FileError(f"{what}: {short_reason(exc)}") from None
     return im, fh, ident
 
 

@@ -9,7 +9,8 @@ from .types import ItemKind
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"}
-    | {".heif", ".avif"}
+    # .hif: Fujifilm's and Canon's HEIF; .heics and .avifs: image sequences (the first image)
+    | {".heif", ".hif", ".heics", ".avif", ".avifs"}
 )
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".webm", ".mkv"})
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
@@ -105,6 +106,11 @@ def magic_kind(head: bytes) -> str | None:
             return name
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WEBP"
+    found = brands(head)
+    if found & AVIF_BRANDS:  # (before HEIF: an AVIF lists HEIF's mif1 too)
+        return "AVIF"
+    if found & HEIF_BRANDS:
+        return "HEIF"
     return None
 
 
@@ -124,7 +130,7 @@ def unidentified_reason(head: bytes) -> str:
         return "not an image: the file is an MP4/QuickTime video"
     kind = magic_kind(head)
     if kind:
-        return f"damaged {kind} file: its header cannot be read"
+        return f"damaged or truncated {kind} file: it cannot be read"
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:

@@ -259,6 +259,9 @@ class HtmlWriter:
             ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
             ("Size", size_text(facts)),
         ]
+        frames = (best.result.facts.get("photo") or {}).get("frames")
+        if isinstance(frames, int) and frames > 1:  # a multi-page TIFF, an animation
+            rows.append(("Pages or frames", f"{frames}: only the first was scanned"))
         if facts.get("appearances"):
             seen = [minutes_seconds(t) for t in facts["appearances"]]
             more = f" and {len(seen) - 20} more times" if len(seen) > 20 else ""
