@@ -223,6 +223,23 @@ def test_data_and_forget(samples: dict[str, Path], library: Path, home: Path) ->
     assert not (home / "index.sqlite").exists()
 
 
+def test_data_and_forget_say_what_is_there(home: Path) -> None:
+    """With only the choice of model pack stored, ``data`` offered ``forget --all``, which then
+    had nothing to forget; ``forget --photo`` without a profile suggested ``find --me``."""
+    code, _, err = run("forget", "--photo", "me.jpg")
+    assert code == 1 and "no profile named 'me'; 'selfscan data' lists them" in " ".join(
+        err.split()
+    )
+    assert run("models", "use", "buffalo_s")[0] == 0
+    code, out, _ = run("data")
+    said = " ".join(out.split())
+    assert "total 10 B; no personal data; 'selfscan forget --all --models' removes the rest" in said
+    (home / "profiles").mkdir()
+    (home / "profiles" / "me.json").write_text("x" * 5945)  # not a profile: listed apart
+    said = " ".join(run("data")[1].split())
+    assert "1 file selfscan did not make (5.9 kB)" in said  # not "5945 B" beside "0.38 MB"
+
+
 def test_a_database_or_profile_named_like_selfscans_is_left_alone(
     samples: dict[str, Path], library: Path, home: Path
 ) -> None:

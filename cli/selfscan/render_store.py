@@ -57,7 +57,9 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:.2f} MB" if n >= 10_000 else f"{n} B"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.2f} MB"
+    return f"{n / 1e3:.1f} kB" if n >= 1_000 else f"{n} B"
 
 
 def data_report(console: Console, info: dict[str, Any]) -> None:
@@ -107,9 +109,14 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
         table.add_row(name, what[m["kind"]], _mb(m["bytes"]), escape(m["path"]))
     if table.row_count:
         console.print(table)
-        hint = "erase with 'selfscan forget --all'"
+        personal = info["profiles"] or ix["exists"] or ix.get("problem")
+        hint = "erase with 'selfscan forget --all'" if personal else "no personal data"
         if info["models"]:
-            hint += " (and the model packs with --models)"
+            hint += (
+                " (and the model packs with --models)"
+                if personal
+                else "; 'selfscan forget --all --models' removes the rest"
+            )
         console.print(f"total {_mb(info['total_bytes'])}; {hint}")
     elif info["exists"]:
         console.print("nothing is stored: no profile, no index, no model pack")

@@ -294,6 +294,8 @@ def _forget(
 def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     """Remove from profile ``name`` the references made from ``photos`` (given as paths, or
     as the file names ``selfscan data`` shows); the profile file goes when none is left."""
+    if not (profiles_dir() / f"{check_name(name)}.json").exists():
+        raise ProfileError(f"no profile named {name!r}; 'selfscan data' lists them")
     stored = load_profile(name)
     sources = {r.source for r in stored.references}
     chosen: set[str] = set()
