@@ -221,6 +221,9 @@ def test_a_reader_is_told_what_to_do_and_where_each_copy_is(
     card = grouped.split('<section id="matches">', 1)[1].split("</article>", 1)[0]
     copies = {li.split("</code>")[0].rsplit("/", 1)[-1]: li for li in card.split("<li>")[1:]}
     assert "on its own: to review" in copies["players-small.jpg"]
+    size = card.split("<dt>Size</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert "1237 x 800 px" in size and "742 x 480 px" in size  # each copy's own size
+    assert 'alt="photo players.jpg, the face boxed"' in card
     assert "on its own" not in copies["players.jpg"]
     assert "dd{margin:0;word-break:break-word;white-space:pre-line}" in page  # a caption's lines
 
@@ -249,6 +252,8 @@ def test_identical_videos_are_one_card(samples: dict[str, Path], tmp_path: Path)
     cards = page.split('<section id="matches">', 1)[1].split("<article")[1:]
     assert len(cards) == 2 and _summary(page)["Photos of you"].startswith("2 (3 files")
     assert "2 copies" in cards[0] and "b.mp4" in cards[0] and "c.mp4" not in cards[0]
+    assert "<dt>Video</dt><dd>0:01 long</dd>" in cards[0]
+    assert 'alt="the best frame of the video a.mp4, the face boxed"' in cards[0]
 
 
 def test_copies_grouped_into_one_entry(page: str) -> None:
@@ -425,7 +430,9 @@ def test_times_say_which_clock_they_are_on() -> None:
     from selfscan.reports.cardtext import clock_time as _clock_time
 
     assert _clock_time("2019-06-01T10:00:00Z") == "2019-06-01 10:00:00 UTC"
-    assert _clock_time("2019-06-01T12:00:00") == "2019-06-01 12:00:00 local time"
+    assert _clock_time("2019-06-01T12:00:00") == (
+        "2019-06-01 12:00:00 (camera clock, time zone unknown)"
+    )  # "local time" read as the reader's own
     assert _clock_time("2019-06-01T12:00:00+02:00") == "2019-06-01 12:00:00 (UTC+02:00)"
 
 

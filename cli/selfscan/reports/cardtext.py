@@ -54,7 +54,7 @@ def clock_time(iso: str) -> str:
         return text[:-1] + " UTC"
     if len(text) > 19 and text[19] in "+-":
         return f"{text[:19]} (UTC{text[19:]})"
-    return text + " local time"
+    return text + " (camera clock, time zone unknown)"
 
 
 def where_text(facts: dict[str, Any]) -> str:

@@ -236,10 +236,12 @@ class HtmlWriter:
     def _card(self, group: list[_Entry]) -> str:
         best = group[0]
         facts = best.facts
+        video = facts["kind"] == "video" and isinstance(facts.get("duration"), (int, float))
         if best.thumb:
+            shown = "the best frame of the video" if facts["kind"] == "video" else "photo"
             img = (
                 f'<img src="data:image/jpeg;base64,{best.thumb}" '
-                f'alt="{_n(base_name(best.result.path))}">'
+                f'alt="{_e(shown)} {_n(base_name(best.result.path))}, the face boxed">'
             )
             if best.face:
                 img = (
@@ -257,7 +259,8 @@ class HtmlWriter:
             ("Camera", _across(group, lambda f: f["camera"] or "unknown", "unknown")),
             ("Uploaded from", _across(group, lambda f: f.get("upload_ip") or "", "")),
             ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
-            ("Size", size_text(facts)),
+            ("Video", minutes_seconds(facts["duration"]) + " long" if video else ""),
+            ("Size", _across(group, size_text, "")),  # a smaller copy says its own
         ]
         frames = (best.result.facts.get("photo") or {}).get("frames")
         if isinstance(frames, int) and frames > 1:  # a multi-page TIFF, an animation
