@@ -1012,3 +1012,33 @@ def test_a_folder_given_twice_through_a_link_keeps_its_rows(
     stored = set(index.iter_paths())
     index.close()
     assert {str(library / f"{k}.jpg") for k in ("players", "gdp", "t1")} <= stored
+
+
+def test_a_legacy_file_system_encoding_sees_the_same_index(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """Under a file-system encoding other than UTF-8 (a legacy locale: ASCII here), a scan
+    answered ``café.jpg`` from the index, then deleted its row as missing; ``data`` called it
+    gone and ``forget --path`` failed with an internal error. The index names a file by its
+    bytes on disk, whatever the locale."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copyfile(samples["players"], lib / "café.jpg")
+    with zipfile.ZipFile(lib / "été.zip", "w") as zf:
+        zf.write(samples["gdp"], "vacances/plage é.jpg")
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    legacy = {**env, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    legacy.pop("PYTHONIOENCODING", None)
+    find = ("find", lib, "--me", samples["yaoming"], "--workers", "1", "--format", "json")
+    first = selfscan(*find, env=env)
+    assert first.returncode == 0, first.stderr
+    again = selfscan(*find, env=legacy)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)["summary"]
+    assert summary["cached"] == 2 and summary["counts"]["match"] == 1
+    for environment in (env, legacy):
+        info = json.loads(selfscan("data", "--json", env=environment).stdout)["index"]
+        assert info["files"] == 2 and not info["missing"], info
+    gone = selfscan("forget", "--path", lib, env=legacy)
+    assert gone.returncode == 0 and "internal error" not in gone.stderr, gone.stderr
+    assert json.loads(selfscan("data", "--json", env=env).stdout)["index"]["files"] == 0

@@ -6,9 +6,11 @@ back into an ``Analysis``, and what to say when SQLite cannot use the index. Use
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import sqlite3
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import StoreError
-from .locate import present_members, split_path
+from .locate import SEPARATOR, present_members, split_path
 from .members import tar_stamp
 from .types import Analysis, Face
 
@@ -32,13 +34,55 @@ def as_stored(ns: int) -> int:
     return max(-(2**63), min(ns, 2**63 - 1))
 
 
+# Paths are stored as bytes: a file's path as the file system names it, an archive member's name
+# (Unicode in its archive) in UTF-8. With a UTF-8 file-system encoding (every modern system) both
+# are the path's UTF-8 with ``os.fsdecode``'s surrogates turned back into their bytes.
+_FS_UTF8 = codecs.lookup(sys.getfilesystemencoding()).name == "utf-8"
+
+
 def key_of(path: str) -> bytes:
-    """A path as stored: its file-system bytes (``os.fsdecode`` surrogates turned back)."""
-    return path.encode("utf-8", "surrogateescape")
+    """A path as stored: the file-system bytes of its part on disk, then a member's UTF-8 name."""
+    if _FS_UTF8:
+        return path.encode("utf-8", "surrogateescape")
+    on_disk, member = _legacy_split(path)
+    try:
+        head = os.fsencode(on_disk)
+    except UnicodeEncodeError:  # not a name this file system could hold
+        head = on_disk.encode("utf-8", "surrogateescape")
+    if member is None:
+        return head
+    return head + SEPARATOR.encode() + member.encode("utf-8", "surrogateescape")
 
 
 def path_of(raw: bytes | str) -> str:
-    return raw if isinstance(raw, str) else raw.decode("utf-8", "surrogateescape")
+    """A stored path as this process names it (as a walk of the folder would give it)."""
+    if isinstance(raw, str):
+        return raw
+    if _FS_UTF8:
+        return raw.decode("utf-8", "surrogateescape")
+    # A legacy file-system encoding (Latin-1, ASCII): the part on disk decoded as the walk
+    # decodes it, so that a scan, ``data`` and ``forget`` find the files under their names.
+    separator = SEPARATOR.encode()
+    at = raw.find(separator)
+    while at >= 0:
+        if os.path.isfile(os.fsdecode(raw[:at])):
+            member = raw[at + len(separator) :].decode("utf-8", "surrogateescape")
+            return os.fsdecode(raw[:at]) + SEPARATOR + member
+        at = raw.find(separator, at + 1)
+    return os.fsdecode(raw)
+
+
+def _legacy_split(path: str) -> tuple[str, str | None]:
+    """``(part on disk, member or None)``, found by looking for the archive on disk."""
+    at = path.find(SEPARATOR)
+    while at >= 0:
+        try:
+            if os.path.isfile(path[:at]):
+                return path[:at], path[at + len(SEPARATOR) :]
+        except (UnicodeEncodeError, ValueError):
+            pass
+        at = path.find(SEPARATOR, at + 1)
+    return path, None
 
 
 @dataclass(frozen=True)
