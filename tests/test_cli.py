@@ -1010,3 +1010,38 @@ def test_data_lists_the_rest_when_the_index_is_damaged_inside(
     info = json.loads(out)
     assert [p["name"] for p in info["profiles"]] == ["me"]
     assert "damaged" in info["index"]["problem"] and info["index"]["bytes"] > 0
+
+
+def test_narrow_terminals_fold_names_instead_of_cutting_them() -> None:
+    """At 40 columns ``models list`` showed both packs as ``buff…``: nothing to tell them by."""
+    result = runner.invoke(app, ["models", "list"], env={**WIDTH, "COLUMNS": "40"})
+    assert result.exit_code == 0
+    joined = "".join(result.stdout.split())  # folded cells: the name across lines
+    assert "buffalo_s" in joined and "buffalo_l" in joined and "…" not in result.stdout
+
+
+def test_an_undecodable_name_reads_the_same_in_the_terminal_as_in_the_reports() -> None:
+    """A name byte that is not UTF-8 reached the terminal raw (a replacement character there)
+    while the CSV and the report show ``\\xe9``."""
+    from rich.console import Console
+
+    from selfscan import render
+    from selfscan.types import FileResult
+
+    buf = io.StringIO()
+    table = render.results_table([FileResult("/p/caf\udce9 x.jpg", "match", 0.7)], "photos")
+    Console(file=buf, width=100).print(table)
+    assert "caf\\xe9 x.jpg" in buf.getvalue() and "\udce9" not in buf.getvalue()
+
+
+def test_all_lists_every_file_once_under_a_title_that_says_so(
+    samples: dict[str, Path], library: Path
+) -> None:
+    (library / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    code, out, _ = run(
+        "find", "--me", str(samples["yaoming"]), str(library), "--all", "--no-store",
+        "--workers", "1",
+    )  # fmt: skip
+    assert code == 0
+    assert "files scanned" in out and "photos of you" not in out
+    assert out.count("broken.jpg") == 1 and "could not scan" in out  # in the errors table only

@@ -126,7 +126,7 @@ def test_find_me_with_two_people_says_so(
         "--no-store", "--workers", "1", "-f", "jsonl",
     )  # fmt: skip
     assert code == 0
-    assert "stranger.jpg does not look like the same person as yaoming.jpg" in _said(err)
+    assert "note: stranger.jpg does not look like the same person as yaoming.jpg" in _said(err)
 
 
 def test_every_unusable_photo_is_named(

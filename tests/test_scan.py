@@ -193,6 +193,14 @@ def test_the_eta_counts_the_files_to_analyse_not_those_the_index_answers() -> No
         update(p)
     assert "starting the models" in buf.getvalue() and "ETA -:--:--" in buf.getvalue()
     assert "0/10" in buf.getvalue()  # the count fits in 80 columns
+    p.done, p.matches, p.analysed = 4, 3, 4
+    for width in (40, 60, 79):  # the count, the matches and the ETA survive a narrow terminal
+        buf = io.StringIO()
+        console = Console(file=buf, force_terminal=True, width=width)
+        with render.scan_progress(console, True, p) as update:
+            update(p)
+        shown = buf.getvalue()
+        assert "4/10" in shown and "3 matches" in shown and "ETA " in shown, (width, shown)
 
 
 def test_the_count_says_how_many_files_the_index_cannot_answer(

@@ -79,7 +79,7 @@ def list_cmd(
     out = _out()
     table = Table(title="model packs")
     for column in ("pack", "in use", "file", "size", "checksum"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for info in infos:
         state = "" if info.installed else " [yellow](not installed)[/]"
         for i, f in enumerate(info.files):

@@ -38,7 +38,7 @@ def run_find(
     128 + the signal's number."""
     session = prepare_find(request)
     for note in session.notes:
-        err.print(f"[dim]{escape(note)}[/]", soft_wrap=True)
+        err.print(f"[dim]note: {escape(note)}[/]", soft_wrap=True)
     writer: Writer | None = None
     if fmt != "table":
         options: dict[str, object] = {"threshold": float(session.thresholds.match)}
@@ -61,11 +61,15 @@ def run_find(
     started = time.monotonic()
     interrupted = False
     try:
-        with render.scan_progress(err, progress and err.is_terminal, session.progress) as cb:
+        # A live bar only on a terminal: FORCE_COLOR makes the console call a log file one.
+        live = progress and err.is_terminal and sys.stderr.isatty()
+        with render.scan_progress(err, live, session.progress) as cb:
             for result in session.results(cb):
                 if writer is not None:
                     writer.add(result)
-                if show_all or result.status in ("match", "possible"):
+                if result.status in ("match", "possible") or (
+                    show_all and result.status != "error"  # errors have their own table
+                ):
                     kept.append(result)
                 if result.status == "error":
                     errors.append(result)
@@ -97,7 +101,8 @@ def run_find(
     screen = out if tables else err
     if tables:
         if kept:
-            screen.print(render.results_table(kept, "photos of you"))
+            title = "files scanned" if show_all else "photos of you"
+            screen.print(render.results_table(kept, title))
         if errors:
             screen.print(render.errors_table(errors))
     screen.print(render.summary_line(summary), soft_wrap=True)

@@ -13,6 +13,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TaskID,
     TextColumn,
@@ -21,14 +22,14 @@ from rich.progress import (
 from rich.table import Table
 
 from .scan import Progress as ScanProgress
-from .sources import CONTROL, shown_char
+from .sources import visible
 from .types import FileResult, Profile, ScanSummary
 
 
 def escape(text: str) -> str:
     """``text`` as it should reach the terminal: control characters shown as ``\\xNN`` (bidi
     controls as ``\\uNNNN``) and rich markup (``[summer]``) shown as written."""
-    return escape_markup(CONTROL.sub(shown_char, text))
+    return escape_markup(visible(text))
 
 
 STYLE = {
@@ -66,22 +67,14 @@ def scan_progress(
         yield None
         return
     bar = _Bar(
-        SpinnerColumn(),
-        TextColumn("[bold]scanning"),
-        # The counts, rate and times take about 75 columns: the bar gets what is left of 115.
-        BarColumn(bar_width=max(5, min(40, console.width - 75))),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[found]}"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[eta]}"),
+        *_columns(console.width),
         console=console,
         transient=False,
         refresh_per_second=8,
         source=live,
     )
     task = bar.scan_task = bar.add_task(
-        "scan", total=None, found=_found(0, 0), rate="", eta="ETA -:--:--"
+        "scan", total=None, found=_found(0, 0), matches="", rate="", eta="ETA -:--:--"
     )
 
     def update(p: ScanProgress) -> None:
@@ -92,6 +85,7 @@ def scan_progress(
             completed=p.done,
             total=p.total,
             found=_found(p.faces, p.matches),
+            matches=f"[green]{plural(p.matches, 'match', 'matches')}[/]",
             rate="starting the models"
             if starting
             else f"{p.done / max(1e-6, now - p.started):.1f} files/s",
@@ -100,6 +94,20 @@ def scan_progress(
 
     with bar:
         yield update
+
+
+def _columns(width: int) -> list[ProgressColumn]:
+    """The bar's columns for a terminal ``width`` wide: the counts and the ETA always; the rate,
+    the time spent and the bar itself as room allows (each field cut to fit reads as nothing)."""
+    counts = [MofNCompleteColumn(), TextColumn("{task.fields[found]}")]
+    eta = TextColumn("{task.fields[eta]}")
+    if width >= 80:  # the rest takes about 75 columns: the bar gets what is left of 115
+        bar = BarColumn(bar_width=max(5, min(40, width - 75)))
+        rate, spent = TextColumn("{task.fields[rate]}"), TimeElapsedColumn()
+        return [SpinnerColumn(), TextColumn("[bold]scanning"), bar, *counts, rate, spent, eta]
+    if width >= 60:
+        return [BarColumn(bar_width=max(5, width - 55)), *counts, eta]
+    return [MofNCompleteColumn(), TextColumn("{task.fields[matches]}"), eta]
 
 
 def eta_seconds(p: ScanProgress, now: float) -> float | None:
@@ -133,9 +141,9 @@ def results_table(results: list[FileResult], title: str) -> Table:
     """Matches and possible matches: path, similarity, faces."""
     table = Table(title=title, show_lines=False, expand=False)
     table.add_column("status", no_wrap=True, min_width=8)  # "match" and "no_match" stay apart
-    table.add_column("similarity", justify="right")
+    table.add_column("similarity", justify="right", no_wrap=True, min_width=4)
     table.add_column("faces", justify="right")
-    table.add_column("path", overflow="fold")
+    table.add_column("path", overflow="fold", min_width=8)
     for r in results:
         table.add_row(
             f"[{STYLE[r.status]}]{r.status}[/]",
@@ -191,8 +199,8 @@ def profile_table(profile: Profile, where: str) -> Table:
         caption=escape(where),
     )
     table.add_column("photo", overflow="fold")
-    table.add_column("face box")
-    table.add_column("detector score", justify="right")
+    table.add_column("face box", overflow="fold")
+    table.add_column("detector score", justify="right", overflow="fold")
     for r in profile.references:
         box = ", ".join(f"{v:.0f}" for v in r.box)
         table.add_row(escape(r.source), box, f"{r.det_score:.2f}")

@@ -14,7 +14,7 @@ from .render import escape, plural
 def doctor_report(console: Console, info: dict[str, Any]) -> None:
     """The doctor's findings."""
     table = Table(title="selfscan doctor", show_header=False)
-    table.add_column("what")
+    table.add_column("what", overflow="fold")
     table.add_column("value", overflow="fold")
     for name, version in info["versions"].items():
         table.add_row(name, version or "[dim]not installed[/]")
@@ -68,9 +68,9 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
         f"data dir: {escape(info['data_dir'])}" + ("" if info["exists"] else " (nothing stored)")
     )
     table = Table(title="stored by selfscan")
-    table.add_column("what")
-    table.add_column("contents")
-    table.add_column("size", justify="right")
+    table.add_column("what", overflow="fold")
+    table.add_column("contents", overflow="fold")
+    table.add_column("size", justify="right", no_wrap=True)
     table.add_column("path", overflow="fold")
     for p in info["profiles"]:
         contents = (
