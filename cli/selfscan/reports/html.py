@@ -5,37 +5,23 @@ loading anything else, so opening the report never touches the network; it needs
 Every file name and metadata string is escaped: a photo named ``<script>.jpg`` is shown as text.
 
 Only matches and possible matches are kept in memory (with a small thumbnail each); every other
-result is only counted, errors are kept as one line each.
+result is only counted, errors are kept as one line each. The cards are made in ``cards``.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ..errors import FileError
 from ..exposure import exposure_facts, group_duplicates
 from ..locate import read_many, split_path
-from ..names import kind_of
-from ..sources import visible
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary
-from .cardtext import (
-    EXPORT_NAMES,
-    base_name,
-    minutes_seconds,
-    now_text,
-    shortened,
-    size_text,
-    source_name,
-    when_text,
-    where_text,
-)
+from .cards import Entry, card
+from .cards import escape_name as _n
+from .cards import escape_text as _e
+from .cardtext import now_text, source_name
 
 MAX_ERRORS = 5000  # listed in the report; more are counted
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -66,27 +52,6 @@ summary{cursor:pointer;font-weight:600}
 """
 
 
-@dataclass
-class _Entry:
-    result: FileResult
-    thumb: str | None  # base64 JPEG
-    face: str | None  # base64 JPEG: the face enlarged, where it is small in the thumbnail
-    phash: str | None
-    facts: dict[str, Any]
-
-
-def _e(value: object) -> str:
-    """Escaped text from metadata (a caption, a camera): control characters and the bidi
-    controls that could reverse it or what follows shown as escapes, line breaks kept."""
-    return html.escape(visible(str(value), prose=True), quote=True)
-
-
-def _n(path: str) -> str:
-    """An escaped file name or path: shown as the terminal shows it (every control character
-    and bidi mark as an escape: ``holiday_\\u202egnp.jpg``, not ``holiday_gpj.png``)."""
-    return html.escape(visible(path), quote=True)
-
-
 class HtmlWriter:
     """Collects matches and possible matches, writes the report on ``close``."""
 
@@ -96,14 +61,14 @@ class HtmlWriter:
         self.stream = stream
         self.profile_name = profile_name
         self.threshold = threshold
-        self.entries: list[_Entry] = []
+        self.entries: list[Entry] = []
         self.errors: list[tuple[str, str]] = []
         self.error_count = 0
-        self.pending: dict[str, list[_Entry]] = {}
+        self.pending: dict[str, list[Entry]] = {}
 
     def add(self, result: FileResult) -> None:
         if result.status in ("match", "possible"):
-            entry = _Entry(result, None, None, None, exposure_facts(result, self.threshold))
+            entry = Entry(result, None, None, None, exposure_facts(result, self.threshold))
             if split_path(result.path)[1] is None:
                 self._preview(entry, None)
             else:  # archive members are read on close, each archive in one pass
@@ -114,7 +79,7 @@ class HtmlWriter:
             if len(self.errors) < MAX_ERRORS:
                 self.errors.append((result.path, result.error or "unknown error"))
 
-    def _preview(self, entry: _Entry, data: bytes | None) -> None:
+    def _preview(self, entry: Entry, data: bytes | None) -> None:
         shot = preview(entry.result.path, entry.result, THUMB_SIDE, self.threshold, data)
         entry.thumb = base64.b64encode(shot.jpeg).decode("ascii") if shot.jpeg else None
         entry.face = base64.b64encode(shot.face).decode("ascii") if shot.face else None
@@ -149,7 +114,7 @@ class HtmlWriter:
         write(self._next(bool(review)))
         write(f'<section id="matches"><h2>Photos of {_e(who)} ({len(matches)})</h2>\n')
         for group in matches:
-            write(self._card(group))
+            write(card(group))
         if not matches:
             write('<p class="muted">None found.</p>')
         write("</section>\n")
@@ -160,7 +125,7 @@ class HtmlWriter:
                 "who looks like you. Look at each one.</p>\n"
             )
             for group in review:
-                write(self._card(group))
+                write(card(group))
             write("</section>\n")
         write(self._errors(opened=not matches and not review))
         write("</body>\n</html>\n")
@@ -170,7 +135,7 @@ class HtmlWriter:
         return "you" if self.profile_name == "me" else self.profile_name
 
     def _summary(
-        self, matches: list[list[_Entry]], review: list[list[_Entry]], summary: ScanSummary
+        self, matches: list[list[Entry]], review: list[list[Entry]], summary: ScanSummary
     ) -> str:
         files = sum(len(g) for g in matches)
         located = sum(any(e.facts["has_location"] for e in g) for g in matches)
@@ -233,67 +198,6 @@ class HtmlWriter:
         items = "".join(f"<li>{step}</li>" for step in steps)
         return f'<section id="next"><h2>What you can do</h2><ul>{items}</ul></section>\n'
 
-    def _card(self, group: list[_Entry]) -> str:
-        best = group[0]
-        facts = best.facts
-        video = facts["kind"] == "video" and isinstance(facts.get("duration"), (int, float))
-        if best.thumb:
-            shown = "the best frame of the video" if facts["kind"] == "video" else "photo"
-            img = (
-                f'<img src="data:image/jpeg;base64,{best.thumb}" '
-                f'alt="{_e(shown)} {_n(base_name(best.result.path))}, the face boxed">'
-            )
-            if best.face:
-                img = (
-                    f'<div class="shots">{img}<img class="face" '
-                    f'src="data:image/jpeg;base64,{best.face}" alt="the face, enlarged"></div>'
-                )
-        else:
-            img = '<div class="nothumb">no preview</div>'
-        score = best.result.score
-        rows = [
-            ("Similarity", "" if score is None else f"{score:.2f}"),
-            # Every copy's: one copy may carry the GPS or the date that another has lost.
-            ("Taken", _across(group, when_text, "unknown")),
-            ("Location", _across(group, where_text, "none recorded")),
-            ("Camera", _across(group, lambda f: f["camera"] or "unknown", "unknown")),
-            ("Uploaded from", _across(group, lambda f: f.get("upload_ip") or "", "")),
-            ("Other faces", "" if facts["other_faces"] is None else str(facts["other_faces"])),
-            ("Video", minutes_seconds(facts["duration"]) + " long" if video else ""),
-            ("Size", _across(group, size_text, "")),  # a smaller copy says its own
-        ]
-        frames = (best.result.facts.get("photo") or {}).get("frames")
-        if isinstance(frames, int) and frames > 1:  # a multi-page TIFF, an animation
-            rows.append(("Pages or frames", f"{frames}: only the first was scanned"))
-        if facts.get("appearances"):
-            seen = [minutes_seconds(t) for t in facts["appearances"]]
-            more = f" and {len(seen) - 20} more times" if len(seen) > 20 else ""
-            rows.append(("Seen at", ", ".join(seen[:20]) + more))
-        # What the exports say about the photo, from every copy of it (a Takeout copy may carry
-        # a description, a Facebook copy the post it was shared in).
-        labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
-        for key, label in (*labels, ("post", "Post"), ("thread", "Conversation")):
-
-            def said(f: dict[str, Any], key: str = key) -> str:
-                text = f.get(key) or ""
-                # A Takeout "title" is the photo's file name: the copies are listed below.
-                return "" if key == "title" and kind_of(text) else shortened(text)
-
-            rows.append((label, _across(group, said, "")))
-        tagged = _across(group, lambda f: ", ".join((f.get("people") or [])[:20]), "")
-        rows.append(("Tagged", tagged))
-        dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
-        where = "".join(f"<li>{_location_html(e, best.result.status)}</li>" for e in group)
-        if len(group) > 1:  # numbered: the facts above name the copies they come from
-            listed = f'<p class="where">{len(group)} copies:</p><ol>{where}</ol>'
-        else:
-            listed = f'<p class="where">Stored at:</p><ul>{where}</ul>'
-        return (
-            f'<article class="photo {_e(best.result.status)}">{img}<div>'
-            f"<h3>{_n(base_name(best.result.path))}</h3><dl>{dl}</dl>"
-            f"{listed}</div></article>\n"
-        )
-
     def _errors(self, opened: bool) -> str:
         """The files that could not be scanned, folded away unless they are all there is."""
         if not self.error_count:
@@ -308,67 +212,3 @@ class HtmlWriter:
             "<table><tr><th>File</th><th>Reason</th></tr>"
             f"{rows}</table>{tail}</details></section>\n"
         )
-
-
-def _across(group: list[_Entry], show: Callable[[dict[str, Any]], str], none: str) -> str:
-    """``show`` of each copy's facts, each distinct value once, ``none`` when no copy has one.
-    Where the copies differ (one export kept the GPS, another gives an upload address), each
-    value names the copies it comes from, by their number in the list of copies."""
-    values: dict[str, list[int]] = {}
-    for n, entry in enumerate(group, 1):
-        value = show(entry.facts)
-        if value != none:
-            values.setdefault(value, []).append(n)
-    if not values:
-        return none
-    if len(values) == 1 and len(next(iter(values.values()))) == len(group):
-        return next(iter(values))  # every copy says the same
-    return " · ".join(f"{value} [{_copies(numbers)}]" for value, numbers in values.items())
-
-
-def _copies(numbers: list[int]) -> str:
-    if len(numbers) == 1:
-        return f"copy {numbers[0]}"
-    return f"copies {', '.join(map(str, numbers[:-1]))} and {numbers[-1]}"
-
-
-STATUS_WORDS = {"match": "a match", "possible": "to review"}
-
-
-def _file_uri(path: str) -> str | None:
-    """A ``file:`` link to the file, or to the archive a member is in; None if there is none."""
-    on_disk = split_path(path)[0]
-    try:
-        return Path(on_disk).as_uri() if os.path.isabs(on_disk) else None
-    except ValueError:
-        return None
-
-
-def _location_html(entry: _Entry, shown_as: str) -> str:
-    """Where one copy is (linked: the file, or the archive holding it) and what it says."""
-    facts = entry.facts
-    text = f"<code>{_n(facts['path'])}</code>"
-    link = _file_uri(entry.result.path)
-    if link is not None:
-        text = f'<a href="{html.escape(link, quote=True)}">{text}</a>'
-    extra = []
-    if facts["export"]:
-        extra.append(EXPORT_NAMES.get(facts["export"], facts["export"]))
-    if facts["origin"]:
-        extra.append(facts["origin"])
-    if entry.result.score is not None:
-        extra.append(f"similarity {entry.result.score:.2f}")
-    if entry.result.status != shown_as:  # a smaller copy of a match, say
-        extra.append(f"on its own: {STATUS_WORDS.get(entry.result.status, entry.result.status)}")
-    if facts["has_location"]:
-        extra.append("has a location")
-    found = entry.result.facts or {}
-    for note in (
-        found.get("video", {}).get("damaged"),
-        found.get("source", {}).get("sidecar_error"),
-    ):
-        if note:  # what the card's facts may be missing, and why
-            extra.append(note)
-    if extra:
-        text += f' <span class="muted">({_e(", ".join(extra))})</span>'
-    return text
