@@ -23,7 +23,7 @@ from selfscan.faces import FaceAnalyzer
 from selfscan.images import decode
 from selfscan.match import similarities
 from selfscan.models import load_pack
-from selfscan.profiles import build_profile
+from selfscan.references import build_profile
 
 
 def main() -> int:

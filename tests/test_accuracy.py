@@ -10,7 +10,7 @@ from pathlib import Path
 from selfscan.analyze import Job, run_job, set_analyzer
 from selfscan.faces import FaceAnalyzer
 from selfscan.match import thresholds_for
-from selfscan.profiles import build_profile
+from selfscan.references import build_profile
 from selfscan.scan import to_result
 from selfscan.types import Item
 

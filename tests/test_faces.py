@@ -189,7 +189,7 @@ def test_thorough_turns_a_photo_whose_faces_are_found_the_wrong_way_up(
     their embeddings are useless: a photo stored upside down or sideways without an EXIF tag was
     "no match" even in --thorough, which turned only photos where nothing at all was found. The
     photos the right way up are not turned."""
-    from selfscan.profiles import build_profile
+    from selfscan.references import build_profile
 
     refs = build_profile(analyzer, [samples["yaoming"]], "me").embeddings
 

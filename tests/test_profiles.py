@@ -16,7 +16,7 @@ from PIL import Image
 
 from selfscan import lock
 from selfscan.index import index_path
-from selfscan.profiles import unlike
+from selfscan.references import unlike
 from selfscan.types import Profile, Reference
 from tests.child import command
 from tests.test_cli import run

@@ -154,7 +154,7 @@ def test_a_face_small_in_its_thumbnail_is_shown_enlarged(
     it is him. The report also shows the face enlarged, and the enlarged face is his (the
     models find it and match it); a face already large in its thumbnail is not repeated."""
     from selfscan.images import decode
-    from selfscan.profiles import build_profile
+    from selfscan.references import build_profile
     from selfscan.thumbs import preview
 
     team, alone = results["players.jpg"], results["holiday.jpg"]

@@ -24,16 +24,8 @@ from .models import (
     providers_for,
     vectron_model_dir,
 )
-from .profiles import (
-    Unlike,
-    build_profile,
-    for_model,
-    load_profile,
-    profile_exists,
-    same_photos,
-    save_profile,
-    unlike,
-)
+from .profiles import load_profile, profile_exists, save_profile
+from .references import Unlike, build_profile, for_model, same_photos, unlike
 from .scan import Progress, ScanOptions, check_paths, scan
 from .types import FileResult, Profile
 from .workers import cpu_cores, default_workers
