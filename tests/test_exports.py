@@ -932,3 +932,33 @@ def test_a_time_that_is_only_when_it_was_posted_says_so() -> None:
     source["taken_time"] = 1559000000  # a capture time given by the export
     exposure = exposure_facts(FileResult("/x/1.jpg", "match", facts={"source": source}))
     assert exposure["taken_source"] == "export"
+
+
+def test_photos_whose_names_share_the_cut_get_their_own_sidecars() -> None:
+    """Two photos whose names share their first 46 characters: Takeout cuts both sidecars' names
+    to the same 46 and numbers the second (``NAME(1).json``). The second photo took the first's
+    date, place and title; each sidecar's ``title`` now says whose it is."""
+    folder = "Takeout/Google Photos/Photos from 2019"
+    long = "PXL_20190101_123456789_long_camera_name_xxxxxxxxxx"
+    cut = long[:46]
+
+    def sidecar(title: str, when: int) -> bytes:
+        return json.dumps({"title": title, "photoTakenTime": {"timestamp": str(when)}}).encode()
+
+    files = {
+        f"{folder}/{long}_A.jpg": b"",
+        f"{folder}/{long}_B.jpg": b"",
+        f"{folder}/{cut}.json": sidecar(f"{long}_A.jpg", 1_000_000_000),
+        f"{folder}/{cut}(1).json": sidecar(f"{long}_B.jpg", 1_500_000_000),
+        f"{folder}/IMG_1.jpg": b"",
+        f"{folder}/IMG_1-edited.jpg": b"",  # an edit shares its original's sidecar, title and all
+        f"{folder}/IMG_1.jpg.json": sidecar("IMG_1.jpg", 1_200_000_000),
+    }
+    index = exports.ExportIndex(files, files.__getitem__, str)
+    taken = {n.rsplit("/", 1)[1]: index.facts(n)["taken_time"] for n in files if n.endswith("jpg")}
+    assert taken == {
+        f"{long}_A.jpg": 1_000_000_000,
+        f"{long}_B.jpg": 1_500_000_000,
+        "IMG_1.jpg": 1_200_000_000,
+        "IMG_1-edited.jpg": 1_200_000_000,
+    }

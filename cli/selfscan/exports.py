@@ -59,6 +59,7 @@ from .takeout import (
     SUPPLEMENTAL,
     is_takeout_folder,
     json_key,
+    own_titles,
     parse_takeout_album,
     parse_takeout_sidecar,
     sidecar_candidates,
@@ -228,11 +229,28 @@ class ExportIndex:
             found = jsons.get(json_key(candidate))
             if found is None or found == name:
                 continue
+            if self._of_another(found, base, folder):
+                # Names cut to 46 characters: photos that share the cut share the sidecar name,
+                # which Takeout numbers (``NAME(1).json``): the one whose title is this photo.
+                stem = candidate[: -len(".json")]
+                numbered = (jsons.get(json_key(f"{stem}({n}).json")) for n in range(1, 10))
+                found = next(
+                    (f for f in numbered if f and not self._of_another(f, base, folder)), None
+                )
+                if found is None:
+                    continue
             for twin in (found, *self._twins.get(found, ())):
                 if twin.rpartition("/")[0] == folder:
                     return twin
             return found
         return None
+
+    def _of_another(self, sidecar: str, base: str, folder: str) -> bool:
+        """Whether ``sidecar``'s title names another file of ``folder`` than ``base``."""
+        title = self._sidecar(sidecar).get("title")
+        if not isinstance(title, str) or json_key(title) in own_titles(base):
+            return False
+        return f"{folder}/{title}" in self._names if folder else title in self._names
 
     def _folder(self, folder: str) -> tuple[str, bool]:
         """A media folder's key among the Takeout folders, and whether it is inside a Takeout

@@ -150,6 +150,11 @@ def _why(exc: OSError) -> str:
         return "permission denied"
     if exc.errno == errno.ELOOP:
         return "symlink loop (it leads back to itself)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return (
+            "path too long for the system: nothing in it can be read; shorten the names of "
+            "the folders it is in"
+        )
     return f"cannot read: {_reason(exc)}"
 
 
@@ -227,8 +232,10 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
                 )
             continue
         except OSError as exc:
-            # A loop is reported whatever its name: it can only be a mistake.
-            if exc.errno == errno.ELOOP or kind_of(entry.name) or is_archive_name(entry.name):
+            # A loop is reported whatever its name: it can only be a mistake; and a path too
+            # long to reach, which may be a folder of photos.
+            mistake = exc.errno in (errno.ELOOP, errno.ENAMETOOLONG)
+            if mistake or kind_of(entry.name) or is_archive_name(entry.name):
                 plan.entries.append(Item(entry.path, 0, 0, error=_why(exc)))
             continue
         if stat.S_ISDIR(est.st_mode):

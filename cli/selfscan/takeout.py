@@ -147,6 +147,20 @@ def _suffixed(base: str, index: str, plain: bool = True) -> Iterator[str]:
             yield full[:NAME_LIMIT] + index + ".json"
 
 
+def own_titles(file_name: str) -> set[str]:
+    """The ``title`` a sidecar of ``file_name`` may give (``json_key`` form): the name itself,
+    the original of an edited copy, the name before Takeout numbered a duplicate."""
+    names = {file_name}
+    original = unedited_name(file_name)
+    if original is not None:
+        names.add(original)
+    for name in list(names):
+        stem, ext = _split_ext(name)
+        if duplicate := _DUPLICATE.match(stem):
+            names.add(duplicate["stem"] + ext)
+    return {json_key(n) for n in names}
+
+
 def sidecar_names(file_name: str) -> list[str]:
     """Every name Takeout may have given the sidecar of ``file_name``, most likely first.
 
