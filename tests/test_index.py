@@ -1042,3 +1042,27 @@ def test_a_legacy_file_system_encoding_sees_the_same_index(
     gone = selfscan("forget", "--path", lib, env=legacy)
     assert gone.returncode == 0 and "internal error" not in gone.stderr, gone.stderr
     assert json.loads(selfscan("data", "--json", env=env).stdout)["index"]["files"] == 0
+
+
+def test_forgetting_most_of_the_index_shrinks_its_file(tmp_path: Path) -> None:
+    """``forget --path`` emptied the rows but the file kept its size (``data`` showed the old
+    size, and the space stayed taken): past a quarter of the file, it is given back."""
+    ix = Index(index_path())
+    for i in range(1500):
+        name = f"/lib/{'old' if i < 1200 else 'kept'}/{i:05d}.jpg"
+        ix.put(
+            Item(name, 100, 5, fs_path=name),
+            Analysis(faces=(_face(i), _face(i + 1))),
+            "m",
+            "default",
+        )
+    ix.close()
+    before = index_path().stat().st_size
+    store.forget(paths=["/lib/old"])
+    after = index_path().stat().st_size
+    assert after < before / 2, (before, after)
+    ix = Index(index_path())
+    assert ix.stats()["files"] == 300
+    ix.close()
+    store.forget(paths=["/lib/nothing-here"])  # nothing freed: nothing rewritten
+    assert index_path().stat().st_size == after

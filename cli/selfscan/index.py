@@ -335,6 +335,16 @@ class Index:
         self.db.executemany("DELETE FROM files WHERE path = ?", [(key_of(p),) for p in gone])
         return len(gone)
 
+    def compact(self) -> None:
+        """Give the space of forgotten rows back to the file system when it is over a quarter of
+        the file and over 1 MB (deleted rows are already overwritten: this only shrinks it)."""
+        self.commit()
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        if free * 4 >= pages and free * size > 1_000_000:
+            self.db.execute("VACUUM")
+
     def stats(self) -> dict[str, int]:
         """Counts of indexed items, faces and stored embeddings."""
         files = self.db.execute("SELECT COUNT(*) FROM files").fetchone()[0]

@@ -351,6 +351,7 @@ def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
                         "indexed file that no longer exists",
                     )
                 )
+            db.compact()  # the file shrinks with what it holds
         finally:
             db.close()
     return removed
