@@ -390,6 +390,11 @@ def test_report_that_cannot_be_written_is_one_error(
         assert code == 1, err
         assert f"error: cannot write the report to {target}" in said
         assert reason in said and "internal error" not in said
+    # "-o reports/" for a folder not made yet wrote a report file named "reports"
+    code, _, err = run("find", "--me", me, str(library), "-f", "html", "-o", f"{missing}/")
+    said = " ".join(err.split())
+    assert code == 1 and f"-o {missing}/ is a folder's name: give a file" in said
+    assert not missing.exists()
 
 
 @pytest.mark.parametrize(

@@ -106,3 +106,25 @@ def test_copies_met_while_the_first_is_analysed_wait_for_it(
     assert scores["beach.jpg"] == scores["IMG_0001.jpg"]
     again = json.loads(selfscan(*args, env=env).stdout)["summary"]
     assert again["cached"] == 6 and again["copies"] == 0
+
+
+def test_copies_of_a_damaged_file_and_copies_on_a_rescan_are_counted_alike(
+    samples: dict[str, Path], library: Path
+) -> None:
+    """A damaged file copied three times was analysed again for each copy when the first had
+    finished (one worker), and waited for it when it had not (two): the count of copies
+    depended on the workers. On a scan of an indexed library, a new file's copy came from the
+    index and was counted as answered by it, not as a copy."""
+    run_find([library], samples["yaoming"])
+    damaged = samples["players"].read_bytes()[:20000]
+    for name in ("cut1.jpg", "cut2.jpg", "cut3.jpg"):
+        (library / name).write_bytes(damaged)
+    # (padded: players.jpg itself is in the index already)
+    (library / "new1.jpg").write_bytes(samples["players"].read_bytes() + b"\0")
+    shutil.copyfile(library / "new1.jpg", library / "new2.jpg")
+    results, progress, analysed = run_find([library], samples["yaoming"])
+    assert analysed == 2 and progress.copies == 3 and progress.cached == 3
+    assert {results[n].error for n in ("cut1.jpg", "cut2.jpg", "cut3.jpg")} == {
+        results["cut1.jpg"].error
+    } and results["cut1.jpg"].status == "error"
+    assert results["new2.jpg"].score == results["new1.jpg"].score

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -83,6 +84,19 @@ def test_enroll_refuses_someone_else(
     for photo in (samples["yaoming"], stranger):
         code, out, err = run("enroll", str(photo))
         assert code == 0 and "now has 2 reference photos" in _said(out), _said(out, err)
+
+
+def test_a_photo_replaced_under_its_name_is_judged_again(
+    samples: dict[str, Path], stranger: Path, mirror: Path, home: Path
+) -> None:
+    """Renewing skips the one-person check only for the same picture: ``b.jpg`` enrolled, then
+    replaced by a photo of someone else and enrolled again, slipped a stranger into the profile."""
+    assert run("enroll", str(samples["yaoming"]), str(mirror))[0] == 0
+    before = _profile_file(home).read_bytes()
+    shutil.copyfile(stranger, mirror)
+    code, out, err = run("enroll", str(mirror))
+    assert code == 1 and "mirror.jpg does not look like the same person" in _said(out, err)
+    assert _profile_file(home).read_bytes() == before
 
 
 def test_photos_of_one_person_are_accepted(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def test_the_eta_counts_the_files_to_analyse_not_those_the_index_answers() -> No
     files left at 1 s each, plus next to nothing for the index's answers."""
     p = scan.Progress(started=100.0)
     p.total, p.to_analyse = 149, 12
-    p.done, p.cached, p.index_seconds = 139, 137, 0.1
+    p.done, p.cached, p.path_hits, p.index_seconds = 139, 137, 137, 0.1
     p.analysed, p.analysing_since = 2, 101.0
     assert render.eta_seconds(p, 103.0) == pytest.approx(10.0)
     # New files first, then 103 answered by the index: only their share of 0.1 s is left.
@@ -182,8 +183,14 @@ def test_the_eta_counts_the_files_to_analyse_not_those_the_index_answers() -> No
     p.done, p.analysed, p.analysing_since = 14, 14, 100.5
     p.cached, p.index_seconds = 0, 0.0
     assert render.eta_seconds(p, 107.0) == 0.0
-    p.done, p.cached, p.index_seconds = 24, 10, 0.01
+    p.done, p.cached, p.path_hits, p.index_seconds = 24, 10, 10, 0.01
     assert render.eta_seconds(p, 107.0) == pytest.approx(93 * 0.001)
+    # A folder copied elsewhere: its files are new by path, answered by content (the index, or
+    # a copy met earlier in the scan): nothing is left to analyse once they are done.
+    p = scan.Progress(started=100.0)
+    p.total, p.to_analyse, p.done, p.analysed, p.analysing_since = 121, 121, 121, 1, 100.5
+    p.cached, p.settled = 120, 120
+    assert render.eta_seconds(p, 106.0) == 0.0
     # Before the first analysed file is in, there is no telling.
     p = scan.Progress(started=100.0)
     p.total, p.to_analyse, p.analysing_since = 10, 10, 100.0
@@ -193,14 +200,17 @@ def test_the_eta_counts_the_files_to_analyse_not_those_the_index_answers() -> No
         update(p)
     assert "starting the models" in buf.getvalue() and "ETA -:--:--" in buf.getvalue()
     assert "0/10" in buf.getvalue()  # the count fits in 80 columns
-    p.done, p.matches, p.analysed = 4, 3, 4
-    for width in (40, 60, 79):  # the count, the matches and the ETA survive a narrow terminal
-        buf = io.StringIO()
-        console = Console(file=buf, force_terminal=True, width=width)
-        with render.scan_progress(console, True, p) as update:
-            update(p)
-        shown = buf.getvalue()
-        assert "4/10" in shown and "3 matches" in shown and "ETA " in shown, (width, shown)
+    p.total, p.to_analyse, p.done, p.matches, p.faces = 45678, 45678, 12345, 1234, 98765
+    for width in (40, 60, 70, 79, 80, 100, 110, 120):  # the count, matches, ETA never cut
+        for analysed in (0, 12345):  # "starting the models", then a rate
+            p.analysed = analysed
+            buf = io.StringIO()
+            console = Console(file=buf, force_terminal=True, width=width)
+            with render.scan_progress(console, True, p) as update:
+                update(p)
+            shown = buf.getvalue().rsplit("\r", 1)[-1]
+            assert "12345/45678" in shown and "1234 matches" in shown, (width, shown)
+            assert re.search(r"ETA (-:--:--|\d+:\d\d:\d\d)", shown), (width, shown)
 
 
 def test_the_count_says_how_many_files_the_index_cannot_answer(
@@ -264,3 +274,13 @@ def test_a_file_of_several_pages_says_only_the_first_was_scanned(
     writer.add(result)
     writer.close(ScanSummary(total=1))
     assert "<dt>Pages or frames</dt><dd>2: only the first was scanned</dd>" in buf.getvalue()
+    # Grouped with a copy of one page, the card still says it, naming the copy.
+    photo.save(tmp_path / "single.png")
+    found = find([tmp_path / "single.png", tmp_path / "album.tif"], samples["yaoming"], store=False)
+    buf = io.StringIO()
+    writer = writer_for("html", buf)
+    for each in found.values():
+        writer.add(each)
+    writer.close(ScanSummary(total=2))
+    assert buf.getvalue().count("<article") == 1
+    assert "<dt>Pages or frames</dt><dd>2: only the first was scanned [copy " in buf.getvalue()

@@ -85,8 +85,8 @@ def run_job(job: Job) -> Analysis:
     """Analyse one item; never raises for a problem with the item itself."""
     assert _analyzer is not None, "init_worker or set_analyzer first"
     source: str | bytes = job.data if job.data is not None else str(job.fs_path)
+    fingerprint = job.fingerprint
     try:
-        fingerprint = job.fingerprint
         if fingerprint is None:
             fingerprint = (
                 fingerprint_bytes(job.data)
@@ -112,7 +112,8 @@ def run_job(job: Job) -> Analysis:
                 return Analysis(error=changed.reason, transient=True)
             except OSError:
                 pass
-        return failed
+        # A damaged file keeps its fingerprint: a copy of it is known as the same damaged file.
+        return failed if failed.transient else replace(failed, fingerprint=fingerprint)
 
 
 def _failure(exc: Exception) -> Analysis:

@@ -7,6 +7,7 @@ the user.
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -191,6 +192,9 @@ def find(
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     targets = [given(p, "a path to scan") for p in paths]
     mine = [given(p, "--me") for p in me or []]
+    if output is not None and output != "-" and output.endswith(("/", os.sep)):
+        folder = output.rstrip("/" + os.sep) or output
+        raise InputError(f"-o {output} is a folder's name: give a file, -o {folder}/report.{fmt}")
     report = None if output is None or output == "-" else given(output, "-o")
     if report is not None and is_stdout(report):  # -o /dev/stdout: records only, as with -o -
         report = None

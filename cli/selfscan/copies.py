@@ -78,7 +78,8 @@ class Copies:
 
     def finished(self, handle: Handle, analysis: Analysis) -> None:
         """A job's analysis is in: its copies get it, and later ones find it in the index by
-        the fingerprint it carries (none when it failed: a copy is then analysed itself)."""
+        the fingerprint it carries (none when it failed for a reason that may not hold for a
+        copy, a file changed during the scan: each copy is then analysed itself)."""
         entry = self._running.pop(id(handle), None)
         if entry is None:
             return
@@ -87,9 +88,16 @@ class Copies:
             for copy in copies:
                 copy.analysis = analysis
         seen.job = seen.handle = None  # no member's bytes held for the rest of the scan
-        seen.fingerprint = analysis.fingerprint if analysis.error is None else None
+        # (a damaged file's analysis carries its fingerprint too: its copies are as damaged)
+        seen.fingerprint = None if analysis.transient else analysis.fingerprint
         if seen.fingerprint is None:
             self._by_size[handle.job.size].remove(seen)
+
+    def met(self, fingerprint: str | None, size: int) -> bool:
+        """Whether this scan met (and analysed) content of this fingerprint and size."""
+        return fingerprint is not None and any(
+            seen.fingerprint == fingerprint for seen in self._by_size.get(size, ())
+        )
 
 
 def _fingerprint(job: Job) -> str | None:

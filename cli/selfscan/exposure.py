@@ -36,7 +36,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     ``location_source``, ``camera``, ``upload_ip`` (where an export says it was uploaded from),
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
     ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``description``, ``post``,
-    ``thread``, ``origin``, ``people``, and for videos ``appearances`` (seconds) and ``duration``.
+    ``thread``, ``origin``, ``people``, for photos ``frames`` (pages or frames in the file, of
+    which only the first is scanned) and for videos ``appearances`` (seconds) and ``duration``.
 
     Args:
         result: a scan result.
@@ -80,6 +81,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
         "origin": _text(source.get("origin")),
         "people": [p for p in source.get("people") or [] if isinstance(p, str)],
     }
+    if not video:
+        out["frames"] = _int(photo.get("frames"))
     if video:
         out["appearances"] = [t for t in facts.get("appearances") or [] if _is_num(t)]
         out["duration"] = video.get("duration") if _is_num(video.get("duration")) else None

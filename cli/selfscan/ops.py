@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import lock
 from .config import data_dir, ensure_data_dir, refuse_url
 from .errors import EnrollError, InputError, ProfileError
@@ -25,7 +27,7 @@ from .models import (
     vectron_model_dir,
 )
 from .profiles import load_profile, profile_exists, save_profile
-from .references import Unlike, build_profile, for_model, same_photos, unlike
+from .references import SAME_PHOTO, Unlike, build_profile, for_model, same_photos, unlike
 from .scan import Progress, ScanOptions, check_paths, scan
 from .types import FileResult, Profile
 from .workers import cpu_cores, default_workers
@@ -158,13 +160,26 @@ def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike:
     new = {str(p.resolve()) for p in photos}
     before = {r.source for r in base.references} if base else set()
     cut = thresholds_for(active_pack_name()).match
-    # A photo already in the profile is renewed, not judged again: it was let in before (with
-    # --allow-unlike, perhaps), and the profile's photos win over new ones.
-    odd = unlike(profile, new - before, cut)
+    # A photo already in the profile, still the same picture, is renewed, not judged again: it
+    # was let in before (with --allow-unlike, perhaps). One replaced by another picture under
+    # the same name is judged as a new one.
+    odd = unlike(profile, new - _unchanged(base, profile), cut)
     if odd and not allow_unlike:
         raise EnrollError(_unlike_message(odd, cut) + _UNLIKE_HELP)
     notes += [_unlike_message([u], cut) for u in odd]
     return Enrolled(profile, save_profile(profile), len(new & before), notes, len(repeats))
+
+
+def _unchanged(base: Profile | None, profile: Profile) -> set[str]:
+    """The photos of ``base`` whose new reference in ``profile`` is the same picture's."""
+    if base is None:
+        return set()
+    stored = {r.source: r.embedding for r in base.references}
+    return {
+        r.source
+        for r in profile.references
+        if r.source in stored and float(np.dot(stored[r.source], r.embedding)) >= SAME_PHOTO
+    }
 
 
 _UNLIKE_HELP = (

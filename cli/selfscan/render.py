@@ -98,15 +98,20 @@ def scan_progress(
 
 def _columns(width: int) -> list[ProgressColumn]:
     """The bar's columns for a terminal ``width`` wide: the counts and the ETA always; the rate,
-    the time spent and the bar itself as room allows (each field cut to fit reads as nothing)."""
+    the time spent and the bar itself as room allows (each field cut to fit reads as nothing).
+    Widths are for the longest fields: "12345/45678", "98765 faces, 1234 matches", "starting the
+    models", "ETA 2:38:43"."""
     counts = [MofNCompleteColumn(), TextColumn("{task.fields[found]}")]
     eta = TextColumn("{task.fields[eta]}")
-    if width >= 80:  # the rest takes about 75 columns: the bar gets what is left of 115
-        bar = BarColumn(bar_width=max(5, min(40, width - 75)))
-        rate, spent = TextColumn("{task.fields[rate]}"), TimeElapsedColumn()
+    rate = TextColumn("{task.fields[rate]}")
+    if width >= 110:  # the rest takes about 100 columns
+        bar = BarColumn(bar_width=min(40, width - 100))
+        spent = TimeElapsedColumn()
         return [SpinnerColumn(), TextColumn("[bold]scanning"), bar, *counts, rate, spent, eta]
-    if width >= 60:
-        return [BarColumn(bar_width=max(5, width - 55)), *counts, eta]
+    if width >= 78:  # counts, rate and ETA: about 70
+        return [BarColumn(bar_width=min(40, width - 72)), *counts, rate, eta]
+    if width >= 70:
+        return [*counts, rate, eta]
     return [MofNCompleteColumn(), TextColumn("{task.fields[matches]}"), eta]
 
 
@@ -116,9 +121,9 @@ def eta_seconds(p: ScanProgress, now: float) -> float | None:
     is unknown."""
     if p.total is None or p.to_analyse is None:
         return None
-    new = max(0, p.to_analyse - p.analysed)
+    new = max(0, p.to_analyse - p.analysed - p.settled)
     known = max(0, p.total - p.done - new)
-    seconds = known * p.index_seconds / p.cached if p.cached else 0.0
+    seconds = known * p.index_seconds / p.path_hits if p.path_hits else 0.0
     if new == 0:
         return seconds
     if p.analysed == 0 or p.analysing_since is None:

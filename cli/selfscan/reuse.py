@@ -49,16 +49,18 @@ def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | 
 
 def plan_item(
     item: Item, index: Index, model_id: str, mode: str, has_rows: bool
-) -> tuple[Job | Analysis, bool]:
-    """What to do with one item: report its known error, reuse the index, or make a job."""
+) -> tuple[Job | Analysis, str]:
+    """What to do with one item: report its known error, reuse the index, or make a job; and
+    where the answer comes from: ``index`` (the item's own row), ``content`` (the row of the same
+    content under another path) or ``pool`` (the job, or an error found on the way)."""
     if item.error is not None:
-        return Analysis(error=item.error), False
+        return Analysis(error=item.error), "pool"
     hit = index.lookup(item, model_id, mode)
     data = fingerprint = None
     if hit is not None:
         same, data, fingerprint = _same_content(item, hit, index)
         if same:
-            return hit.analysis, True
+            return hit.analysis, "index"
     if has_rows and item.fs_path is not None and fingerprint is None:
         try:
             fingerprint = fingerprint_file(item.fs_path, item.size)
@@ -66,13 +68,13 @@ def plan_item(
             fingerprint = None
     if item.fs_path is None and data is None:
         if item.read is None:
-            return Analysis(error="nothing to read"), False
+            return Analysis(error="nothing to read"), "pool"
         try:
             data = item.read()
         except FileError as exc:
-            return Analysis(error=exc.reason), False
+            return Analysis(error=exc.reason), "pool"
         except Exception as exc:  # archive libraries raise many types for damaged members
-            return Analysis(error=f"cannot read archive member: {exc}"), False
+            return Analysis(error=f"cannot read archive member: {exc}"), "pool"
     if has_rows and data is not None and fingerprint is None:
         fingerprint = fingerprint_bytes(data)
     if fingerprint is not None:
@@ -81,6 +83,6 @@ def plan_item(
         moved = index.moved(fingerprint, item.size, model_id, mode)
         if moved is not None:
             index.put(item, moved.analysis, model_id, mode)
-            return moved.analysis, True
+            return moved.analysis, "content"
     job = Job(item.kind, mode, item.size, item.mtime_ns, item.fs_path, data, fingerprint)
-    return job, False
+    return job, "pool"

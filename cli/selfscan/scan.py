@@ -55,6 +55,8 @@ class Progress:
     matches: int = 0
     cached: int = 0  # answered by the index
     copies: int = 0  # copies of content met earlier in this scan, analysed once
+    settled: int = 0  # counted as to analyse, answered by content (see ``counting``)
+    path_hits: int = 0  # answered by their own row in the index
     counts: dict[str, int] = field(default_factory=dict)
     current: str = ""
     started: float = field(default_factory=time.monotonic)
@@ -182,8 +184,10 @@ def scan(
             )
 
     window = max(2, 2 * options.workers)
-    # Each item with its analysis or what will give it, and where that comes from: "index",
-    # "copy" (of an item met earlier in this scan) or "pool" (analysed now).
+    # Each item with its analysis or what will give it, and where that comes from: "index" (its
+    # own row), "content" (the row of the same content elsewhere), "copy" (of an item met
+    # earlier in this scan; "stored copy": one the index gave, already stored under its path)
+    # or "pool" (analysed now, or an error found on the way).
     pending: deque[tuple[Item, Handle | Copy | Analysis, str]] = deque()
     pool = Pool(start, _run_job)
     copies = Copies()
@@ -199,19 +203,23 @@ def scan(
         if isinstance(work, Analysis):
             analysis = work
         elif isinstance(work, Copy):  # its original came first, and is done
-            analysis = work.analysis or pool.result(pool.submit(work.job))
+            if work.analysis is None:  # the original changed under the scan: this one is read
+                work.analysis, source = pool.result(pool.submit(work.job)), "pool"
+            analysis = work.analysis
         else:
             analysis = pool.result(work)
             copies.finished(work, analysis)
-        if source != "index" and item.error is None and not analysis.transient:
+        if source in ("copy", "pool") and item.error is None and not analysis.transient:
             _store(index, progress, item, analysis, pack.model_id, options.mode)
         result = to_result(item, analysis, refs, thresholds)
         progress.done += 1
-        progress.cached += source == "index"
-        progress.copies += source == "copy"
-        progress.analysed += source != "index" and item.error is None
+        progress.cached += source in ("index", "content")
+        progress.copies += source in ("copy", "stored copy")
+        progress.analysed += source == "pool" and item.error is None
+        progress.settled += source in ("content", "copy", "stored copy")
         now = time.monotonic()
         if source == "index":
+            progress.path_hits += 1
             progress.index_seconds += now - progress.last_result
         progress.last_result = now
         progress.faces += len(result.faces)
@@ -250,11 +258,13 @@ def scan(
             seen.add(item.path)
             if item.error is not None:  # a folder or archive not read this time: keep its rows
                 failed.append(item.path)
-            work, cached = plan_item(item, index, pack.model_id, options.mode, has_rows)
+            work, source = plan_item(item, index, pack.model_id, options.mode, has_rows)
             if isinstance(work, Job):
                 pending.append((item, *submit(work)))
             else:
-                pending.append((item, work, "index" if cached else "pool"))
+                if source == "content" and copies.met(work.fingerprint, item.size):
+                    source = "stored copy"  # of an item of this scan, which the index now holds
+                pending.append((item, work, source))
             while len(pending) >= window or (pending and _ready(pool, pending[0][1])):
                 yield finish()
         while pending:

@@ -79,9 +79,16 @@ def card(group: list[Entry]) -> str:
         ("Video", minutes_seconds(facts["duration"]) + " long" if video else ""),
         ("Size", _across(group, size_text, "")),  # a smaller copy says its own
     ]
-    frames = (best.result.facts.get("photo") or {}).get("frames")
-    if isinstance(frames, int) and frames > 1:  # a multi-page TIFF, an animation
-        rows.append(("Pages or frames", f"{frames}: only the first was scanned"))
+
+    def pages(f: dict[str, Any]) -> str:  # a multi-page TIFF, an animation
+        frames = f.get("frames")
+        return (
+            f"{frames}: only the first was scanned"
+            if isinstance(frames, int) and frames > 1
+            else ""
+        )
+
+    rows.append(("Pages or frames", _across(group, pages, "")))
     if facts.get("appearances"):
         seen = [minutes_seconds(t) for t in facts["appearances"]]
         more = f" and {len(seen) - 20} more times" if len(seen) > 20 else ""
