@@ -718,7 +718,7 @@ def test_forget_a_path_or_what_no_longer_exists(
     info = json.loads(run("data", "--json")[1])["index"]
     assert (info["files"], info["missing"]) == (1, 0) and info["faces"] > 100
     code, out, _ = run("forget", "--path", str(kept))
-    assert code == 0 and f"forgot 1 indexed file under {kept}" in " ".join(out.split())
+    assert code == 0 and f"forgot 1 indexed file under: {kept}" in " ".join(out.split())
     info = json.loads(run("data", "--json")[1])["index"]
     assert (info["files"], info["faces"], info["embeddings"]) == (0, 0, 0)
     assert (home / "profiles" / "me.json").exists()

@@ -224,7 +224,7 @@ def test_data_lists_photos_and_forget_removes_one(
     assert "mirror.jpg" in run("data")[1]
 
     code, out, err = run("forget", "--photo", "mirror.jpg")
-    assert code == 0 and f"forgot 1 reference photo of profile me {mirror.resolve()}" in _said(out)
+    assert code == 0 and f"forgot 1 reference photo of profile me: {mirror.resolve()}" in _said(out)
     kept = json.loads(_profile_file(home).read_text())["references"]
     assert [r["source"] for r in kept] == [str(samples["yaoming"].resolve())]
 

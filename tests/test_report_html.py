@@ -192,7 +192,7 @@ def test_summary_numbers(page: str) -> None:
     rows = _summary(page)
     assert rows["Photos of you"].startswith("2 (6 files")
     assert rows["With a location"] == "1 of 2"
-    assert rows["Taken"] == "2021-07-04 to 2021-07-04"
+    assert rows["Taken"] == "2021-07-04"  # one day: not "2021-07-04 to 2021-07-04"
     assert rows["To review"] == "0"
     assert rows["Could not be scanned"] == "1"
     assert rows["Files from a folder"] == "5"
@@ -433,6 +433,10 @@ def test_times_say_which_clock_they_are_on() -> None:
     assert _clock_time("2019-06-01T12:00:00") == (
         "2019-06-01 12:00:00 (camera clock, time zone unknown)"
     )  # "local time" read as the reader's own
+    from selfscan.reports.cardtext import when_text
+
+    said = when_text({"taken": "2019-06-01T12:00:00", "taken_source": "exif"})
+    assert said == "2019-06-01 12:00:00 (camera clock, time zone unknown); from the photo"
     assert _clock_time("2019-06-01T12:00:00+02:00") == "2019-06-01 12:00:00 (UTC+02:00)"
 
 
@@ -502,7 +506,7 @@ def test_taken_range_leaves_out_posting_times(results: dict[str, FileResult]) ->
         facts={"source": {"taken_time": 1_700_000_000, "posted_time": 1_700_000_000}},
     )  # fmt: skip
     summary = _summary(_report([taken, posted]))
-    assert summary["Taken"] == "2021-07-04 to 2021-07-04"
+    assert summary["Taken"] == "2021-07-04"
 
 
 def test_a_place_says_where_it_came_from() -> None:
@@ -515,5 +519,5 @@ def test_a_place_says_where_it_came_from() -> None:
     from selfscan.reports.cardtext import size_text
 
     size = {"width": 640, "height": 480}
-    assert size_text({**size, "file_size": 43_210}) == "640 x 480 px, 43 KB"  # not "0.0 MB"
+    assert size_text({**size, "file_size": 43_210}) == "640 x 480 px, 43 kB"  # not "0.0 MB"
     assert size_text({**size, "file_size": 4_321_000}) == "640 x 480 px, 4.3 MB"

@@ -136,7 +136,7 @@ def forget_report(console: Console, removed: list[Any]) -> None:
         return
     for r in removed:
         if r.count is not None:
-            where = f" {escape(r.path)}" if r.path else ""
+            where = f": {escape(r.path)}" if r.path else ""
             what = r.one if r.count == 1 and r.one else r.what
             console.print(f"[green]forgot[/] {r.count} {escape(what)}{where}", soft_wrap=True)
             if r.count == 0 and r.path and not os.path.lexists(r.path):

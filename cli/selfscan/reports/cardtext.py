@@ -43,7 +43,9 @@ def when_text(facts: dict[str, Any]) -> str:
         "video": "from the video",
         "posted": "when it was posted or sent; the export gives no capture time",
     }
-    return f"{clock_time(facts['taken'])} ({origin.get(facts['taken_source'], '')})"
+    said = origin.get(facts["taken_source"])
+    # (the clock may be in parentheses itself: "(camera clock, time zone unknown)")
+    return f"{clock_time(facts['taken'])}; {said}" if said else clock_time(facts["taken"])
 
 
 def clock_time(iso: str) -> str:
@@ -78,7 +80,7 @@ def size_text(facts: dict[str, Any]) -> str:
     size = facts["file_size"]
     if size:
         parts.append(
-            f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{max(1, round(size / 1e3))} KB"
+            f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{max(1, round(size / 1e3))} kB"
         )
     return ", ".join(parts)
 

@@ -157,7 +157,7 @@ class HtmlWriter:
         rows = [
             (f"Photos of {self._who()}", f"{len(matches)}{counted}"),
             ("With a location", f"{located} of {len(matches)}"),
-            ("Taken", f"{dates[0][:10]} to {dates[-1][:10]}" if dates else "unknown"),
+            ("Taken", _span(dates[0][:10], dates[-1][:10]) if dates else "unknown"),
             ("To review", str(len(review))),
             ("Files scanned", str(summary.total)),
             ("Could not be scanned", str(self.error_count)),
@@ -212,3 +212,7 @@ class HtmlWriter:
             "<table><tr><th>File</th><th>Reason</th></tr>"
             f"{rows}</table>{tail}</details></section>\n"
         )
+
+
+def _span(first: str, last: str) -> str:
+    return first if first == last else f"{first} to {last}"
