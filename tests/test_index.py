@@ -1066,3 +1066,30 @@ def test_forgetting_most_of_the_index_shrinks_its_file(tmp_path: Path) -> None:
     ix.close()
     store.forget(paths=["/lib/nothing-here"])  # nothing freed: nothing rewritten
     assert index_path().stat().st_size == after
+
+
+def test_no_room_to_shrink_the_index_is_not_an_error(tmp_path: Path) -> None:
+    """Shrinking the file rewrites it beside itself: on a full disk it stays as large."""
+
+    class FullDisk:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            if sql == "VACUUM":
+                raise sqlite3.OperationalError("database or disk is full")
+            return self.db.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.db, name)
+
+    ix = Index(tmp_path / "index.sqlite")
+    for i in range(1200):
+        name = f"/lib/{i:05d}.jpg"
+        ix.put(Item(name, 100, 5, fs_path=name), Analysis(faces=(_face(i),)), "m", "default")
+    ix.commit()
+    ix.forget_under(["/lib"])
+    ix.db = FullDisk(ix.db)  # type: ignore[assignment]
+    ix.compact()
+    assert ix.stats()["files"] == 0
+    ix.close()
