@@ -20,7 +20,7 @@ from selfscan.errors import FileError
 from selfscan.fingerprints import fingerprint_file
 from selfscan.organise import organise, safe_name
 from selfscan.reports.xmp import NS
-from selfscan.types import FileResult
+from selfscan.types import FaceHit, FileResult
 from tests import imagegen
 
 OLD = 1_500_000_000  # a fixed past time, to see that times are carried over
@@ -419,3 +419,68 @@ def test_a_copy_cut_short_by_ctrl_c_leaves_no_part_file(
     with pytest.raises(KeyboardInterrupt):
         organise([_match(samples["players"])], tmp_path / "me")
     assert list((tmp_path / "me").iterdir()) == []
+
+
+def test_a_symlinked_photo_is_linked_to_the_photo_not_to_its_symlink(
+    originals: Path, tmp_path: Path
+) -> None:
+    """``os.link`` of a symlink links the symlink itself on Linux: a relative one was broken
+    in DIR, counted against the user's symlink, and added again on every run."""
+    album = tmp_path / "album"
+    album.mkdir()
+    (album / "fav.jpg").symlink_to("../photos/a/players.jpg")
+    dest = tmp_path / "out"
+    for run in range(2):
+        [placed] = organise([_match(album / "fav.jpg")], dest, "link", xmp=False, person="me")
+        assert placed.existing == (run == 1) and placed.error is None
+    assert [p.name for p in dest.iterdir()] == ["fav.jpg"]
+    assert not (dest / "fav.jpg").is_symlink()
+    assert (dest / "fav.jpg").stat().st_ino == (originals / "a/players.jpg").stat().st_ino
+    assert os.lstat(album / "fav.jpg").st_nlink == 1
+
+
+def test_a_name_numbered_already_is_found_again(originals: Path, tmp_path: Path) -> None:
+    """``photo (1).jpg`` (a browser's download) was copied again on the second run as
+    ``photo (1) (2).jpg``: its copies were filed under one name and looked for under another."""
+    shutil.copyfile(originals / "a/players.jpg", originals / "a/photo (1).jpg")
+    dest = tmp_path / "out"
+    for run in range(3):
+        placed = organise([_match(originals / "a/photo (1).jpg")], dest, "copy", False, "me")
+        assert placed[0].existing == (run > 0)
+    assert [p.name for p in dest.iterdir()] == ["photo (1).jpg"]
+
+
+def test_a_sidecar_that_cannot_be_written_is_said_and_leaves_nothing(
+    originals: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while writing a sidecar ended the run with an internal error and left an
+    empty sidecar, which every later run kept as if it were one."""
+    from selfscan import organise as organise_module
+
+    real = os.fdopen
+
+    def full(fd: int, *args: object, **kwargs: object) -> object:
+        fh = real(fd, *args, **kwargs)  # type: ignore[call-overload]
+        if "w" in str(args[0] if args else kwargs.get("mode", "")) and "b" not in str(args[0]):
+
+            def write(_text: str) -> int:
+                raise OSError(28, "No space left on device")
+
+            fh.write = write
+        return fh
+
+    match = FileResult(
+        str(originals / "a/players.jpg"), "match", 0.7,
+        (FaceHit((10.0, 10.0, 60.0, 70.0), 0.9, 0.7),), width=1237, height=800,
+    )  # fmt: skip
+    dest = tmp_path / "out"
+    monkeypatch.setattr(organise_module.os, "fdopen", full)
+    [placed] = organise([match], dest, "copy", xmp=True, person="me")
+    assert placed.xmp is None and placed.xmp_error == (
+        "cannot write players.jpg.xmp: No space left on device"
+    )
+    assert not (dest / "players.jpg.xmp").exists() and placed.dest.exists()
+    monkeypatch.undo()
+    (dest / "players.jpg.xmp").write_bytes(b"")  # as an older version left it
+    [again] = organise([match], dest, "copy", xmp=True, person="me")
+    assert again.xmp is not None and again.xmp.stat().st_size > 0

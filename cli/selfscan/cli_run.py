@@ -141,5 +141,10 @@ def run_find(
                 f"[red]not copied:[/] {escape(failed.source)}: {escape(failed.error)}",
                 soft_wrap=True,
             )
+        for failed in (d for d in done if d.xmp_error is not None):
+            screen.print(
+                f"[red]no sidecar:[/] {escape(str(failed.dest))}: {escape(failed.xmp_error or '')}",
+                soft_wrap=True,
+            )
     if interrupted:
         raise typer.Exit(interrupted_status())

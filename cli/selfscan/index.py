@@ -10,6 +10,7 @@ transaction per batch: a crash loses at most the batch in flight.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -343,10 +344,9 @@ class Index:
         free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
         size = self.db.execute("PRAGMA page_size").fetchone()[0]
         if free * 4 >= pages and free * size > 1_000_000:
-            try:
+            # On a full disk there is no room for the copy VACUUM makes: it stays as large.
+            with contextlib.suppress(sqlite3.OperationalError):
                 self.db.execute("VACUUM")
-            except sqlite3.OperationalError:  # no room for the copy it makes: stays as large
-                pass
 
     def stats(self) -> dict[str, int]:
         """Counts of indexed items, faces and stored embeddings."""

@@ -13,6 +13,7 @@ changes the original too. Sidecars are the safe way to add tags.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -51,6 +52,7 @@ class OrganisedFile:
     xmp: Path | None
     error: str | None = None
     existing: bool = False  # the destination already held these bytes: nothing was written
+    xmp_error: str | None = None  # why the sidecar was not written (a full disk)
 
 
 def safe_name(path: str) -> str:
@@ -143,8 +145,8 @@ def organise(
         except FileError as exc:
             placed[i] = OrganisedFile(result.path, dest, False, None, exc.reason)
             return
-        side = _write_sidecar(target, result, person, threshold) if xmp else None
-        placed[i] = OrganisedFile(result.path, target, linked, side, existing=existing)
+        side, why = _write_sidecar(target, result, person, threshold) if xmp else (None, None)
+        placed[i] = OrganisedFile(result.path, target, linked, side, None, existing, why)
 
     for i, result in enumerate(matches):
         if split_path(result.path)[1] is None:
@@ -182,13 +184,23 @@ class _Taken:
             self.add(name)
 
     def add(self, name: str) -> None:
-        stem, ext = os.path.splitext(name)
-        numbered = _NUMBERED.fullmatch(stem)
-        self.names.setdefault((numbered.group(1) if numbered else stem) + ext, []).append(name)
+        self.names.setdefault(_unnumbered(name), []).append(name)
 
     def variants(self, name: str) -> list[Path]:
-        """The destination's files named ``name`` or a numbered variant of it."""
-        return [self.dest / n for n in sorted(self.names.get(name, []))]
+        """The destination's files named ``name`` or a numbered variant of it (for a name that
+        is numbered itself, ``photo (1).jpg``, its own variants are filed under ``photo.jpg``)."""
+        keys = {name, _unnumbered(name)}
+        found = {
+            n for k in keys for n in self.names.get(k, []) if n == name or _unnumbered(n) == name
+        }
+        return [self.dest / n for n in sorted(found)]
+
+
+def _unnumbered(name: str) -> str:
+    """``a.jpg`` for ``a (3).jpg``: the name a numbered copy varies."""
+    stem, ext = os.path.splitext(name)
+    numbered = _NUMBERED.fullmatch(stem)
+    return (numbered.group(1) if numbered else stem) + ext
 
 
 def _free(path: Path) -> bool:
@@ -271,7 +283,9 @@ def _same_file(target: Path, source: str, data: bytes | None) -> bool | None:
 
 def _try_link(source: str, target: Path) -> bool:
     try:
-        os.link(source, target)
+        # The file a symlink leads to: a link to the symlink itself (what link() makes of one
+        # on Linux) is broken where a relative symlink's target is not, and adds to its count.
+        os.link(os.path.realpath(source), target)
     except FileExistsError:
         raise
     except OSError:  # another file system (EXDEV), or links not allowed: copy instead
@@ -316,15 +330,29 @@ def _copy_new(source: str, target: Path) -> None:
         raise
 
 
-def _write_sidecar(target: Path, result: FileResult, person: str, threshold: float) -> Path | None:
+def _write_sidecar(
+    target: Path, result: FileResult, person: str, threshold: float
+) -> tuple[Path | None, str | None]:
+    """Write ``target``'s sidecar unless one is there; returns it, or why it was not written."""
     text = sidecar(result, person, threshold)
     if text is None:
-        return None
+        return None, None
     path = Path(f"{target}.xmp")
+    with contextlib.suppress(OSError):
+        if os.lstat(path).st_size == 0 and stat.S_ISREG(os.lstat(path).st_mode):
+            path.unlink()  # left empty by a full disk: nothing of anyone's to keep
     try:
         fd = _open_new(path)
-    except (FileExistsError, FileError):
-        return None
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path
+    except FileExistsError:
+        return None, None  # one of the user's own, or of an earlier run: kept
+    except FileError as exc:
+        return None, exc.reason
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except BaseException as exc:  # a full disk, or Ctrl-C: no half sidecar left
+        path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            return None, f"cannot write {path.name}: {exc.strerror or exc}"
+        raise
+    return path, None
