@@ -272,6 +272,8 @@ def test_parse_social_facebook_album() -> None:
                 "place": None,
                 "post": None,
                 "thread": None,
+                "people": [],
+                "captured": True,
             },
         )
     ]
@@ -962,3 +964,77 @@ def test_photos_whose_names_share_the_cut_get_their_own_sidecars() -> None:
         "IMG_1.jpg": 1_200_000_000,
         "IMG_1-edited.jpg": 1_200_000_000,
     }
+
+
+def test_facebook_facts_from_every_file_that_lists_a_photo(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """One photo in an album and in a post: the album's posting time hid the post's capture
+    time; the post's check-in name was paired with the photo's own coordinates; tagged people
+    were dropped; a uri in another case, and archived stories, were not read; a file named like
+    a missing one, outside the export, took its facts; an Instagram export of messages alone
+    was called Facebook's as a folder (Instagram's as a zip)."""
+    root = tmp_path / "facebook-me"
+    media = root / "photos_and_videos/MobileUploads_1"
+    media.mkdir(parents=True)
+    (media / "1.jpg").write_bytes(photos["players"])
+    (media / "2.jpg").write_bytes(photos["gdp"])
+    (media / "3.jpg").write_bytes(photos["t1"])
+    uri = "photos_and_videos/MobileUploads_1/1.jpg"
+    exif = {"taken_timestamp": 1_400_000_000, "latitude": 43.29, "longitude": 5.37}
+    metadata = {"photo_metadata": {"exif_data": [exif]}}
+    album = {
+        "name": "Mobile Uploads",
+        "photos": [
+            {"uri": uri, "creation_timestamp": 1_561_000_000},
+            {"uri": "photos_and_videos/MobileUploads_1/gone.jpg", "creation_timestamp": 1},
+        ],
+    }
+    checkin = {"name": "Cafe de Flore", "coordinate": {"latitude": 48.854, "longitude": 2.33}}
+    post = {
+        "timestamp": 1_561_000_000,
+        "tags": [{"name": mojibake("Zoë Dupont")}],
+        "data": [{"post": "At the cafe"}],
+        "attachments": [
+            {"data": [{"media": {"uri": uri, "media_metadata": metadata}}]},
+            {"data": [{"place": checkin}]},
+            {"data": [{"media": {"uri": "Photos_And_Videos/MobileUploads_1/2.JPG"}}]},
+        ],
+    }  # fmt: skip
+    stories = {
+        "archived_stories_v2": [
+            {
+                "uri": "photos_and_videos/MobileUploads_1/3.jpg",
+                "creation_timestamp": 1_562_000_000,
+                "media_metadata": {"photo_metadata": {"exif_data": [{"upload_ip": "203.0.113.9"}]}},
+            }
+        ]
+    }
+    for name, doc in (
+        ("photos_and_videos/album/0.json", album),
+        ("posts/your_posts_1.json", [post]),
+        ("your_activity_across_facebook/stories/archived_stories.json", stories),
+    ):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps(doc))
+    beside = tmp_path / "photos_and_videos/MobileUploads_1"  # outside the export
+    beside.mkdir(parents=True)
+    (beside / "gone.jpg").write_bytes(photos["gdp"])
+    facts = _folder_facts([root, tmp_path / "photos_and_videos"])
+    first = facts["facebook-me/photos_and_videos/MobileUploads_1/1.jpg"]
+    assert first["taken_time"] == 1_400_000_000 and first["posted_time"] == 1_561_000_000
+    assert first["geo"]["latitude"] == 43.29 and first["place"] is None  # not the cafe's name
+    assert first["people"] == ["Zoë Dupont"] and first["album"] == "Mobile Uploads"
+    assert facts["facebook-me/photos_and_videos/MobileUploads_1/2.jpg"]["post"] == "At the cafe"
+    story = facts["facebook-me/photos_and_videos/MobileUploads_1/3.jpg"]
+    assert story["upload_ip"] == "203.0.113.9" and story["origin"] == "story"
+    assert facts["photos_and_videos/MobileUploads_1/gone.jpg"]["export"] is None
+
+    inbox = tmp_path / "instagram-me-20220501/messages/inbox/zoe_1"
+    (inbox / "photos").mkdir(parents=True)
+    (inbox / "photos/1.jpg").write_bytes(photos["players"])
+    message = {"sender_name": "me", "timestamp_ms": 1_571_000_000_000,
+               "photos": [{"uri": "messages/inbox/zoe_1/photos/1.jpg"}]}  # fmt: skip
+    (inbox / "message_1.json").write_text(json.dumps({"title": "zoe", "messages": [message]}))
+    (source,) = _folder_facts([tmp_path / "instagram-me-20220501"]).values()
+    assert source["export"] == "instagram" and source["thread"] == "zoe"

@@ -51,7 +51,7 @@ from typing import Any
 
 from .exportjson import fix_mojibake
 from .names import kind_of
-from .social import export_root, parse_social, social_kind, social_order
+from .social import TOP_FOLDERS, export_root, parse_social, social_kind, social_order
 from .takeout import (
     ALBUM_METADATA_NAMES,
     EDITED_SUFFIXES,
@@ -153,6 +153,8 @@ class ExportIndex:
         self._albums: dict[str, str | None] = {}
         self._social: dict[str, dict[str, Any]] = {}
         self._instagram_roots: set[str] = set()
+        self._captured: set[str] = set()  # media whose capture time a social file gave
+        self._by_lower: dict[str, str] | None = None  # names by lower case, made when needed
         self._folders: dict[str, tuple[str, bool]] = {}  # see _folder
         # Facebook/Instagram files that could not be read: (where, the error to report)
         self.problems: list[tuple[str, str]] = []
@@ -200,7 +202,7 @@ class ExportIndex:
         social = self._social.get(name)
         if social is not None:
             source.update(social)
-            source["people"] = []
+            source["people"] = list(social.get("people") or [])
             return source
         folder, _, base = name.rpartition("/")
         key, in_takeout = self._folders.get(folder) or self._folder(folder)
@@ -314,14 +316,22 @@ class ExportIndex:
             if target is None:
                 continue
             if export == "messages":
-                instagram = root in self._instagram_roots or "instagram" in self._hint
+                folder = (root or "").rsplit("/", 1)[-1].lower()  # "instagram-name-20220501"
+                instagram = root in self._instagram_roots or "instagram" in self._hint + folder
                 export = "instagram" if instagram else "facebook"
             facts.update(export=export, sidecar=self._where(name))
             facts.setdefault("origin", origin)
+            captured, people = facts.pop("captured", False), facts.pop("people", [])
             known = self._social.setdefault(target, {})
+            if captured and target not in self._captured:
+                # A capture time (a post's EXIF) wins over a time that is only when the photo
+                # was posted (an album lists every photo with one): read in either order.
+                known["taken_time"] = facts.get("taken_time")
+                self._captured.add(target)
             for key, value in facts.items():
                 if known.get(key) is None:
                     known[key] = value
+            known["people"] = list(dict.fromkeys([*known.get("people", []), *people]))
 
     def _resolve(self, uri: str, json_name: str, root: str | None) -> tuple[str | None, str | None]:
         """The file a ``uri`` names: it is relative to the export's root, an ancestor folder of
@@ -336,13 +346,35 @@ class ExportIndex:
             if target in self._names:
                 return target, root
         folder = json_name.rpartition("/")[0]
+        top = _top(uri, json_name)  # never above the export: a file beside it is not of it
         while True:
             target = f"{folder}/{uri}" if folder else uri
             if target in self._names:
                 return target, folder
-            if not folder:
+            if (found := self._any_case(target)) is not None:  # a uri in another case
+                return found, folder
+            if not folder or len(folder) <= len(top):
                 return None, root
             folder = folder.rpartition("/")[0]
+
+    def _any_case(self, target: str) -> str | None:
+        if self._by_lower is None:
+            self._by_lower = {}
+            for known in self._names:
+                self._by_lower.setdefault(known.lower(), known)
+        return self._by_lower.get(target.lower())
+
+
+def _top(uri: str, json_name: str) -> str:
+    """The highest folder a ``uri`` of ``json_name`` may be relative to: the export's root,
+    above its first top folder (``media/posts/...`` beside ``your_instagram_activity/``), or
+    above the folder the uri starts with when the JSON file is inside it; no limit when neither
+    can be told (a layout not known yet)."""
+    folders = json_name.split("/")[:-1]
+    lowered = [f.lower() for f in folders]
+    first = uri.split("/", 1)[0].lower()
+    found = [i for i, f in enumerate(lowered) if f in TOP_FOLDERS or f == first]
+    return "/".join(folders[: found[0]]) if found else ""
 
 
 def _reason(exc: BaseException) -> str:

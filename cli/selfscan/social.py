@@ -30,7 +30,7 @@ _IG_FILES = {
 
 # The top folders of a Facebook or Instagram export: what is above the first of them is the
 # export's root (an export unzipped into a folder of other things, or two side by side).
-_TOP_FOLDERS = frozenset(
+TOP_FOLDERS = frozenset(
     {"posts", "messages", "photos_and_videos", "content", "your_instagram_activity"}
     | {"your_activity_across_facebook", "your_facebook_activity"}
 )
@@ -41,7 +41,7 @@ def export_root(path: str) -> str:
     the whole folder or archive): the path above its first top folder, else its folder."""
     parts = path.replace("\\", "/").split("/")
     for i, part in enumerate(parts[:-1]):
-        if part.lower() in _TOP_FOLDERS:
+        if part.lower() in TOP_FOLDERS:
             return "/".join(parts[:i])
     return "/".join(parts[:-1])
 
@@ -63,6 +63,8 @@ def social_kind(path: str) -> tuple[str, str] | None:
         return "facebook", "uncategorized_photos"
     if base == "your_videos.json":
         return "facebook", "video"
+    if base == "archived_stories.json":
+        return "facebook", "story"
     if re.fullmatch(r"your_posts.*\.json", base):
         return "facebook", "post"
     if re.fullmatch(r"posts_\d+\.json", base):
@@ -82,6 +84,7 @@ class _Context:
     taken: int | None = None
     geo: dict[str, float | None] | None = None
     place: str | None = None
+    people: tuple[str, ...] = ()
 
 
 def parse_social(
@@ -175,6 +178,7 @@ def _around(node: dict, context: _Context) -> _Context:
             taken=as_timestamp(node.get("timestamp")) or context.taken,
             geo=geo or context.geo,
             place=name or context.place,
+            people=_tagged(node) or context.people,
         )
     if "timestamp_ms" in node:  # a Messenger / Instagram direct message
         millis = as_number(node.get("timestamp_ms"))
@@ -190,6 +194,12 @@ def _around(node: dict, context: _Context) -> _Context:
             taken=as_timestamp(node.get("creation_timestamp")) or context.taken,
         )
     return context
+
+
+def _tagged(node: dict) -> tuple[str, ...]:
+    """The people tagged in a Facebook post or photo (``"tags": [{"name": ...}]``)."""
+    names = (as_text(t.get("name"), True) for t in _dicts(node.get("tags")))
+    return tuple(dict.fromkeys(n for n in names if n))
 
 
 def _dicts(value: Any) -> list[dict]:
@@ -218,6 +228,9 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
     place = node.get("place")
     if geo is None and isinstance(place, dict):
         geo = as_geo(place.get("coordinate"))
+    # A post's check-in goes with its own coordinates: with the photo's own position, the
+    # check-in's name alone (placed at other coordinates) would misplace it.
+    place_name = context.place if geo is None or context.geo is None else None
     return {
         "album": context.album,
         "title": as_text(node.get("title"), True),
@@ -228,9 +241,11 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "upload_ip": upload_ip,
         "camera": camera,
         "geo": geo or context.geo,
-        "place": context.place,
+        "place": place_name,
         "post": context.post,
         "thread": context.thread,
+        "people": list(dict.fromkeys((*context.people, *_tagged(node)))),
+        "captured": taken is not None or local is not None,  # not only when it was posted
     }
 
 
