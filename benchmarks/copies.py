@@ -74,7 +74,7 @@ def main() -> int:
         print(
             f"{name:9s} {s['total']:4d} files  {best[name]:6.1f} s  "
             f"(runs: {', '.join(f'{t:.1f}' for t in times[name])})  "
-            f"copies analysed once: {s['copies']}  matches: {s['counts']['match']}"
+            f"copies analysed once: {s.get('copies', 0)}  matches: {s['counts']['match']}"
         )
     ratio = best["doubled"] / best["originals"]
     print(f"doubled / originals time: {ratio:.2f} (copies analysed again would give about 2)")
