@@ -1050,3 +1050,24 @@ def test_all_lists_every_file_once_under_a_title_that_says_so(
     assert code == 0
     assert "files scanned" in out and "photos of you" not in out
     assert out.count("broken.jpg") == 1 and "could not scan" in out  # in the errors table only
+
+
+def test_forget_on_a_full_disk_says_what_still_works(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleting rows needs a little room: on a full disk ``forget --path`` advised a scan
+    with --no-store. It says to free some space, or that ``forget --index`` still works."""
+    import sqlite3
+
+    from selfscan.index import Index, index_path
+
+    Index(index_path()).close()
+
+    def full(self: Index, roots: list[str]) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Index, "forget_under", full)
+    code, _, err = run("forget", "--path", str(tmp_path))
+    said = " ".join(err.split())
+    assert code == 1 and "deleting rows needs a little free space" in said
+    assert "selfscan forget --index" in said and "--no-store" not in said

@@ -97,6 +97,14 @@ def test_a_photo_replaced_under_its_name_is_judged_again(
     code, out, err = run("enroll", str(mirror))
     assert code == 1 and "mirror.jpg does not look like the same person" in _said(out, err)
     assert _profile_file(home).read_bytes() == before
+    # A profile of that one photo: judged against the picture it replaced.
+    assert run("forget", "--profile", "me")[0] == 0
+    shutil.copyfile(samples["yaoming"], mirror)
+    assert run("enroll", str(mirror))[0] == 0
+    shutil.copyfile(stranger, mirror)
+    code, out, err = run("enroll", str(mirror))
+    said = _said(out, err)
+    assert code == 1 and "mirror.jpg does not look like the same person as mirror.jpg (as" in said
 
 
 def test_photos_of_one_person_are_accepted(

@@ -163,7 +163,16 @@ def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike:
     # A photo already in the profile, still the same picture, is renewed, not judged again: it
     # was let in before (with --allow-unlike, perhaps). One replaced by another picture under
     # the same name is judged as a new one.
-    odd = unlike(profile, new - _unchanged(base, profile), cut)
+    unchanged = _unchanged(base, profile)
+    # A replaced photo is judged against the profile as it was, its own earlier picture too
+    # (a profile of that one photo would otherwise have nothing to judge it by).
+    earlier = tuple(
+        replace(r, source=f"{r.source} (as enrolled before)")
+        for r in (base.references if base else ())
+        if r.source in (new & before) - unchanged
+    )
+    check = Profile(profile.name, profile.model_id, profile.references + earlier)
+    odd = unlike(check, new - unchanged, cut)
     if odd and not allow_unlike:
         raise EnrollError(_unlike_message(odd, cut) + _UNLIKE_HELP)
     notes += [_unlike_message([u], cut) for u in odd]

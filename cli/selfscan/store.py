@@ -12,6 +12,7 @@ counted as "not selfscan's" and left alone; the data dir is removed only once it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -330,30 +331,43 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
 def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
     """Delete the index rows under ``paths`` and, with ``missing``, of items that no longer
     exist; their faces and embeddings go with them (and are overwritten in the file)."""
-    removed: list[Removed] = []
     with lock.held(index_path(), "stop it, or let it finish, before forgetting from the index"):
         db = Index(index_path())
         try:
-            for path in paths:
-                count = db.forget_under(_spellings(db, path))
-                where = os.path.abspath(path)
-                removed.append(
-                    Removed("indexed files under", where, 0, count, "indexed file under")
-                )
-            if missing:
-                gone = db.forget_gone()
-                removed.append(
-                    Removed(
-                        "indexed files that no longer exist",
-                        "",
-                        0,
-                        gone,
-                        "indexed file that no longer exists",
-                    )
-                )
-            db.compact()  # the file shrinks with what it holds
+            removed = _forget_from(db, paths, missing)
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.rollback()
+            if "full" not in str(exc):
+                raise
+            raise StoreError(
+                f"cannot forget from the index {index_path()} ({exc}): deleting rows needs a "
+                "little free space; free some and run it again, or delete the whole index "
+                "with 'selfscan forget --index'"
+            ) from None
         finally:
             db.close()
+    return removed
+
+
+def _forget_from(db: Index, paths: list[str], missing: bool) -> list[Removed]:
+    removed: list[Removed] = []
+    for path in paths:
+        count = db.forget_under(_spellings(db, path))
+        where = os.path.abspath(path)
+        removed.append(Removed("indexed files under", where, 0, count, "indexed file under"))
+    if missing:
+        gone = db.forget_gone()
+        removed.append(
+            Removed(
+                "indexed files that no longer exist",
+                "",
+                0,
+                gone,
+                "indexed file that no longer exists",
+            )
+        )
+    db.compact()  # commits, then the file shrinks with what it holds
     return removed
 
 
