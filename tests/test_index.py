@@ -1093,3 +1093,38 @@ def test_no_room_to_shrink_the_index_is_not_an_error(tmp_path: Path) -> None:
     ix.compact()
     assert ix.stats()["files"] == 0
     ix.close()
+
+
+@pytest.mark.parametrize("where", ["commit", "moved copy", "savepoint"])
+def test_a_disk_that_fills_anywhere_in_a_scan_keeps_its_results(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """The disk filling at the last commit, or while storing a copy found by its content, or
+    in a way that took SQLite's savepoint with it, ended the scan with an error and no report
+    ("no such savepoint: put" hid "disk is full")."""
+    run_find([library], samples["yaoming"])
+    shutil.copyfile(library / "players.jpg", library / "copy.jpg")  # found by its content
+    full = sqlite3.OperationalError("database or disk is full")
+    if where == "commit":
+
+        def commit(self: Index) -> None:
+            if self.db.in_transaction:
+                raise full
+
+        monkeypatch.setattr(Index, "commit", commit)
+    elif where == "moved copy":
+
+        def put(self: Index, *args: object, **kw: object) -> int:
+            raise full
+
+        monkeypatch.setattr(Index, "put", put)
+    else:
+
+        def write(self: Index, *args: object, **kw: object) -> int:
+            self.db.execute("ROLLBACK")  # what SQLite does to the transaction on a full disk
+            raise full
+
+        monkeypatch.setattr(Index, "_write", write)
+    results, progress, _ = run_find([library], samples["yaoming"])
+    assert len(results) == 4 and results["copy.jpg"].status == "match"
+    assert progress.store_error == "database or disk is full"

@@ -241,8 +241,11 @@ class Index:
         try:
             file_id = self._write(item, analysis, model_id, mode)
         except BaseException:
-            self.db.execute("ROLLBACK TO put")
-            self.db.execute("RELEASE put")
+            # (a full disk makes SQLite roll the whole transaction back, savepoint and all:
+            # the error to report is the first one)
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK TO put")
+                self.db.execute("RELEASE put")
             raise
         self.db.execute("RELEASE put")
         return file_id

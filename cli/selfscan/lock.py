@@ -54,8 +54,11 @@ def acquire(
         holder = _holder(fd)
         os.close(fd)
         raise BusyError(f"another selfscan{holder} is scanning with {index}; {advice}") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:  # who holds it, for another's message; the lock itself is the flock
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError:  # a full disk: forget must still work there, and a scan says it is full
+        pass
     return fd
 
 

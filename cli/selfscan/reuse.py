@@ -10,7 +10,9 @@ from .index import Cached, Index
 from .types import Analysis, Item, Job
 
 
-def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | None, str | None]:
+def _same_content(
+    item: Item, hit: Cached, index: Index, write: bool
+) -> tuple[bool, bytes | None, str | None]:
     """Whether an item with its stored path, size and mtime still holds the stored content, and
     what had to be read to tell: the member's bytes, the file's fingerprint (so that neither is
     read twice when the content turns out to have changed).
@@ -42,23 +44,24 @@ def _same_content(item: Item, hit: Cached, index: Index) -> tuple[bool, bytes | 
         same = fingerprint == stored
     else:
         same = False  # a zip member's CRC says it all
-    if same:
+    if same and write:
         index.restamp(hit.file_id, item.stamp)
     return same, data, fingerprint
 
 
 def plan_item(
-    item: Item, index: Index, model_id: str, mode: str, has_rows: bool
+    item: Item, index: Index, model_id: str, mode: str, has_rows: bool, write: bool = True
 ) -> tuple[Job | Analysis, str]:
     """What to do with one item: report its known error, reuse the index, or make a job; and
     where the answer comes from: ``index`` (the item's own row), ``content`` (the row of the same
-    content under another path) or ``pool`` (the job, or an error found on the way)."""
+    content under another path) or ``pool`` (the job, or an error found on the way). Without
+    ``write`` (the index can no longer be written: its disk full), nothing is stored."""
     if item.error is not None:
         return Analysis(error=item.error), "pool"
     hit = index.lookup(item, model_id, mode)
     data = fingerprint = None
     if hit is not None:
-        same, data, fingerprint = _same_content(item, hit, index)
+        same, data, fingerprint = _same_content(item, hit, index, write)
         if same:
             return hit.analysis, "index"
     if has_rows and item.fs_path is not None and fingerprint is None:
@@ -82,7 +85,8 @@ def plan_item(
         # or copied file, a moved archive's members, members extracted from an archive.
         moved = index.moved(fingerprint, item.size, model_id, mode)
         if moved is not None:
-            index.put(item, moved.analysis, model_id, mode)
+            if write:
+                index.put(item, moved.analysis, model_id, mode)
             return moved.analysis, "content"
     job = Job(item.kind, mode, item.size, item.mtime_ns, item.fs_path, data, fingerprint)
     return job, "pool"

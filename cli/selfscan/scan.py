@@ -236,6 +236,15 @@ def scan(
             on_progress(progress)
         return result
 
+    def plan(item: Item) -> tuple[Job | Analysis, str]:
+        args = (item, index, pack.model_id, options.mode, has_rows)
+        if progress.store_error is None:
+            try:
+                return plan_item(*args)
+            except sqlite3.OperationalError as exc:  # the disk full: the scan goes on
+                _stop_storing(index, progress, exc)
+        return plan_item(*args, write=False)
+
     def submit(job: Job) -> tuple[Handle | Copy | Analysis, str]:
         """A job for the pool, unless its content is that of an item of this scan already."""
         job, same = copies.find(job)
@@ -258,7 +267,7 @@ def scan(
             seen.add(item.path)
             if item.error is not None:  # a folder or archive not read this time: keep its rows
                 failed.append(item.path)
-            work, source = plan_item(item, index, pack.model_id, options.mode, has_rows)
+            work, source = plan(item)
             if isinstance(work, Job):
                 pending.append((item, *submit(work)))
             else:
@@ -270,14 +279,20 @@ def scan(
         while pending:
             yield finish()
         if progress.store_error is None:
-            index.forget_missing([os.path.abspath(p) for p in paths], seen, failed + walked)
+            try:
+                index.forget_missing([os.path.abspath(p) for p in paths], seen, failed + walked)
+            except sqlite3.OperationalError as exc:
+                _stop_storing(index, progress, exc)
     except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read
         pool.stop()
         raise
     finally:
         stop.set()
         if progress.store_error is None:
-            index.commit()
+            try:
+                index.commit()
+            except sqlite3.OperationalError as exc:  # the last batch: not stored, said
+                _stop_storing(index, progress, exc)
         pool.shutdown()
 
 
