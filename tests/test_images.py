@@ -639,3 +639,19 @@ def test_every_format_is_decoded_at_the_working_size_a_jpeg_gets(tmp_path: Path,
     assert decode(jpeg, 1280).pixels.shape[:2] == (1512, 2016)
     assert decode(path, 1280).pixels.shape[:2] == (1512, 2016)
     assert decode(path, 640).pixels.shape[:2] == (756, 1008)
+
+
+def test_running_out_of_open_files_is_not_damage(
+    samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a low open-file limit, a decoder plugin that could not be imported made every
+    photo "damaged", remembered as such: the next scan, with files to spare, kept the errors."""
+    import errno
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(imagefile.Image, "open", exhausted)
+    with pytest.raises(FileError) as err:
+        decode(samples["players"], 640)
+    assert err.value.transient and err.value.reason.startswith("not read: too many open files")

@@ -284,3 +284,24 @@ def test_a_file_of_several_pages_says_only_the_first_was_scanned(
     writer.close(ScanSummary(total=2))
     assert buf.getvalue().count("<article") == 1
     assert "<dt>Pages or frames</dt><dd>2: only the first was scanned [copy " in buf.getvalue()
+
+
+def test_too_few_open_files_for_the_workers_is_one_line_of_advice(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under 'ulimit -n 24', starting two workers failed in os.pipe(): an internal error."""
+    import errno
+
+    from selfscan.errors import InputError
+    from selfscan.workers import Pool
+
+    def exhausted(self: Pool, job: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(Pool, "submit", exhausted)
+    session = ops.prepare_find(
+        ops.FindRequest(paths=[library], me=[samples["yaoming"]], workers=2, store=False)
+    )
+    with pytest.raises(InputError, match=r"too many open files to start 2 worker processes"):
+        list(session.results())
+    session.close()

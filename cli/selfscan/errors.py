@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class SelfscanError(Exception):
     """A problem the user can act on; the message says what to do."""
@@ -46,6 +48,21 @@ class FileError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
+
+
+_SCARCE = {errno.EMFILE: "too many open files", errno.ENFILE: "too many open files",
+           errno.ENOMEM: "out of memory", errno.ENOSPC: "no space left on the disk"}  # fmt: skip
+
+
+def scarce(exc: BaseException) -> FileError | None:
+    """A transient ``FileError`` when ``exc`` is the machine running short (open files, memory,
+    disk), not the file: such a failure is reported, never remembered as damage."""
+    if isinstance(exc, MemoryError):
+        return FileError("out of memory while reading this file", transient=True)
+    if isinstance(exc, OSError) and exc.errno in _SCARCE:
+        what = _SCARCE[exc.errno]
+        return FileError(f"not read: {what} (the machine, not the file)", transient=True)
+    return None
 
 
 def short_reason(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from .errors import FileError, short_reason
+from .errors import FileError, scarce, short_reason
 from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_reason
 
 # Larger images are refused before any pixel is decoded (a decompression bomb costs nothing but
@@ -90,6 +90,8 @@ def open_image(source: Source) -> tuple[Image.Image, BinaryIO, os.stat_result | 
         raise FileError(unidentified_reason(head)) from None
     except Exception as exc:
         fh.close()
+        if (short := scarce(exc)) is not None:
+            raise short from None
         kind = magic_kind(head)
         what = f"damaged or truncated {kind} file" if kind else "cannot read the image header"
         raise FileError(f"{what}: {short_reason(exc)}") from None

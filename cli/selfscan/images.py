@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from . import quiet
-from .errors import FileError, short_reason
+from .errors import FileError, scarce, short_reason
 from .imagefile import (
     MAX_PIXELS,
     Source,
@@ -91,7 +91,9 @@ def _load(
         reason = f"decompression bomb: {short_reason(exc)}"
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         text = short_reason(exc)
-        if "truncated" in text or isinstance(exc, EOFError):
+        if (short := scarce(exc)) is not None:
+            reason, transient = short.reason, True
+        elif "truncated" in text or isinstance(exc, EOFError):
             reason = f"truncated or damaged image data: {text}"
         else:
             reason = f"corrupt image data: {text}"

@@ -8,6 +8,7 @@ batches, so an interrupted scan keeps what it did and the next run resumes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -258,7 +259,15 @@ def scan(
             progress.analysing_since = time.monotonic()
             if on_progress:
                 on_progress(progress)  # "starting": the models load before the first result
-        handle = pool.submit(job)
+        try:
+            handle = pool.submit(job)
+        except OSError as exc:  # starting the workers: a pipe each, and their modules' files
+            if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                raise
+            raise InputError(
+                f"too many open files to start {options.workers} worker processes (the limit, "
+                "'ulimit -n', is too low): raise it, or use --workers 1"
+            ) from None
         copies.add(job, handle)
         return handle, "pool"
 
