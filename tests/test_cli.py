@@ -1071,3 +1071,21 @@ def test_forget_on_a_full_disk_says_what_still_works(
     said = " ".join(err.split())
     assert code == 1 and "deleting rows needs a little free space" in said
     assert "selfscan forget --index" in said and "--no-store" not in said
+
+
+def test_an_index_that_is_a_symlink_is_not_used_and_forget_says_what_it_removed(
+    samples: dict[str, Path], library: Path, home: Path, tmp_path: Path
+) -> None:
+    """Through a symlink named index.sqlite, a scan wrote its index outside the data dir, and
+    ``forget --all`` removed the link saying it removed the index: the embeddings stayed."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    (home / "index.sqlite").symlink_to(elsewhere)
+    code, _, err = run("find", str(library), "--workers", "1", "-f", "jsonl")
+    said = " ".join(err.split())
+    assert code == 1 and "index.sqlite is a symlink" in said and not elsewhere.exists()
+    elsewhere.write_bytes(b"")
+    code, out, _ = run("forget", "--all")
+    said = " ".join(out.split())
+    assert code == 0 and f"(a link; what it leads to, {elsewhere}, is left there)" in said
+    assert elsewhere.exists() and not (home / "index.sqlite").is_symlink()

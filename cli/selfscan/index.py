@@ -76,6 +76,12 @@ class Index:
 
     def __init__(self, path: Path | None, exclusive: bool = False) -> None:
         self.path = path
+        if path is not None and path.is_symlink():  # the index would live outside the data dir
+            raise StoreError(
+                f"{path} is a symlink (to {os.readlink(path)}): selfscan keeps its index in its "
+                "data dir, where 'selfscan forget' can erase it; remove the link (and the file "
+                "it leads to, if that is an index of selfscan's you no longer want)"
+            )
         if path is not None and foreign_index(path):  # never migrated, written or deleted
             raise StoreError(
                 f"{path} is not selfscan's index (it holds other tables): move it out of the "

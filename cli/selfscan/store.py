@@ -240,6 +240,9 @@ def _forget(
         if not path.exists() and not path.is_symlink():
             return
         size = _size(path)
+        if path.is_symlink():  # only the link is selfscan's to delete: say where it led
+            what = f"{what} (a link; what it leads to, {os.readlink(path)}, is left there)"
+            size = 0
         try:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
