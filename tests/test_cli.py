@@ -1089,3 +1089,19 @@ def test_an_index_that_is_a_symlink_is_not_used_and_forget_says_what_it_removed(
     said = " ".join(out.split())
     assert code == 0 and f"(a link; what it leads to, {elsewhere}, is left there)" in said
     assert elsewhere.exists() and not (home / "index.sqlite").is_symlink()
+
+
+def test_a_name_with_an_emoji_code_is_shown_as_written() -> None:
+    """A photo named ``party:smile:.jpg`` was shown as ``party😄.jpg``, and printing an error
+    imported rich's emoji table late, which fails when the process is out of open files."""
+    code = (
+        "import sys; from selfscan import render; from selfscan.cli_boundary import err; "
+        "from selfscan.types import FileResult; "
+        "err.print(render.results_table([FileResult('/p/party:smile:.jpg', 'match', 0.7)], 't')); "
+        "print('rich._emoji_codes' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={**os.environ, "COLUMNS": "100"},
+    )  # fmt: skip
+    assert "party:smile:.jpg" in done.stderr and done.stdout.strip() == "False"

@@ -35,7 +35,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(models_app, name="models")
-out = Console()
+out = Console(emoji=False)  # (no :codes: in our text; and no late import at an error)
 
 
 def _version(value: bool) -> None:

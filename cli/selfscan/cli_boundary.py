@@ -36,7 +36,7 @@ def _sane_columns() -> None:
 
 
 _sane_columns()
-err = Console(stderr=True)
+err = Console(stderr=True, emoji=False)  # printing an error imports nothing more
 
 
 class Boundary(TyperGroup):

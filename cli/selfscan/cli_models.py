@@ -42,11 +42,11 @@ STATUS_STYLE = {"ok": "green", "mismatch": "red", "missing": "yellow"}
 
 
 def _out() -> Console:
-    return Console(highlight=False)
+    return Console(highlight=False, emoji=False)
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 def _size(n: int | None) -> str:

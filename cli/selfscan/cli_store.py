@@ -13,7 +13,7 @@ from . import render_store, store
 from .config import data_dir, given
 from .errors import InputError
 
-out = Console()
+out = Console(emoji=False)  # (no :codes: in our text; and no late import at an error)
 
 
 def data(
