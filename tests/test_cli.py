@@ -1105,3 +1105,16 @@ def test_a_name_with_an_emoji_code_is_shown_as_written() -> None:
         env={**os.environ, "COLUMNS": "100"},
     )  # fmt: skip
     assert "party:smile:.jpg" in done.stderr and done.stdout.strip() == "False"
+
+
+def test_records_to_a_closed_standard_output_are_refused(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """``selfscan find ... -f jsonl >&-`` threw every record away and said status 0."""
+    done = subprocess.run(
+        command("find", library, "--me", samples["yaoming"], "--no-store", "-f", "jsonl"),
+        env={**os.environ, "SELFSCAN_HOME": str(home)}, capture_output=False,
+        stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "standard output is closed: the records would be lost; use -o" in done.stderr

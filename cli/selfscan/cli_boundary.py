@@ -128,6 +128,14 @@ def is_stdout(path: Path) -> bool:
     return (target.st_dev, target.st_ino) == (ours.st_dev, ours.st_ino)
 
 
+_closed: list[bool] = []  # standard output was closed when selfscan started
+
+
+def stdout_closed() -> bool:
+    """Whether selfscan was started with its standard output closed (``>&-``)."""
+    return bool(_closed) or sys.stdout is None
+
+
 def utf8_stdout() -> None:
     """Standard output in UTF-8 whatever the locale says: records (JSON, CSV) are UTF-8, and
     under a latin-1 or ASCII locale a name in another script stopped them half-written."""
@@ -174,7 +182,8 @@ def run(app: typer.Typer) -> None:
         if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) != signal.SIG_IGN:
             signal.signal(getattr(signal, name), _stop)
     Console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
-    if sys.stdout is None:  # closed by the caller (>&-): what would go there goes nowhere
+    if sys.stdout is None:  # closed by the caller (>&-): tables go nowhere, records refused
+        _closed.append(True)
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
     sys.stdout = _Stdout(sys.stdout)  # type: ignore[assignment]
     try:

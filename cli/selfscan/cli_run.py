@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from . import render
-from .cli_boundary import ignore_signals, interrupted_status, utf8_stdout
+from .cli_boundary import ignore_signals, interrupted_status, stdout_closed, utf8_stdout
 from .config import data_dir
 from .errors import OutputError
 from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
@@ -45,6 +45,9 @@ def run_find(
         if fmt == "html":
             options["profile_name"] = session.profile.name
         if output is None:
+            if stdout_closed():  # started with it closed: "selfscan find ... >&-"
+                session.close()
+                raise OutputError("standard output is closed: the records would be lost; use -o")
             utf8_stdout()
         try:
             writer = (
