@@ -1118,3 +1118,22 @@ def test_records_to_a_closed_standard_output_are_refused(
     )  # fmt: skip
     assert done.returncode == 1
     assert "standard output is closed: the records would be lost; use -o" in done.stderr
+
+
+def test_a_memory_limit_too_low_for_the_models_is_one_line(
+    samples: dict[str, Path], library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under 'ulimit -v 450000' importing OpenCV crashed the scan (a segmentation fault, no
+    message); under 1 GB, two workers failed on half the files where one failed on none."""
+    from selfscan import workers
+
+    monkeypatch.setattr(workers, "address_space_mib", lambda: 439.0)
+    for args in (["find", str(library), "--me", str(samples["yaoming"])], ["demo"]):
+        code, _, err = run(*args)
+        said = " ".join(err.split())
+        assert code == 1 and "(ulimit -v: 439 MiB) is too low to load the face models" in said
+    assert run("data")[0] == 0  # what needs no model still works: forget, say
+    monkeypatch.setattr(workers, "address_space_mib", lambda: 1500.0)
+    assert workers.default_workers(available_mib=64_000) == 1
+    monkeypatch.setattr(workers, "address_space_mib", lambda: None)
+    assert workers.default_workers(available_mib=64_000) == workers.cpu_cores()

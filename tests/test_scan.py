@@ -154,6 +154,7 @@ def test_the_total_shows_before_the_first_result() -> None:
 
 def test_default_workers_fit_in_the_memory_available(monkeypatch: pytest.MonkeyPatch) -> None:
     """One per core, unless the memory free now holds fewer; never none."""
+    monkeypatch.setattr("selfscan.workers.address_space_mib", lambda: None)  # no ulimit -v
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)), raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     assert default_workers("default", available_mib=64_000) == 8

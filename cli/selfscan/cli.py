@@ -24,6 +24,7 @@ from .cli_run import run_find
 from .config import given
 from .errors import InputError
 from .reports import FORMATS
+from .workers import check_address_space
 
 app = typer.Typer(
     name="selfscan",
@@ -91,6 +92,7 @@ def enroll(
 
     [bold]Example[/]: selfscan enroll me-2023.jpg me-passport.png --profile me
     """
+    check_address_space()  # before any model's library is imported
     files = [given(p, "a photo") for p in photos]
     done = ops.enroll(files, profile, device, allow_unlike)
     saved, already = done.profile, done.already
@@ -188,6 +190,7 @@ def find(
 
       selfscan find ~/Pictures --copy-to ~/Pictures/me --xmp
     """
+    check_address_space()  # before any model's library is imported
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     targets = [given(p, "a path to scan") for p in paths]
@@ -250,6 +253,7 @@ def demo(
 
     [bold]Example[/]: selfscan demo
     """
+    check_address_space()  # before any model's library is imported
     with ops.demo_tempdir() as tmp:
         demo_files = ops.demo_library(Path(tmp))
         out.print(

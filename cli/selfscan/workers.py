@@ -12,6 +12,7 @@ from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
+from .errors import InputError
 from .types import Analysis, Job
 
 if TYPE_CHECKING:
@@ -26,9 +27,42 @@ WORKER_MIB = {"quick": 200, "default": 400, "thorough": 450}
 RESERVE_MIB = 512
 
 
+# Below this address-space limit (``ulimit -v``) the models' libraries cannot even load: importing
+# OpenCV crashed at about 450 MiB, onnxruntime failed to allocate at 600 MiB.
+MIN_ADDRESS_SPACE_MIB = 1024
+
+
+def address_space_mib() -> float | None:
+    """This process's address-space limit (``ulimit -v``) in MiB, None when there is none."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY or soft <= 0 else soft / 2**20
+
+
+def check_address_space() -> None:
+    """An ``InputError`` when ``ulimit -v`` leaves too little to load the models (a crash, not
+    a message, otherwise)."""
+    limit = address_space_mib()
+    if limit is not None and limit < MIN_ADDRESS_SPACE_MIB:
+        raise InputError(
+            f"the memory limit of this shell (ulimit -v: {limit:.0f} MiB) is too low to load "
+            f"the face models, which need about {MIN_ADDRESS_SPACE_MIB} MiB: raise it "
+            "('ulimit -v unlimited')"
+        )
+
+
 def default_workers(mode: str = "default", available_mib: float | None = None) -> int:
     """One worker per core, but no more than the memory available now can hold: a machine
-    with many cores and little free memory would otherwise swap or meet the OOM killer."""
+    with many cores and little free memory would otherwise swap or meet the OOM killer. Under
+    an address-space limit (``ulimit -v``) of less than 2 GiB, one: a worker's models and
+    buffers then fail to allocate, where one process scanning alone does not."""
+    limit = address_space_mib()
+    if limit is not None and limit < 2 * MIN_ADDRESS_SPACE_MIB:
+        return 1
     cores = cpu_cores()
     if available_mib is None:
         available_mib = available_memory_mib()
