@@ -306,3 +306,29 @@ def test_too_few_open_files_for_the_workers_is_one_line_of_advice(
     with pytest.raises(InputError, match=r"too many open files to start 2 worker processes"):
         list(session.results())
     session.close()
+
+
+def test_a_model_library_out_of_memory_is_said_as_such(
+    samples: dict[str, Path], analyzer: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """onnxruntime's and OpenCV's allocation failures read as internal errors "please report
+    it"; they are the machine out of memory, with what to do about it."""
+    from selfscan import analyze
+    from selfscan.types import Job
+
+    analyze.set_analyzer(analyzer)  # type: ignore[arg-type]
+    for message in (
+        "[ONNXRuntimeError] : 1 : FAIL : bfc_arena.cc:376 AllocateRawInternal Failed to allocate",
+        "OpenCV(5.0.0) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 1 bytes",
+    ):
+
+        def fail(*args: object, message: str = message) -> None:
+            raise RuntimeError(message)
+
+        monkeypatch.setattr(analyze, "_analyse", fail)
+        st = samples["players"].stat()
+        job = Job("image", "default", st.st_size, st.st_mtime_ns, str(samples["players"]))
+        result = analyze.run_job(job)
+        assert result.transient and (result.error or "").startswith(
+            "out of memory while analysing this file (fewer --workers, or --quick"
+        )

@@ -116,6 +116,10 @@ def run_job(job: Job) -> Analysis:
         return failed if failed.transient else replace(failed, fingerprint=fingerprint)
 
 
+# How onnxruntime and OpenCV say they could not allocate (a memory limit, a full machine).
+_OUT_OF_MEMORY = ("bad_alloc", "Insufficient memory", "Failed to allocate", "bfc_arena")
+
+
 def _failure(exc: Exception) -> Analysis:
     """What an exception raised while analysing one item means for that item."""
     if isinstance(exc, FileError):
@@ -124,8 +128,13 @@ def _failure(exc: Exception) -> Analysis:
         return Analysis(error="file disappeared during the scan", transient=True)
     if isinstance(exc, PermissionError):
         return Analysis(error="permission denied", transient=True)
-    if isinstance(exc, MemoryError):
-        return Analysis(error="out of memory while analysing this file", transient=True)
+    text = str(exc)
+    if isinstance(exc, MemoryError) or any(m in text for m in _OUT_OF_MEMORY):
+        return Analysis(
+            error="out of memory while analysing this file (fewer --workers, or --quick, need "
+            "less)",
+            transient=True,
+        )
     if isinstance(exc, OSError):
         reason = (exc.strerror or str(exc)).lower()
         return Analysis(error=f"cannot read: {reason}", transient=True)
