@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfscan import analyze, ops, store
+from selfscan import analyze, erase, ops
 from selfscan import scan as scan_module
 from selfscan.errors import BusyError
 from selfscan.faces import FaceAnalyzer
@@ -317,7 +317,7 @@ def test_one_scan_at_a_time_per_data_dir(samples: dict[str, Path], library: Path
         with pytest.raises(BusyError, match=rf"another selfscan \(pid {os.getpid()}\)"):
             ops.prepare_find(request)
         with pytest.raises(BusyError, match="before forgetting the index"):
-            store.forget(index=True)
+            erase.forget(index=True)
         alone = ops.prepare_find(replace(request, store=False))
         assert len(list(alone.results(lambda _: None))) == 3
         alone.close()
@@ -327,7 +327,7 @@ def test_one_scan_at_a_time_per_data_dir(samples: dict[str, Path], library: Path
     second = ops.prepare_find(request)
     assert {r.status for r in second.results(lambda _: None)} == {"match", "no_match"}
     second.close()
-    removed = {Path(r.path).name for r in store.forget(index=True)}
+    removed = {Path(r.path).name for r in erase.forget(index=True)}
     assert {"index.sqlite", "index.lock"} <= removed and not index_path().exists()
 
 
@@ -962,7 +962,7 @@ def test_a_folder_named_with_a_bang_is_a_folder(
     shutil.copyfile(samples["t1"], lib / "Party!" / "t1.jpg")
     found, _, analysed = run_find([lib], samples["yaoming"])
     assert analysed == 3
-    assert store.forget(missing=True)[0].count == 0
+    assert erase.forget(missing=True)[0].count == 0
     placed = organise([found["p.jpg"]], tmp_path / "me")
     assert (
         placed[0].error is None and placed[0].dest.read_bytes() == samples["players"].read_bytes()
@@ -975,9 +975,9 @@ def test_a_folder_named_with_a_bang_is_a_folder(
         zf.write(samples["gdp"], "in/gdp.jpg")
     run_find([archive], samples["yaoming"])
     archive.unlink()  # a deleted archive's members are still forgotten by its path
-    assert store.forget(paths=[str(archive)])[0].count == 1
+    assert erase.forget(paths=[str(archive)])[0].count == 1
     (lib / "Wow!" / "p.jpg").unlink()
-    assert store.forget(missing=True)[0].count == 1
+    assert erase.forget(missing=True)[0].count == 1
 
 
 def test_nohup_keeps_a_scan_running_when_the_terminal_closes(
@@ -1058,13 +1058,13 @@ def test_forgetting_most_of_the_index_shrinks_its_file(tmp_path: Path) -> None:
         )
     ix.close()
     before = index_path().stat().st_size
-    store.forget(paths=["/lib/old"])
+    erase.forget(paths=["/lib/old"])
     after = index_path().stat().st_size
     assert after < before / 2, (before, after)
     ix = Index(index_path())
     assert ix.stats()["files"] == 300
     ix.close()
-    store.forget(paths=["/lib/nothing-here"])  # nothing freed: nothing rewritten
+    erase.forget(paths=["/lib/nothing-here"])  # nothing freed: nothing rewritten
     assert index_path().stat().st_size == after
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from . import doctor as checkup
-from . import render_store, store
+from . import erase, render_store, store
 from .config import data_dir, given
 from .errors import InputError
 
@@ -78,7 +78,7 @@ def forget(
         )
     if photos and (everything or index):
         raise InputError("--photo removes one photo from a profile: not with --all or --index")
-    removed = store.forget(
+    removed = erase.forget(
         profile,
         index,
         everything,

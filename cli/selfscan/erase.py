@@ -1,0 +1,220 @@
+"""Erase what selfscan keeps (``selfscan forget``): profiles, photos of a profile, the index or
+rows of it, model packs. Only what selfscan made is deleted (see ``store``, which lists it); the
+data dir goes only once nothing else is left in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from . import lock
+from .config import data_dir
+from .errors import ProfileError, StoreError
+from .index import Index, index_path
+from .index_rows import file_part
+from .models import models_home
+from .profiles import (
+    check_name,
+    is_profile_file,
+    load_profile,
+    profiles_dir,
+    save_profile,
+    without,
+)
+from .store import Removed, database_files, index_files, model_files, profile_files, size_of
+
+
+def forget(
+    profile: str | None = None,
+    index: bool = False,
+    everything: bool = False,
+    models: bool = False,
+    paths: list[str] | None = None,
+    missing: bool = False,
+    photos: list[str] | None = None,
+) -> list[Removed]:
+    """Delete stored data; returns what was removed. ``everything`` removes all personal data
+    (every profile and the index); ``models`` the model packs; ``photos`` the references of
+    ``profile`` made from these photos (the whole profile when none would be left). Files
+    selfscan did not make are never deleted, so the data dir itself goes only when nothing
+    else is left in it. Waits for an ``enroll`` under way (see ``lock.profiles_held``)."""
+    with lock.profiles_held(data_dir()):
+        return _forget(profile, index, everything, models, paths or [], missing, photos or [])
+
+
+def _forget(
+    profile: str | None,
+    index: bool,
+    everything: bool,
+    models: bool,
+    paths: list[str],
+    missing: bool,
+    photos: list[str],
+) -> list[Removed]:
+    home = data_dir()
+    removed: list[Removed] = []
+    if photos:  # photos of a profile, not the whole profile
+        removed += _forget_photos(profile or "me", photos)
+        profile = None
+
+    def rm(path: Path, what: str) -> None:
+        if not path.exists() and not path.is_symlink():
+            return
+        size = size_of(path)
+        if path.is_symlink():  # only the link is selfscan's to delete: say where it led
+            what = f"{what} (a link; what it leads to, {os.readlink(path)}, is left there)"
+            size = 0
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError as exc:
+            done = "; removed before that: " + ", ".join(r.path for r in removed) if removed else ""
+            raise StoreError(
+                f"cannot delete {path} ({exc.strerror or exc}): check that the data dir "
+                f"{home} and its folders are writable, then run the command again{done}"
+            ) from None
+        removed.append(Removed(what, str(path), size))
+
+    if profile is not None:
+        path = profiles_dir() / f"{check_name(profile)}.json"
+        if path.exists() and not is_profile_file(path):
+            raise ProfileError(
+                f"{path} is not a selfscan profile (selfscan did not make it): left alone; "
+                "'selfscan data' lists the profiles"
+            )
+        leftovers = [p for p in profile_files() if p.name.startswith(f".{path.name}.tmp")]
+        if not path.exists() and not leftovers:
+            raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
+        rm(path, f"profile {profile}")
+        for temp in leftovers:  # an interrupted save of this profile: its embeddings too
+            rm(temp, "profile temp file")
+    if (paths or missing) and not (index or everything) and index_path().exists():
+        removed += _forget_rows(paths or [], missing)
+    if (index or everything) and any(p.exists() for p in index_files()):
+        # never under a running scan: it would go on writing to a deleted file
+        with lock.held(index_path(), "stop it, or let it finish, before forgetting the index"):
+            for path in database_files():
+                rm(path, "index")
+        rm(lock.lock_path(index_path()), "index")
+    if everything:
+        for path in profile_files():
+            rm(path, "profile temp file" if path.name.startswith(".") else f"profile {path.stem}")
+        _remove_if_empty(profiles_dir())
+    if models:
+        made = model_files()
+        for path in made["packs"]:
+            rm(path, f"model pack {path.name}")
+        for path in made["marker"]:
+            rm(path, "model pack choice")
+        for path in made["leftovers"] + made["partial"]:
+            rm(path, "model pack leftover")
+        _remove_if_empty(models_home())
+    if everything and _remove_if_empty(home):
+        removed.append(Removed("data dir", str(home), 0))
+    return removed
+
+
+def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
+    """Remove from profile ``name`` the references made from ``photos`` (given as paths, or
+    as the file names ``selfscan data`` shows); the profile file goes when none is left."""
+    if not (profiles_dir() / f"{check_name(name)}.json").exists():
+        raise ProfileError(f"no profile named {name!r}; 'selfscan data' lists them")
+    stored = load_profile(name)
+    sources = {r.source for r in stored.references}
+    chosen: set[str] = set()
+    for photo in photos:
+        found = {str(Path(photo).expanduser().resolve()), photo} & sources
+        found = found or {s for s in sources if Path(s).name == photo}
+        if not found:
+            raise ProfileError(
+                f"profile {name!r} holds no reference photo {photo!r}; 'selfscan data' lists "
+                "its photos"
+            )
+        if len(found) > 1:
+            raise ProfileError(
+                f"profile {name!r} holds {len(found)} photos named {photo!r} "
+                f"({', '.join(sorted(found))}): give the one to remove by its path"
+            )
+        chosen |= found
+    kept = without(stored, chosen)
+    path = profiles_dir() / f"{name}.json"
+    size = size_of(path)
+    if kept.references:
+        save_profile(kept)
+    else:
+        path.unlink()
+    one = f"reference photo of profile {name}"
+    removed = [Removed(one + "s", source, 0, 1, one) for source in sorted(chosen)]
+    if not kept.references:
+        removed.append(Removed(f"profile {name} (no reference photo left)", str(path), size))
+    return removed
+
+
+def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:
+    """Delete the index rows under ``paths`` and, with ``missing``, of items that no longer
+    exist; their faces and embeddings go with them (and are overwritten in the file)."""
+    with lock.held(index_path(), "stop it, or let it finish, before forgetting from the index"):
+        db = Index(index_path())
+        try:
+            removed = _forget_from(db, paths, missing)
+        except sqlite3.OperationalError as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.rollback()
+            if "full" not in str(exc):
+                raise
+            raise StoreError(
+                f"cannot forget from the index {index_path()} ({exc}): deleting rows needs a "
+                "little free space; free some and run it again, or delete the whole index "
+                "with 'selfscan forget --index'"
+            ) from None
+        finally:
+            db.close()
+    return removed
+
+
+def _forget_from(db: Index, paths: list[str], missing: bool) -> list[Removed]:
+    removed: list[Removed] = []
+    for path in paths:
+        count = db.forget_under(_spellings(db, path))
+        where = os.path.abspath(path)
+        removed.append(Removed("indexed files under", where, 0, count, "indexed file under"))
+    if missing:
+        gone = db.forget_gone()
+        removed.append(
+            Removed(
+                "indexed files that no longer exist",
+                "",
+                0,
+                gone,
+                "indexed file that no longer exists",
+            )
+        )
+    db.compact()  # commits, then the file shrinks with what it holds
+    return removed
+
+
+def _spellings(db: Index, path: str) -> list[str]:
+    """The index rows to forget for ``path``: under it as written, under what it resolves to,
+    and every row whose file resolves to a place under that (a folder scanned through a symlink,
+    or ``path`` itself a symlink)."""
+    target = os.path.realpath(path)
+    roots = {os.path.abspath(path), target}
+    for row in db.iter_paths():
+        real = os.path.realpath(file_part(row))
+        if real == target or real.startswith(target.rstrip(os.sep) + os.sep):
+            roots.add(row)
+    return sorted(roots)
+
+
+def _remove_if_empty(folder: Path) -> bool:
+    try:
+        folder.rmdir()
+    except OSError:  # missing, or holds what is not selfscan's to delete
+        return False
+    return True
