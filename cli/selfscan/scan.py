@@ -48,7 +48,7 @@ class Progress:
     done: int = 0
     total: int | None = None  # known once the background count finishes (``counting``)
     to_analyse: int | None = None  # of them, those the index cannot answer (an estimate)
-    analysed: int = 0  # done by the pool, or as copies of what it did
+    analysed: int = 0  # analysed by the pool in this scan (copies and index answers apart)
     analysing_since: float | None = None  # when the first job went to the pool
     index_seconds: float = 0.0  # spent on the items the index answered (for the ETA)
     last_result: float = field(default_factory=time.monotonic)
