@@ -859,18 +859,23 @@ def test_an_html_export_beside_a_json_export_is_still_said(
     assert shared.facts["source"]["export"] == "instagram"
 
 
+def _message_thread(root: Path, thread: str, title: str, sent_ms: int, photo: bytes) -> None:
+    """A conversation in an export at ``root`` (``messages/inbox/THREAD``), one photo sent."""
+    folder = root / "messages/inbox" / thread
+    (folder / "photos").mkdir(parents=True)
+    (folder / "photos/1.jpg").write_bytes(photo)
+    uri = f"messages/inbox/{thread}/photos/1.jpg"
+    message = {"sender_name": "me", "timestamp_ms": sent_ms, "photos": [{"uri": uri}]}
+    (folder / "message_1.json").write_text(json.dumps({"title": title, "messages": [message]}))
+
+
 def test_instagram_messages_are_instagram_by_the_export_s_own_files(
     tmp_path: Path, photos: dict[str, bytes]
 ) -> None:
     """Instagram's messages look like Facebook's; an export with ``content/posts_1.json`` is
     Instagram's, even unzipped into a folder whose name does not say so."""
     root = tmp_path / "export"
-    thread = root / "messages/inbox/friend_42"
-    (thread / "photos").mkdir(parents=True)
-    (thread / "photos/1.jpg").write_bytes(photos["players"])
-    message = {"sender_name": "me", "timestamp_ms": 1600000000000,
-               "photos": [{"uri": "messages/inbox/friend_42/photos/1.jpg"}]}  # fmt: skip
-    (thread / "message_1.json").write_text(json.dumps({"title": "f", "messages": [message]}))
+    _message_thread(root, "friend_42", "f", 1600000000000, photos["players"])
     (root / "content").mkdir()
     (root / "content/posts_1.json").write_text("[]")
     (source,) = (s for k, s in _folder_facts([root]).items() if k.endswith("1.jpg"))
@@ -1030,11 +1035,8 @@ def test_facebook_facts_from_every_file_that_lists_a_photo(
     assert story["upload_ip"] == "203.0.113.9" and story["origin"] == "story"
     assert facts["photos_and_videos/MobileUploads_1/gone.jpg"]["export"] is None
 
-    inbox = tmp_path / "instagram-me-20220501/messages/inbox/zoe_1"
-    (inbox / "photos").mkdir(parents=True)
-    (inbox / "photos/1.jpg").write_bytes(photos["players"])
-    message = {"sender_name": "me", "timestamp_ms": 1_571_000_000_000,
-               "photos": [{"uri": "messages/inbox/zoe_1/photos/1.jpg"}]}  # fmt: skip
-    (inbox / "message_1.json").write_text(json.dumps({"title": "zoe", "messages": [message]}))
+    _message_thread(
+        tmp_path / "instagram-me-20220501", "zoe_1", "zoe", 1_571_000_000_000, photos["players"]
+    )
     (source,) = _folder_facts([tmp_path / "instagram-me-20220501"]).values()
     assert source["export"] == "instagram" and source["thread"] == "zoe"

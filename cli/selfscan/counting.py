@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .index import MODES
-from .index_rows import as_stored, key_of
+from .index_rows import answers, key_of
 from .sources import iter_items
 
 if TYPE_CHECKING:
@@ -42,11 +42,7 @@ class _Peek:
             ).fetchone()
         except sqlite3.Error:  # busy or damaged: the scan itself says so; the estimate goes on
             return False
-        return (
-            row is not None
-            and row[:3] == (item.size, as_stored(item.mtime_ns), self._model)
-            and row[3] >= self._mode
-        )
+        return row is not None and answers(row, item, self._model, self._mode)
 
     def close(self) -> None:
         if self._db is not None:

@@ -32,6 +32,7 @@ from .index_rows import (
     Cached,
     Window,
     analysis_from_rows,
+    answers,
     as_stored,
     gone_paths,
     key_of,
@@ -166,12 +167,9 @@ class Index:
             row = self._window.rows.get(key)
         if row is None:
             return None
-        file_id, size, mtime_ns, stored_model, stored_mode = row[:5]
-        if size != item.size or mtime_ns != as_stored(item.mtime_ns) or stored_model != model_id:
+        if not answers(row[1:5], item, model_id, MODES[mode]):
             return None
-        if stored_mode < MODES[mode]:
-            return None
-        return Cached(file_id, analysis_from_rows(row[5:12], row[13]), row[12])
+        return Cached(row[0], analysis_from_rows(row[5:12], row[13]), row[12])
 
     def _read_one(self, key: bytes) -> tuple | None:
         row = self.db.execute(

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import StoreError
 from .locate import SEPARATOR, present_members, split_path
 from .members import tar_stamp
-from .types import Analysis, Face
+from .types import Analysis, Face, Item
 
 # The columns of a files row that make its Analysis, and of a faces row.
 DETAIL = "error, width, height, orientation, facts, fingerprint, face_count, stamp"
@@ -38,6 +38,14 @@ def as_stored(ns: int) -> int:
 # (Unicode in its archive) in UTF-8. With a UTF-8 file-system encoding (every modern system) both
 # are the path's UTF-8 with ``os.fsdecode``'s surrogates turned back into their bytes.
 _FS_UTF8 = codecs.lookup(sys.getfilesystemencoding()).name == "utf-8"
+
+
+def answers(stored: tuple, item: Item, model_id: str, mode: int) -> bool:
+    """Whether a row's ``(size, mtime_ns, model_id, mode)`` answers ``item``: the same size and
+    mtime, the same model, and a mode at least as thorough (``index.MODES``)."""
+    size, mtime_ns, stored_model, stored_mode = stored
+    same = (size, mtime_ns, stored_model) == (item.size, as_stored(item.mtime_ns), model_id)
+    return same and stored_mode >= mode
 
 
 def key_of(path: str) -> bytes:
@@ -62,14 +70,10 @@ def path_of(raw: bytes | str) -> str:
         return raw.decode("utf-8", "surrogateescape")
     # A legacy file-system encoding (Latin-1, ASCII): the part on disk decoded as the walk
     # decodes it, so that a scan, ``data`` and ``forget`` find the files under their names.
-    separator = SEPARATOR.encode()
-    at = raw.find(separator)
-    while at >= 0:
-        if os.path.isfile(os.fsdecode(raw[:at])):
-            member = raw[at + len(separator) :].decode("utf-8", "surrogateescape")
-            return os.fsdecode(raw[:at]) + SEPARATOR + member
-        at = raw.find(separator, at + 1)
-    return os.fsdecode(raw)
+    on_disk, member = _legacy_split(os.fsdecode(raw))
+    if member is None:
+        return on_disk
+    return on_disk + SEPARATOR + os.fsencode(member).decode("utf-8", "surrogateescape")
 
 
 def _legacy_split(path: str) -> tuple[str, str | None]:
