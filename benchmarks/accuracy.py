@@ -5,6 +5,10 @@ photos, scan all other photos, count a file as found when selfscan reports it as
 true/false positives and misses over identities (micro average). Skips when the folder is absent.
 
     python benchmarks/accuracy.py [--faces ../shared/faces] [--model buffalo_l] [--quick]
+        [--thorough] [--turn 90|180|270]
+
+``--turn`` stores the scanned photos (not the references) turned clockwise in their pixels, with
+no EXIF orientation: a photo stored sideways or upside down by a tool that dropped the tag.
 """
 
 from __future__ import annotations
@@ -28,11 +32,30 @@ def selfscan(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
 
 
+def store(source: Path, target: Path, turn: int) -> None:
+    """Copy ``source`` to ``target``, or with ``turn`` write its pixels turned clockwise by that
+    many degrees, upright as the camera's EXIF orientation says, and with no EXIF at all."""
+    if not turn:
+        shutil.copyfile(source, target)
+        return
+    from PIL import Image, ImageOps
+
+    with Image.open(source) as im:
+        upright = ImageOps.exif_transpose(im)
+        turned = upright.rotate(-turn, expand=True)
+        options = {"quality": 95} if target.suffix.lower() in (".jpg", ".jpeg") else {}
+        turned.save(target, **options)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_faces_option(parser)
     parser.add_argument("--model", default=None, help="model pack (default: the active one)")
     parser.add_argument("--quick", action="store_true", help="scan with --quick")
+    parser.add_argument("--thorough", action="store_true", help="scan with --thorough")
+    parser.add_argument(
+        "--turn", type=int, choices=(0, 90, 180, 270), default=0, help="turn scanned photos"
+    )
     args = parser.parse_args()
     labels = load_labels(args.faces)
     if labels is None:
@@ -47,7 +70,7 @@ def main() -> int:
             library.mkdir()
             for name in labels["images"]:
                 if name not in refs:
-                    shutil.copyfile(args.faces / name, library / name)
+                    store(args.faces / name, library / name, args.turn)
             done = selfscan(
                 ["enroll", "--profile", ident, *[str(args.faces / r) for r in refs]], env
             )
@@ -65,6 +88,8 @@ def main() -> int:
             ]
             if args.quick:
                 find_args.insert(1, "--quick")
+            if args.thorough:
+                find_args.insert(1, "--thorough")
             done = selfscan(find_args, env)
             if done.returncode != 0:
                 print(f"find {ident} failed: {done.stderr.strip()}")

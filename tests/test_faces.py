@@ -210,6 +210,62 @@ def test_thorough_turns_a_photo_whose_faces_are_found_the_wrong_way_up(
         assert abs(len(turned.faces) - len(upright.faces)) <= max(2, len(upright.faces) // 10)
 
 
+@pytest.mark.parametrize(
+    ("name", "turn"),
+    [
+        ("yaoming", cv2.ROTATE_180),
+        ("yaoming", cv2.ROTATE_90_CLOCKWISE),
+        ("yaoming", cv2.ROTATE_90_COUNTERCLOCKWISE),
+        ("players", cv2.ROTATE_180),
+        ("players", cv2.ROTATE_90_CLOCKWISE),
+    ],
+)
+def test_default_scan_reads_a_photo_stored_upside_down_or_sideways(
+    tmp_path: Path, samples: dict[str, Path], analyzer: FaceAnalyzer, name: str, turn: int
+) -> None:
+    """A photo stored turned without an EXIF orientation (a scanned print, an export that
+    dropped the tag) was "no match" in a default scan: upside-down faces are mostly not found,
+    and those found read as strangers. The default mode now turns it as --thorough does."""
+    from selfscan.references import build_profile
+
+    refs = build_profile(analyzer, [samples["yaoming"]], "me").embeddings
+    pixels = cv2.imread(str(samples[name]))
+    stored = _jpeg(tmp_path / f"{name}-turned.jpg", cv2.rotate(pixels, turn))
+    analysis = _scan(stored, "default", analyzer)
+    scores = [float((refs @ f.embedding).max()) for f in analysis.faces if f.embedding is not None]
+    assert max(scores, default=-1.0) > 0.55, (name, turn, sorted(scores)[-3:])
+    # Boxes are in the photo as stored: inside it, and the eyes of a face turned upside down
+    # below its mouth.
+    h, w = cv2.rotate(pixels, turn).shape[:2]
+    assert all(
+        0 <= f.box[0] < f.box[2] <= w + 1 and 0 <= f.box[1] < f.box[3] <= h + 1
+        for f in analysis.faces
+    )
+    if turn == cv2.ROTATE_180:
+        lm = max(analysis.faces, key=lambda f: f.box[3] - f.box[1]).landmarks
+        assert lm[:2, 1].mean() > lm[3:, 1].mean()
+
+
+@pytest.mark.parametrize("name", ["yaoming", "players", "t1", "gdp"])
+def test_default_scan_looks_at_photos_the_right_way_up_only_as_they_are(
+    samples: dict[str, Path], analyzer: FaceAnalyzer, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check costs a default scan nothing on a photo whose faces read clearly: no turn is
+    even looked at."""
+    import selfscan.turns as turns_module
+
+    looked: list[object] = []
+    real = turns_module.best_turn
+
+    def spy(*args: object, **kwargs: object) -> object:
+        looked.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("selfscan.analyze.best_turn", spy)
+    analysis = _scan(samples[name], "default", analyzer)
+    assert analysis.faces and not looked
+
+
 def test_turn_point_undoes_each_quarter_turn() -> None:
     rng = np.random.default_rng(1)
     w, h = 37, 23

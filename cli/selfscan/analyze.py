@@ -21,7 +21,7 @@ from .geometry import landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
 from .names import SNIFF_BYTES, media_kind
-from .turns import UPRIGHT, best_turn, turn_back
+from .turns import best_turn, turn_back, turns_to_try
 from .types import Analysis, DecodedImage, Face, Job
 
 # How each mode looks for faces: the decoded long side and the detector passes (a side of at
@@ -174,11 +174,12 @@ def _analyse(source: str | bytes, job: Job) -> Analysis:
     decode_side, plan = PLANS[job.mode]
     image = decode(source, decode_side, DECODE_FRACTION.get(job.mode, 0.0))
     faces = _analyzer.detect(image, plan)
-    quality = 0.0
+    clarity: list[float] = []
     if faces:
-        faces, quality = _analyzer.embed_scored(_sharper(source, image, faces, job.mode), faces)
-    if job.mode == "thorough" and image.orientation == 1 and quality < UPRIGHT:
-        faces = _turned(image, plan, quality) or faces
+        faces, clarity = _analyzer.embed_scored(_sharper(source, image, faces, job.mode), faces)
+    tried = turns_to_try(job.mode, image, faces, clarity)
+    if tried:
+        faces = _turned(image, plan, clarity, tried) or faces
     return Analysis(
         faces=tuple(faces),
         width=image.width,
@@ -203,12 +204,14 @@ def _sharper(
     return decode(source)
 
 
-def _turned(image: DecodedImage, plan: DetectPlan, quality: float) -> list[Face] | None:
+def _turned(
+    image: DecodedImage, plan: DetectPlan, clarity: list[float], tried: tuple[int, ...]
+) -> list[Face] | None:
     """Faces of a photo stored sideways or upside down without an EXIF orientation, or None
     when it is the right way up (see ``turns.best_turn``). Boxes and landmarks come back in the
     coordinates of ``image`` as stored."""
     assert _analyzer is not None
-    best = best_turn(_analyzer, image, quality)
+    best = best_turn(_analyzer, image, clarity, tried)
     if best is None:
         return None
     turns, turned = best

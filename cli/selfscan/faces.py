@@ -257,15 +257,18 @@ class FaceAnalyzer:
         network ``EMBED_BATCH`` at a time)."""
         return self.embed_scored(image, faces)[0]
 
-    def embed_scored(self, image: DecodedImage, faces: list[Face]) -> tuple[list[Face], float]:
-        """``embed``, and the largest length of a face's embedding before it is normalised
-        (0 without one): ArcFace's features are longer for clear, upright, well-aligned faces
-        (24-29 for the sample photos' best faces upright, 13-17 upside down), so it tells which
+    def embed_scored(
+        self, image: DecodedImage, faces: list[Face]
+    ) -> tuple[list[Face], list[float]]:
+        """``embed``, and for each face the length of its embedding before it is normalised (0
+        without one): ArcFace's features are longer for clear, upright, well-aligned faces
+        (24-29 for the sample photos' best faces upright, 9-18 upside down), so it tells which
         way up a photo is."""
         self._load()
         todo = [i for i, f in enumerate(faces) if self.embeddable(image, f)]
+        clarity = [0.0] * len(faces)
         if not todo:
-            return list(faces), 0.0
+            return list(faces), clarity
         size = self._recognizer.input_size[0]
         # In batches of EMBED_BATCH: onnxruntime keeps the memory of its largest run, so one
         # batch of a crowd's 600 faces held a worker at 3 GB for the rest of the scan.
@@ -281,7 +284,8 @@ class FaceAnalyzer:
         for row, i in enumerate(todo):
             f = faces[i]
             out[i] = Face(f.box, f.landmarks, f.det_score, feats[row].copy())
-        return out, float(norms.max())
+            clarity[i] = float(norms[row, 0])
+        return out, clarity
 
     def analyze(self, image: DecodedImage, plan: DetectPlan | None = None) -> list[Face]:
         """Detect, then embed what is large enough."""

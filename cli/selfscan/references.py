@@ -56,7 +56,8 @@ def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
     if image.orientation == 1 and (ref is None or ref.quality < UPRIGHT):
         # Twice the margin a scan's turn needs: a reference turned wrongly would be worse
         # than one refused (upside down: 12 against 24 the right way up).
-        turned = best_turn(analyzer, image, (ref.quality + TURN_MARGIN) if ref is not None else 0.0)
+        stored = (ref.quality + TURN_MARGIN,) if ref is not None else ()
+        turned = best_turn(analyzer, image, stored)
         if turned is not None:
             turns, upright = turned
             found = _reference(analyzer, upright, name, analyzer.detect(upright, ENROLL_PLAN))
@@ -105,9 +106,9 @@ def _reference(analyzer: FaceAnalyzer, image: DecodedImage, name: str, faces: li
             f"the face in {name} is too blurry to be a good reference (sharpness {sharp:.0f}, "
             f"need {MIN_SHARPNESS:.0f}): use a sharper photo"
         )
-    embedded, quality = analyzer.embed_scored(image, [face])
+    embedded, clarity = analyzer.embed_scored(image, [face])
     assert embedded[0].embedding is not None
-    return _Found(face, embedded[0].embedding, quality)
+    return _Found(face, embedded[0].embedding, clarity[0])
 
 
 def build_profile(

@@ -1,11 +1,12 @@
 """Which way up a photo is: a photo stored sideways or upside down without an EXIF orientation
 shows faces the detector finds but the recognizer cannot read (an upside-down face scores about
-0 against the same person). ``--thorough`` scans and ``enroll`` turn such a photo the right way
+0 against the same person), or none at all. Scans and ``enroll`` turn such a photo the right way
 up; the faces found are mapped back to the photo as stored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import cv2
@@ -13,18 +14,60 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .faces import DetectPlan, FaceAnalyzer
+from .geometry import landmark_span
 from .types import DecodedImage, Face
 
-# --thorough turns a photo without an EXIF orientation when its clearest face is less clear
-# than this (the length of its embedding before normalising; upright faces of the sample photos:
-# 24-29; turned upside down: 13-17; on their side: 21-25), if a turn shows a face at least
-# TURNED clear and TURN_MARGIN clearer than the photo as stored. Each turn is first looked at
-# with GLANCE (a 960 px pass instead of the full plan): 15% more time for --thorough on
-# photos the right way up (1.71 against 1.49 s per 12 MP photo, one core).
+# How clear a face reads is the length of its embedding before normalising
+# (``FaceAnalyzer.embed_scored``). Measured on the labelled and sample photos: a face with an
+# eye-to-mouth span of at least 20 px reads 21-29 the right way up; turned upside down 9-18;
+# on its side 9-27 (those that read over 20 on their side mostly match anyway).
+#
+# Which photos are looked at turned (only those without an EXIF orientation):
+# --thorough: those whose clearest face is less clear than UPRIGHT, no face found included.
+# default: those with a face of at least UNCLEAR_SPAN that reads less clear than TURNED, and,
+# turned upside down only, those with no face to embed: the detector misses most upside-down
+# faces and finds sideways ones.
 UPRIGHT = 26.0
 TURNED = 20.0
+UNCLEAR_SPAN = 20.0
+UNCLEAR = 18.0
+# A turn wins when it shows more faces reading at least TURNED clear than the photo as stored
+# (at least one there), or a clearest face at least TURNED clear and TURN_MARGIN clearer. Each
+# turn is first looked at with GLANCE (a 960 px pass instead of the full plan): 15% more time
+# for --thorough on photos the right way up (1.71 against 1.49 s per 12 MP photo, one core).
 TURN_MARGIN = 3.0
 GLANCE = DetectPlan(long_sides=(320, 960))
+EVERY_TURN = (1, 2, 3)
+UPSIDE_DOWN = (2,)
+
+
+def turns_to_try(
+    mode: str, image: DecodedImage, faces: Sequence[Face], clarity: Sequence[float]
+) -> tuple[int, ...]:
+    """The quarter turns (clockwise) worth a look for a photo analysed as stored, whose
+    ``faces`` read ``clarity`` clear (0 for a face too small to embed)."""
+    if image.orientation != 1 or mode == "quick":
+        return ()
+    if mode == "thorough":
+        return EVERY_TURN if max(clarity, default=0.0) < UPRIGHT else ()
+    if not any(clarity):
+        return UPSIDE_DOWN
+    unclear = any(
+        0 < c < UNCLEAR and landmark_span(f.landmarks) >= UNCLEAR_SPAN
+        for f, c in zip(faces, clarity, strict=True)
+    )
+    return EVERY_TURN if unclear else ()
+
+
+def _standing(clarity: Sequence[float]) -> tuple[int, float]:
+    """How many faces read at least TURNED clear, and the clearest one's clarity."""
+    return sum(c >= TURNED for c in clarity), max(clarity, default=0.0)
+
+
+def _clearer(seen: Sequence[float], stored: Sequence[float]) -> bool:
+    clear, best = _standing(seen)
+    clear_stored, best_stored = _standing(stored)
+    return clear > clear_stored > 0 or best >= max(best_stored + TURN_MARGIN, TURNED)
 
 
 # cv2 rotation codes by clockwise quarter turns.
@@ -32,23 +75,28 @@ _ROTATE = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNT
 
 
 def best_turn(
-    analyzer: FaceAnalyzer, image: DecodedImage, quality: float
+    analyzer: FaceAnalyzer,
+    image: DecodedImage,
+    clarity: Sequence[float],
+    tried: Sequence[int] = EVERY_TURN,
 ) -> tuple[int, DecodedImage] | None:
-    """The quarter turn (clockwise) that shows a photo's faces the right way up, and the photo so
-    turned, or None when it is the right way up as it is. Each turn gets a quick look
-    (``GLANCE``); the turn whose clearest face is clearest (``FaceAnalyzer.embed_scored``) wins
-    if it beats the photo as stored (``quality``) by ``TURN_MARGIN`` and shows a face at least
-    ``TURNED`` clear."""
-    best, best_quality = None, max(quality + TURN_MARGIN, TURNED)
-    for turns, code in _ROTATE.items():
+    """The quarter turn (clockwise) among ``tried`` that shows a photo's faces the right way up,
+    and the photo so turned, or None when it is the right way up as it is (its faces read
+    ``clarity`` clear). Each turn gets a quick look (``GLANCE``); of the turns clearer than the
+    photo as stored, the one with the most clear faces wins, then the one with the clearest."""
+    best, best_standing = None, (0, 0.0)
+    for turns in tried:
         width, height = (image.height, image.width) if turns % 2 else (image.width, image.height)
         turned = DecodedImage(
-            np.ascontiguousarray(cv2.rotate(image.pixels, code)), image.scale, width, height
+            np.ascontiguousarray(cv2.rotate(image.pixels, _ROTATE[turns])),
+            image.scale,
+            width,
+            height,
         )
         glance = analyzer.detect(turned, GLANCE)
-        seen = analyzer.embed_scored(turned, glance)[1] if glance else 0.0
-        if seen > best_quality:
-            best, best_quality = (turns, turned), seen
+        seen = analyzer.embed_scored(turned, glance)[1] if glance else []
+        if _clearer(seen, clarity) and _standing(seen) > best_standing:
+            best, best_standing = (turns, turned), _standing(seen)
     return best
 
 

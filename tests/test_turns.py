@@ -1,0 +1,72 @@
+"""Which photos a scan looks at turned, and which turn wins: the pure logic, on made-up
+clarities (the real models' behaviour on turned photos is in test_faces.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from selfscan.turns import (
+    EVERY_TURN,
+    TURN_MARGIN,
+    TURNED,
+    UNCLEAR,
+    UNCLEAR_SPAN,
+    UPRIGHT,
+    UPSIDE_DOWN,
+    _clearer,
+    turns_to_try,
+)
+from selfscan.types import DecodedImage, Face
+
+
+def _face(span: float) -> Face:
+    """A face whose eye-to-mouth span is ``span`` px."""
+    eyes, mouth = 100.0, 100.0 + span
+    landmarks = np.array(
+        [[90, eyes], [110, eyes], [100, (eyes + mouth) / 2], [92, mouth], [108, mouth]], np.float32
+    )
+    return Face((80.0, eyes - span, 120.0, mouth + span), landmarks, 0.9)
+
+
+def _image(orientation: int = 1) -> DecodedImage:
+    return DecodedImage(np.zeros((4, 4, 3), np.uint8), 1.0, 4, 4, orientation)
+
+
+def test_default_mode_looks_turned_only_at_unclear_large_faces_or_none() -> None:
+    big, small = _face(UNCLEAR_SPAN + 5), _face(UNCLEAR_SPAN - 5)
+    assert turns_to_try("default", _image(), [], []) == UPSIDE_DOWN
+    assert turns_to_try("default", _image(), [small], [0.0]) == UPSIDE_DOWN
+    assert turns_to_try("default", _image(), [big], [UNCLEAR - 1]) == EVERY_TURN
+    # One clear face does not hide an unclear large one (a two-person photo on its side).
+    assert turns_to_try("default", _image(), [big, big], [25.0, UNCLEAR - 1]) == EVERY_TURN
+    assert turns_to_try("default", _image(), [big], [UNCLEAR + 1]) == ()
+    # A small face in the background reads unclear the right way up too.
+    assert turns_to_try("default", _image(), [big, small], [24.0, 9.0]) == ()
+
+
+@pytest.mark.parametrize("mode", ["quick", "default", "thorough"])
+def test_an_exif_orientation_says_which_way_up(mode: str) -> None:
+    assert turns_to_try(mode, _image(orientation=3), [], []) == ()
+
+
+def test_quick_never_turns_and_thorough_turns_whatever_is_not_clear() -> None:
+    big = _face(40)
+    assert turns_to_try("quick", _image(), [], []) == ()
+    assert turns_to_try("thorough", _image(), [], []) == EVERY_TURN
+    assert turns_to_try("thorough", _image(), [big], [UPRIGHT - 1]) == EVERY_TURN
+    assert turns_to_try("thorough", _image(), [big], [UPRIGHT + 1]) == ()
+
+
+def test_a_turn_wins_with_more_clear_faces_or_a_clearly_clearer_one() -> None:
+    # Nothing clear as stored: the turn needs one face at least TURNED clear.
+    assert _clearer([TURNED + 0.5], [])
+    assert not _clearer([TURNED - 0.5], [])
+    # One face: TURN_MARGIN clearer.
+    assert _clearer([24.0 + TURN_MARGIN], [24.0])
+    assert not _clearer([24.0 + TURN_MARGIN - 0.5], [24.0])
+    # Several: two people on their side, one reading clear, both clear the right way up.
+    assert _clearer([26.5, 26.1, 18.5], [24.3, 9.3])
+    # Not when as stored shows as many clear faces, or none clear to count.
+    assert not _clearer([26.0, 25.0], [24.0, 23.5])
+    assert not _clearer([TURNED + 0.5, TURNED + 0.5], [TURNED - 1, TURNED - 2, 0.0])
