@@ -147,6 +147,21 @@ def test_group_needs_the_same_shape() -> None:
     assert len(group_duplicates([(wide, "00ff00ff00ff00ff"), (tall, "00ff00ff00ff00ff")])) == 2
 
 
+def test_a_burst_is_not_one_photo_but_its_copies_are() -> None:
+    """Shots of a burst hash alike and show you in nearly the same place, but each has its own
+    capture time; a copy keeps the original's (perhaps without its zone) or has none."""
+    shots = [_result(_photo(captured_at=f"2023-09-10T15:20:0{i}+02:00")) for i in range(3)]
+    kept = _result(_photo(captured_at="2023-09-10T15:20:00"))
+    stripped = _result()
+    same = "00ff00ff00ff00ff"
+    groups = group_duplicates([(r, same) for r in (*shots, kept, stripped)])
+    assert [[id(r) for r in g] for g in groups] == [
+        [id(shots[0]), id(kept), id(stripped)],
+        [id(shots[1])],
+        [id(shots[2])],
+    ]
+
+
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:
     shutil.copyfile(samples["players"], tmp_path / "copy.jpg")
     imagegen.rescaled(samples["players"], tmp_path / "small.jpg", 0.5)

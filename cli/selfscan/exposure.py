@@ -204,7 +204,8 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     """Group results that are the same photo: nearly equal perceptual hashes (at most
     ``DUPLICATE_BITS`` of 64 differ), the same aspect ratio, and your face in the same place
     (the best faces' boxes, relative to the photo, overlapping by ``SAME_PLACE`` IoU or more:
-    two shots of one scene hash alike, but a copy has you where the original does). A photo
+    two shots of one scene hash alike, but a copy has you where the original does), and no two
+    different capture times in their EXIF (a burst of shots a second apart). A photo
     joins the first group whose first photo it copies, never through another copy, so
     near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
     joins an earlier one of identical content (the same fingerprint), or is a group of its own.
@@ -230,6 +231,7 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
                 (value ^ other).bit_count() <= DUPLICATE_BITS
                 and _same_shape(a, b)
                 and _same_place(a, b)
+                and _same_moment(a, b)
             ):
                 leader[i] = j
                 break
@@ -257,6 +259,19 @@ def _same_place(a: FileResult, b: FileResult) -> bool:
     if box_a is None or box_b is None:
         return True
     return iou(box_a, box_b) >= SAME_PLACE
+
+
+def _captured(result: FileResult) -> str | None:
+    """The EXIF capture time as the camera's clock showed it (a copy may lose the zone)."""
+    value = _dict(result.facts.get("photo")).get("captured_at")
+    return value[:19] if isinstance(value, str) else None
+
+
+def _same_moment(a: FileResult, b: FileResult) -> bool:
+    """Not two different capture times: a copy keeps the original's, or has none (a messaging
+    app strips EXIF), while shots of a burst are each taken at their own second."""
+    taken_a, taken_b = _captured(a), _captured(b)
+    return taken_a is None or taken_b is None or taken_a == taken_b
 
 
 def _is_hash(value: str | None) -> bool:
