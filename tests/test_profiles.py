@@ -140,6 +140,27 @@ def test_unlike_groups_photos_through_those_between() -> None:
     assert [u.source for u in odd] == ["x1", "x2"] and all(u.best < 0.1 for u in odd)
 
 
+def test_a_photo_let_in_with_allow_unlike_never_takes_the_profile_over() -> None:
+    """You, then a photo of you as a child let in with --allow-unlike, then another childhood
+    photo: each later photo like any photo in the profile is accepted; the childhood group,
+    now the larger, does not push your own photos out."""
+
+    def ref(name: str, vector: list[float]) -> Reference:
+        v = np.array(vector + [0.0] * 510, np.float32)
+        return Reference(name, (0, 0, 1, 1), 0.9, v / np.linalg.norm(v))
+
+    adult, adult2 = ref("adult", [1, 0]), ref("adult2", [1, 0.1])
+    child, child2 = ref("child", [0, 1]), ref("child2", [0.1, 1])
+    assert unlike(Profile("me", "m", (adult, child, child2)), {"child2"}, 0.4) == []
+    grown = Profile("me", "m", (adult, child, child2, adult2))
+    assert unlike(grown, {"adult2"}, 0.4) == []
+    # Someone else is still refused, named against every photo of the profile.
+    stranger = ref("x", [-1, -1])
+    odd = unlike(Profile("me", "m", (*grown.references, stranger)), {"x"}, 0.4)
+    assert [u.source for u in odd] == ["x"]
+    assert odd[0].others == ("adult", "child", "child2", "adult2")
+
+
 def test_find_me_with_two_people_says_so(
     samples: dict[str, Path], stranger: Path, library: Path
 ) -> None:

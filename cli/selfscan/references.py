@@ -148,7 +148,7 @@ class Unlike:
 
     source: str
     best: float  # its highest similarity to the owner's photos
-    others: tuple[str, ...]  # the owner's photos (see ``unlike``)
+    others: tuple[str, ...]  # the profile's photos it was judged against (see ``unlike``)
 
 
 def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
@@ -156,11 +156,12 @@ def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
 
     References are grouped by similarity at or above ``threshold`` (the match threshold: two
     photos of one person score above it, two people near 0), transitively, so photos of someone
-    years apart still join through the photos between. The profile's owner is the group holding
-    most of its earlier photos (those not in ``new``): they always win, however many new
-    photos of someone else come; a profile of new photos only is owned by its largest group
-    (the first photos' on a tie). A new photo outside the owner's group is returned, with its
-    best similarity to that group. Nothing is returned for a profile of one photo."""
+    years apart still join through the photos between. A new photo is one person with the
+    profile when its group holds an earlier photo (one not in ``new``; a group let in with
+    ``--allow-unlike`` counts like any other), so earlier photos always win, however many new
+    photos of someone else come; a profile of new photos only is its largest group's (the first
+    photos' on a tie). A new photo outside those groups is returned, with its best similarity
+    to them. Nothing is returned for a profile of one photo."""
     refs = profile.references
     if len(refs) < 2:
         return []
@@ -180,11 +181,10 @@ def unlike(profile: Profile, new: set[str], threshold: float) -> list[Unlike]:
     members: dict[int, list[int]] = {}
     for i in range(len(refs)):
         members.setdefault(root(i), []).append(i)
-
-    def earlier(m: list[int]) -> int:
-        return sum(refs[i].source not in new for i in m)
-
-    owner = max(members.values(), key=lambda m: (earlier(m), len(m), -min(m)))
+    known = [m for m in members.values() if any(refs[i].source not in new for i in m)]
+    if not known:
+        known = [max(members.values(), key=lambda m: (len(m), -min(m)))]
+    owner = sorted(i for m in known for i in m)
     others = tuple(refs[i].source for i in owner)
     return [
         Unlike(refs[i].source, float(sims[i, owner].max()), others)
