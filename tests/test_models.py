@@ -333,6 +333,12 @@ def test_import_refuses_what_it_cannot_read_in_one_line(tmp_path: Path) -> None:
     (folder / "rec.onnx").write_bytes(REC)
     with pytest.raises(ModelError, match="not a regular file"):
         packs.import_pack(folder, SPEC)
+    # Given as the pack itself: a pipe was waited on for ever, /dev/zero read until memory ran
+    # out.
+    os.mkfifo(tmp_path / "pack.zip")
+    for source in (tmp_path / "pack.zip", Path("/dev/zero")):
+        with pytest.raises(InputError, match="is not a regular file"):
+            packs.import_pack(source, SPEC)
     assert leftovers(models_home()) == []
 
 

@@ -412,3 +412,15 @@ def test_a_photo_stored_upside_down_is_enrolled_the_right_way_up(
     code, out, _ = run("find", str(library), "--workers", "1")
     assert code == 0 and "1 match" in _said(out), _said(out)
     assert run("enroll", str(samples["yaoming"]))[0] == 0  # not "unlike" the first
+
+
+@pytest.mark.parametrize("name", ["me\n", "../me", ".me", "", "a" * 65, "mé", "me/x", "me\x00"])
+def test_profile_names_that_cannot_name_a_file_safely_are_refused(name: str) -> None:
+    """A name ending in a newline was let through (``$`` matches before a final one) and made
+    ``me\\n.json`` beside ``me.json``."""
+    from selfscan.errors import ProfileError
+    from selfscan.profiles import check_name
+
+    with pytest.raises(ProfileError, match="invalid profile name"):
+        check_name(name)
+    assert check_name("Me.2024_x-1") == "Me.2024_x-1"

@@ -223,6 +223,10 @@ def import_pack(
         return assemble(spec, ensure_private_dir(dest_root or models_home()), fill)
     if not source.exists():
         raise InputError(f"{source} does not exist: give the pack's zip archive or its folder")
+    if not source.is_file():  # a device would be read without end, a pipe waited on for ever
+        raise InputError(
+            f"{source} is not a regular file: give the pack's zip archive or its folder"
+        )
     try:
         with zipfile.ZipFile(source) as zf:
             names = {PurePosixPath(i.filename).name for i in zf.infolist() if not i.is_dir()}

@@ -33,7 +33,7 @@ def profiles_dir() -> Path:
 
 def check_name(name: str) -> str:
     """A profile name safe to use as a file name, or a ``ProfileError``."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ProfileError(
             f"invalid profile name {name!r}: use ASCII letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (max 64)"
@@ -165,4 +165,4 @@ def list_profiles() -> list[str]:
     if not folder.is_dir():
         return []
     # A file with another name (``me copy.json``) is not one selfscan wrote, nor can it be named.
-    return sorted(p.stem for p in folder.glob("*.json") if _NAME.match(p.stem) and p.is_file())
+    return sorted(p.stem for p in folder.glob("*.json") if _NAME.fullmatch(p.stem) and p.is_file())

@@ -77,7 +77,7 @@ def profile_files() -> list[Path]:
     folder = profiles_dir()
     made = [folder / f"{name}.json" for name in _profile_names()]
     if folder.is_dir():
-        made += sorted(p for p in folder.iterdir() if _PROFILE_TEMP.match(p.name))
+        made += sorted(p for p in folder.iterdir() if _PROFILE_TEMP.fullmatch(p.name))
     return made
 
 
