@@ -414,6 +414,22 @@ def test_a_photo_stored_upside_down_is_enrolled_the_right_way_up(
     assert run("enroll", str(samples["yaoming"]))[0] == 0  # not "unlike" the first
 
 
+def test_a_sideways_photo_is_measured_the_right_way_up(
+    samples: dict[str, Path], home: Path, tmp_path: Path
+) -> None:
+    """A face 93 px tall, stored on its side: its box as stored is 66 px tall, and the photo
+    was refused as too small before it was turned."""
+    upright, turned = tmp_path / "upright.jpg", tmp_path / "turned.jpg"
+    with Image.open(samples["yaoming"]) as im:
+        small = im.convert("RGB").resize((151, 187), Image.Resampling.LANCZOS)
+    small.save(upright, quality=95)
+    small.transpose(Image.Transpose.ROTATE_270).save(turned, quality=95)
+    code, out, err = run("enroll", "--profile", "a", str(upright))
+    assert code == 0, _said(out, err)
+    code, out, err = run("enroll", "--profile", "b", str(turned))
+    assert code == 0, _said(out, err)
+
+
 @pytest.mark.parametrize("name", ["me\n", "../me", ".me", "", "a" * 65, "mé", "me/x", "me\x00"])
 def test_profile_names_that_cannot_name_a_file_safely_are_refused(name: str) -> None:
     """A name ending in a newline was let through (``$`` matches before a final one) and made

@@ -56,6 +56,9 @@ def test_quick_never_turns_and_thorough_turns_whatever_is_not_clear() -> None:
     assert turns_to_try("thorough", _image(), [], []) == EVERY_TURN
     assert turns_to_try("thorough", _image(), [big], [UPRIGHT - 1]) == EVERY_TURN
     assert turns_to_try("thorough", _image(), [big], [UPRIGHT + 1]) == ()
+    # What a default scan turns, --thorough turns too (its rows replace a default scan's): one
+    # face of a group on its side may read clearly.
+    assert turns_to_try("thorough", _image(), [big, big], [UPRIGHT, UNCLEAR - 1]) == EVERY_TURN
 
 
 def test_a_turn_wins_with_more_clear_faces_or_a_clearly_clearer_one() -> None:

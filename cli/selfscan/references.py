@@ -52,7 +52,15 @@ def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
     # A face not found, or read poorly: a photo stored upside down or sideways without an EXIF
     # orientation, whose face read as is matches no photo of you (about 0) and would refuse
     # every later one as "unlike". (A group photo, a small or blurred face: said as they are.)
-    ref = _reference(analyzer, image, name, faces) if faces else None
+    # A lone face on its side has a box of the wrong shape for the size check: what is wrong
+    # with it as stored is said only if no turn helps. (Several faces are refused at once.)
+    refused: EnrollError | None = None
+    try:
+        ref = _reference(analyzer, image, name, faces) if faces else None
+    except EnrollError as exc:
+        if len(faces) > 1:
+            raise
+        ref, refused = None, exc
     if image.orientation == 1 and (ref is None or ref.quality < UPRIGHT):
         # Twice the margin a scan's turn needs: a reference turned wrongly would be worse
         # than one refused (upside down: 12 against 24 the right way up).
@@ -63,6 +71,8 @@ def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
             found = _reference(analyzer, upright, name, analyzer.detect(upright, ENROLL_PLAN))
             box = turn_back(found.face, turns, image.width, image.height).box
             ref = replace(found, face=replace(found.face, box=box))
+    if ref is None and refused is not None:
+        raise refused
     if ref is None:
         ref = _reference(analyzer, image, name, faces)  # says why: no face found
     return Reference(

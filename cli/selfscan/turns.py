@@ -23,10 +23,11 @@ from .types import DecodedImage, Face
 # on its side 9-27 (those that read over 20 on their side mostly match anyway).
 #
 # Which photos are looked at turned (only those without an EXIF orientation):
-# --thorough: those whose clearest face is less clear than UPRIGHT, no face found included.
-# default: those with a face of at least UNCLEAR_SPAN that reads less clear than TURNED, and,
-# turned upside down only, those with no face to embed: the detector misses most upside-down
-# faces and finds sideways ones.
+# - default: those with a face at least UNCLEAR_SPAN px eye to mouth that reads less clear than
+#   UNCLEAR; and, upside down only, those with no face to embed (the detector misses most
+#   upside-down faces, and finds sideways ones);
+# - --thorough: those a default scan looks at (its rows replace a default scan's), and those
+#   whose clearest face reads less clear than UPRIGHT, no face found included.
 UPRIGHT = 26.0
 TURNED = 20.0
 UNCLEAR_SPAN = 20.0
@@ -48,14 +49,14 @@ def turns_to_try(
     ``faces`` read ``clarity`` clear (0 for a face too small to embed)."""
     if image.orientation != 1 or mode == "quick":
         return ()
-    if mode == "thorough":
-        return EVERY_TURN if max(clarity, default=0.0) < UPRIGHT else ()
-    if not any(clarity):
-        return UPSIDE_DOWN
     unclear = any(
         0 < c < UNCLEAR and landmark_span(f.landmarks) >= UNCLEAR_SPAN
         for f, c in zip(faces, clarity, strict=True)
     )
+    if mode == "thorough":  # whatever a default scan turns, and more (its rows replace those)
+        return EVERY_TURN if unclear or max(clarity, default=0.0) < UPRIGHT else ()
+    if not any(clarity):
+        return UPSIDE_DOWN
     return EVERY_TURN if unclear else ()
 
 
