@@ -989,6 +989,32 @@ def test_forget_models_deletes_only_the_packs_selfscan_made(
     assert not (home / "profiles" / "me.json").exists()
 
 
+def test_forget_leaves_what_the_user_put_in_selfscans_folders(
+    samples: dict[str, Path], home: Path
+) -> None:
+    """A note in a pack's folder, or a folder where the index would be: ``data`` said they were
+    not selfscan's and would never be deleted, then ``forget`` deleted them whole."""
+    pack = home / "models" / "buffalo_s"
+    pack.mkdir(parents=True)
+    (pack / "w600k_mbf.onnx").write_bytes(b"weights")
+    (pack / "notes.txt").write_text("mine")
+    (home / "index.sqlite").mkdir()
+    (home / "index.sqlite" / "notes.txt").write_text("mine too")
+    info = json.loads(run("data", "--json")[1])
+    assert sorted(info["others"]["paths"]) == [
+        str(home / "index.sqlite" / "notes.txt"),
+        str(pack / "notes.txt"),
+    ]
+    assert [(m["name"], m["bytes"]) for m in info["models"]] == [("buffalo_s", 7)]
+    code, out, err = run("forget", "--all", "--models")
+    assert code == 0, (out, err)
+    assert (pack / "notes.txt").read_text() == "mine" and not (pack / "w600k_mbf.onnx").exists()
+    assert (home / "index.sqlite" / "notes.txt").read_text() == "mine too"
+    assert "its folder is kept" in " ".join(out.split())
+    code, _, err = run("find", str(samples["yaoming"]), "--me", str(samples["yaoming"]))
+    assert code == 1 and "is a folder, not selfscan's index" in " ".join(err.split())
+
+
 def test_doctor_shows_a_data_dir_with_brackets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,7 +25,15 @@ from .profiles import (
     save_profile,
     without,
 )
-from .store import Removed, database_files, index_files, model_files, profile_files, size_of
+from .store import (
+    Removed,
+    database_files,
+    index_files,
+    model_files,
+    pack_files,
+    profile_files,
+    size_of,
+)
 
 
 def forget(
@@ -61,15 +69,9 @@ def _forget(
         removed += _forget_photos(profile or "me", photos)
         profile = None
 
-    def rm(path: Path, what: str) -> None:
-        if not path.exists() and not path.is_symlink():
-            return
-        size = size_of(path)
-        if path.is_symlink():  # only the link is selfscan's to delete: say where it led
-            what = f"{what} (a link; what it leads to, {os.readlink(path)}, is left there)"
-            size = 0
+    def delete(path: Path, tree: bool = False) -> None:
         try:
-            if path.is_dir() and not path.is_symlink():
+            if tree and path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
                 path.unlink()
@@ -79,7 +81,30 @@ def _forget(
                 f"cannot delete {path} ({exc.strerror or exc}): check that the data dir "
                 f"{home} and its folders are writable, then run the command again{done}"
             ) from None
+
+    def rm(path: Path, what: str, tree: bool = False) -> None:
+        """Delete a file selfscan made (``tree``: a temp folder of its own, whole)."""
+        if not path.exists() and not path.is_symlink():
+            return
+        if path.is_dir() and not path.is_symlink() and not tree:
+            return  # a folder where selfscan keeps a file is not selfscan's: 'data' lists it
+        size = size_of(path)
+        if path.is_symlink():  # only the link is selfscan's to delete: say where it led
+            what = f"{what} (a link; what it leads to, {os.readlink(path)}, is left there)"
+            size = 0
+        delete(path, tree)
         removed.append(Removed(what, str(path), size))
+
+    def rm_pack(pack: Path) -> None:
+        """A pack's weight files, and its folder unless it holds anything else."""
+        files = pack_files(pack)
+        size = sum(size_of(f) for f in files)
+        for path in files:
+            delete(path)
+        what = f"model pack {pack.name}"
+        if not _remove_if_empty(pack):
+            what += " (its folder is kept: it holds files selfscan did not make)"
+        removed.append(Removed(what, str(pack), size))
 
     if profile is not None:
         path = profiles_dir() / f"{check_name(profile)}.json"
@@ -109,10 +134,12 @@ def _forget(
     if models:
         made = model_files()
         for path in made["packs"]:
-            rm(path, f"model pack {path.name}")
+            rm_pack(path)
         for path in made["marker"]:
             rm(path, "model pack choice")
-        for path in made["leftovers"] + made["partial"]:
+        for path in made["leftovers"]:
+            rm(path, "model pack leftover", tree=True)
+        for path in made["partial"]:
             rm(path, "model pack leftover")
         _remove_if_empty(models_home())
     if everything and _remove_if_empty(home):

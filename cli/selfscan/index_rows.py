@@ -182,6 +182,11 @@ def store_problem(path: Path | None, exc: sqlite3.DatabaseError) -> StoreError:
             "scan builds it again; your photos and profiles are not affected), or scan with "
             "--no-store"
         )
+    if path is not None and path.is_dir():
+        return StoreError(
+            f"{path} is a folder, not selfscan's index: move it out of the data dir (selfscan "
+            "leaves it alone), or scan with --no-store"
+        )
     return StoreError(
         f"cannot use {where} ({text}): check that its folder is writable and the disk is not "
         "full, or scan with --no-store"

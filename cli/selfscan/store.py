@@ -69,7 +69,8 @@ def index_files() -> list[Path]:
     """The index's files; none when ``index.sqlite`` is someone else's database."""
     if foreign_index(index_path()):
         return []
-    return [*database_files(), lock.lock_path(index_path())]
+    made = [*database_files(), lock.lock_path(index_path())]
+    return [p for p in made if not (p.is_dir() and not p.is_symlink())]  # a folder is not its
 
 
 def profile_files() -> list[Path]:
@@ -96,7 +97,7 @@ def model_files() -> dict[str, list[Path]]:
     if not folder.is_dir():
         return found
     for p in sorted(folder.iterdir()):
-        if p.is_dir() and not p.is_symlink() and p.name in PACKS:
+        if p.is_dir() and not p.is_symlink() and p.name in PACKS and pack_files(p):
             found["packs"].append(p)
         elif p == active_marker() and p.is_file():
             found["marker"].append(p)
@@ -107,10 +108,18 @@ def model_files() -> dict[str, list[Path]]:
     return found
 
 
+def pack_files(pack: Path) -> list[Path]:
+    """The weight files of a pack's folder: all that selfscan puts there."""
+    spec = PACKS.get(pack.name)
+    files = [pack / name for name, _ in spec.files] if spec is not None else []
+    return [f for f in files if f.is_file() and not f.is_symlink()]
+
+
 def _ours() -> set[Path]:
     """Every path in the data dir that selfscan made (folders included)."""
     home = data_dir()
-    made = [p for paths in model_files().values() for p in paths]
+    found = model_files()
+    made = [p for paths in found.values() for p in paths]
     return {
         home,
         profiles_dir(),
@@ -118,7 +127,8 @@ def _ours() -> set[Path]:
         *index_files(),
         models_home(),
         *made,
-        *(q for p in made if p.is_dir() for q in p.rglob("*")),
+        *(q for p in found["packs"] for q in pack_files(p)),
+        *(q for p in found["leftovers"] for q in p.rglob("*")),
     }
 
 
@@ -177,7 +187,12 @@ def inventory() -> dict[str, Any]:
     made = model_files()
     kinds = {"packs": "pack", "marker": "choice", "leftovers": "leftover", "partial": "partial"}
     models = [
-        {"name": p.name, "path": str(p), "bytes": size_of(p), "kind": kind}
+        {
+            "name": p.name,
+            "path": str(p),
+            "bytes": sum(map(size_of, pack_files(p))) if kind == "pack" else size_of(p),
+            "kind": kind,
+        }
         for key, kind in kinds.items()
         for p in made[key]
     ]
