@@ -212,6 +212,25 @@ def test_enroll_after_a_model_change_keeps_the_earlier_photos(
     assert path.read_bytes() == before
 
 
+def test_a_photo_replaced_since_it_was_enrolled_is_not_re_embedded(
+    samples: dict[str, Path], stranger: Path, tmp_path: Path, home: Path, library: Path
+) -> None:
+    """After a change of model pack, the profile was rebuilt from whatever picture was at each
+    photo's path: a file replaced since silently made the profile someone else's."""
+    me = tmp_path / "me.jpg"
+    me.write_bytes(samples["yaoming"].read_bytes())
+    assert run("enroll", str(me))[0] == 0
+    path = _as_if_made_by_another_model(home)
+    before = path.read_bytes()
+    moved = Image.new("RGB", (900, 900), "grey")  # someone else, under the same name
+    moved.paste(Image.open(stranger), (450, 420))
+    moved.save(me)
+    code, out, err = run("find", str(library), "--workers", "1")
+    said = _said(out, err)
+    assert code == 1 and f"its photo {me} no longer shows the face enrolled from it" in said
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize(
     "damage, why",
     [

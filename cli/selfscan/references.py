@@ -13,12 +13,16 @@ from numpy.typing import NDArray
 
 from .errors import EnrollError, FileError, ProfileError
 from .faces import DetectPlan, FaceAnalyzer, align
+from .geometry import iou
 from .profiles import check_name
 from .types import DecodedImage, Face, Profile, Reference
 
 MIN_REFERENCE_HEIGHT = 80  # px, face box height in the original photo
 MIN_SHARPNESS = 20.0  # variance of the Laplacian of the aligned 112 px face
 DOMINANCE = 2.0  # the largest face must be this many times the area of the next one
+# A re-embedded reference's face box against the one enrolled: another model's box for the
+# same face overlaps it by about 0.8-0.9.
+SAME_FACE_IOU = 0.5
 SAME_PHOTO = 0.99  # one photo twice: a copy 1.0, saved as PNG 1.0, recompressed at 80 0.995
 
 ENROLL_PLAN = DetectPlan(long_sides=(640, 1280))
@@ -234,10 +238,22 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
             + (f" (and {len(missing) - 1} more gone)" if len(missing) > 1 else "")
         )
     try:
-        return build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)
+        built = build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)
     except EnrollError as exc:
         raise ProfileError(
             f"profile {profile.name!r} was made with model {profile.model_id}, and one of its "
             f"earlier photos cannot be re-embedded with {analyzer.model_id} ({exc}): remove it "
             f"with 'selfscan forget --profile {profile.name} --photo PHOTO'"
         ) from None
+    # A photo replaced under its name since it was enrolled would make the profile someone
+    # else's: the face re-embedded must be where the one enrolled was.
+    for old, new in zip(profile.references, built.references, strict=True):
+        if iou(old.box, new.box) < SAME_FACE_IOU:
+            raise ProfileError(
+                f"profile {profile.name!r} was made with model {profile.model_id}, and its photo "
+                f"{old.source} no longer shows the face enrolled from it (the file changed), so "
+                f"it cannot be re-embedded with {analyzer.model_id}: remove it with 'selfscan "
+                f"forget --profile {profile.name} --photo {old.source}', then enroll it again if "
+                "it is you"
+            )
+    return built
