@@ -875,7 +875,16 @@ def test_the_copy_destination_inside_the_library_is_not_scanned(
         counts.append(sum(r.get("status") == "match" for r in records))
     assert counts[0] == counts[1] >= 1
     assert "0 matched photos copied" in " ".join(err.split()) and "already there" in err
-    assert sorted(p.name for p in dest.iterdir()) == ["players.jpg"]
+    assert sorted(p.name for p in dest.iterdir()) == [".selfscan-gathered", "players.jpg"]
+    # A later scan without --copy-to leaves the gathered copies out too, and says so; named
+    # on its own, the folder is scanned.
+    code, out, err = run("find", str(library), "-f", "jsonl")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and not any("/me/" in r.get("path", "") for r in records)
+    assert sum(r.get("status") == "match" for r in records) == counts[0]
+    assert f"not scanned: {dest}, the matches an earlier --copy-to" in " ".join(err.split())
+    code, out, _ = run("find", str(dest), "-f", "jsonl")
+    assert code == 0 and any(json.loads(line).get("status") == "match" for line in out.splitlines())
 
 
 def test_an_earlier_report_left_by_a_killed_scan_is_cleaned_up(

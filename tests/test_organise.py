@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 from selfscan import locate, ops
 from selfscan.errors import FileError
 from selfscan.fingerprints import fingerprint_file
+from selfscan.names import GATHERED_MARKER
 from selfscan.organise import organise, safe_name
 from selfscan.reports.xmp import NS
 from selfscan.types import FaceHit, FileResult
@@ -152,7 +153,26 @@ def test_archive_member_extracted_safely(samples: dict[str, Path], tmp_path: Pat
     assert placed[0].dest.read_bytes() == samples["players"].read_bytes()
     assert time.gmtime(placed[0].dest.stat().st_mtime)[:6] == (2019, 5, 17, 12, 30, 0)
     created = {p for p in tmp_path.rglob("*")} - outside_before
-    assert created == {dest.parent, dest, dest / "evil.jpg", dest / "name.jpg"}
+    marker = dest / GATHERED_MARKER  # a folder it made: marked as holding gathered matches
+    assert created == {dest.parent, dest, marker, dest / "evil.jpg", dest / "name.jpg"}
+
+
+def _names(dest: Path) -> list[str]:
+    """What is in ``dest``, less the marker of a folder of gathered matches."""
+    return sorted(p.name for p in dest.iterdir() if p.name != GATHERED_MARKER)
+
+
+def test_only_a_folder_of_nothing_else_is_marked_as_gathered(
+    originals: Path, tmp_path: Path
+) -> None:
+    """A later scan of a folder above leaves a marked folder out: one that already held the
+    user's own photos must never be marked."""
+    fresh, used = tmp_path / "fresh", tmp_path / "used"
+    used.mkdir()
+    (used / "mine.jpg").write_bytes(b"my own photo")
+    for dest in (fresh, used):
+        organise([_match(originals / "a/players.jpg")], dest, "copy", False, "me")
+    assert (fresh / GATHERED_MARKER).is_file() and not (used / GATHERED_MARKER).exists()
 
 
 def test_never_follows_a_link_in_dest(originals: Path, tmp_path: Path) -> None:
@@ -400,7 +420,7 @@ def test_a_photo_replaced_since_it_was_scanned_is_not_placed(
     for mode in ("copy", "link"):
         placed = organise([scanned], tmp_path / mode, mode, True, "me")  # type: ignore[arg-type]
         assert placed[0].error == "changed since it was scanned (scan again to include it)"
-        assert list((tmp_path / mode).iterdir()) == []
+        assert _names(tmp_path / mode) == []
     shutil.copyfile(samples["players"], photo)  # the same content again: placed
     assert organise([scanned], tmp_path / "again")[0].error is None
 
@@ -418,7 +438,7 @@ def test_a_copy_cut_short_by_ctrl_c_leaves_no_part_file(
     monkeypatch.setattr(shutil, "copyfileobj", interrupted)
     with pytest.raises(KeyboardInterrupt):
         organise([_match(samples["players"])], tmp_path / "me")
-    assert list((tmp_path / "me").iterdir()) == []
+    assert _names(tmp_path / "me") == []
 
 
 def test_a_symlinked_photo_is_linked_to_the_photo_not_to_its_symlink(
@@ -433,7 +453,7 @@ def test_a_symlinked_photo_is_linked_to_the_photo_not_to_its_symlink(
     for run in range(2):
         [placed] = organise([_match(album / "fav.jpg")], dest, "link", xmp=False, person="me")
         assert placed.existing == (run == 1) and placed.error is None
-    assert [p.name for p in dest.iterdir()] == ["fav.jpg"]
+    assert _names(dest) == ["fav.jpg"]
     assert not (dest / "fav.jpg").is_symlink()
     assert (dest / "fav.jpg").stat().st_ino == (originals / "a/players.jpg").stat().st_ino
     assert os.lstat(album / "fav.jpg").st_nlink == 1
@@ -447,7 +467,7 @@ def test_a_name_numbered_already_is_found_again(originals: Path, tmp_path: Path)
     for run in range(3):
         placed = organise([_match(originals / "a/photo (1).jpg")], dest, "copy", False, "me")
         assert placed[0].existing == (run > 0)
-    assert [p.name for p in dest.iterdir()] == ["photo (1).jpg"]
+    assert _names(dest) == ["photo (1).jpg"]
 
 
 def test_a_sidecar_that_cannot_be_written_is_said_and_leaves_nothing(

@@ -116,6 +116,13 @@ def run_find(
             f"space in {escape(str(data_dir()))} and the next scan stores them",
             soft_wrap=True,
         )
+    for folder in done.gathered:
+        err.print(
+            f"[yellow]note:[/] not scanned: {escape(folder)}, the matches an earlier "
+            "--copy-to or --link-to gathered (they were found where they came from); name it "
+            "to scan it",
+            soft_wrap=True,
+        )
     if summary.total == 0 and not interrupted:
         screen.print(
             "nothing to scan: no photo, video or archive under the paths given (hidden files and "

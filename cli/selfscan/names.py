@@ -7,6 +7,10 @@ import os
 
 from .types import ItemKind
 
+# Left by --copy-to/--link-to in a folder it made: a scan of a folder above it leaves it out (the
+# matches gathered there would be found again, each twice); named on its own, it is scanned.
+GATHERED_MARKER = ".selfscan-gathered"
+
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"}
     # .hif: Fujifilm's and Canon's HEIF; .heics and .avifs: image sequences (the first image)

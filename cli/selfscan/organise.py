@@ -28,6 +28,7 @@ from .errors import FileError, InputError
 from .fingerprints import fingerprint_bytes, fingerprint_file
 from .locate import SEPARATOR, Located, read_many, split_path
 from .members import repeated_name
+from .names import GATHERED_MARKER
 from .reports.xmp import sidecar
 from .sources import CONTROL
 from .types import FileResult
@@ -102,6 +103,29 @@ def prepare_destination(dest: Path) -> None:
         raise InputError(f"{dest} is not a folder")
     if not os.access(dest, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into {dest}: permission denied")
+    _mark_gathered(dest)
+
+
+def _mark_gathered(dest: Path) -> None:
+    """Mark ``dest`` as a folder of gathered matches (see ``names.GATHERED_MARKER``) when it
+    holds nothing else: a folder that already held the user's own photos is never marked, so a
+    later scan of a folder above it never leaves those out."""
+    marker = dest / GATHERED_MARKER
+    try:
+        if marker.exists() or any(dest.iterdir()):
+            return
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_MARKER_TEXT)
+    except OSError:  # not marked: a later scan above it finds the copies again, nothing worse
+        return
+
+
+_MARKER_TEXT = (
+    "This folder holds the photos 'selfscan find --copy-to' or '--link-to' gathered.\n"
+    "A scan of a folder above it leaves it out (each match would be found twice); name this\n"
+    "folder on the command line to scan it. Deleting this file makes it an ordinary folder.\n"
+)
 
 
 def organise(

@@ -62,6 +62,7 @@ class Progress:
     current: str = ""
     started: float = field(default_factory=time.monotonic)
     store_error: str | None = None  # why the index stopped being written (the disk full)
+    gathered: list[str] = field(default_factory=list)  # folders of matches left out (sources)
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,10 @@ def scan(
         return handle, "pool"
 
     try:
-        for item in iter_items(paths, skip=options.skip, walked_before=walked):
+        items = iter_items(
+            paths, skip=options.skip, walked_before=walked, gathered=progress.gathered
+        )
+        for item in items:
             seen.add(item.path)
             if item.error is not None:  # a folder or archive not read this time: keep its rows
                 failed.append(item.path)

@@ -30,7 +30,7 @@ from .archiveset import ArchiveEntry, archive_sets
 from .errors import FileError
 from .exports import ExportIndex, empty_source
 from .fingerprints import open_regular
-from .names import MAX_JSON_BYTES, SNIFF_BYTES, is_archive_name, kind_of, sniff
+from .names import GATHERED_MARKER, MAX_JSON_BYTES, SNIFF_BYTES, is_archive_name, kind_of, sniff
 from .types import Item, ItemKind
 
 
@@ -66,6 +66,7 @@ def iter_items(
     with_facts: bool = True,
     skip: tuple[str, ...] = (),
     walked_before: list[str] | None = None,
+    gathered: list[str] | None = None,
 ) -> Iterator[Item]:
     """Every scannable item under ``paths`` (files, folders, archives), in a stable order.
 
@@ -74,6 +75,8 @@ def iter_items(
     is): the same items, cheaper, e.g. to count them. The folders in ``skip`` are not walked.
     A folder in ``paths`` not walked because an earlier one reached it (through a symlink) is
     added to ``walked_before``, before the first item: its files were scanned under that path.
+    A folder of matches that ``--copy-to`` gathered (``GATHERED_MARKER``) inside a folder
+    given is not walked, and added to ``gathered``.
     """
     plan = _Plan()
     for folder in skip:
@@ -84,6 +87,8 @@ def iter_items(
         _discover(os.path.abspath(os.fspath(root)), plan)
     if walked_before is not None:
         walked_before.extend(plan.walked_before)
+    if gathered is not None:
+        gathered.extend(plan.gathered)
     folder_index = None
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)
@@ -117,6 +122,7 @@ class _Plan:
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
     walked_before: list[str] = field(default_factory=list)  # roots reached by an earlier one
+    gathered: list[str] = field(default_factory=list)  # folders of matches: see GATHERED_MARKER
 
 
 def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
@@ -244,6 +250,9 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
                 continue  # a link to / leads here: the kernel's files, other users' folders
             if key not in plan.seen_dirs:
                 plan.seen_dirs.add(key)
+                if os.path.lexists(os.path.join(entry.path, GATHERED_MARKER)):
+                    plan.gathered.append(entry.path)
+                    continue
                 stack.append(iter(_list_dir(entry.path, plan)))
         elif stat.S_ISREG(est.st_mode) and est.st_dev in _system_devices():  # /proc/kmsg
             if kind_of(entry.name) or is_archive_name(entry.name):
