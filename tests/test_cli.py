@@ -1174,3 +1174,16 @@ def test_a_memory_limit_too_low_for_the_models_is_one_line(
     assert workers.default_workers(available_mib=64_000) == 1
     monkeypatch.setattr(workers, "address_space_mib", lambda: None)
     assert workers.default_workers(available_mib=64_000) == workers.cpu_cores()
+
+
+def test_a_file_where_selfscan_keeps_a_folder_is_named(
+    samples: dict[str, Path], home: Path
+) -> None:
+    """A file named ``profiles`` in the data dir gave "cannot create data dir ...: File
+    exists", which says neither what is wrong nor what to do."""
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (home / "profiles").write_text("not a folder")
+    code, _, err = run("enroll", str(samples["yaoming"]))
+    said = " ".join(err.split())
+    assert code == 1 and f"{home / 'profiles'} is a file where selfscan keeps a folder" in said
+    assert (home / "profiles").read_text() == "not a folder"

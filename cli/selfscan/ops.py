@@ -192,8 +192,9 @@ def _unchanged(base: Profile | None, profile: Profile) -> set[str]:
 
 
 _UNLIKE_HELP = (
-    ". A profile is one person, you: enroll only photos of yourself (nothing was stored); if "
-    "it is you, years apart say, add --allow-unlike"
+    ". A profile is one person, you: enroll only photos of yourself (nothing was stored; a photo "
+    "of several people gives its largest face: crop it to yours); if it is you, years apart "
+    "say, add --allow-unlike"
 )
 
 

@@ -136,7 +136,10 @@ def list_packs() -> list[PackInfo]:
 def how_to_get(name: str) -> str:
     """The command that makes pack ``name`` available."""
     if name == DEFAULT_PACK:
-        return f"it ships with selfscan; reinstall it with: {REINSTALL_DEFAULT}"
+        return (
+            f"it ships with selfscan; reinstall it with: {REINSTALL_DEFAULT} (offline: "
+            "'selfscan models import ZIP|DIR' with its two files)"
+        )
     return f"run 'selfscan models install {name}', or 'selfscan models import ZIP|DIR' offline"
 
 
@@ -251,4 +254,6 @@ def _spec_for(names: set[str], source: Path) -> PackSpec:
 def _require(spec: PackSpec, names: set[str], source: Path) -> None:
     missing = [f for f, _ in spec.files if f not in names]
     if missing:
-        raise ModelError(f"{source} has no {' or '.join(missing)}: it is not a {spec.name} pack")
+        raise ModelError(
+            f"{source} has no {' and no '.join(missing)}: it is not a {spec.name} pack"
+        )
