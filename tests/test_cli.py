@@ -859,6 +859,22 @@ def test_doctor_fails_when_the_active_model_cannot_be_used(
     assert code == 1 and "unknown model pack 'nope'" in " ".join(out.split())
 
 
+def test_doctor_names_a_damaged_copy_even_when_another_is_used(home: Path) -> None:
+    """A damaged buffalo_s in the data dir, the shipped one used instead: ``models list`` warned,
+    ``doctor`` said all was well and listed no mismatch."""
+    pack = home / "models" / "buffalo_s"
+    pack.mkdir(parents=True)
+    (pack / "w600k_mbf.onnx").write_bytes(b"junk")
+    info = json.loads(run("doctor", "--json")[1])
+    [ours] = [p for p in info["packs"] if p["name"] == "buffalo_s"]
+    assert ours["checksums"] == "ok" and ours["directory"] != str(pack)
+    assert ours["mismatches"] == [
+        f"{pack / 'w600k_mbf.onnx'} has the wrong SHA-256 (corrupt or modified)"
+    ]
+    code, out, _ = run("doctor")
+    assert code == 0 and "ignored: the copy above is used" in " ".join(out.split())
+
+
 def test_the_copy_destination_inside_the_library_is_not_scanned(
     samples: dict[str, Path], library: Path, home: Path
 ) -> None:

@@ -24,7 +24,7 @@ def diagnose() -> dict[str, Any]:
     packs = []
     for name, spec in PACKS.items():
         pack = find_pack(name)
-        bad = [] if pack else bad_copies(name)
+        bad = bad_copies(name)  # a damaged copy is said even when another one is used
         packs.append(
             {
                 "name": name,

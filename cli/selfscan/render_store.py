@@ -34,6 +34,8 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         files = "\n".join(f"{n} sha256 {h[:16]}…" for n, h in pack["files"].items())
         where = pack["directory"] or ""
         bad = "".join(f"\n[red]{escape(m)}[/]" for m in pack.get("mismatches", []))
+        if bad and pack["checksums"] == "ok":
+            bad += "\n[dim](ignored: the copy above is used)[/]"
         table.add_row(f"pack {pack['name']}", f"{status} {escape(where)}\n{files}{bad}")
     table.add_row("licence", info["licence"])
     console.print(table)
