@@ -1192,6 +1192,26 @@ def test_a_memory_limit_too_low_for_the_models_is_one_line(
     assert workers.default_workers(available_mib=64_000) == workers.cpu_cores()
 
 
+def test_what_a_scan_left_out_is_said(samples: dict[str, Path], tmp_path: Path) -> None:
+    """A phone backup's trash (``.trashed-...jpg``), hidden folders, RAW files: skipped without a
+    word, so a photo of you there went unnoticed."""
+    lib = tmp_path / "lib"
+    (lib / ".thumbnails").mkdir(parents=True)
+    shutil.copyfile(samples["gdp"], lib / "gdp.jpg")
+    shutil.copyfile(samples["yaoming"], lib / ".trashed-1700000000-IMG_1.jpg")
+    for name in ("IMG_1.AAE", "IMG_2.dng", "IMG_3.dng"):
+        (lib / name).write_bytes(b"x")
+    me = str(samples["yaoming"])
+    code, _, err = run("find", str(lib), "--me", me, "--no-store", "--workers", "1")
+    said = " ".join(err.split())
+    assert code == 0
+    assert "left out: 1 hidden photo, video or archive; 1 hidden folder; 3 files of other" in said
+    assert "types (.dng 2, .aae 1)" in said
+    code, out, _ = run("find", str(lib), "--me", me, "--no-store", "-f", "json", "--workers", "1")
+    left_out = json.loads(out)["summary"]["left_out"]
+    assert left_out == {"hidden_files": 1, "hidden_folders": 1, "other": {".aae": 1, ".dng": 2}}
+
+
 def test_a_file_where_selfscan_keeps_a_folder_is_named(
     samples: dict[str, Path], home: Path
 ) -> None:

@@ -66,7 +66,11 @@ def test_walk_is_recursive_ordered_and_skips_quietly(tmp_path: Path, jpeg: bytes
     (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     (tmp_path / "IMG_0001").write_bytes(jpeg)  # no extension: recognised by its bytes
     (tmp_path / "README").write_text("no extension, not a photo")
-    items = list(iter_items([tmp_path]))
+    walk = sources.Walk()
+    items = list(iter_items([tmp_path], walk=walk))
+    # Skipped quietly, but counted for the summary's "left out" line.
+    assert (walk.hidden_files, walk.hidden_folders) == (1, 1)
+    assert walk.other == {".txt": 1, "no extension": 1}
     assert _paths(items) == [
         str(tmp_path / "IMG_0001"),
         str(tmp_path / "a" / "0.JPEG"),

@@ -96,6 +96,11 @@ def run_find(
         copies=done.copies,
         seconds=time.monotonic() - started,
         interrupted=interrupted,
+        left_out={
+            "hidden_files": done.walk.hidden_files,
+            "hidden_folders": done.walk.hidden_folders,
+            "other": dict(sorted(done.walk.other.items())),
+        },
     )
     if writer is not None:
         writer.close(summary)
@@ -116,7 +121,10 @@ def run_find(
             f"space in {escape(str(data_dir()))} and the next scan stores them",
             soft_wrap=True,
         )
-    for folder in done.gathered:
+    left_out = render.left_out_line(done.walk)
+    if left_out:
+        err.print(f"[dim]{left_out}[/]", soft_wrap=True)
+    for folder in done.walk.gathered:
         err.print(
             f"[yellow]note:[/] not scanned: {escape(folder)}, the matches an earlier "
             "--copy-to or --link-to gathered (they were found where they came from); name it "

@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from .scan import Progress as ScanProgress
-from .sources import visible
+from .sources import Walk, visible
 from .types import FileResult, Profile, ScanSummary
 
 
@@ -194,6 +194,27 @@ def summary_line(summary: ScanSummary) -> str:
     return (
         f"{head}{plural(summary.total, 'file')} scanned in {summary.seconds:.1f} s "
         f"({rate:.1f}/s{cached}): " + ", ".join(parts)
+    )
+
+
+def left_out_line(walk: Walk) -> str:
+    """What the walk of the folders given left out, in one line ("" when nothing was)."""
+    parts = []
+    if walk.hidden_files:
+        many = "hidden photos, videos or archives"
+        parts.append(plural(walk.hidden_files, "hidden photo, video or archive", many))
+    if walk.hidden_folders:
+        parts.append(plural(walk.hidden_folders, "hidden folder"))
+    if walk.other:
+        common = sorted(walk.other.items(), key=lambda kv: (-kv[1], kv[0]))
+        kinds = ", ".join(f"{escape(ext)} {n}" for ext, n in common[:4])
+        more = ", …" if len(common) > 4 else ""
+        parts.append(f"{plural(sum(walk.other.values()), 'file')} of other types ({kinds}{more})")
+    if not parts:
+        return ""
+    return (
+        "left out: " + "; ".join(parts) + " (names starting with '.' are hidden: name a file "
+        "or folder to scan it)" * bool(walk.hidden_files or walk.hidden_folders)
     )
 
 

@@ -29,7 +29,7 @@ from .index import Index
 from .match import Thresholds, similarities
 from .models import ModelPack, providers_for
 from .reuse import plan_item
-from .sources import iter_items
+from .sources import Walk, iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
 from .workers import Handle, Inline, Pool, interrupts_ignored_by_children
 
@@ -62,7 +62,7 @@ class Progress:
     current: str = ""
     started: float = field(default_factory=time.monotonic)
     store_error: str | None = None  # why the index stopped being written (the disk full)
-    gathered: list[str] = field(default_factory=list)  # folders of matches left out (sources)
+    walk: Walk = field(default_factory=Walk)  # what the walk left out (sources)
 
 
 @dataclass(frozen=True)
@@ -194,8 +194,9 @@ def scan(
     pool = Pool(start, _run_job)
     copies = Copies()
     seen: set[str] = set()
-    failed: list[str] = []  # folders and archives whose rows stay: not read this time,
-    walked: list[str] = []  # or reached through an earlier path (see ``iter_items``)
+    # Folders and archives whose rows stay: not read this time, or reached through an earlier
+    # path (``Walk.walked_before``).
+    failed: list[str] = []
     has_rows = index.stats()["files"] > 0
     last_commit = time.monotonic()
 
@@ -273,10 +274,7 @@ def scan(
         return handle, "pool"
 
     try:
-        items = iter_items(
-            paths, skip=options.skip, walked_before=walked, gathered=progress.gathered
-        )
-        for item in items:
+        for item in iter_items(paths, skip=options.skip, walk=progress.walk):
             seen.add(item.path)
             if item.error is not None:  # a folder or archive not read this time: keep its rows
                 failed.append(item.path)
@@ -293,7 +291,9 @@ def scan(
             yield finish()
         if progress.store_error is None:
             try:
-                index.forget_missing([os.path.abspath(p) for p in paths], seen, failed + walked)
+                index.forget_missing(
+                    [os.path.abspath(p) for p in paths], seen, failed + progress.walk.walked_before
+                )
             except sqlite3.OperationalError as exc:
                 _stop_storing(index, progress, exc)
     except BaseException:  # Ctrl-C, a signal, the consumer gone: nothing more will be read

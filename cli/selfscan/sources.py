@@ -65,30 +65,22 @@ def iter_items(
     paths: list[Path],
     with_facts: bool = True,
     skip: tuple[str, ...] = (),
-    walked_before: list[str] | None = None,
-    gathered: list[str] | None = None,
+    walk: Walk | None = None,
 ) -> Iterator[Item]:
     """Every scannable item under ``paths`` (files, folders, archives), in a stable order.
 
     Items from archives have ``read`` set; read their bytes before advancing the iterator.
     ``with_facts=False`` reads no export JSON (each ``facts["source"]`` says only where the item
     is): the same items, cheaper, e.g. to count them. The folders in ``skip`` are not walked.
-    A folder in ``paths`` not walked because an earlier one reached it (through a symlink) is
-    added to ``walked_before``, before the first item: its files were scanned under that path.
-    A folder of matches that ``--copy-to`` gathered (``GATHERED_MARKER``) inside a folder
-    given is not walked, and added to ``gathered``.
+    What the walk leaves out is recorded in ``walk`` (see ``Walk``).
     """
-    plan = _Plan()
+    plan = _Plan(walk=walk if walk is not None else Walk())
     for folder in skip:
         with contextlib.suppress(OSError):
             st = os.stat(folder)
             plan.seen_dirs.add((st.st_dev, st.st_ino))
     for root in paths:
         _discover(os.path.abspath(os.fspath(root)), plan)
-    if walked_before is not None:
-        walked_before.extend(plan.walked_before)
-    if gathered is not None:
-        gathered.extend(plan.gathered)
     folder_index = None
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)
@@ -115,14 +107,27 @@ class _FileEntry:
 
 
 @dataclass
+class Walk:
+    """What a walk of the folders given left out. The folders are known before the first item
+    comes; the counts once the last has."""
+
+    # Folders given that an earlier one reached (through a symlink): their files were scanned
+    # under that path.
+    walked_before: list[str] = field(default_factory=list)
+    gathered: list[str] = field(default_factory=list)  # folders of matches: GATHERED_MARKER
+    hidden_files: int = 0  # photos, videos and archives named with a leading "." (a trash)
+    hidden_folders: int = 0
+    other: dict[str, int] = field(default_factory=dict)  # files of other types, by extension
+
+
+@dataclass
 class _Plan:
     entries: list[Item | _FileEntry | ArchiveEntry] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # media and JSON files, for ``exports``
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
-    walked_before: list[str] = field(default_factory=list)  # roots reached by an earlier one
-    gathered: list[str] = field(default_factory=list)  # folders of matches: see GATHERED_MARKER
+    walk: Walk = field(default_factory=lambda: Walk())
 
 
 def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
@@ -196,7 +201,7 @@ def _discover(path: str, plan: _Plan) -> None:
         elif (st.st_dev, st.st_ino) not in plan.seen_dirs:
             _walk(path, st, plan)
         else:
-            plan.walked_before.append(path)
+            plan.walk.walked_before.append(path)
     elif stat.S_ISREG(st.st_mode) and st.st_dev in _system_devices():  # /proc/kmsg
         plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
     elif stat.S_ISREG(st.st_mode):
@@ -251,7 +256,7 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             if key not in plan.seen_dirs:
                 plan.seen_dirs.add(key)
                 if os.path.lexists(os.path.join(entry.path, GATHERED_MARKER)):
-                    plan.gathered.append(entry.path)
+                    plan.walk.gathered.append(entry.path)
                     continue
                 stack.append(iter(_list_dir(entry.path, plan)))
         elif stat.S_ISREG(est.st_mode) and est.st_dev in _system_devices():  # /proc/kmsg
@@ -282,10 +287,18 @@ def _system_devices() -> frozenset[int]:
 def _list_dir(path: str, plan: _Plan) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(path) as it:
-            entries = [e for e in it if not e.name.startswith(".")]
+            entries = list(it)
     except OSError as exc:
         plan.entries.append(Item(path, 0, 0, error=f"cannot list folder: {_reason(exc)}"))
         return []
+    hidden = [e for e in entries if e.name.startswith(".")]
+    for e in hidden:
+        with contextlib.suppress(OSError):
+            if e.is_dir():
+                plan.walk.hidden_folders += 1
+            elif kind_of(e.name) or is_archive_name(e.name):
+                plan.walk.hidden_files += 1
+    entries = [e for e in entries if not e.name.startswith(".")]
     entries.sort(key=lambda e: e.name)
     return entries
 
@@ -332,6 +345,8 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
         plan.entries.append(ArchiveEntry(path, st.st_size, st.st_mtime_ns, fmt))
         return
     if kind is None and not explicit:
+        ext = os.path.splitext(lower)[1] or "no extension"
+        plan.walk.other[ext] = plan.walk.other.get(ext, 0) + 1
         return
     if not os.access(path, os.R_OK):
         plan.entries.append(Item(path, st.st_size, st.st_mtime_ns, error="permission denied"))

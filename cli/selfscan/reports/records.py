@@ -66,6 +66,7 @@ def summary_record(summary: ScanSummary) -> dict[str, Any]:
         "copies": summary.copies,
         "seconds": round(summary.seconds, 3),
         "interrupted": summary.interrupted,
+        "left_out": summary.left_out,
     }
 
 
