@@ -218,6 +218,7 @@ def test_thorough_turns_a_photo_whose_faces_are_found_the_wrong_way_up(
         ("yaoming", cv2.ROTATE_90_COUNTERCLOCKWISE),
         ("players", cv2.ROTATE_180),
         ("players", cv2.ROTATE_90_CLOCKWISE),
+        ("players", cv2.ROTATE_90_COUNTERCLOCKWISE),
     ],
 )
 def test_default_scan_reads_a_photo_stored_upside_down_or_sideways(

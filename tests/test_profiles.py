@@ -433,6 +433,21 @@ def test_a_photo_stored_upside_down_is_enrolled_the_right_way_up(
     assert run("enroll", str(samples["yaoming"]))[0] == 0  # not "unlike" the first
 
 
+def test_an_upside_down_photo_is_not_turned_only_onto_its_side(
+    shared_faces: tuple[Path, dict], home: Path, tmp_path: Path
+) -> None:
+    """Turned 90 degrees, an upside-down face lies on its side and can read as clearly as
+    upright: that turn won, and the face was measured across (57 px, "too small")."""
+    folder, _ = shared_faces
+    down = tmp_path / "down.jpg"
+    with Image.open(folder / "fr_obama2.jpg") as im:
+        rgb, s = im.convert("RGB"), 85 / 412
+        small = rgb.resize((int(rgb.width * s), int(rgb.height * s)), Image.Resampling.LANCZOS)
+    small.rotate(180, expand=True).save(down, quality=92)
+    code, out, err = run("enroll", str(down))
+    assert code == 0, _said(out, err)
+
+
 def test_a_sideways_photo_is_measured_the_right_way_up(
     samples: dict[str, Path], home: Path, tmp_path: Path
 ) -> None:

@@ -29,6 +29,15 @@ def _face(span: float) -> Face:
     return Face((80.0, eyes - span, 120.0, mouth + span), landmarks, 0.9)
 
 
+def _sideways(span: float) -> Face:
+    """A face on its side: its mouth beside its eyes, as the detector marks such a face."""
+    eyes, mouth = 100.0, 100.0 + span
+    landmarks = np.array(
+        [[eyes, 110], [eyes, 90], [(eyes + mouth) / 2, 100], [mouth, 108], [mouth, 92]], np.float32
+    )
+    return Face((eyes - span, 80.0, mouth + span, 120.0), landmarks, 0.9)
+
+
 def _image(orientation: int = 1) -> DecodedImage:
     return DecodedImage(np.zeros((4, 4, 3), np.uint8), 1.0, 4, 4, orientation)
 
@@ -41,6 +50,8 @@ def test_default_mode_looks_turned_only_at_unclear_large_faces_or_none() -> None
     # One clear face does not hide an unclear large one (a two-person photo on its side).
     assert turns_to_try("default", _image(), [big, big], [25.0, UNCLEAR - 1]) == EVERY_TURN
     assert turns_to_try("default", _image(), [big], [UNCLEAR + 1]) == ()
+    # A face on its side may read clearly: its landmarks say which way it lies.
+    assert turns_to_try("default", _image(), [big, _sideways(10)], [25.0, 26.0]) == EVERY_TURN
     # A small face in the background reads unclear the right way up too.
     assert turns_to_try("default", _image(), [big, small], [24.0, 9.0]) == ()
 

@@ -22,10 +22,13 @@ from .types import DecodedImage, Face
 # eye-to-mouth span of at least 20 px reads 21-29 the right way up; turned upside down 9-18;
 # on its side 9-27 (those that read over 20 on their side mostly match anyway).
 #
+# The detector's landmarks turn with a face on its side (its mouth beside its eyes), not with
+# one upside down (they are placed as if it were upright: it reads unclear instead).
+#
 # Which photos are looked at turned (only those without an EXIF orientation):
-# - default: those with a face at least UNCLEAR_SPAN px eye to mouth that reads less clear than
-#   UNCLEAR; and, upside down only, those with no face to embed (the detector misses most
-#   upside-down faces, and finds sideways ones);
+# - default: those with a face to embed that is on its side, or at least UNCLEAR_SPAN px eye to
+#   mouth and reading less clear than UNCLEAR; and, upside down only, those with no face to
+#   embed (the detector misses most upside-down faces, and finds sideways ones);
 # - --thorough: those a default scan looks at (its rows replace a default scan's), and those
 #   whose clearest face reads less clear than UPRIGHT, no face found included.
 UPRIGHT = 26.0
@@ -49,10 +52,7 @@ def turns_to_try(
     ``faces`` read ``clarity`` clear (0 for a face too small to embed)."""
     if image.orientation != 1 or mode == "quick":
         return ()
-    unclear = any(
-        0 < c < UNCLEAR and landmark_span(f.landmarks) >= UNCLEAR_SPAN
-        for f, c in zip(faces, clarity, strict=True)
-    )
+    unclear = any(_turned_face(f, c) for f, c in zip(faces, clarity, strict=True))
     if mode == "thorough":  # whatever a default scan turns, and more (its rows replace those)
         return EVERY_TURN if unclear or max(clarity, default=0.0) < UPRIGHT else ()
     if not any(clarity):
@@ -63,6 +63,22 @@ def turns_to_try(
 def _standing(clarity: Sequence[float]) -> tuple[int, float]:
     """How many faces read at least TURNED clear, and the clearest one's clarity."""
     return sum(c >= TURNED for c in clarity), max(clarity, default=0.0)
+
+
+def _turned_face(face: Face, clarity: float) -> bool:
+    """Whether an embedded face looks turned: on its side, or large and unclear."""
+    if clarity <= 0:
+        return False
+    large = landmark_span(face.landmarks) >= UNCLEAR_SPAN
+    return not _upright(face) or (large and clarity < UNCLEAR)
+
+
+def _upright(face: Face) -> bool:
+    """Whether the face's mouth lies below its eyes (within 45 degrees of straight down)."""
+    eyes = (face.landmarks[0] + face.landmarks[1]) / 2
+    mouth = (face.landmarks[3] + face.landmarks[4]) / 2
+    down, across = float(mouth[1] - eyes[1]), float(mouth[0] - eyes[0])
+    return down > abs(across)
 
 
 def _clearer(seen: Sequence[float], stored: Sequence[float]) -> bool:
@@ -95,7 +111,10 @@ def best_turn(
             height,
         )
         glance = analyzer.detect(turned, GLANCE)
-        seen = analyzer.embed_scored(turned, glance)[1] if glance else []
+        glance, seen = analyzer.embed_scored(turned, glance) if glance else ([], [])
+        # A face still on its side in this turn can read as clearly as it does upright (its
+        # landmarks turned with it): only faces the right way up count for the turn.
+        seen = [c for f, c in zip(glance, seen, strict=True) if _upright(f)]
         if _clearer(seen, clarity) and _standing(seen) > best_standing:
             best, best_standing = (turns, turned), _standing(seen)
     return best
