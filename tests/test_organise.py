@@ -167,12 +167,15 @@ def test_only_a_folder_of_nothing_else_is_marked_as_gathered(
 ) -> None:
     """A later scan of a folder above leaves a marked folder out: one that already held the
     user's own photos must never be marked."""
-    fresh, used = tmp_path / "fresh", tmp_path / "used"
+    fresh, used, unused = tmp_path / "fresh", tmp_path / "used", tmp_path / "unused"
     used.mkdir()
     (used / "mine.jpg").write_bytes(b"my own photo")
     for dest in (fresh, used):
         organise([_match(originals / "a/players.jpg")], dest, "copy", False, "me")
     assert (fresh / GATHERED_MARKER).is_file() and not (used / GATHERED_MARKER).exists()
+    # Nothing placed (no match): not marked, or photos put there later would be left out.
+    organise([], unused, "copy", False, "me")
+    assert unused.is_dir() and not (unused / GATHERED_MARKER).exists()
 
 
 def test_never_follows_a_link_in_dest(originals: Path, tmp_path: Path) -> None:

@@ -126,9 +126,8 @@ def run_find(
         err.print(f"[dim]{left_out}[/]", soft_wrap=True)
     for folder in done.walk.gathered:
         err.print(
-            f"[yellow]note:[/] not scanned: {escape(folder)}, the matches an earlier "
-            "--copy-to or --link-to gathered (they were found where they came from); name it "
-            "to scan it",
+            f"[yellow]note:[/] not scanned: {escape(folder)}, where an earlier --copy-to or "
+            "--link-to gathered matches (name it to scan it)",
             soft_wrap=True,
         )
     if summary.total == 0 and not interrupted:

@@ -103,16 +103,16 @@ def prepare_destination(dest: Path) -> None:
         raise InputError(f"{dest} is not a folder")
     if not os.access(dest, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into {dest}: permission denied")
-    _mark_gathered(dest)
 
 
 def _mark_gathered(dest: Path) -> None:
-    """Mark ``dest`` as a folder of gathered matches (see ``names.GATHERED_MARKER``) when it
-    holds nothing else: a folder that already held the user's own photos is never marked, so a
-    later scan of a folder above it never leaves those out."""
+    """Mark ``dest``, which held nothing before matches were placed in it, as a folder of
+    gathered matches (see ``names.GATHERED_MARKER``): a folder that already held the user's own
+    photos, or that nothing was placed in, is never marked, so a later scan of a folder above it
+    never leaves those out."""
     marker = dest / GATHERED_MARKER
     try:
-        if marker.exists() or any(dest.iterdir()):
+        if marker.exists():
             return
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -155,6 +155,7 @@ def organise(
     if mode not in ("copy", "link"):
         raise InputError(f"unknown mode {mode!r}: use copy or link")
     prepare_destination(dest)
+    fresh = _holds_nothing(dest)
     taken = _Taken(dest)
     matches = [r for r in results if r.status == "match"]
     placed: dict[int, OrganisedFile] = {}
@@ -180,7 +181,17 @@ def organise(
     for path, found in read_many(members):
         for i in members[path]:
             put(i, found)
+    if fresh and any(p.error is None for p in placed.values()):
+        _mark_gathered(dest)
     return [placed[i] for i in range(len(matches))]
+
+
+def _holds_nothing(dest: Path) -> bool:
+    """Whether ``dest`` holds nothing but, perhaps, the marker of gathered matches."""
+    try:
+        return all(p.name == GATHERED_MARKER for p in dest.iterdir())
+    except OSError:
+        return False
 
 
 def _candidates(dest: Path, name: str) -> list[Path]:

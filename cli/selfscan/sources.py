@@ -128,6 +128,7 @@ class _Plan:
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
     walk: Walk = field(default_factory=lambda: Walk())
+    gathered: set[tuple[int, int]] = field(default_factory=set)  # folders in walk.gathered
 
 
 def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
@@ -253,12 +254,15 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             key = (est.st_dev, est.st_ino)
             if est.st_dev in _system_devices():
                 continue  # a link to / leads here: the kernel's files, other users' folders
-            if key not in plan.seen_dirs:
-                plan.seen_dirs.add(key)
-                if os.path.lexists(os.path.join(entry.path, GATHERED_MARKER)):
-                    plan.walk.gathered.append(entry.path)
-                    continue
-                stack.append(iter(_list_dir(entry.path, plan)))
+            if key in plan.seen_dirs or key in plan.gathered:
+                continue
+            if os.path.lexists(os.path.join(entry.path, GATHERED_MARKER)):
+                # Not marked as seen: named among the paths too, it is scanned there.
+                plan.gathered.add(key)
+                plan.walk.gathered.append(entry.path)
+                continue
+            plan.seen_dirs.add(key)
+            stack.append(iter(_list_dir(entry.path, plan)))
         elif stat.S_ISREG(est.st_mode) and est.st_dev in _system_devices():  # /proc/kmsg
             if kind_of(entry.name) or is_archive_name(entry.name):
                 plan.entries.append(Item(entry.path, 0, 0, error=SYSTEM_FOLDER))
