@@ -433,6 +433,29 @@ def test_a_photo_stored_upside_down_is_enrolled_the_right_way_up(
     assert run("enroll", str(samples["yaoming"]))[0] == 0  # not "unlike" the first
 
 
+def test_a_photo_replaced_by_someone_else_at_the_same_place_is_not_re_embedded(
+    samples: dict[str, Path], stranger: Path, mirror: Path, tmp_path: Path, home: Path
+) -> None:
+    """Another person's face where his was (a portrait replaced by another): the boxes agree,
+    but the photos, one person when enrolled, are two now."""
+    me = tmp_path / "me.jpg"
+    me.write_bytes(samples["yaoming"].read_bytes())
+    assert run("enroll", str(me), str(mirror))[0] == 0
+    path = _as_if_made_by_another_model(home)
+    before = path.read_bytes()
+    box = json.loads(before)["references"][0]["box"]
+    x1, y1, x2, y2 = (round(v) for v in box)
+    pad = round(0.35 * (y2 - y1))
+    swapped = Image.open(me).convert("RGB")
+    face = Image.open(stranger).convert("RGB").resize((x2 - x1 + 2 * pad, y2 - y1 + 2 * pad))
+    swapped.paste(face, (x1 - pad, y1 - pad))
+    swapped.save(me, quality=95)
+    code, out, err = run("find", str(samples["players"]), "--workers", "1")
+    said = _said(out, err)
+    assert code == 1 and "no longer look like one person, as they did" in said, said
+    assert path.read_bytes() == before
+
+
 def test_an_upside_down_photo_is_not_turned_only_onto_its_side(
     shared_faces: tuple[Path, dict], home: Path, tmp_path: Path
 ) -> None:

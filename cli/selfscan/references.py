@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from .errors import EnrollError, FileError, ProfileError
 from .faces import DetectPlan, FaceAnalyzer, align
 from .geometry import iou
+from .match import thresholds_for
 from .profiles import check_name
 from .types import DecodedImage, Face, Profile, Reference
 
@@ -246,7 +247,14 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
             f"with 'selfscan forget --profile {profile.name} --photo PHOTO'"
         ) from None
     # A photo replaced under its name since it was enrolled would make the profile someone
-    # else's: the face re-embedded must be where the one enrolled was.
+    # else's: the face re-embedded must be where the one enrolled was, and the photos must be as
+    # much one person as they were (a group let in with --allow-unlike stays one of its own).
+    sources = {r.source for r in profile.references}
+
+    def odd(p: Profile) -> set[str]:
+        cut = thresholds_for(p.model_id.partition(":")[0]).match
+        return {u.source for u in unlike(p, sources, cut)}
+
     for old, new in zip(profile.references, built.references, strict=True):
         if iou(old.box, new.box) < SAME_FACE_IOU:
             raise ProfileError(
@@ -256,4 +264,14 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
                 f"forget --profile {profile.name} --photo {old.source}', then enroll it again if "
                 "it is you"
             )
+    changed = sorted(odd(built) - odd(profile))
+    if changed:  # which photo of a pair changed cannot be told: both are named
+        names = ", ".join(Path(s).name for s in sorted(sources))
+        raise ProfileError(
+            f"profile {profile.name!r} was made with model {profile.model_id}; re-embedded with "
+            f"{analyzer.model_id}, its photos ({names}) no longer look like one person, as they "
+            f"did, so a photo changed since it was enrolled (not like the rest now: "
+            f"{', '.join(Path(s).name for s in changed)}): remove it with 'selfscan forget "
+            f"--profile {profile.name} --photo PHOTO', then enroll it again if it is you"
+        )
     return built
