@@ -1221,7 +1221,8 @@ def test_a_file_where_selfscan_keeps_a_folder_is_named(
     exists", which says neither what is wrong nor what to do."""
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (home / "profiles").write_text("not a folder")
-    code, _, err = run("enroll", str(samples["yaoming"]))
-    said = " ".join(err.split())
-    assert code == 1 and f"{home / 'profiles'} is a file where selfscan keeps a folder" in said
+    for args in (["enroll"], ["find", "--workers", "1"]):
+        code, _, err = run(*args, str(samples["yaoming"]))
+        said = " ".join(err.split())
+        assert code == 1 and f"{home / 'profiles'} is a file where selfscan keeps a folder" in said
     assert (home / "profiles").read_text() == "not a folder"

@@ -104,6 +104,10 @@ def load_profile(name: str) -> Profile:
             f"{path} is not a selfscan profile (selfscan did not make it, and leaves it alone): "
             "choose another name with --profile"
         )
+    if profiles_dir().exists() and not profiles_dir().is_dir():
+        raise ProfileError(
+            f"{profiles_dir()} is a file where selfscan keeps a folder: move it out of the way"
+        )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         refs = tuple(
