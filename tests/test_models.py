@@ -279,10 +279,13 @@ def test_import_release_zip_and_zip_of_folder(tmp_path: Path) -> None:
     assert sorted(p.name for p in pack.directory.iterdir()) == ["det.onnx", "rec.onnx"]
     assert mode(pack.directory) == 0o700 and mode(pack.recognizer_path) == 0o600
 
+    (pack.directory / "notes.txt").write_text("mine")  # the user's, in the pack's folder
     flat = tmp_path / "flat.zip"
     flat.write_bytes(make_zip({"det.onnx": DET, "rec.onnx": REC}))
-    assert packs.import_pack(flat, SPEC).detector_path.read_bytes() == DET
+    again = packs.import_pack(flat, SPEC)
+    assert again.detector_path.read_bytes() == DET
     assert leftovers(models_home()) == ["tiny"]
+    assert (again.directory / "notes.txt").read_text() == "mine"  # kept over the new import
 
 
 def test_import_folder_recognises_the_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

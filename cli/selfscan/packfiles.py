@@ -99,6 +99,15 @@ def extract_zip(spec: PackSpec, archive: Path, work: Path) -> None:
         ) from None
 
 
+def _keep_others(spec: PackSpec, old: Path, new: Path) -> None:
+    """Move what the user put in a pack's folder (anything but its weight files) into the
+    folder replacing it: selfscan deletes only what it made."""
+    ours = {name for name, _ in spec.files}
+    for path in old.iterdir():
+        if path.name not in ours:
+            os.replace(path, new / path.name)
+
+
 def assemble(spec: PackSpec, dest_root: Path, fill: Callable[[Path], None]) -> ModelPack:
     """Run ``fill`` on a private temp dir inside ``dest_root``, then rename it to
     ``dest_root/<spec.name>`` (replacing an old copy). On any failure the temp dir goes."""
@@ -113,6 +122,8 @@ def assemble(spec: PackSpec, dest_root: Path, fill: Callable[[Path], None]) -> M
         with private_umask():
             fill(work)
         if final.exists() or final.is_symlink():
+            if final.is_dir() and not final.is_symlink():
+                _keep_others(spec, final, work)
             old = Path(tempfile.mkdtemp(prefix=f".{spec.name}-old-", dir=dest_root))
             os.replace(final, old / spec.name)
             os.replace(work, final)
