@@ -160,6 +160,13 @@ def test_a_burst_is_not_one_photo_but_its_copies_are() -> None:
         [id(shots[1])],
         [id(shots[2])],
     ]
+    # A phone's burst: several frames a second, told apart by their fraction of one; a copy
+    # that lost the fraction is still a copy.
+    at = "2023-09-10T15:20:00"
+    frames = [_result(_photo(captured_at=at, captured_subsec=sub)) for sub in ("100", "430")]
+    lost = _result(_photo(captured_at=at))
+    groups = group_duplicates([(r, same) for r in (*frames, lost)])
+    assert [[id(r) for r in g] for g in groups] == [[id(frames[0]), id(lost)], [id(frames[1])]]
 
 
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:

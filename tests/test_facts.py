@@ -52,10 +52,12 @@ def test_full_exif(face: Image.Image) -> None:
     sub = exif.get_ifd(0x8769)
     sub[0x9003] = "2019:07:14 18:03:22"
     sub[0x9011] = "+02:00"
+    sub[0x9291] = "047 "
     data = _save(face, exif)
     facts = photo_facts(data)
     assert set(facts) == set(KEYS)
     assert facts["captured_at"] == "2019-07-14T18:03:22+02:00"
+    assert facts["captured_subsec"] == "047"
     assert facts["gps"] == {
         "latitude": pytest.approx(-(33 + 51 / 60 + 35.46 / 3600), abs=1e-6),
         "longitude": pytest.approx(151 + 12 / 60 + 30 / 3600, abs=1e-6),

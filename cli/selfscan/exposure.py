@@ -261,17 +261,26 @@ def _same_place(a: FileResult, b: FileResult) -> bool:
     return iou(box_a, box_b) >= SAME_PLACE
 
 
-def _captured(result: FileResult) -> str | None:
-    """The EXIF capture time as the camera's clock showed it (a copy may lose the zone)."""
-    value = _dict(result.facts.get("photo")).get("captured_at")
-    return value[:19] if isinstance(value, str) else None
+def _captured(result: FileResult) -> tuple[str, str | None] | None:
+    """The EXIF capture time as the camera's clock showed it (a copy may lose the zone), and
+    its fraction of a second when recorded."""
+    photo = _dict(result.facts.get("photo"))
+    value, subsec = photo.get("captured_at"), photo.get("captured_subsec")
+    if not isinstance(value, str):
+        return None
+    return value[:19], subsec if isinstance(subsec, str) and subsec else None
 
 
 def _same_moment(a: FileResult, b: FileResult) -> bool:
-    """Not two different capture times: a copy keeps the original's, or has none (a messaging
-    app strips EXIF), while shots of a burst are each taken at their own second."""
+    """Not two different capture times: a copy keeps the original's (perhaps without its
+    fraction of a second), or has none (a messaging app strips EXIF), while the shots of a
+    burst are each taken at their own second, or fraction of one."""
     taken_a, taken_b = _captured(a), _captured(b)
-    return taken_a is None or taken_b is None or taken_a == taken_b
+    if taken_a is None or taken_b is None:
+        return True
+    if taken_a[0] != taken_b[0]:
+        return False
+    return taken_a[1] is None or taken_b[1] is None or taken_a[1] == taken_b[1]
 
 
 def _is_hash(value: str | None) -> bool:

@@ -25,6 +25,7 @@ _DATETIME = 0x0132
 _DATETIME_ORIGINAL = 0x9003
 _OFFSET_TIME = 0x9010
 _OFFSET_TIME_ORIGINAL = 0x9011
+_SUBSEC_TIME_ORIGINAL = 0x9291
 _MAKE = 0x010F
 _MODEL = 0x0110
 _IMAGE_WIDTH = 0x0100
@@ -33,6 +34,7 @@ _OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 KEYS = (
     "captured_at",
+    "captured_subsec",
     "gps",
     "camera",
     "width",
@@ -52,7 +54,9 @@ def photo_facts(source: Source) -> dict[str, Any]:
 
     Returns:
         A dict with every key of ``KEYS``: ``captured_at`` (ISO 8601, with the UTC offset when
-        the camera recorded one), ``gps`` (``{"latitude", "longitude", "altitude"}`` in degrees
+        the camera recorded one), ``captured_subsec`` (the digits of its fraction of a second,
+        EXIF SubSecTimeOriginal: the frames of a burst share their second),
+        ``gps`` (``{"latitude", "longitude", "altitude"}`` in degrees
         and metres, altitude possibly None), ``camera`` (``{"make", "model"}``), the upright
         ``width``/``height`` and the ``stored_width``/``stored_height`` before the EXIF
         orientation, ``orientation`` (1..8), Pillow's ``format`` name, ``file_size`` in bytes,
@@ -93,6 +97,8 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
     facts["captured_at"] = _timestamp(
         sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL)
     ) or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
+    subsec = header_text(sub.get(_SUBSEC_TIME_ORIGINAL)) if facts["captured_at"] else None
+    facts["captured_subsec"] = subsec.strip() if subsec and subsec.strip().isdigit() else None
     facts["gps"] = _gps(_ifd(exif, _GPS_IFD))
     make, model = header_text(exif.get(_MAKE)), header_text(exif.get(_MODEL))
     if make or model:
