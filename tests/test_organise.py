@@ -16,10 +16,11 @@ import pytest
 from PIL import Image, ImageOps
 
 from selfscan import locate, ops
+from selfscan.destnames import safe_name
 from selfscan.errors import FileError
 from selfscan.fingerprints import fingerprint_file
 from selfscan.names import GATHERED_MARKER
-from selfscan.organise import organise, safe_name
+from selfscan.organise import organise
 from selfscan.reports.xmp import NS
 from selfscan.types import FaceHit, FileResult
 from tests import imagegen

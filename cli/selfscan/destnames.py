@@ -1,0 +1,102 @@
+"""Names in the folder matches are gathered into: a safe base name for any path or archive
+member, and the names already taken there (``name.jpg``, ``name (2).jpg``, …)."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from .locate import SEPARATOR, split_path
+from .members import repeated_name
+from .sources import CONTROL
+
+MAX_NAME_BYTES = 200  # well under the 255-byte limit of common file systems, room for " (n).xmp"
+# Separators and reserved characters (Windows), and what a terminal shows escaped: control
+# characters and the bidi controls that would show a copied name reversed in a file manager.
+_UNSAFE_CHARS = re.compile(rf'[<>:"/\\|?*]|{CONTROL.pattern}')
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.I)
+
+
+def safe_name(path: str) -> str:
+    """A file name for ``path`` (a file or an archive member) that cannot leave a folder: its
+    base name without separators, control or reserved characters, ``..`` or a leading dot."""
+    _, member = split_path(path)
+    if member is None and SEPARATOR in path:  # a member of an archive since moved or deleted
+        member = path.rsplit(SEPARATOR, 1)[1]
+    if member is not None:
+        member = repeated_name(member)  # "IMG_1.jpg#2", the archive's second IMG_1.jpg
+    # An archive's names may use either separator; on disk a backslash is a separator only
+    # where the system says so (on Linux "Beach\\me.jpg" is one name).
+    base = re.split(r"[\\/]", member)[-1] if member is not None else os.path.basename(path)
+    base = unicodedata.normalize(
+        "NFC", base.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    )
+    stem, ext = os.path.splitext(_UNSAFE_CHARS.sub("_", base))
+    if not ext and stem.startswith("."):  # ".jpg": splitext takes it for a hidden stem
+        stem, ext = "", "." + stem.lstrip(". ")
+    if not stem.strip(" ._") and ext.strip(" ._"):  # " .jpg", ".jpg": a name that is all extension
+        stem = ""
+    elif not ext.strip(" ._"):
+        stem, ext = stem + ext, ""
+    stem = stem.strip().lstrip(".").strip()
+    if not stem or set(stem) <= {".", "_", " "}:
+        stem = "photo"
+    if _WINDOWS_RESERVED.match(stem):
+        stem = "_" + stem
+    ext = ext.strip()
+    if len(ext.encode("utf-8")) > MAX_NAME_BYTES // 2:
+        stem, ext = "photo", ""
+    while len((stem + ext).encode("utf-8")) > MAX_NAME_BYTES and len(stem) > 1:
+        stem = stem[:-1]
+    return stem + ext
+
+
+def candidates(dest: Path, name: str) -> list[Path]:
+    stem, ext = os.path.splitext(name)
+    return [dest / name] + [dest / f"{stem} ({n}){ext}" for n in range(2, 10_000)]
+
+
+_NUMBERED = re.compile(r"(.*) \((\d+)\)")
+
+
+class Taken:
+    """The names in the destination, by the name they vary (``a (3).jpg`` under ``a.jpg``):
+    listed once, so that each match is compared with every earlier copy of its name, however
+    numbered, before a new copy is made (a user may have moved ``a.jpg`` away and left
+    ``a (2).jpg``, the same bytes)."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.names: dict[str, list[str]] = {}
+        try:
+            listed = os.listdir(dest)
+        except OSError:
+            listed = []
+        for name in listed:
+            self.add(name)
+
+    def add(self, name: str) -> None:
+        self.names.setdefault(_unnumbered(name), []).append(name)
+
+    def variants(self, name: str) -> list[Path]:
+        """The destination's files named ``name`` or a numbered variant of it (for a name that
+        is numbered itself, ``photo (1).jpg``, its own variants are filed under ``photo.jpg``)."""
+        keys = {name, _unnumbered(name)}
+        found = {
+            n for k in keys for n in self.names.get(k, []) if n == name or _unnumbered(n) == name
+        }
+        return [self.dest / n for n in sorted(found)]
+
+
+def _unnumbered(name: str) -> str:
+    """``a.jpg`` for ``a (3).jpg``: the name a numbered copy varies."""
+    stem, ext = os.path.splitext(name)
+    numbered = _NUMBERED.fullmatch(stem)
+    return (numbered.group(1) if numbered else stem) + ext
+
+
+def free(path: Path) -> bool:
+    """Neither the file nor its sidecar name is taken (a dangling link counts as taken)."""
+    return not os.path.lexists(path) and not os.path.lexists(f"{path}.xmp")
