@@ -68,7 +68,7 @@ def main() -> int:
     from selfscan.models import load_pack
 
     analyze.set_analyzer(FaceAnalyzer(load_pack(), threads=1))
-    frames = libgen.build(args.cache / f"lib-{args.n}", args.n)
+    frames = libgen.build(args.cache / f"lib-{args.n}", args.n, seed=2, per_frame=(0, 4))
     _analyse(frames[0].path, False, collections.Counter())  # sessions and arenas
 
     spent = {True: 0.0, False: 0.0}
