@@ -262,7 +262,7 @@ class FaceAnalyzer:
     ) -> tuple[list[Face], list[float]]:
         """``embed``, and for each face the length of its embedding before it is normalised (0
         without one): ArcFace's features are longer for clear, upright, well-aligned faces
-        (24-29 for the sample photos' best faces upright, 9-18 upside down), so it tells which
+        (24-29 for the sample photos' best faces upright, 9-20 upside down), so it tells which
         way up a photo is."""
         self._load()
         todo = [i for i, f in enumerate(faces) if self.embeddable(image, f)]

@@ -19,7 +19,7 @@ from .types import DecodedImage, Face
 
 # How clear a face reads is the length of its embedding before normalising
 # (``FaceAnalyzer.embed_scored``). Measured on the labelled and sample photos: a face with an
-# eye-to-mouth span of at least 20 px reads 21-29 the right way up; turned upside down 9-18;
+# eye-to-mouth span of at least 20 px reads 21-29 the right way up; turned upside down 9-20;
 # on its side 9-27 (those that read over 20 on their side mostly match anyway).
 #
 # The detector's landmarks turn with a face on its side (its mouth beside its eyes), not with
