@@ -1211,7 +1211,12 @@ def test_what_a_scan_left_out_is_said(samples: dict[str, Path], tmp_path: Path) 
     assert "types (.dng 2, .aae 1)" in said
     code, out, _ = run("find", str(lib), "--me", me, "--no-store", "-f", "json", "--workers", "1")
     left_out = json.loads(out)["summary"]["left_out"]
-    assert left_out == {"hidden_files": 1, "hidden_folders": 1, "other": {".aae": 1, ".dng": 2}}
+    assert left_out == {
+        "hidden_files": 1,
+        "hidden_folders": 1,
+        "other": {".aae": 1, ".dng": 2},
+        "gathered": [],
+    }
 
 
 def test_a_file_where_selfscan_keeps_a_folder_is_named(
@@ -1221,6 +1226,8 @@ def test_a_file_where_selfscan_keeps_a_folder_is_named(
     exists", which says neither what is wrong nor what to do."""
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (home / "profiles").write_text("not a folder")
+    info = json.loads(run("data", "--json")[1])  # listed as not selfscan's, never deleted
+    assert info["others"]["paths"] == [str(home / "profiles")]
     for args in (["enroll"], ["find", "--workers", "1"]):
         code, _, err = run(*args, str(samples["yaoming"]))
         said = " ".join(err.split())

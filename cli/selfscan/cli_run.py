@@ -100,6 +100,7 @@ def run_find(
             "hidden_files": done.walk.hidden_files,
             "hidden_folders": done.walk.hidden_folders,
             "other": dict(sorted(done.walk.other.items())),
+            "gathered": list(done.walk.gathered),
         },
     )
     if writer is not None:

@@ -35,7 +35,10 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         where = pack["directory"] or ""
         bad = "".join(f"\n[red]{escape(m)}[/]" for m in pack.get("mismatches", []))
         if bad and pack["checksums"] == "ok":
-            bad += "\n[dim](ignored: the copy above is used)[/]"
+            bad += (
+                "\n[dim](ignored: the copy above is used; 'selfscan forget --models' removes "
+                "the damaged one from the data dir)[/]"
+            )
         table.add_row(f"pack {pack['name']}", f"{status} {escape(where)}\n{files}{bad}")
     table.add_row("licence", info["licence"])
     console.print(table)

@@ -120,12 +120,12 @@ def _ours() -> set[Path]:
     home = data_dir()
     found = model_files()
     made = [p for paths in found.values() for p in paths]
+    folders = [f for f in (profiles_dir(), models_home()) if f.is_dir()]  # a file there is not ours
     return {
         home,
-        profiles_dir(),
+        *folders,
         *profile_files(),
         *index_files(),
-        models_home(),
         *made,
         *(q for p in found["packs"] for q in pack_files(p)),
         *(q for p in found["leftovers"] for q in p.rglob("*")),
@@ -169,7 +169,7 @@ def inventory() -> dict[str, Any]:
             {"name": temp.name, "path": str(temp), "leftover": True, "bytes": size_of(temp)}
         )
     ours = bool(index_files())
-    index: dict[str, Any] = {"path": str(index_path()), "exists": ours and index_path().exists()}
+    index: dict[str, Any] = {"path": str(index_path()), "exists": ours and index_path().is_file()}
     index.update(dict.fromkeys(("files", "faces", "embeddings", "missing", "problem")))
     if index["exists"]:
         try:

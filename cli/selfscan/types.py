@@ -118,7 +118,8 @@ class ScanSummary:
     copies: int = 0  # identical to an item met earlier in the scan: analysed once
     seconds: float = 0.0
     interrupted: bool = False
-    # What the walk of the folders left out: hidden_files, hidden_folders, other (by extension).
+    # What the walk of the folders left out: hidden_files, hidden_folders, other (by extension),
+    # gathered (folders of matches an earlier --copy-to filled).
     left_out: dict[str, Any] = field(default_factory=dict)
 
 
