@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from selfscan.names import GATHERED_MARKER
 from tests import exportgen
 from tests.child import selfscan
 
@@ -153,7 +154,7 @@ def test_exports_report_copies_and_sidecars(
     assert re.search(r"<dt>Title</dt><dd>Été à Zürich \[cop(y|ies) [\d, and]+\]</dd>", html)
 
     matches = [r for r in records.values() if r["status"] == "match"]
-    copied = sorted(p for p in copies.iterdir() if not p.name.endswith(".xmp"))
+    copied = sorted(p for p in copies.iterdir() if p.suffix != ".xmp" and p.name != GATHERED_MARKER)
     assert len(copied) == len(matches)
     for photo in copied:
         sidecar = photo.with_name(photo.name + ".xmp")
