@@ -900,9 +900,10 @@ def test_the_copy_destination_inside_the_library_is_not_scanned(
     assert sum(r.get("status") == "match" for r in records) == counts[0]
     assert f"not scanned: {dest}, where an earlier --copy-to" in " ".join(err.split())
     for named in ([dest], [library, dest]):  # named, it is scanned, whatever the order
-        code, out, _ = run("find", *map(str, named), "-f", "jsonl")
+        code, out, err = run("find", *map(str, named), "-f", "jsonl")
         paths = [json.loads(line).get("path", "") for line in out.splitlines()]
         assert code == 0 and str(dest / "players.jpg") in paths, paths
+        assert "not scanned" not in err  # and not said to be left out
 
 
 def test_an_earlier_report_left_by_a_killed_scan_is_cleaned_up(

@@ -167,6 +167,12 @@ def test_a_burst_is_not_one_photo_but_its_copies_are() -> None:
     lost = _result(_photo(captured_at=at))
     groups = group_duplicates([(r, same) for r in (*frames, lost)])
     assert [[id(r) for r in g] for g in groups] == [[id(frames[0]), id(lost)], [id(frames[1])]]
+    # The copy without a fraction first: the frames, each with its own, do not all join it.
+    groups = group_duplicates([(r, same) for r in (lost, *frames)])
+    assert [[id(r) for r in g] for g in groups] == [[id(lost), id(frames[0])], [id(frames[1])]]
+    # "5" and "500" are both half a second.
+    half = [_result(_photo(captured_at=at, captured_subsec=sub)) for sub in ("5", "500")]
+    assert len(group_duplicates([(r, same) for r in half])) == 1
 
 
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:

@@ -85,6 +85,16 @@ def test_walk_is_recursive_ordered_and_skips_quietly(tmp_path: Path, jpeg: bytes
     assert items[0].facts["source"]["archive"] is None
 
 
+def test_a_file_named_after_its_folder_gets_its_status(tmp_path: Path) -> None:
+    """Named too, after its folder, a file of another type got no row (the walk had passed
+    it); an empty zip met in the walk was counted as a file of another type, not an error."""
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / "empty.zip").write_bytes(b"")
+    items = list(iter_items([tmp_path, tmp_path / "notes.txt"]))
+    assert _paths(items) == [str(tmp_path / "empty.zip"), str(tmp_path / "notes.txt")]
+    assert items[0].error == "empty file (0 bytes)"
+
+
 def test_explicit_file_is_always_reported(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")

@@ -215,6 +215,9 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
     buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
     leader = list(range(len(entries)))
+    # The fractions of a second each group's photos were taken at: a copy without one leads a
+    # group that frames of one burst, each with its own, must not all join.
+    fractions: dict[int, set[str]] = {}
     for i, value in enumerate(values):
         if value is None:
             content = entries[i][0].fingerprint
@@ -232,12 +235,19 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
                 and _same_shape(a, b)
                 and _same_place(a, b)
                 and _same_moment(a, b)
+                and _fits(_captured(a), fractions.get(j, set()))
             ):
                 leader[i] = j
+                fraction = (_captured(a) or ("", None))[1]
+                if fraction is not None:
+                    fractions.setdefault(j, set()).add(fraction)
                 break
         else:
             for key in keys:
                 buckets.setdefault(key, []).append(i)
+            fraction = (_captured(entries[i][0]) or ("", None))[1]
+            if fraction is not None:
+                fractions[i] = {fraction}
     groups: dict[int, list[FileResult]] = {}
     for i, (result, _) in enumerate(entries):
         groups.setdefault(leader[i], []).append(result)
@@ -268,7 +278,16 @@ def _captured(result: FileResult) -> tuple[str, str | None] | None:
     value, subsec = photo.get("captured_at"), photo.get("captured_subsec")
     if not isinstance(value, str):
         return None
-    return value[:19], subsec if isinstance(subsec, str) and subsec else None
+    if not isinstance(subsec, str) or not subsec.isdigit():
+        return value[:19], None
+    return value[:19], subsec.rstrip("0") or "0"  # "5" and "500" are both half a second
+
+
+def _fits(taken: tuple[str, str | None] | None, fractions: set[str]) -> bool:
+    """Whether a photo taken at ``taken`` may join a group whose photos were taken at those
+    ``fractions`` of a second."""
+    fraction = taken[1] if taken is not None else None
+    return fraction is None or fractions <= {fraction}
 
 
 def _same_moment(a: FileResult, b: FileResult) -> bool:

@@ -94,10 +94,9 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
     if exif is None:
         return
     sub = _ifd(exif, _EXIF_IFD)
-    facts["captured_at"] = _timestamp(
-        sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL)
-    ) or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
-    subsec = header_text(sub.get(_SUBSEC_TIME_ORIGINAL)) if facts["captured_at"] else None
+    original = _timestamp(sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL))
+    facts["captured_at"] = original or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
+    subsec = header_text(sub.get(_SUBSEC_TIME_ORIGINAL)) if original else None
     facts["captured_subsec"] = subsec.strip() if subsec and subsec.strip().isdigit() else None
     facts["gps"] = _gps(_ifd(exif, _GPS_IFD))
     make, model = header_text(exif.get(_MAKE)), header_text(exif.get(_MODEL))

@@ -128,7 +128,7 @@ class _Plan:
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
     walk: Walk = field(default_factory=lambda: Walk())
-    gathered: set[tuple[int, int]] = field(default_factory=set)  # folders in walk.gathered
+    gathered: dict[tuple[int, int], str] = field(default_factory=dict)  # in walk.gathered
 
 
 def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
@@ -200,6 +200,9 @@ def _discover(path: str, plan: _Plan) -> None:
         if st.st_dev in _system_devices():
             plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
         elif (st.st_dev, st.st_ino) not in plan.seen_dirs:
+            left = plan.gathered.pop((st.st_dev, st.st_ino), None)
+            if left is not None:  # named too: scanned here, not left out
+                plan.walk.gathered.remove(left)
             _walk(path, st, plan)
         else:
             plan.walk.walked_before.append(path)
@@ -258,7 +261,7 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
                 continue
             if os.path.lexists(os.path.join(entry.path, GATHERED_MARKER)):
                 # Not marked as seen: named among the paths too, it is scanned there.
-                plan.gathered.add(key)
+                plan.gathered[key] = entry.path
                 plan.walk.gathered.append(entry.path)
                 continue
             plan.seen_dirs.add(key)
@@ -322,6 +325,9 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
         return
     fmt: str | None = None
     archive_name = is_archive_name(lower)
+    if archive_name and kind is None and st.st_size == 0:
+        plan.entries.append(Item(path, 0, st.st_mtime_ns, error="empty file (0 bytes)"))
+        return
     if kind is None and st.st_size > 0 and (explicit or archive_name or "." not in name):
         try:
             with open_regular(path) as fh:
@@ -349,7 +355,9 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
         plan.entries.append(ArchiveEntry(path, st.st_size, st.st_mtime_ns, fmt))
         return
     if kind is None and not explicit:
-        ext = os.path.splitext(lower)[1] or "no extension"
+        plan.seen_files.discard(path)  # named among the paths too, it gets its own status
+        ext = os.path.splitext(lower)[1]
+        ext = ext if len(ext) > 1 else "no extension"
         plan.walk.other[ext] = plan.walk.other.get(ext, 0) + 1
         return
     if not os.access(path, os.R_OK):
