@@ -55,6 +55,14 @@ def _as_if_made_by_another_model(home: Path) -> Path:
     return path
 
 
+def _as_saved_before_fingerprints(path: Path) -> None:
+    """Drop the photos' fingerprints, as in a profile saved before they were kept."""
+    doc = json.loads(path.read_text())
+    for ref in doc["references"]:
+        ref.pop("fingerprint", None)
+    path.write_text(json.dumps(doc))
+
+
 def _said(*texts: str) -> str:
     return " ".join(" ".join(texts).split())
 
@@ -221,6 +229,7 @@ def test_a_photo_replaced_since_it_was_enrolled_is_not_re_embedded(
     me.write_bytes(samples["yaoming"].read_bytes())
     assert run("enroll", str(me))[0] == 0
     path = _as_if_made_by_another_model(home)
+    _as_saved_before_fingerprints(path)  # the face box tells, then
     before = path.read_bytes()
     moved = Image.new("RGB", (900, 900), "grey")  # someone else, under the same name
     moved.paste(Image.open(stranger), (450, 420))
@@ -336,7 +345,7 @@ def test_an_earlier_photo_that_no_longer_works_is_named(
     first = tmp_path / "first.jpg"
     first.write_bytes(samples["yaoming"].read_bytes())
     assert run("enroll", str(first))[0] == 0
-    _as_if_made_by_another_model(home)
+    _as_saved_before_fingerprints(_as_if_made_by_another_model(home))
     Image.new("RGB", (400, 400), "grey").save(first)
     code, _, err = run("enroll", str(mirror))
     said = _said(err)
@@ -433,6 +442,23 @@ def test_a_photo_stored_upside_down_is_enrolled_the_right_way_up(
     assert run("enroll", str(samples["yaoming"]))[0] == 0  # not "unlike" the first
 
 
+def test_the_one_photo_of_a_profile_replaced_is_not_re_embedded(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """A profile of one photo, the photo replaced since (the same face box, another person):
+    nothing else could tell, and the profile became the other person's."""
+    me = tmp_path / "me.jpg"
+    me.write_bytes(samples["yaoming"].read_bytes())
+    assert run("enroll", str(me))[0] == 0
+    path = _as_if_made_by_another_model(home)
+    before = path.read_bytes()
+    Image.open(samples["yaoming"]).convert("L").save(me)  # any change to the file
+    code, out, err = run("find", str(samples["players"]), "--workers", "1")
+    said = _said(out, err)
+    assert code == 1 and f"its photo {me} is no longer the file enrolled" in said, said
+    assert path.read_bytes() == before
+
+
 def test_a_photo_replaced_by_someone_else_at_the_same_place_is_not_re_embedded(
     samples: dict[str, Path], stranger: Path, mirror: Path, tmp_path: Path, home: Path
 ) -> None:
@@ -442,6 +468,7 @@ def test_a_photo_replaced_by_someone_else_at_the_same_place_is_not_re_embedded(
     me.write_bytes(samples["yaoming"].read_bytes())
     assert run("enroll", str(me), str(mirror))[0] == 0
     path = _as_if_made_by_another_model(home)
+    _as_saved_before_fingerprints(path)  # the other photo tells, then
     before = path.read_bytes()
     box = json.loads(before)["references"][0]["box"]
     x1, y1, x2, y2 = (round(v) for v in box)

@@ -59,6 +59,7 @@ def _encode(profile: Profile) -> bytes:
                 "box": [round(v, 1) for v in r.box],
                 "det_score": round(r.det_score, 4),
                 "embedding": base64.b64encode(r.embedding.astype("<f4").tobytes()).decode(),
+                **({"fingerprint": r.fingerprint} if r.fingerprint else {}),
             }
             for r in profile.references
         ],
@@ -116,6 +117,7 @@ def load_profile(name: str) -> Profile:
                 box=tuple(r["box"]),
                 det_score=float(r["det_score"]),
                 embedding=np.frombuffer(base64.b64decode(r["embedding"]), dtype="<f4").copy(),
+                fingerprint=r["fingerprint"] if isinstance(r.get("fingerprint"), str) else None,
             )
             for r in doc["references"]
         )

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from .errors import EnrollError, FileError, ProfileError
 from .faces import DetectPlan, FaceAnalyzer, align
+from .fingerprints import fingerprint_file
 from .geometry import iou
 from .match import thresholds_for
 from .profiles import check_name
@@ -85,6 +86,7 @@ def reference_from_photo(analyzer: FaceAnalyzer, photo: Path) -> Reference:
         box=ref.face.box,
         det_score=ref.face.det_score,
         embedding=ref.embedding,
+        fingerprint=_fingerprint(photo),
     )
 
 
@@ -225,6 +227,13 @@ def same_photos(profile: Profile) -> tuple[Profile, list[tuple[str, str, float]]
     return Profile(profile.name, profile.model_id, tuple(kept)), repeats
 
 
+def _fingerprint(photo: Path) -> str | None:
+    try:
+        return fingerprint_file(str(photo), photo.stat().st_size)
+    except (OSError, FileError):
+        return None
+
+
 def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
     """``profile`` in ``analyzer``'s embedding space: re-embedded from its source photos when it
     was made by another model."""
@@ -238,6 +247,16 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
             f"remove it with 'selfscan forget --profile {profile.name} --photo {missing[0]}'"
             + (f" (and {len(missing) - 1} more gone)" if len(missing) > 1 else "")
         )
+    # A photo replaced under its name since it was enrolled would make the profile someone
+    # else's (a profile of one photo has no other photo to tell it by).
+    for ref in profile.references:
+        if ref.fingerprint is not None and _fingerprint(Path(ref.source)) != ref.fingerprint:
+            raise ProfileError(
+                f"profile {profile.name!r} was made with model {profile.model_id}, and its photo "
+                f"{ref.source} is no longer the file enrolled (it changed since), so it cannot "
+                f"be re-embedded with {analyzer.model_id}: remove it with 'selfscan forget "
+                f"--profile {profile.name} --photo {ref.source}', then enroll it again if it is you"
+            )
     try:
         built = build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)
     except EnrollError as exc:

@@ -90,6 +90,9 @@ class Reference:
     box: Box
     det_score: float
     embedding: NDArray[np.float32]
+    # The photo file's fingerprint when enrolled (None in profiles saved before it was kept):
+    # another model pack re-embeds the photo only if it is still that file.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
