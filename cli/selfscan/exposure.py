@@ -215,8 +215,9 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
     buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
     leader = list(range(len(entries)))
-    # The fractions of a second each group's photos were taken at: a copy without one leads a
-    # group that frames of one burst, each with its own, must not all join.
+    taken = [_captured(result) for result, _ in entries]
+    # The fractions of a second each group's photos were taken at: a copy without one may lead
+    # a group that the frames of one burst, each with its own, must not all join.
     fractions: dict[int, set[str]] = {}
     for i, value in enumerate(values):
         if value is None:
@@ -226,6 +227,7 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
             continue
         keys = [(band, (value >> (8 * band)) & 0xFF) for band in range(8)]
         candidates = sorted({j for key in keys for j in buckets.get(key, ())})
+        fraction = taken[i][1] if taken[i] is not None else None
         for j in candidates:
             other = values[j]
             assert other is not None
@@ -234,20 +236,17 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
                 (value ^ other).bit_count() <= DUPLICATE_BITS
                 and _same_shape(a, b)
                 and _same_place(a, b)
-                and _same_moment(a, b)
-                and _fits(_captured(a), fractions.get(j, set()))
+                and _same_second(taken[i], taken[j])
+                and (fraction is None or fractions[j] <= {fraction})
             ):
                 leader[i] = j
-                fraction = (_captured(a) or ("", None))[1]
                 if fraction is not None:
-                    fractions.setdefault(j, set()).add(fraction)
+                    fractions[j].add(fraction)
                 break
         else:
             for key in keys:
                 buckets.setdefault(key, []).append(i)
-            fraction = (_captured(entries[i][0]) or ("", None))[1]
-            if fraction is not None:
-                fractions[i] = {fraction}
+            fractions[i] = {fraction} if fraction is not None else set()
     groups: dict[int, list[FileResult]] = {}
     for i, (result, _) in enumerate(entries):
         groups.setdefault(leader[i], []).append(result)
@@ -283,23 +282,11 @@ def _captured(result: FileResult) -> tuple[str, str | None] | None:
     return value[:19], subsec.rstrip("0") or "0"  # "5" and "500" are both half a second
 
 
-def _fits(taken: tuple[str, str | None] | None, fractions: set[str]) -> bool:
-    """Whether a photo taken at ``taken`` may join a group whose photos were taken at those
-    ``fractions`` of a second."""
-    fraction = taken[1] if taken is not None else None
-    return fraction is None or fractions <= {fraction}
-
-
-def _same_moment(a: FileResult, b: FileResult) -> bool:
-    """Not two different capture times: a copy keeps the original's (perhaps without its
-    fraction of a second), or has none (a messaging app strips EXIF), while the shots of a
-    burst are each taken at their own second, or fraction of one."""
-    taken_a, taken_b = _captured(a), _captured(b)
-    if taken_a is None or taken_b is None:
-        return True
-    if taken_a[0] != taken_b[0]:
-        return False
-    return taken_a[1] is None or taken_b[1] is None or taken_a[1] == taken_b[1]
+def _same_second(a: tuple[str, str | None] | None, b: tuple[str, str | None] | None) -> bool:
+    """Not two different capture times, to the second: a copy keeps the original's, or has
+    none (a messaging app strips EXIF), while the shots of a burst are each taken at their own
+    second, or fraction of one (``group_duplicates`` compares those)."""
+    return a is None or b is None or a[0] == b[0]
 
 
 def _is_hash(value: str | None) -> bool:

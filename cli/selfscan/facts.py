@@ -96,8 +96,8 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
     sub = _ifd(exif, _EXIF_IFD)
     original = _timestamp(sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL))
     facts["captured_at"] = original or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
-    subsec = header_text(sub.get(_SUBSEC_TIME_ORIGINAL)) if original else None
-    facts["captured_subsec"] = subsec.strip() if subsec and subsec.strip().isdigit() else None
+    subsec = (header_text(sub.get(_SUBSEC_TIME_ORIGINAL)) or "").strip() if original else ""
+    facts["captured_subsec"] = subsec if subsec.isdigit() else None
     facts["gps"] = _gps(_ifd(exif, _GPS_IFD))
     make, model = header_text(exif.get(_MAKE)), header_text(exif.get(_MODEL))
     if make or model:
