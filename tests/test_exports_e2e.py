@@ -10,6 +10,7 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -114,9 +115,10 @@ def test_exports_report_copies_and_sidecars(
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
 
-    done = run(["find", *inputs, "--format", "jsonl", "--no-progress"], home)
+    done = run(["find", *inputs, "--format", "json", "--no-progress"], home)
     assert done.returncode == 0, done.stderr
-    records = {r["path"]: r for r in map(json.loads, done.stdout.splitlines())}
+    document = json.loads(done.stdout)
+    records = {r["path"]: r for r in document["results"]}
 
     # every Takeout photo holding the team photo matches, wherever its sidecar sits
     for member, sample in takeout.photos.items():
@@ -137,6 +139,11 @@ def test_exports_report_copies_and_sidecars(
     times = {f["time"] for f in video["faces"] if f["similarity"] and f["similarity"] > 0.5}
     assert times == set(video["facts"]["appearances"])  # each face says which frame it is in
     assert all("time" not in f for f in heic["faces"])
+    # the video's faces come once per sampled frame; it counts as the most in one frame
+    per_frame = Counter(f["time"] for f in video["faces"])
+    assert len(per_frame) > 1 and len(video["faces"]) > max(per_frame.values())
+    photo_faces = sum(len(r["faces"]) for p, r in records.items() if r is not video)
+    assert document["summary"]["faces"] == photo_faces + max(per_frame.values())
     for member, sample in facebook.photos.items():
         r = records[facebook.path_in_folder(member)]
         assert r["status"] == ("match" if sample == "a_players" else "no_match"), member

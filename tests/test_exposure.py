@@ -113,6 +113,21 @@ def test_video_facts() -> None:
     assert f["other_faces"] is None
 
 
+def test_a_video_counts_a_face_once_not_once_per_frame() -> None:
+    """The same two people seen in three sampled frames are two faces, one of them you."""
+    frames = [(0.0, 0.62, 0.1), (1.0, 0.6, 0.12), (2.0, 0.58, None), (3.0, 0.2, None)]
+    faces = tuple(
+        FaceHit((10.0 * i, 0.0, 10.0 * i + 8, 8.0), 0.9, s, time=t)
+        for t, *sims in frames
+        for i, s in enumerate(sims)
+    )
+    r = FileResult("/v/clip.mp4", "match", 0.62, faces, facts={"video": {"duration": 4.0}})
+    assert r.face_count == 2
+    assert exposure_facts(r, threshold=0.5)["matching_faces"] == 1
+    assert _result(faces=_faces(0.7, 0.1, None)).face_count == 3
+    assert FileResult("/p/none.jpg", "no_face").face_count == 0
+
+
 @pytest.mark.parametrize(
     ("value", "iso"),
     [

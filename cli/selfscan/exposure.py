@@ -188,15 +188,17 @@ def _camera(photo: dict[str, Any]) -> str | None:
 
 def _faces(result: FileResult, threshold: float | None, video: bool) -> tuple[int, int | None]:
     """How many faces are the person's, and how many others are in the photo (None for a
-    video, whose faces are counted once per sampled frame)."""
+    video, whose faces come once per sampled frame: its matching faces are the most in one
+    frame)."""
     if result.score is None:
         return 0, None if video else len(result.faces)
-    matching = sum(
-        1
-        for f in result.faces
-        if f.similarity is not None
-        and (f.similarity == result.score or (threshold is not None and f.similarity >= threshold))
-    )
+    per_frame: dict[float | None, int] = {}
+    for f in result.faces:
+        if f.similarity is not None and (
+            f.similarity == result.score or (threshold is not None and f.similarity >= threshold)
+        ):
+            per_frame[f.time] = per_frame.get(f.time, 0) + 1
+    matching = max(per_frame.values(), default=0)
     return matching, None if video else len(result.faces) - matching
 
 

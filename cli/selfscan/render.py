@@ -153,7 +153,7 @@ def results_table(results: list[FileResult], title: str) -> Table:
         table.add_row(
             f"[{STYLE[r.status]}]{r.status}[/]",
             "" if r.score is None else f"{r.score:.3f}",
-            str(len(r.faces)),
+            str(r.face_count),
             escape(r.path),
         )
     return table

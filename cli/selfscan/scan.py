@@ -225,7 +225,7 @@ def scan(
             progress.path_hits += 1
             progress.index_seconds += now - progress.last_result
         progress.last_result = now
-        progress.faces += len(result.faces)
+        progress.faces += result.face_count
         progress.matches += result.status == "match"
         progress.counts[result.status] = progress.counts.get(result.status, 0) + 1
         progress.current = item.path

@@ -75,6 +75,17 @@ class FileResult:
     fingerprint: str | None = None  # of the content analysed (``fingerprints``): copies check it
 
     @property
+    def face_count(self) -> int:
+        """How many faces the item shows: for a video, the most found in one sampled frame (its
+        faces come once per frame, so the same person seen in ten frames is one face)."""
+        frames: dict[float, int] = {}
+        for f in self.faces:
+            if f.time is None:
+                return len(self.faces)
+            frames[f.time] = frames.get(f.time, 0) + 1
+        return max(frames.values(), default=0)
+
+    @property
     def best_face(self) -> FaceHit | None:
         """The face the score comes from (the most similar one), or None."""
         if self.score is None:

@@ -145,7 +145,7 @@ class CsvWriter:
             visible(result.path),  # a name: every control and bidi mark shown, as on screen
             result.status,
             "" if result.score is None else result.score,
-            len(result.faces),
+            result.face_count,
             "" if best is None else " ".join(str(v) for v in best.box),
             result.error or "",
             result.width or "",
