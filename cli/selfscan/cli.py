@@ -125,7 +125,15 @@ def find(
             "(the index is, unless --no-store).",
         ),
     ] = None,
-    profile: Annotated[str, typer.Option("--profile", "-p", help="Saved profile to use.")] = "me",
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Saved profile to use. With --me, the name of the person in those photos: "
+            "the name in the report and XMP sidecars, and the profile --save-profile stores.",
+        ),
+    ] = "me",
     save_profile: Annotated[
         bool, typer.Option("--save-profile", help="Store the --me photos as the profile.")
     ] = False,
