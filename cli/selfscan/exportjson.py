@@ -15,13 +15,15 @@ _MIN_TIME = -2_208_988_800  # 1900-01-01
 _MAX_TIME = 4_102_444_800  # 2100-01-01
 _EARLIEST = dt.datetime(1900, 1, 1)  # as _MIN_TIME
 _CLOCK_SLACK = dt.timedelta(days=2)  # a camera's clock a zone or two ahead of this machine's
-_ZERO_TIMES = (dt.datetime(1904, 1, 1), dt.datetime(1970, 1, 1))  # QuickTime's and Unix's epochs
+# QuickTime's, Unix's and zip's epochs, and where a camera whose clock was reset starts it
+_ZERO_TIMES = tuple(dt.datetime(y, 1, 1) for y in (1904, 1970, 1980, 2000))
 
 
 def plausible_time(moment: dt.datetime) -> bool:
     """Whether a camera's or a container's time can be when it was taken: not before 1900 nor
-    after today, and not a container's zero time (1904-01-01 or 1970-01-01 at midnight). A
-    clock never set says 0000, 9999 or its epoch."""
+    after today, and not a zero time (1904-01-01, 1970-01-01 or 1980-01-01 at midnight, a
+    container's or archive's epoch, or 2000-01-01 at midnight, a reset camera clock). A clock
+    never set says 0000, 9999 or its epoch."""
     naive = moment.replace(tzinfo=None)
     if naive in _ZERO_TIMES:
         return False

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .exportjson import camera_name, plausible_time
+from .filedates import name_time
 from .geometry import iou
 from .types import FileResult
 
@@ -31,7 +32,9 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     """The exposure facts of one result, JSON-ready.
 
     Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif, video,
-    export, posted: only when it was posted or sent, the export giving no capture time; None),
+    export, posted: only when it was posted or sent, the export giving no capture time;
+    file_name: a date or time in the file's name, such as a phone or messaging app writes;
+    None),
     ``has_location`` (coordinates or a place's name), ``latitude``, ``longitude``, ``place``,
     ``location_source``, ``camera``, ``upload_ip`` (where an export says it was uploaded from),
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
@@ -48,6 +51,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     source = _dict(facts.get("source"))
     video = _dict(facts.get("video"))
     taken, taken_source = _taken(photo, source, video)
+    if taken is None and (taken := name_time(result.path)):
+        taken_source = "file_name"
     lat, lon, where_from = _location(photo, source, video)
     place = _text(source.get("place"))
     if where_from is None and place:

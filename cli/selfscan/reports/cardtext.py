@@ -41,6 +41,7 @@ def when_text(facts: dict[str, Any]) -> str:
         "exif": "from the photo",
         "export": "from the export",
         "video": "from the video",
+        "file_name": "from the file name",
         "posted": "when it was posted or sent; the export gives no capture time",
     }
     said = origin.get(facts["taken_source"])
@@ -52,6 +53,8 @@ def clock_time(iso: str) -> str:
     """An ISO time as a person reads it, saying which clock: UTC (export times), an offset, or
     the camera's own clock when the photo does not say its zone."""
     text = iso.replace("T", " ")
+    if len(text) == 10:  # a date alone (from a file name): no clock to name
+        return text
     if text.endswith("Z"):
         return text[:-1] + " UTC"
     if len(text) > 19 and text[19] in "+-":
