@@ -17,6 +17,7 @@ from PIL import Image
 from selfscan import ops
 from selfscan.faces import DetectPlan, FaceAnalyzer
 from selfscan.reports import writer_for
+from selfscan.thumbs import hamming
 from selfscan.types import FileResult, ScanSummary
 from tests import imagegen
 
@@ -521,3 +522,31 @@ def test_a_place_says_where_it_came_from() -> None:
     size = {"width": 640, "height": 480}
     assert size_text({**size, "file_size": 43_210}) == "640 x 480 px, 43 kB"  # not "0.0 MB"
     assert size_text({**size, "file_size": 4_321_000}) == "640 x 480 px, 4.3 MB"
+
+
+def test_a_photo_read_turned_is_shown_the_right_way_up(
+    samples: dict[str, Path], tmp_path: Path, analyzer: FaceAnalyzer
+) -> None:
+    """A team photo stored upside down with no orientation tag is read turned; its card says so
+    and shows it, and his enlarged face, the right way up (as stored they were upside down)."""
+    from selfscan.images import decode
+    from selfscan.references import build_profile
+    from selfscan.thumbs import dhash, preview
+
+    stored = tmp_path / "scan-of-a-print.jpg"
+    with Image.open(samples["players"]) as im:
+        upright = im.convert("RGB")
+    upright.rotate(180).save(stored, quality=95)
+    (result,) = _scan([stored], samples["yaoming"])
+    assert result.status == "match" and result.facts["photo"]["turned"] == 180
+    shown = preview(result.path, result)
+    assert shown.jpeg is not None and shown.face is not None
+    thumb = Image.open(io.BytesIO(shown.jpeg))
+    assert hamming(dhash(thumb), dhash(upright)) <= 8
+    assert hamming(dhash(thumb), dhash(upright.rotate(180))) > 20
+    face = decode(shown.face, 640)
+    found = analyzer.embed(face, analyzer.detect(face, DetectPlan(long_sides=(640,))))
+    him = build_profile(analyzer, [samples["yaoming"]]).references[0].embedding
+    assert max(float(f.embedding @ him) for f in found if f.embedding is not None) > 0.4
+    page = _report([result])
+    assert "upside down, with no orientation tag: read and shown turned 180° clockwise" in page

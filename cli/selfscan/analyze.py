@@ -178,14 +178,18 @@ def _analyse(source: str | bytes, job: Job) -> Analysis:
     if faces:
         faces, clarity = _analyzer.embed_scored(_sharper(source, image, faces, job.mode), faces)
     tried = turns_to_try(job.mode, image, faces, clarity)
-    if tried:
-        faces = _turned(image, plan, clarity, tried) or faces
+    turned = _turned(image, plan, clarity, tried) if tried else None
+    facts = _photo_facts(source)
+    if turned is not None:
+        faces, turns = turned
+        # Said, so that a person (and the report's thumbnail) sees the photo the right way up.
+        facts.setdefault("photo", {})["turned"] = 90 * turns
     return Analysis(
         faces=tuple(faces),
         width=image.width,
         height=image.height,
         orientation=image.orientation,
-        facts=_photo_facts(source),
+        facts=facts,
     )
 
 
@@ -206,16 +210,20 @@ def _sharper(
 
 def _turned(
     image: DecodedImage, plan: DetectPlan, clarity: list[float], tried: tuple[int, ...]
-) -> list[Face] | None:
-    """Faces of a photo stored sideways or upside down without an EXIF orientation, or None
-    when it is the right way up (see ``turns.best_turn``). Boxes and landmarks come back in the
+) -> tuple[list[Face], int] | None:
+    """Faces of a photo stored sideways or upside down without an EXIF orientation, and the
+    quarter turns (clockwise) that show it upright; None when it is the right way up (see
+    ``turns.best_turn``) or nothing is found turned. Boxes and landmarks come back in the
     coordinates of ``image`` as stored."""
     assert _analyzer is not None
     best = best_turn(_analyzer, image, clarity, tried)
     if best is None:
         return None
     turns, turned = best
-    return [turn_back(f, turns, image.width, image.height) for f in _analyzer.analyze(turned, plan)]
+    faces = [
+        turn_back(f, turns, image.width, image.height) for f in _analyzer.analyze(turned, plan)
+    ]
+    return (faces, turns) if faces else None
 
 
 def _photo_facts(source: str | bytes) -> dict:

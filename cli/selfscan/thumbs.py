@@ -77,10 +77,16 @@ def preview(
             face = _enlarged_face(
                 lambda side: _video_frame(source, best_time, side), result, frame.width
             )
-            return Preview(_encode(_boxed(frame, result, threshold)), None, face)
+            return Preview(_encode(_boxed(frame, result, threshold)), None, _encoded(face))
         im = open_for_thumbnail(source, max_side)
         face = _enlarged_face(lambda side: open_for_thumbnail(source, side), result, im.width)
-        return Preview(_encode(_boxed(im, result, threshold)), dhash(im), face)
+        # A photo stored turned (read turned: facts.photo.turned) is shown the right way up.
+        turned = _turned(result)
+        return Preview(
+            _encode(_upright(_boxed(im, result, threshold), turned)),
+            dhash(im),
+            None if face is None else _encode(_upright(face, turned)),
+        )
     except FileError:
         return Preview(None, None)
     except Exception:  # a preview is never worth failing a report for
@@ -141,9 +147,24 @@ def _boxed(im: Image.Image, result: FileResult, threshold: float | None) -> Imag
     return im
 
 
+def _turned(result: FileResult) -> int:
+    """The degrees (clockwise) that show a photo read turned the right way up; 0 for others."""
+    photo = result.facts.get("photo")
+    turned = photo.get("turned") if isinstance(photo, dict) else None
+    return turned if turned in (90, 180, 270) else 0
+
+
+def _upright(im: Image.Image, turned: int) -> Image.Image:
+    return im.rotate(-turned, expand=True) if turned else im
+
+
+def _encoded(im: Image.Image | None) -> bytes | None:
+    return None if im is None else _encode(im)
+
+
 def _enlarged_face(
     load: Callable[[int], Image.Image | None], result: FileResult, thumb_width: int
-) -> bytes | None:
+) -> Image.Image | None:
     """The best face with a margin, about ``FACE_SIDE`` px, when it is under ``SMALL_IN_THUMB``
     px tall in the thumbnail (a 45 px face in a 12 MP photo is 4 px there: nobody can check
     it by eye). ``load(long_side)`` gives the photo, or a video's best frame, at the size that
@@ -167,7 +188,7 @@ def _enlarged_face(
     crop = im.crop((round(cx - half), round(cy - half), round(cx + half), round(cy + half)))
     if max(crop.size) > FACE_SIDE:
         crop.thumbnail((FACE_SIDE, FACE_SIDE), Image.Resampling.LANCZOS)
-    return _encode(crop)
+    return crop
 
 
 def _encode(im: Image.Image) -> bytes:

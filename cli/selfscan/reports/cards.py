@@ -89,6 +89,7 @@ def card(group: list[Entry]) -> str:
         )
 
     rows.append(("Pages or frames", _across(group, pages, "")))
+    rows.append(("Stored", _stored_turned(best.result)))
     if facts.get("appearances"):
         seen = [minutes_seconds(t) for t in facts["appearances"]]
         more = f" and {len(seen) - 20} more times" if len(seen) > 20 else ""
@@ -117,6 +118,16 @@ def card(group: list[Entry]) -> str:
         f"<h3>{escape_name(base_name(best.result.path))}</h3><dl>{dl}</dl>"
         f"{listed}</div></article>\n"
     )
+
+
+def _stored_turned(result: FileResult) -> str:
+    """What a card says of a photo stored turned without an orientation tag, read turned."""
+    photo = result.facts.get("photo")
+    turned = photo.get("turned") if isinstance(photo, dict) else None
+    if turned not in (90, 180, 270):
+        return ""
+    how = "upside down" if turned == 180 else "on its side"
+    return f"{how}, with no orientation tag: read and shown turned {turned}° clockwise"
 
 
 def _across(group: list[Entry], show: Callable[[dict[str, Any]], str], none: str) -> str:
