@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from selfscan.exports import empty_source
-from selfscan.exposure import exposure_facts, group_duplicates, iso_time
+from selfscan.exposure import exposure_facts, iso_time
+from selfscan.grouping import group_duplicates
 from selfscan.images import _ORIENT_OPS
 from selfscan.reports import writer_for
 from selfscan.reports.records import CSV_COLUMNS, record

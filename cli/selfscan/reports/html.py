@@ -14,7 +14,8 @@ import base64
 from typing import IO
 
 from ..errors import FileError
-from ..exposure import exposure_facts, group_duplicates
+from ..exposure import exposure_facts
+from ..grouping import group_duplicates
 from ..locate import read_many, split_path
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary

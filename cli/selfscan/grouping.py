@@ -1,0 +1,118 @@
+"""Which results in a report are one photo: copies of it (the same file in two exports, a
+resized or re-encoded copy) fold into one entry with all its locations, by perceptual hash.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .geometry import iou
+from .types import FileResult
+
+DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
+SAME_PLACE = 0.5  # IoU of the best faces' relative boxes in two copies of one photo
+_ASPECT_TOLERANCE = 0.03
+
+
+def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[FileResult]]:
+    """Group results that are the same photo: nearly equal perceptual hashes (at most
+    ``DUPLICATE_BITS`` of 64 differ), the same aspect ratio, and your face in the same place
+    (the best faces' boxes, relative to the photo, overlapping by ``SAME_PLACE`` IoU or more:
+    two shots of one scene hash alike, but a copy has you where the original does), and no two
+    different capture times in their EXIF (a burst of shots a second apart). A photo
+    joins the first group whose first photo it copies, never through another copy, so
+    near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
+    joins an earlier one of identical content (the same fingerprint), or is a group of its own.
+    Groups keep the input order, and are ordered by their first member."""
+    values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
+    identical: dict[str, int] = {}  # fingerprint of each unhashed group's first member
+    # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
+    buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
+    leader = list(range(len(entries)))
+    taken = [_captured(result) for result, _ in entries]
+    # The fractions of a second each group's photos were taken at: a copy without one may lead
+    # a group that the frames of one burst, each with its own, must not all join.
+    fractions: dict[int, set[str]] = {}
+    for i, value in enumerate(values):
+        if value is None:
+            content = entries[i][0].fingerprint
+            if content is not None:
+                leader[i] = identical.setdefault(content, i)
+            continue
+        keys = [(band, (value >> (8 * band)) & 0xFF) for band in range(8)]
+        candidates = sorted({j for key in keys for j in buckets.get(key, ())})
+        fraction = taken[i][1] if taken[i] is not None else None
+        for j in candidates:
+            other = values[j]
+            assert other is not None
+            a, b = entries[i][0], entries[j][0]
+            if (
+                (value ^ other).bit_count() <= DUPLICATE_BITS
+                and _same_shape(a, b)
+                and _same_place(a, b)
+                and _same_second(taken[i], taken[j])
+                and (fraction is None or fractions[j] <= {fraction})
+            ):
+                leader[i] = j
+                if fraction is not None:
+                    fractions[j].add(fraction)
+                break
+        else:
+            for key in keys:
+                buckets.setdefault(key, []).append(i)
+            fractions[i] = {fraction} if fraction is not None else set()
+    groups: dict[int, list[FileResult]] = {}
+    for i, (result, _) in enumerate(entries):
+        groups.setdefault(leader[i], []).append(result)
+    return list(groups.values())  # a dict keeps the order of each group's first member
+
+
+def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
+    """The best-matching face's box as fractions of the photo's width and height."""
+    best = result.best_face
+    if best is None or not (result.width and result.height):
+        return None
+    x1, y1, x2, y2 = best.box
+    w, h = result.width, result.height
+    return x1 / w, y1 / h, x2 / w, y2 / h
+
+
+def _same_place(a: FileResult, b: FileResult) -> bool:
+    box_a, box_b = _best_box(a), _best_box(b)
+    if box_a is None or box_b is None:
+        return True
+    return iou(box_a, box_b) >= SAME_PLACE
+
+
+def _captured(result: FileResult) -> tuple[str, str | None] | None:
+    """The EXIF capture time as the camera's clock showed it (a copy may lose the zone), and
+    its fraction of a second when recorded."""
+    photo = _dict(result.facts.get("photo"))
+    value, subsec = photo.get("captured_at"), photo.get("captured_subsec")
+    if not isinstance(value, str):
+        return None
+    if not isinstance(subsec, str) or not subsec.isdigit():
+        return value[:19], None
+    return value[:19], subsec.rstrip("0") or "0"  # "5" and "500" are both half a second
+
+
+def _same_second(a: tuple[str, str | None] | None, b: tuple[str, str | None] | None) -> bool:
+    """Not two different capture times, to the second: a copy keeps the original's, or has
+    none (a messaging app strips EXIF), while the shots of a burst are each taken at their own
+    second, or fraction of one (``group_duplicates`` compares those)."""
+    return a is None or b is None or a[0] == b[0]
+
+
+def _is_hash(value: str | None) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-fA-F]{1,16}", value) is not None
+
+
+def _same_shape(a: FileResult, b: FileResult) -> bool:
+    if not (a.width and a.height and b.width and b.height):
+        return True
+    return abs(a.width / a.height - b.width / b.height) <= _ASPECT_TOLERANCE * (a.width / a.height)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
