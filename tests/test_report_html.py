@@ -257,6 +257,36 @@ def test_identical_videos_are_one_card(samples: dict[str, Path], tmp_path: Path)
     assert 'alt="the best frame of the video a.mp4, the face boxed"' in cards[0]
 
 
+def test_a_live_photo_is_one_card(samples: dict[str, Path], tmp_path: Path) -> None:
+    """A phone saves a Live Photo as a still and a short video of one name side by side: one
+    moment, one photo of you, not two. A video of another name, or in another folder, is not
+    folded into it."""
+    import numpy as np
+
+    pytest.importorskip("av")
+    phone, other = tmp_path / "DCIM", tmp_path / "elsewhere"
+    phone.mkdir()
+    other.mkdir()
+    him = Image.open(samples["yaoming"]).convert("RGB").resize((240, 296))
+    him.save(phone / "IMG_0001.JPG", quality=95)
+    videos = (phone / "IMG_0001.MOV", phone / "IMG_0002.MOV", other / "IMG_0001.MOV")
+    for n, video in enumerate(videos):  # each its own content, not copies of one video
+        imagegen.encode_video(video, [np.asarray(him)] * (10 + n), fps=10, codec="mpeg4")
+    found = _scan([phone, other], samples["yaoming"])
+    assert {Path(r.path).parent.name + "/" + Path(r.path).name: r.status for r in found} == {
+        "DCIM/IMG_0001.JPG": "match",
+        "DCIM/IMG_0001.MOV": "match",
+        "DCIM/IMG_0002.MOV": "match",
+        "elsewhere/IMG_0001.MOV": "match",
+    }
+    page = _report(found)
+    cards = page.split('<section id="matches">', 1)[1].split("<article")[1:]
+    assert len(cards) == 3 and _summary(page)["Photos of you"].startswith("3 (4 files")
+    live = next(c for c in cards if "IMG_0001.JPG" in c)
+    assert "2 copies" in live and "DCIM/IMG_0001.MOV" in live
+    assert "IMG_0002.MOV" not in live and "elsewhere" not in live
+
+
 def test_copies_grouped_into_one_entry(page: str) -> None:
     matches = page.split('<section id="matches">', 1)[1].split("</section>", 1)[0]
     cards = matches.split("<article")[1:]

@@ -23,8 +23,9 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     different capture times in their EXIF (a burst of shots a second apart). A photo
     joins the first group whose first photo it copies, never through another copy, so
     near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
-    joins an earlier one of identical content (the same fingerprint), or is a group of its own.
-    Groups keep the input order, and are ordered by their first member."""
+    joins an earlier one of identical content (the same fingerprint), or, when it is a Live
+    Photo's video, the group of its still (the same name in the same folder), or is a group of
+    its own. Groups keep the input order, and are ordered by their first member."""
     values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
     identical: dict[str, int] = {}  # fingerprint of each unhashed group's first member
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
@@ -62,10 +63,32 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
             for key in keys:
                 buckets.setdefault(key, []).append(i)
             fractions[i] = {fraction} if fraction is not None else set()
+    _pair_live_photos(entries, leader)
     groups: dict[int, list[FileResult]] = {}
     for i, (result, _) in enumerate(entries):
         groups.setdefault(leader[i], []).append(result)
     return list(groups.values())  # a dict keeps the order of each group's first member
+
+
+def _pair_live_photos(entries: list[tuple[FileResult, str | None]], leader: list[int]) -> None:
+    """Fold a Live Photo's video into its still's group: a phone saves one moment as a photo
+    and a short video of one name side by side (``IMG_0001.HEIC``, ``IMG_0001.MOV``)."""
+    stills: dict[str, int] = {}
+    for i, (result, _) in enumerate(entries):
+        if leader[i] == i and not result.facts.get("video"):
+            stills.setdefault(_without_extension(result.path), i)
+    for i, (result, _) in enumerate(entries):
+        still = stills.get(_without_extension(result.path))
+        if leader[i] == i and result.facts.get("video") and still is not None:
+            for k, lead in enumerate(leader):
+                if lead == i:
+                    leader[k] = still
+
+
+def _without_extension(path: str) -> str:
+    folder, _, name = path.rpartition("/")
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return f"{folder}/{stem}".casefold()
 
 
 def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
