@@ -101,6 +101,39 @@ def test_running_again_adds_only_new_matches(
     assert relinked[0].dest == linked[0].dest
 
 
+@pytest.mark.parametrize("mode", ["copy", "link"])
+def test_a_renamed_photo_or_an_identical_copy_is_there_already(
+    originals: Path, tmp_path: Path, mode: str
+) -> None:
+    """A photo renamed or moved since it was gathered, and a second identical copy of one in
+    the same run, are found in the destination under whatever name they have there (each run
+    used to add them again: three files of one photo after a rename)."""
+    dest = tmp_path / "out"
+    team = originals / "a/players.jpg"
+    twin = originals / "b/team-copy.jpg"
+    shutil.copyfile(team, twin)
+    first = organise([_match(team), _match(twin)], dest, mode, xmp=False, person="me")  # type: ignore[arg-type]
+    assert [(p.dest.name, p.existing) for p in first] == [
+        ("players.jpg", False),
+        ("players.jpg", True),
+    ]
+    renamed = originals / "b" / "renamed.jpg"
+    team.rename(renamed)
+    again = organise([_match(renamed), _match(twin)], dest, mode, xmp=False, person="me")  # type: ignore[arg-type]
+    assert [(p.dest.name, p.existing) for p in again] == [
+        ("players.jpg", True),
+        ("players.jpg", True),
+    ]
+    assert sorted(p.name for p in dest.iterdir()) == [GATHERED_MARKER, "players.jpg"]
+    # A different photo of the same size is not taken for it.
+    other = originals / "b" / "other.jpg"
+    data = bytearray(renamed.read_bytes())
+    data[-3] ^= 0xFF
+    other.write_bytes(bytes(data))
+    (placed,) = organise([_match(other)], dest, mode, xmp=False, person="me")  # type: ignore[arg-type]
+    assert (placed.dest.name, placed.existing) == ("other.jpg", False)
+
+
 def test_bytes_kept_under_a_numbered_name_are_found(originals: Path, tmp_path: Path) -> None:
     """The user's own file took ``players.jpg``, so the match went to ``players (2).jpg``;
     once that file is moved away, a new run finds the match under its numbered name instead

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class Taken:
     def __init__(self, dest: Path) -> None:
         self.dest = dest
         self.names: dict[str, list[str]] = {}
+        self._sizes: dict[int, list[str]] | None = None  # listed when first asked
         try:
             listed = os.listdir(dest)
         except OSError:
@@ -77,8 +79,25 @@ class Taken:
         for name in listed:
             self.add(name)
 
-    def add(self, name: str) -> None:
+    def add(self, name: str, size: int | None = None) -> None:
         self.names.setdefault(_unnumbered(name), []).append(name)
+        if self._sizes is not None and size is not None:
+            self._sizes.setdefault(size, []).append(name)
+
+    def of_size(self, size: int) -> list[Path]:
+        """The destination's regular files of ``size`` bytes, under any name: a photo renamed
+        or moved since it was gathered, or an identical copy of one, is there already."""
+        if self._sizes is None:
+            self._sizes = {}
+            for names in self.names.values():
+                for name in names:
+                    try:
+                        st = os.lstat(self.dest / name)
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        self._sizes.setdefault(st.st_size, []).append(name)
+        return [self.dest / n for n in sorted(self._sizes.get(size, []))]
 
     def variants(self, name: str) -> list[Path]:
         """The destination's files named ``name`` or a numbered variant of it (for a name that

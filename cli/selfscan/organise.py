@@ -4,8 +4,9 @@ and optionally XMP sidecars that tag your face for photo managers.
 Originals are only ever read. Every file is created new (``O_EXCL``) under a sanitised base name
 inside the destination, so no name from a file system or an archive can write outside it or
 replace anything there; clashing names become ``name (2).jpg``, ``name (3).jpg``, … A match whose
-exact bytes are already there under its name or a numbered variant of it is left as it is, so
-running the same command again adds only the new matches.
+exact bytes are already there, under any name, is left as it is, so running the same command
+again adds only the new matches (not a photo renamed or moved since, nor a second identical
+copy).
 
 A hard link shares its data with the original: an editor that changes the linked file in place
 changes the original too. Sidecars are the safe way to add tags.
@@ -175,7 +176,9 @@ def _place(
             raise FileError(f"cannot read: {exc.strerror or exc}") from None
         if now != result.fingerprint:
             raise FileError("changed since it was scanned (scan again to include it)")
-    for there in taken.variants(name):
+    size = len(data) if data is not None else _size(source)
+    # Its name first, then any file of its size: renamed or moved since, or an identical copy.
+    for there in dict.fromkeys([*taken.variants(name), *taken.of_size(size)]):
         same = _same_file(there, source, data)
         if same is not None:
             return there, same, True
@@ -193,9 +196,16 @@ def _place(
                 placed = (target, False, False)
         except FileExistsError:
             continue  # taken meanwhile: try the next name
-        taken.add(target.name)
+        taken.add(target.name, size)
         return placed
     raise FileError(f"no free name for {name} in {dest}")
+
+
+def _size(source: str) -> int:
+    try:
+        return os.stat(source).st_size
+    except OSError as exc:
+        raise FileError(f"cannot read: {exc.strerror or exc}") from None
 
 
 def _same_file(target: Path, source: str, data: bytes | None) -> bool | None:
