@@ -906,6 +906,32 @@ def test_the_copy_destination_inside_the_library_is_not_scanned(
         assert "not scanned" not in err  # and not said to be left out
 
 
+def test_a_gathered_link_whose_photo_changed_since_is_said(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """A hard link placed by --link-to is the original file: a photo overwritten in place by
+    someone else's shows that one in the gathered folder too, its sidecar still tagging you.
+    The next run says so, naming the link, whichever of --link-to or --copy-to it runs with."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    dest = tmp_path / "me"
+    team = library / "players.jpg"
+    code, _, err = run("find", str(library), "--link-to", str(dest), "--xmp")
+    assert code == 0 and (dest / "players.jpg").stat().st_ino == team.stat().st_ino, err
+    code, _, err = run("find", str(library), "--link-to", str(dest))
+    assert code == 0 and "no longer shows you" not in err  # still him: nothing to say
+    with open(team, "r+b") as fh:  # replaced in place, as cp or an editor does
+        fh.write(samples["gdp"].read_bytes())
+        fh.truncate()
+    for option in ("--link-to", "--copy-to"):
+        code, _, err = run("find", str(library), option, str(dest))
+        said = " ".join(err.split())
+        assert code == 0, err
+        assert f"{dest / 'players.jpg'} is a hard link to {team}, which no longer shows you" in said
+        assert "(and its .xmp, which tags you in it)" in said
+    code, _, err = run("find", str(library), "--copy-to", str(tmp_path / "other"))
+    assert "no longer shows you" not in err
+
+
 def test_an_earlier_report_left_by_a_killed_scan_is_cleaned_up(
     samples: dict[str, Path], library: Path, tmp_path: Path
 ) -> None:

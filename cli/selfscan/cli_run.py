@@ -16,7 +16,14 @@ from . import render
 from .cli_boundary import ignore_signals, interrupted_status, stdout_closed, utf8_stdout
 from .config import data_dir
 from .errors import OutputError
-from .ops import FindRequest, OrganiseRequest, organise_matches, prepare_find
+from .ops import (
+    FindRequest,
+    OrganiseRequest,
+    hard_links,
+    organise_matches,
+    prepare_find,
+    stale_link,
+)
 from .render import escape
 from .reports import FileReport, Writer, writer_for
 from .types import FileResult, ScanSummary
@@ -60,6 +67,10 @@ def run_find(
             raise
     kept: list[FileResult] = []
     matched: list[FileResult] = []
+    # Links an earlier --link-to placed show what their originals show now: one changed in
+    # place since may no longer be you.
+    links = hard_links(organise) if organise is not None else {}
+    stale: list[tuple[Path, FileResult]] = []
     errors: list[FileResult] = []
     started = time.monotonic()
     interrupted = False
@@ -78,6 +89,8 @@ def run_find(
                     errors.append(result)
                 if result.status == "match" and organise is not None:
                     matched.append(result)
+                if links and (link := stale_link(links, result)) is not None:
+                    stale.append((link, result))
     except KeyboardInterrupt:
         interrupted = True
         ignore_signals()  # the summary and the report are next; a second Ctrl-C must not cut them
@@ -164,5 +177,13 @@ def run_find(
                 f"[red]no sidecar:[/] {escape(str(failed.dest))}: {escape(failed.xmp_error or '')}",
                 soft_wrap=True,
             )
+    for link, result in stale:
+        sidecar = " (and its .xmp, which tags you in it)" if Path(f"{link}.xmp").exists() else ""
+        err.print(
+            f"[yellow]note:[/] {escape(str(link))} is a hard link to {escape(result.path)}, "
+            f"which no longer shows you ({result.status}: it changed since it was gathered); "
+            f"delete it{sidecar} if it should not be there",
+            soft_wrap=True,
+        )
     if interrupted:
         raise typer.Exit(interrupted_status())

@@ -1,5 +1,6 @@
 """Names in the folder matches are gathered into: a safe base name for any path or archive
-member, and the names already taken there (``name.jpg``, ``name (2).jpg``, …)."""
+member, the names already taken there (``name.jpg``, ``name (2).jpg``, …), and which of its
+files are hard links (``--link-to``), which show whatever their original shows now."""
 
 from __future__ import annotations
 
@@ -119,3 +120,30 @@ def _unnumbered(name: str) -> str:
 def free(path: Path) -> bool:
     """Neither the file nor its sidecar name is taken (a dangling link counts as taken)."""
     return not os.path.lexists(path) and not os.path.lexists(f"{path}.xmp")
+
+
+def hard_links(dest: Path) -> dict[tuple[int, int], Path]:
+    """The regular files in ``dest`` with another name somewhere (a link count over 1), by
+    device and inode: what ``--link-to`` placed there."""
+    found: dict[tuple[int, int], Path] = {}
+    try:
+        with os.scandir(dest) as entries:
+            for entry in entries:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    found[(st.st_dev, st.st_ino)] = Path(entry.path)
+    except OSError:
+        return {}
+    return found
+
+
+def linked_from(links: dict[tuple[int, int], Path], path: str) -> Path | None:
+    """The file in ``links`` that is ``path`` itself (another name of it), or None."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return links.get((st.st_dev, st.st_ino))

@@ -18,6 +18,7 @@ from .config import data_dir, ensure_data_dir, refuse_url
 from .errors import EnrollError, InputError, ProfileError
 from .faces import FaceAnalyzer
 from .index import Index, open_index
+from .locate import split_path
 from .match import Thresholds, thresholds_for
 from .models import (
     active_pack_name,
@@ -102,6 +103,26 @@ def prepare_destination(req: OrganiseRequest) -> None:
     from .organise import prepare_destination
 
     prepare_destination(req.dest)
+
+
+def hard_links(req: OrganiseRequest) -> dict[tuple[int, int], Path]:
+    """The files in ``req.dest`` that are hard links, placed by ``--link-to`` (see
+    ``stale_link``)."""
+    from .destnames import hard_links
+
+    return hard_links(req.dest)
+
+
+def stale_link(links: dict[tuple[int, int], Path], result: FileResult) -> Path | None:
+    """The gathered hard link to ``result``'s file when the file no longer shows you (changed
+    in place since it was gathered: a link shows what its original shows), else None."""
+    if not links or result.status not in ("no_match", "no_face"):
+        return None
+    if split_path(result.path)[1] is not None:  # an archive member: never linked
+        return None
+    from .destnames import linked_from
+
+    return linked_from(links, result.path)
 
 
 def organise_matches(
