@@ -61,6 +61,10 @@ def forget(
 ) -> None:
     """Delete what selfscan stored, and say what was removed.
 
+    The exit status is 0 when what was named is gone, also when it was
+    not stored (forgetting twice is fine), and 1 when something could not
+    be deleted or the request is unclear.
+
     [bold]Examples[/]
 
       selfscan forget --profile me

@@ -115,7 +115,7 @@ def _forget(
             )
         leftovers = [p for p in profile_files() if p.name.startswith(f".{path.name}.tmp")]
         if not path.exists() and not leftovers:
-            raise ProfileError(f"no profile named {profile!r}; 'selfscan data' lists them")
+            removed.append(_absent(f"no profile named {profile!r}; 'selfscan data' lists them"))
         rm(path, f"profile {profile}")
         for temp in leftovers:  # an interrupted save of this profile: its embeddings too
             rm(temp, "profile temp file")
@@ -151,24 +151,30 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     """Remove from profile ``name`` the references made from ``photos`` (given as paths, or
     as the file names ``selfscan data`` shows); the profile file goes when none is left."""
     if not (profiles_dir() / f"{check_name(name)}.json").exists():
-        raise ProfileError(f"no profile named {name!r}; 'selfscan data' lists them")
+        return [_absent(f"no profile named {name!r}; 'selfscan data' lists them")]
     stored = load_profile(name)
     sources = {r.source for r in stored.references}
     chosen: set[str] = set()
+    absent: list[Removed] = []
     for photo in photos:
         found = {str(Path(photo).expanduser().resolve()), photo} & sources
         found = found or {s for s in sources if Path(s).name == photo}
         if not found:
-            raise ProfileError(
-                f"profile {name!r} holds no reference photo {photo!r}; 'selfscan data' lists "
-                "its photos"
+            absent.append(
+                _absent(
+                    f"profile {name!r} holds no reference photo {photo!r}; 'selfscan data' "
+                    "lists its photos"
+                )
             )
+            continue
         if len(found) > 1:
             raise ProfileError(
                 f"profile {name!r} holds {len(found)} photos named {photo!r} "
                 f"({', '.join(sorted(found))}): give the one to remove by its path"
             )
         chosen |= found
+    if not chosen:
+        return absent
     kept = without(stored, chosen)
     path = profiles_dir() / f"{name}.json"
     size = size_of(path)
@@ -180,7 +186,13 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     removed = [Removed(one + "s", source, 0, 1, one) for source in sorted(chosen)]
     if not kept.references:
         removed.append(Removed(f"profile {name} (no reference photo left)", str(path), size))
-    return removed
+    return removed + absent
+
+
+def _absent(what: str) -> Removed:
+    """What was asked to be forgotten and is not stored: said, and not an error (forgetting
+    twice ends where forgetting once does)."""
+    return Removed(what, "", 0, absent=True)
 
 
 def _forget_rows(paths: list[str], missing: bool) -> list[Removed]:

@@ -140,7 +140,9 @@ def forget_report(console: Console, removed: list[Any]) -> None:
         console.print("nothing to forget: no such data is stored")
         return
     for r in removed:
-        if r.count is not None:
+        if r.absent:
+            console.print(f"nothing to forget: {escape(r.what)}", soft_wrap=True)
+        elif r.count is not None:
             where = f": {escape(r.path)}" if r.path else ""
             what = r.one if r.count == 1 and r.one else r.what
             console.print(f"[green]forgot[/] {r.count} {escape(what)}{where}", soft_wrap=True)

@@ -48,6 +48,7 @@ class Removed:
     size: int
     count: int | None = None  # indexed items forgotten, for --path and --missing
     one: str | None = None  # ``what`` when ``count`` is 1
+    absent: bool = False  # nothing was there to delete: ``what`` says what was asked for
 
 
 def size_of(path: Path) -> int:
