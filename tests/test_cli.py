@@ -565,6 +565,25 @@ def test_output_dash_is_stdout_and_a_table_is_not_written_to_a_file(
     assert not (tmp_path / "r.txt").exists()
 
 
+def test_the_report_format_follows_the_file_name(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """``-o report.html`` without ``-f`` was refused ("the table is for the terminal"): the
+    file's extension names the format; ``-f`` still decides when given."""
+    me = str(samples["yaoming"])
+    for name, starts in (("r.html", "<!DOCTYPE html>"), ("r.CSV", "path,status"), ("r.json", "{")):
+        code, _, err = run("find", "--me", me, str(library), "-o", str(tmp_path / name))
+        assert code == 0, err
+        assert (tmp_path / name).read_text(encoding="utf-8").startswith(starts), name
+    code, _, err = run("find", "--me", me, str(library), "-o", str(tmp_path / "r.jsonl"))
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert code == 0 and {json.loads(line)["status"] for line in lines} >= {"match"}
+    code, _, err = run(
+        "find", "--me", me, str(library), "-f", "csv", "-o", str(tmp_path / "x.json")
+    )
+    assert code == 0 and (tmp_path / "x.json").read_text().startswith("path,status")
+
+
 def test_paths_reach_the_terminal_as_written(
     samples: dict[str, Path], tmp_path: Path, home: Path
 ) -> None:

@@ -138,8 +138,15 @@ def find(
         bool, typer.Option("--save-profile", help="Store the --me photos as the profile.")
     ] = False,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="table, jsonl, json, csv or html.")
-    ] = "table",
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, jsonl, json, csv or html (default: the table, or what -o FILE's "
+            "extension names).",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Write the report to this file ('-': stdout)."),
@@ -199,6 +206,7 @@ def find(
       selfscan find ~/Pictures --copy-to ~/Pictures/me --xmp
     """
     check_address_space()  # before any model's library is imported
+    fmt = fmt or format_for(output)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     targets = [given(p, "a path to scan") for p in paths]
@@ -224,7 +232,10 @@ def find(
     if fmt == "html" and output is None:
         raise InputError("--format html needs -o FILE (or -o - for standard output)")
     if fmt == "table" and output is not None:
-        raise InputError("the table is for the terminal: use -f jsonl, json, csv or html with -o")
+        raise InputError(
+            "the table is for the terminal: use -f jsonl, json, csv or html with -o (or name "
+            "the file so: report.html, found.jsonl, found.json, found.csv)"
+        )
     request = ops.FindRequest(
         paths=targets,
         me=mine,
@@ -247,6 +258,17 @@ def find(
         # Copies made last time inside a scanned folder are not new photos of you.
         request.skip.append(organise.dest)
     run_find(out, err, request, fmt, report, show_all, not no_progress, organise)
+
+
+_BY_EXTENSION = {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_BY_EXTENSION |= {".json": "json", ".csv": "csv"}
+
+
+def format_for(output: str | None) -> str:
+    """The format a report file's extension names (``-o report.html``), else the table."""
+    if output is None or output == "-":
+        return "table"
+    return _BY_EXTENSION.get(os.path.splitext(output)[1].lower(), "table")
 
 
 @app.command()
