@@ -193,6 +193,7 @@ def test_fatal_problems_are_one_line_without_traceback(args: list[str], message:
     assert code != 0
     assert message in out + err
     assert "Traceback" not in out + err
+    assert "enrolling" not in out  # refused before any work is said to start
 
 
 def test_group_photo_is_refused_as_reference(samples: dict[str, Path], library: Path) -> None:

@@ -284,6 +284,8 @@ def demo(
     [bold]Example[/]: selfscan demo
     """
     check_address_space()  # before any model's library is imported
+    if workers is not None and workers < 1:  # said before the demo starts, not after
+        raise InputError("--workers must be at least 1")
     with ops.demo_tempdir() as tmp:
         demo_files = ops.demo_library(Path(tmp))
         out.print(
