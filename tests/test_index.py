@@ -817,6 +817,28 @@ def test_a_damaged_index_is_one_line_of_advice_and_the_last_report_survives(
     assert done.returncode == 0 and len(report.read_text().splitlines()) == 3
 
 
+def test_doctor_says_what_sqlite_found_in_one_line(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """A damaged index page that only a full read finds: SQLite's report of it is several
+    lines, which doctor showed as one line with its line breaks escaped (``\\x0a``)."""
+    env = {**os.environ, "SELFSCAN_HOME": str(home)}
+    done = selfscan("find", "--me", samples["yaoming"], library, "--workers", "1", env=env)
+    assert done.returncode == 0, done.stderr
+    db_file = home / "index.sqlite"
+    with sqlite3.connect(db_file) as db:
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'files_fingerprint'")
+        page = root.fetchone()[0]
+    with open(db_file, "r+b") as fh:  # the cell pointers of that index's page
+        fh.seek((page - 1) * 4096 + 8)
+        fh.write(b"\xff" * 16)
+    doctor = selfscan("doctor", env=env)
+    line = next(x for x in doctor.stdout.splitlines() if "problem: the index" in x)
+    said = " ".join(doctor.stdout.split("problem: the index", 1)[1].split())
+    assert doctor.returncode == 1 and "is damaged" in line, doctor.stdout
+    assert "\\x0a" not in said and "*** in database main ***; On tree page" in said, said
+
+
 def test_a_data_dir_that_cannot_be_written_is_one_line_of_advice(
     samples: dict[str, Path], library: Path, home: Path
 ) -> None:

@@ -123,8 +123,10 @@ class Index:
         damaged. For ``doctor``: a scan finds damage only where it reads."""
         try:
             found = self.db.execute("PRAGMA quick_check").fetchone()[0]
-            if found != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed: {found}")
+            if found != "ok":  # "*** in database main ***\nPage 4: ...": one line to show
+                lines = [line.strip() for line in str(found).splitlines() if line.strip()]
+                said = "; ".join(lines[:3]) + ("; …" if len(lines) > 3 else "")
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {said}")
         except sqlite3.DatabaseError as exc:
             raise store_problem(self.path, exc) from None
 
