@@ -292,6 +292,32 @@ def test_data_lists_photos_and_forget_removes_one(
     assert not _profile_file(home).exists()
 
 
+def test_data_names_photos_that_share_a_name_by_path_and_says_which_are_gone(
+    samples: dict[str, Path], mirror: Path, tmp_path: Path
+) -> None:
+    """Two reference photos both named ``me.jpg`` read the same in ``data`` (and ``forget
+    --photo me.jpg`` then asks for a path, which ``data`` did not show); a reference photo
+    moved away was listed as if it were there."""
+    for n, folder in enumerate(("2019", "2021")):
+        (tmp_path / folder).mkdir()
+        src = mirror if n else samples["yaoming"]
+        shutil.copyfile(src, tmp_path / folder / "me.jpg")
+    moved = tmp_path / "old.jpg"
+    Image.open(samples["yaoming"]).resize((400, 520)).save(moved)
+    photos = [tmp_path / "2019/me.jpg", tmp_path / "2021/me.jpg", moved]
+    code, _, err = run("enroll", *map(str, photos), "--allow-unlike")
+    assert code == 0, err
+    moved.rename(tmp_path / "new.jpg")
+    code, out, _ = run("data")
+    # The table folds long paths over lines: read its "contents" column back whole.
+    contents = [line.split("│")[2] for line in out.splitlines() if line.count("│") >= 4]
+    said = "".join("".join(contents).split())
+    assert code == 0
+    for folder in ("2019", "2021"):
+        assert "".join(str((tmp_path / folder / "me.jpg").resolve()).split()) in said
+    assert "old.jpg(nolongerthere:movedordeleted" in said
+
+
 def test_more_photos_of_someone_else_do_not_take_the_profile_over(
     samples: dict[str, Path], home: Path, tmp_path: Path
 ) -> None:
