@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 
 import cv2
@@ -94,6 +95,8 @@ def _load(
         if (short := scarce(exc)) is not None:
             reason, transient = short.reason, True
         elif "truncated" in text or isinstance(exc, EOFError):
+            # Pillow's "(9 bytes not processed)" counts its buffer, not what the file lacks.
+            text = re.sub(r" \(\d+ bytes not processed\)", "", text)
             reason = f"truncated or damaged image data: {text}"
         else:
             reason = f"corrupt image data: {text}"
