@@ -113,16 +113,16 @@ def test_a_renamed_photo_or_an_identical_copy_is_there_already(
     twin = originals / "b/team-copy.jpg"
     shutil.copyfile(team, twin)
     first = organise([_match(team), _match(twin)], dest, mode, xmp=False, person="me")  # type: ignore[arg-type]
-    assert [(p.dest.name, p.existing) for p in first] == [
-        ("players.jpg", False),
-        ("players.jpg", True),
+    assert [(p.dest.name, p.existing, p.twin) for p in first] == [
+        ("players.jpg", False, False),
+        ("players.jpg", True, True),  # placed by this run, as the first
     ]
     renamed = originals / "b" / "renamed.jpg"
     team.rename(renamed)
     again = organise([_match(renamed), _match(twin)], dest, mode, xmp=False, person="me")  # type: ignore[arg-type]
-    assert [(p.dest.name, p.existing) for p in again] == [
-        ("players.jpg", True),
-        ("players.jpg", True),
+    assert [(p.dest.name, p.existing, p.twin) for p in again] == [
+        ("players.jpg", True, False),
+        ("players.jpg", True, False),
     ]
     assert sorted(p.name for p in dest.iterdir()) == [GATHERED_MARKER, "players.jpg"]
     # A different photo of the same size is not taken for it.

@@ -155,13 +155,18 @@ def run_find(
     if organise is not None and matched:
         done = organise_matches(matched, organise, session.thresholds.match, session.profile.name)
         placed = [d for d in done if d.error is None and not d.existing]
-        there = sum(d.existing for d in done)
+        there = sum(d.existing and not d.twin for d in done)
+        twins = sum(d.twin for d in done)
         linked = sum(d.linked for d in placed)
         verb = "copied"
         if organise.mode == "link":  # a link needs the same file system; else it is a copy
             verb = f"placed ({linked} linked, {len(placed) - linked} copied)"
         xmp_note = " with XMP face regions" if organise.xmp else ""
-        already = f" ({there} already there)" if there else ""
+        already = ", ".join(
+            ([f"{there} already there"] if there else [])
+            + ([f"{twins} identical to another match"] if twins else [])
+        )
+        already = f" ({already})" if already else ""
         where = escape(str(organise.dest))
         screen.print(
             f"{render.plural(len(placed), 'matched photo')} {verb} into {where}{xmp_note}{already}",

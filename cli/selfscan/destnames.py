@@ -73,6 +73,7 @@ class Taken:
         self.dest = dest
         self.names: dict[str, list[str]] = {}
         self._sizes: dict[int, list[str]] | None = None  # listed when first asked
+        self.placed: set[str] = set()  # the names this run placed
         try:
             listed = os.listdir(dest)
         except OSError:
@@ -81,7 +82,10 @@ class Taken:
             self.add(name)
 
     def add(self, name: str, size: int | None = None) -> None:
+        """Note ``name`` as taken; with its ``size``, as placed by this run."""
         self.names.setdefault(_unnumbered(name), []).append(name)
+        if size is not None:
+            self.placed.add(name)
         if self._sizes is not None and size is not None:
             self._sizes.setdefault(size, []).append(name)
 

@@ -46,6 +46,7 @@ class OrganisedFile:
     xmp: Path | None
     error: str | None = None
     existing: bool = False  # the destination already held these bytes: nothing was written
+    twin: bool = False  # ... because another match of this run, the same bytes, was placed
     xmp_error: str | None = None  # why the sidecar was not written (a full disk)
 
 
@@ -130,7 +131,10 @@ def organise(
             placed[i] = OrganisedFile(result.path, dest, False, None, exc.reason)
             return
         side, why = _write_sidecar(target, result, person, threshold) if xmp else (None, None)
-        placed[i] = OrganisedFile(result.path, target, linked, side, None, existing, why)
+        twin = existing and target.name in taken.placed
+        placed[i] = OrganisedFile(
+            result.path, target, linked, side, existing=existing, xmp_error=why, twin=twin
+        )
 
     for i, result in enumerate(matches):
         if split_path(result.path)[1] is None:
