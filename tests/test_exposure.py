@@ -186,9 +186,49 @@ def test_a_burst_is_not_one_photo_but_its_copies_are() -> None:
     # The copy without a fraction first: the frames, each with its own, do not all join it.
     groups = group_duplicates([(r, same) for r in (lost, *frames)])
     assert [[id(r) for r in g] for g in groups] == [[id(lost), id(frames[0])], [id(frames[1])]]
+    # A re-share without EXIF leads: two shots a second apart that both look like it must
+    # not both join it (one photo of you vanished from the count).
+    groups = group_duplicates([(r, same) for r in (stripped, *shots[:2], kept)])
+    assert [[id(r) for r in g] for g in groups] == [
+        [id(stripped), id(shots[0]), id(kept)],
+        [id(shots[1])],
+    ]
     # "5" and "500" are both half a second.
     half = [_result(_photo(captured_at=at, captured_subsec=sub)) for sub in ("5", "500")]
     assert len(group_duplicates([(r, same) for r in half])) == 1
+
+
+def test_a_live_photo_joins_its_still_wherever_the_still_went() -> None:
+    """A Live Photo's video (no hash) joins the group of its still of the same name and folder,
+    also when the still joined an earlier copy of it; another folder's, another name's, or a
+    name written otherwise does not."""
+    same = "00ff00ff00ff00ff"
+    backup = FileResult("/bak/IMG_0008.JPG", "match", 0.7)
+    still = FileResult("/dcim/IMG_0008.JPG", "match", 0.7)
+
+    def video(path: str) -> FileResult:
+        return FileResult(path, "match", 0.8, facts={"video": {"duration": 2.0}})
+
+    live, other, case, elsewhere = map(
+        video,
+        ("/dcim/IMG_0008.MOV", "/dcim/IMG_0009.MOV", "/dcim/img_0008.mov", "/Dcim/IMG_0008.MOV"),
+    )
+    groups = group_duplicates(
+        [
+            (backup, same),
+            (live, None),
+            (still, same),
+            (other, None),
+            (case, None),
+            (elsewhere, None),
+        ]
+    )
+    assert [[r.path for r in g] for g in groups] == [
+        ["/bak/IMG_0008.JPG", "/dcim/IMG_0008.MOV", "/dcim/IMG_0008.JPG"],
+        ["/dcim/IMG_0009.MOV"],
+        ["/dcim/img_0008.mov"],
+        ["/Dcim/IMG_0008.MOV"],
+    ]
 
 
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:

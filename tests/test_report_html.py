@@ -283,8 +283,26 @@ def test_a_live_photo_is_one_card(samples: dict[str, Path], tmp_path: Path) -> N
     cards = page.split('<section id="matches">', 1)[1].split("<article")[1:]
     assert len(cards) == 3 and _summary(page)["Photos of you"].startswith("3 (4 files")
     live = next(c for c in cards if "IMG_0001.JPG" in c)
+    assert "<h3>IMG_0001.JPG</h3>" in live  # the still leads, however the video scores
     assert "2 copies" in live and "DCIM/IMG_0001.MOV" in live
     assert "IMG_0002.MOV" not in live and "elsewhere" not in live
+
+
+def test_the_camera_original_leads_its_copies(samples: dict[str, Path], tmp_path: Path) -> None:
+    """A messaging app's re-share (no EXIF, recompressed, sorted first) headed the card of the
+    camera's original; the copy that keeps its capture time leads, scores aside."""
+    share, camera = tmp_path / "Android" / "WhatsApp Images", tmp_path / "DCIM"
+    share.mkdir(parents=True)
+    camera.mkdir()
+    shutil.copyfile(samples["players"], share / "IMG-20230715-WA0003.jpg")  # no EXIF
+    imagegen.recompressed(samples["players"], tmp_path / "q.jpg", 40)
+    _with_exif(tmp_path / "q.jpg", camera / "IMG_1234.jpg")
+    (tmp_path / "q.jpg").unlink()
+    found = _scan([tmp_path], samples["yaoming"])
+    assert [Path(r.path).name for r in found] == ["IMG-20230715-WA0003.jpg", "IMG_1234.jpg"]
+    assert (found[0].score or 0) > (found[1].score or 0)  # the re-share reads more clearly
+    cards = _report(found).split('<section id="matches">', 1)[1].split("<article")[1:]
+    assert len(cards) == 1 and "<h3>IMG_1234.jpg</h3>" in cards[0]
 
 
 def test_copies_grouped_into_one_entry(page: str) -> None:

@@ -20,7 +20,8 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     ``DUPLICATE_BITS`` of 64 differ), the same aspect ratio, and your face in the same place
     (the best faces' boxes, relative to the photo, overlapping by ``SAME_PLACE`` IoU or more:
     two shots of one scene hash alike, but a copy has you where the original does), and no two
-    different capture times in their EXIF (a burst of shots a second apart). A photo
+    different capture times in a group's EXIF (a burst of shots a second apart), whichever
+    photo leads it (a copy without EXIF may). A photo
     joins the first group whose first photo it copies, never through another copy, so
     near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
     joins an earlier one of identical content (the same fingerprint), or, when it is a Live
@@ -32,8 +33,10 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
     leader = list(range(len(entries)))
     taken = [_captured(result) for result, _ in entries]
-    # The fractions of a second each group's photos were taken at: a copy without one may lead
-    # a group that the frames of one burst, each with its own, must not all join.
+    # The capture times (to the second) and fractions of a second of each group's photos: a
+    # copy without either (a messaging app strips EXIF) may lead a group that photos taken at
+    # two different times, or the frames of one burst, must not all join.
+    seconds: dict[int, set[str]] = {}
     fractions: dict[int, set[str]] = {}
     for i, value in enumerate(values):
         if value is None:
@@ -43,7 +46,7 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
             continue
         keys = [(band, (value >> (8 * band)) & 0xFF) for band in range(8)]
         candidates = sorted({j for key in keys for j in buckets.get(key, ())})
-        fraction = taken[i][1] if taken[i] is not None else None
+        second, fraction = taken[i] if taken[i] is not None else (None, None)
         for j in candidates:
             other = values[j]
             assert other is not None
@@ -52,17 +55,19 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
                 (value ^ other).bit_count() <= DUPLICATE_BITS
                 and _same_shape(a, b)
                 and _same_place(a, b)
-                and _same_second(taken[i], taken[j])
+                and (second is None or seconds[j] <= {second})
                 and (fraction is None or fractions[j] <= {fraction})
             ):
                 leader[i] = j
-                if fraction is not None:
-                    fractions[j].add(fraction)
                 break
         else:
             for key in keys:
                 buckets.setdefault(key, []).append(i)
-            fractions[i] = {fraction} if fraction is not None else set()
+            seconds[i], fractions[i] = set(), set()
+        if second is not None:
+            seconds[leader[i]].add(second)
+        if fraction is not None:
+            fractions[leader[i]].add(fraction)
     _pair_live_photos(entries, leader)
     groups: dict[int, list[FileResult]] = {}
     for i, (result, _) in enumerate(entries):
@@ -71,24 +76,27 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
 
 
 def _pair_live_photos(entries: list[tuple[FileResult, str | None]], leader: list[int]) -> None:
-    """Fold a Live Photo's video into its still's group: a phone saves one moment as a photo
-    and a short video of one name side by side (``IMG_0001.HEIC``, ``IMG_0001.MOV``)."""
+    """Fold a Live Photo's video into the group of its still, whichever group that is (the
+    still may have joined a copy of it): a phone saves one moment as a photo and a short video
+    of one name side by side (``IMG_0001.HEIC``, ``IMG_0001.MOV``)."""
     stills: dict[str, int] = {}
     for i, (result, _) in enumerate(entries):
-        if leader[i] == i and not result.facts.get("video"):
+        if not result.facts.get("video"):
             stills.setdefault(_without_extension(result.path), i)
     for i, (result, _) in enumerate(entries):
         still = stills.get(_without_extension(result.path))
         if leader[i] == i and result.facts.get("video") and still is not None:
+            target = leader[still]
             for k, lead in enumerate(leader):
                 if lead == i:
-                    leader[k] = still
+                    leader[k] = target
 
 
 def _without_extension(path: str) -> str:
+    """The path without its extension: the same folder and name, written the same way."""
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-    return f"{folder}/{stem}".casefold()
+    return f"{folder}/{stem}"
 
 
 def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
@@ -118,13 +126,6 @@ def _captured(result: FileResult) -> tuple[str, str | None] | None:
     if not isinstance(subsec, str) or not subsec.isdigit():
         return value[:19], None
     return value[:19], subsec.rstrip("0") or "0"  # "5" and "500" are both half a second
-
-
-def _same_second(a: tuple[str, str | None] | None, b: tuple[str, str | None] | None) -> bool:
-    """Not two different capture times, to the second: a copy keeps the original's, or has
-    none (a messaging app strips EXIF), while the shots of a burst are each taken at their own
-    second, or fraction of one (``group_duplicates`` compares those)."""
-    return a is None or b is None or a[0] == b[0]
 
 
 def _is_hash(value: str | None) -> bool:

@@ -96,7 +96,7 @@ class HtmlWriter:
         groups = group_duplicates([(e.result, e.phash) for e in self.entries])
         photos = [[by_result[id(r)] for r in g] for g in groups]
         for group in photos:
-            group.sort(key=lambda e: -(e.result.score or 0.0))
+            group.sort(key=_lead_order)
         matches = [g for g in photos if g[0].result.status == "match"]
         review = [g for g in photos if g[0].result.status != "match"]
         who = self._who()
@@ -213,6 +213,21 @@ class HtmlWriter:
             "<table><tr><th>File</th><th>Reason</th></tr>"
             f"{rows}</table>{tail}</details></section>\n"
         )
+
+
+def _lead_order(entry: Entry) -> tuple[bool, bool, bool, float]:
+    """Which copy of a photo leads its card: a still before a Live Photo's video, a match,
+    then a copy that keeps its EXIF capture time (the camera's original, not a messaging
+    app's re-share), then the most similar."""
+    result = entry.result
+    photo = result.facts.get("photo")
+    dated = isinstance(photo, dict) and isinstance(photo.get("captured_at"), str)
+    return (
+        bool(result.facts.get("video")),
+        result.status != "match",
+        not dated,
+        -(result.score or 0.0),
+    )
 
 
 def _span(first: str, last: str) -> str:
