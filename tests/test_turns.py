@@ -15,6 +15,7 @@ from selfscan.turns import (
     UPRIGHT,
     UPSIDE_DOWN,
     _clearer,
+    sideways_turn,
     turns_to_try,
 )
 from selfscan.types import DecodedImage, Face
@@ -84,3 +85,23 @@ def test_a_turn_wins_with_more_clear_faces_or_a_clearly_clearer_one() -> None:
     # Not when as stored shows as many clear faces, or none clear to count.
     assert not _clearer([26.0, 25.0], [24.0, 23.5])
     assert not _clearer([TURNED + 0.5, TURNED + 0.5], [TURNED - 1, TURNED - 2, 0.0])
+
+
+def _mirrored(face: Face, width: float = 200.0) -> Face:
+    """``face`` mirrored left to right: on its side the other way."""
+    landmarks = face.landmarks.copy()
+    landmarks[:, 0] = width - landmarks[:, 0]
+    x1, y1, x2, y2 = face.box
+    return Face((width - x2, y1, width - x1, y2), landmarks, face.det_score)
+
+
+def test_faces_read_on_their_side_say_how_to_show_the_photo() -> None:
+    """Faces on their side that read clearly need no turn to be read, but the photo is still
+    shown turned; one face lying down among upright ones turns nothing."""
+    right, left = _sideways(30), _mirrored(_sideways(30))  # chin to the right, to the left
+    assert sideways_turn([right], [24.0]) == 1
+    assert sideways_turn([left, left], [24.0, 22.0]) == 3
+    assert sideways_turn([right, _face(30)], [24.0, 25.0]) is None
+    assert sideways_turn([_face(30)], [25.0]) is None
+    assert sideways_turn([right, _face(4)], [24.0, 0.0]) == 1  # a face too small is not read
+    assert sideways_turn([right], [0.0]) is None

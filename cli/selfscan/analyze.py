@@ -21,7 +21,7 @@ from .geometry import landmark_span
 from .images import decode
 from .models import PACKS, ModelPack
 from .names import SNIFF_BYTES, media_kind
-from .turns import best_turn, turn_back, turns_to_try
+from .turns import best_turn, sideways_turn, turn_back, turns_to_try
 from .types import Analysis, DecodedImage, Face, Job
 
 # How each mode looks for faces: the decoded long side and the detector passes (a side of at
@@ -180,8 +180,12 @@ def _analyse(source: str | bytes, job: Job) -> Analysis:
     tried = turns_to_try(job.mode, image, faces, clarity)
     turned = _turned(image, plan, clarity, tried) if tried else None
     facts = _photo_facts(source)
+    turns = None
     if turned is not None:
         faces, turns = turned
+    elif tried:  # read as it is, a face on its side aligned upright: still shown turned
+        turns = sideways_turn(faces, clarity)
+    if turns is not None:
         # Said, so that a person (and the report's thumbnail) sees the photo the right way up.
         facts.setdefault("photo", {})["turned"] = 90 * turns
     return Analysis(

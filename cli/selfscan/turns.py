@@ -75,10 +75,30 @@ def _turned_face(face: Face, clarity: float) -> bool:
 
 def _upright(face: Face) -> bool:
     """Whether the face's mouth lies below its eyes (within 45 degrees of straight down)."""
+    return _way_up(face) == 0
+
+
+def sideways_turn(faces: Sequence[Face], clarity: Sequence[float]) -> int | None:
+    """The quarter turns (clockwise) that put a photo's embedded faces the right way up, going
+    by their landmarks, when they read clearly on their side as stored (the alignment turns them
+    upright for the recogniser, so nothing needs turning to read them): to show the photo.
+    Every face read must agree: one face lying down among upright ones turns nothing."""
+    ways = {_way_up(f) for f, c in zip(faces, clarity, strict=True) if c}
+    if len(ways) != 1:
+        return None
+    return ways.pop() or None  # 0: upright already
+
+
+def _way_up(face: Face) -> int:
+    """The quarter turns (clockwise) that stand a face up, by its landmarks."""
     eyes = (face.landmarks[0] + face.landmarks[1]) / 2
     mouth = (face.landmarks[3] + face.landmarks[4]) / 2
     down, across = float(mouth[1] - eyes[1]), float(mouth[0] - eyes[0])
-    return down > abs(across)
+    if down > abs(across):
+        return 0
+    if abs(across) >= abs(down):  # its chin points right: a quarter turn clockwise stands it up
+        return 1 if across > 0 else 3
+    return 2
 
 
 def _clearer(seen: Sequence[float], stored: Sequence[float]) -> bool:

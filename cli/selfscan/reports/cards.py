@@ -127,7 +127,7 @@ def _stored_turned(result: FileResult) -> str:
     if turned not in (90, 180, 270):
         return ""
     how = "upside down" if turned == 180 else "on its side"
-    return f"{how}, with no orientation tag: read and shown turned {turned}° clockwise"
+    return f"{how}, with no orientation tag: shown turned {turned}° clockwise"
 
 
 def _across(group: list[Entry], show: Callable[[dict[str, Any]], str], none: str) -> str:
