@@ -38,6 +38,11 @@ from selfscan.reports.cardtext import when_text
         ("10150123456789_1234567890_n.jpg", None),  # digits running on are an id
         ("IMG_19850715_101010.jpg", None),  # before digital photos
         ("IMG_20990715_101010.jpg", None),  # after today
+        ("44828408_2019081512345678_4876349211062173696_n.jpg", None),  # an id
+        ("12345678_201507151234567_1234_n.jpg", None),
+        ("3f2a20190815ab9c7d0e1f2a3b4c5d6e.jpg", None),  # a hash
+        ("IMG_20000101_000000.jpg", None),  # a reset clock's time
+        ("VID20230715143210.mp4", "2023-07-15T14:32:10"),
     ],
 )
 def test_name_time(name: str, taken: str | None) -> None:

@@ -14,12 +14,17 @@ _FIRST_YEAR = 1990  # no phone or camera wrote dates into names before digital p
 
 # A date (YYYYMMDD or YYYY-MM-DD, '_' or '.' also between its parts), then, optionally, after
 # one separator, a time (HHMMSS or HH-MM-SS, '.' or '_' also between its parts) and up to three
-# digits of milliseconds. Digits may not run on either side, so a counter or a hash is no date.
+# digits of milliseconds. Neither digits nor lower-case hex letters may run on either side, so
+# a counter or a hash is no date (a phone writes IMG20230715..., a hash ...a20230715b...).
 _NAMED = re.compile(
-    r"(?<![0-9])(?P<y>(?:19|20)\d\d)(?P<s>[-_.]?)(?P<mo>\d\d)(?P=s)(?P<d>\d\d)"
+    r"(?<![0-9a-f])(?P<y>(?:19|20)\d\d)(?P<s>[-_.]?)(?P<mo>\d\d)(?P=s)(?P<d>\d\d)"
     r"(?:[-_ T.]?(?P<h>\d\d)(?P<t>[-_.:]?)(?P<mi>\d\d)(?P=t)(?P<sec>\d\d)(?:[-_.]?\d{1,3})?)?"
-    r"(?![0-9])"
+    r"(?![0-9a-f])"
 )
+# The lengths of an unbroken run of digits that starts a date: "2023-07-15" (4), "20230715"
+# (8), "20230715143210" (14). Others are ids ("..._2019081512345678_..._n.jpg").
+_DATE_RUNS = (4, 8, 14)
+_DIGITS = re.compile(r"\d+")
 _UTC_PREFIXES = ("PXL_",)  # Google Pixel names its photos by the UTC time
 
 
@@ -34,6 +39,9 @@ def name_time(path: str) -> str | None:
     """
     name = re.split(r"[/\\]", path)[-1]
     for found in _NAMED.finditer(name):
+        run = _DIGITS.match(name, found.start())
+        if run is None or len(run.group()) not in _DATE_RUNS:
+            continue
         parts = found.groupdict()
         try:
             day = dt.date(int(parts["y"]), int(parts["mo"]), int(parts["d"]))
@@ -47,6 +55,9 @@ def name_time(path: str) -> str | None:
             clock = dt.time(int(parts["h"]), int(parts["mi"]), int(parts["sec"]))
         except (TypeError, ValueError):  # no time, or digits that are none: the date alone
             return day.isoformat()
+        moment = dt.datetime.combine(day, clock)
+        if not plausible_time(moment):  # 2000-01-01 00:00:00: a reset clock named it
+            continue
         zone = "Z" if name.startswith(_UTC_PREFIXES) else ""
-        return dt.datetime.combine(day, clock).isoformat() + zone
+        return moment.isoformat() + zone
     return None
