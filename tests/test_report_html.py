@@ -18,7 +18,7 @@ from selfscan import ops
 from selfscan.faces import DetectPlan, FaceAnalyzer
 from selfscan.reports import writer_for
 from selfscan.thumbs import hamming
-from selfscan.types import FileResult, ScanSummary
+from selfscan.types import FaceHit, FileResult, ScanSummary
 from tests import imagegen
 
 EVIL = "<img src=x onerror=alert(1)>.jpg"
@@ -598,3 +598,21 @@ def test_a_photo_read_turned_is_shown_the_right_way_up(
     assert max(float(f.embedding @ him) for f in found if f.embedding is not None) > 0.4
     page = _report([result])
     assert "upside down, with no orientation tag: shown turned 180° clockwise" in page
+
+
+def test_a_face_shown_turned_is_measured_as_it_stands() -> None:
+    """Whether a face is enlarged goes by its height as the thumbnail shows it: on a photo
+    shown turned a quarter, the stored box's width."""
+    from selfscan.thumbs import _enlarged_face
+
+    result = FileResult(
+        "/p/side.jpg", "match", 0.7, (FaceHit((100.0, 100.0, 400.0, 800.0), 0.9, 0.7),),
+        width=4000, height=3000,
+    )  # fmt: skip
+
+    def load(side: int) -> Image.Image:
+        return Image.new("RGB", (side, side * 3 // 4), "grey")
+
+    # 700 px tall as stored: 56 px in a 320 px thumbnail; 300 px wide: 24 px when turned
+    assert _enlarged_face(load, result, 320) is None
+    assert _enlarged_face(load, result, 320, sideways=True) is not None

@@ -79,9 +79,11 @@ def preview(
             )
             return Preview(_encode(_boxed(frame, result, threshold)), None, _encoded(face))
         im = open_for_thumbnail(source, max_side)
-        face = _enlarged_face(lambda side: open_for_thumbnail(source, side), result, im.width)
-        # A photo stored turned (read turned: facts.photo.turned) is shown the right way up.
+        # A photo stored turned (facts.photo.turned) is shown the right way up.
         turned = _turned(result)
+        face = _enlarged_face(
+            lambda side: open_for_thumbnail(source, side), result, im.width, turned in (90, 270)
+        )
         return Preview(
             _encode(_upright(_boxed(im, result, threshold), turned)),
             dhash(im),
@@ -163,18 +165,23 @@ def _encoded(im: Image.Image | None) -> bytes | None:
 
 
 def _enlarged_face(
-    load: Callable[[int], Image.Image | None], result: FileResult, thumb_width: int
+    load: Callable[[int], Image.Image | None],
+    result: FileResult,
+    thumb_width: int,
+    sideways: bool = False,
 ) -> Image.Image | None:
     """The best face with a margin, about ``FACE_SIDE`` px, when it is under ``SMALL_IN_THUMB``
     px tall in the thumbnail (a 45 px face in a 12 MP photo is 4 px there: nobody can check
-    it by eye). ``load(long_side)`` gives the photo, or a video's best frame, at the size that
-    shows it so (never above its own)."""
+    it by eye; ``sideways``: the photo is shown turned a quarter, its faces' widths standing as
+    their heights). ``load(long_side)`` gives the photo, or a video's best frame, at the size
+    that shows it so (never above its own)."""
     best = result.best_face
     if best is None or not result.width or not result.height:
         return None
     x1, y1, x2, y2 = best.box
     side = max(x2 - x1, y2 - y1) * (1 + 2 * _FACE_MARGIN)
-    if side <= 0 or (y2 - y1) * thumb_width / result.width >= SMALL_IN_THUMB:
+    shown_height = (x2 - x1) if sideways else (y2 - y1)  # as the thumbnail stands it up
+    if side <= 0 or shown_height * thumb_width / result.width >= SMALL_IN_THUMB:
         return None
     long_side = max(result.width, result.height)
     try:
