@@ -956,6 +956,12 @@ def test_a_gathered_link_whose_photo_changed_since_is_said(
         assert "(and its .xmp, which tags you in it)" in said
     code, _, err = run("find", str(library), "--copy-to", str(tmp_path / "other"))
     assert "no longer shows you" not in err
+    with open(team, "r+b") as fh:  # now damaged: it can no longer be read at all
+        fh.write(b"\xff\xd8 not a photo any more")
+        fh.truncate()
+    code, _, err = run("find", str(library), "--link-to", str(dest))
+    said = " ".join(err.split())
+    assert code == 0 and f"hard link to {team}, which can no longer be read" in said, said
 
 
 def test_an_earlier_report_left_by_a_killed_scan_is_cleaned_up(

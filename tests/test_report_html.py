@@ -234,8 +234,6 @@ def test_identical_videos_are_one_card(samples: dict[str, Path], tmp_path: Path)
     export were two photos of you. Identical content (its fingerprint) makes them copies."""
     import numpy as np
 
-    from selfscan.types import FaceHit
-
     pytest.importorskip("av")
     him = np.asarray(Image.open(samples["yaoming"]).convert("RGB").resize((240, 296)))
     first = imagegen.encode_video(tmp_path / "a.mp4", [him] * 10, fps=10, codec="mpeg4")

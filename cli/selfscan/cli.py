@@ -232,9 +232,9 @@ def find(
     if fmt == "html" and output is None:
         raise InputError("--format html needs -o FILE (or -o - for standard output)")
     if fmt == "table" and output is not None:
+        named = "" if output == "-" else " (or name the file so: report.html, found.jsonl, …)"
         raise InputError(
-            "the table is for the terminal: use -f jsonl, json, csv or html with -o (or name "
-            "the file so: report.html, found.jsonl, found.json, found.csv)"
+            f"the table is for the terminal: use -f jsonl, json, csv or html with -o{named}"
         )
     request = ops.FindRequest(
         paths=targets,

@@ -184,10 +184,11 @@ def run_find(
             )
     for link, result in stale:
         sidecar = " (and its .xmp, which tags you in it)" if Path(f"{link}.xmp").exists() else ""
+        now = {"no_match": "no longer shows you", "no_face": "shows no face now"}
         err.print(
             f"[yellow]note:[/] {escape(str(link))} is a hard link to {escape(result.path)}, "
-            f"which no longer shows you ({result.status}: it changed since it was gathered); "
-            f"delete it{sidecar} if it should not be there",
+            f"which {now.get(result.status, 'can no longer be read')} (it changed since it "
+            f"was gathered); delete it{sidecar} if it should not be there",
             soft_wrap=True,
         )
     if interrupted:

@@ -116,7 +116,7 @@ def hard_links(req: OrganiseRequest) -> dict[tuple[int, int], Path]:
 def stale_link(links: dict[tuple[int, int], Path], result: FileResult) -> Path | None:
     """The gathered hard link to ``result``'s file when the file no longer shows you (changed
     in place since it was gathered: a link shows what its original shows), else None."""
-    if not links or result.status not in ("no_match", "no_face"):
+    if not links or result.status not in ("no_match", "no_face", "error"):
         return None
     if split_path(result.path)[1] is not None:  # an archive member: never linked
         return None
