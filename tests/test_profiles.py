@@ -316,6 +316,8 @@ def test_data_names_photos_that_share_a_name_by_path_and_says_which_are_gone(
     for folder in ("2019", "2021"):
         assert "".join(str((tmp_path / folder / "me.jpg").resolve()).split()) in said
     assert "old.jpg(nolongerthere:movedordeleted" in said
+    listed = json.loads(run("data", "--json")[1])["profiles"][0]
+    assert listed["missing_photos"] == [str(moved.resolve())]
 
 
 def test_more_photos_of_someone_else_do_not_take_the_profile_over(

@@ -13,6 +13,7 @@ counted as "not selfscan's" and left alone; the data dir is removed only once it
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -162,6 +163,8 @@ def inventory() -> dict[str, Any]:
                 "embeddings": refs,
                 "model_id": model,
                 "photos": photos,
+                # moved or deleted since: their faces stay in the profile until forgotten
+                "missing_photos": [s for s in photos if not os.path.exists(s)],
                 "bytes": size_of(path),
             }
         )
