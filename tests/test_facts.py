@@ -175,6 +175,12 @@ def test_pages_frames_and_images_are_counted(face: Image.Image) -> None:
         buf = io.BytesIO()
         face.save(buf, fmt, save_all=True, append_images=[other, face])
         assert photo_facts(buf.getvalue())["frames"] == 3, fmt
+    # A phone's Ultra HDR JPEG carries a gain map, a smaller grey image, as its second image:
+    # no second photo ("only the first was scanned" on most new phones' photos).
+    buf = io.BytesIO()
+    gain_map = face.convert("L").resize((face.width // 4, face.height // 4))
+    face.save(buf, "MPO", save_all=True, append_images=[gain_map])
+    assert photo_facts(buf.getvalue())["frames"] == 1
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
     buf = io.BytesIO()

@@ -8,6 +8,7 @@ key None.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from datetime import datetime
@@ -105,11 +106,27 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
 
 
 def _frames(im: Image.Image) -> int:
-    """How many pages, frames or images the file holds (counting a GIF's walks its frames)."""
+    """How many pages, frames or images the file holds (counting a GIF's walks its frames).
+    A JPEG's further images count only when they are as large as the first (a stereo pair's),
+    not the thumbnails and gain maps (Ultra HDR: a brightness map of a quarter the size) a
+    phone or camera adds."""
     try:
-        return max(1, int(getattr(im, "n_frames", 1)))
+        frames = max(1, int(getattr(im, "n_frames", 1)))
     except Exception:  # a damaged later frame: the first is what is scanned
         return 1
+    if im.format == "MPO" and frames > 1:  # a gain map is smaller than the photo it lights
+        size, photos = im.size, 0
+        try:
+            for frame in range(frames):
+                im.seek(frame)
+                photos += im.size == size
+        except Exception:  # a damaged later image: the first is what is scanned
+            return max(1, photos)
+        finally:
+            with contextlib.suppress(Exception):
+                im.seek(0)
+        return photos
+    return frames
 
 
 def _stored_size(im: Image.Image) -> tuple[int, int]:
