@@ -28,6 +28,11 @@ from PIL import Image
 # Files that ``Mutator`` deletes or rewrites mid-scan: leave them out of before/after snapshots.
 VOLATILE = ("volatile/disappears.jpg", "volatile/changes.jpg")
 
+_AAE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" '
+    b'"http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0"><dict>'
+    b"<key>adjustmentFormatIdentifier</key><string>com.apple.photo</string></dict></plist>\n"
+)
 _HTML = (
     b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body>gone</body></html>\n"
 )
@@ -279,6 +284,7 @@ def build_hostile_corpus(root: Path, samples: dict[str, Path]) -> dict[str, str]
         "images/svg.jpg", b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "error"
     )
     put("images/text.jpg", b"just some words, not a picture\n" * 20, "error")
+    put("images/edits.JPG", _AAE, "error")  # an Apple edit list named like its photo
     put("images/markers_only.jpg", b"\xff\xd8\xff\xd9", "error")
     put("images/one_pixel.png", _png(Image.new("RGB", (1, 1), (200, 180, 160))), "no_face")
     put("images/bomb_header.png", png_claiming(40000, 40000), "error")

@@ -125,8 +125,10 @@ def unidentified_reason(head: bytes) -> str:
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
         return "not an image: the file is HTML text"
-    if lowered.startswith((b"<svg", b"<?xml")):
-        return "not an image: the file is SVG/XML text (vector drawings are not supported)"
+    if lowered.startswith(b"<svg") or (lowered.startswith(b"<?xml") and b"<svg" in lowered):
+        return "not an image: the file is SVG text (vector drawings are not supported)"
+    if lowered.startswith(b"<?xml"):  # an Apple .AAE edit list, a property list, a sidecar
+        return "not an image: the file is XML text"
     for magic, what in _OTHER_MAGIC:
         if head.startswith(magic):
             return f"not an image: the file is {what}"
