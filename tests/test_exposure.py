@@ -231,6 +231,32 @@ def test_a_live_photo_joins_its_still_wherever_the_still_went() -> None:
     ]
 
 
+def test_an_iphone_edit_goes_with_the_photo_it_edits() -> None:
+    """An iPhone keeps an edit beside its photo as IMG_E0001.HEIC (its Live Photo video as
+    IMG_E0001.MOV): a cropped edit hashes otherwise, but it is the same photo of you. Only that
+    name pattern, in that folder, is an edit; two photos of one name otherwise stay apart."""
+
+    def shot(path: str, video: bool = False) -> FileResult:
+        facts = {"video": {"duration": 2.0}} if video else {}
+        return FileResult(path, "match", 0.7, facts=facts)
+
+    entries = [
+        (shot("/d/IMG_0001.HEIC"), "00ff00ff00ff00ff"),
+        (shot("/d/IMG_E0001.HEIC"), "ff00ff00ff00ff00"),  # cropped: another hash
+        (shot("/d/IMG_E0001.MOV", video=True), None),
+        (shot("/e/IMG_E0001.HEIC"), "0f0f0f0f0f0f0f0f"),  # another folder
+        (shot("/d/IMG_0002.PNG"), "f0f0f0f0f0f0f0f0"),
+        (shot("/d/IMG_0002.JPG"), "3c3c3c3c3c3c3c3c"),  # one name, but no edit's
+    ]
+    groups = group_duplicates(entries)
+    assert [[r.path for r in g] for g in groups] == [
+        ["/d/IMG_0001.HEIC", "/d/IMG_E0001.HEIC", "/d/IMG_E0001.MOV"],
+        ["/e/IMG_E0001.HEIC"],
+        ["/d/IMG_0002.PNG"],
+        ["/d/IMG_0002.JPG"],
+    ]
+
+
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:
     shutil.copyfile(samples["players"], tmp_path / "copy.jpg")
     imagegen.rescaled(samples["players"], tmp_path / "small.jpg", 0.5)

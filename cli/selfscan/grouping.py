@@ -26,7 +26,8 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
     joins an earlier one of identical content (the same fingerprint), or, when it is a Live
     Photo's video, the group of its still (the same name in the same folder), or is a group of
-    its own. Groups keep the input order, and are ordered by their first member."""
+    its own; an iPhone's edit (``IMG_E0001.HEIC`` beside ``IMG_0001.HEIC``) joins the group of
+    the photo it edits. Groups keep the input order, and are ordered by their first member."""
     values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
     identical: dict[str, int] = {}  # fingerprint of each unhashed group's first member
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
@@ -76,27 +77,40 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
 
 
 def _pair_live_photos(entries: list[tuple[FileResult, str | None]], leader: list[int]) -> None:
-    """Fold a Live Photo's video into the group of its still, whichever group that is (the
-    still may have joined a copy of it): a phone saves one moment as a photo and a short video
-    of one name side by side (``IMG_0001.HEIC``, ``IMG_0001.MOV``)."""
+    """Fold a Live Photo's video, and an iPhone's edit of a photo, into the group of the photo,
+    whichever group that is (it may have joined a copy of it): a phone saves one moment as a
+    photo and a short video of one name side by side (``IMG_0001.HEIC``, ``IMG_0001.MOV``),
+    and an edit beside them as ``IMG_E0001.HEIC`` (and ``IMG_E0001.MOV``)."""
     stills: dict[str, int] = {}
     for i, (result, _) in enumerate(entries):
         if not result.facts.get("video"):
-            stills.setdefault(_without_extension(result.path), i)
+            stills.setdefault(_moment(result.path), i)
     for i, (result, _) in enumerate(entries):
-        still = stills.get(_without_extension(result.path))
-        if leader[i] == i and result.facts.get("video") and still is not None:
+        still = stills.get(_moment(result.path))
+        if still is None or leader[i] != i or leader[still] == i:
+            continue
+        if result.facts.get("video") or _is_edit(result.path):
             target = leader[still]
             for k, lead in enumerate(leader):
                 if lead == i:
                     leader[k] = target
 
 
-def _without_extension(path: str) -> str:
-    """The path without its extension: the same folder and name, written the same way."""
+_APPLE_EDIT = re.compile(r"IMG_E(\d{4})")
+
+
+def _moment(path: str) -> str:
+    """The path without its extension, and without the mark of an iPhone's edit: the same
+    folder and name, written the same way."""
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-    return f"{folder}/{stem}"
+    edit = _APPLE_EDIT.fullmatch(stem)
+    return f"{folder}/IMG_{edit.group(1)}" if edit else f"{folder}/{stem}"
+
+
+def _is_edit(path: str) -> bool:
+    name = path.rpartition("/")[2]
+    return _APPLE_EDIT.fullmatch(name.rsplit(".", 1)[0]) is not None
 
 
 def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
