@@ -23,7 +23,7 @@ from .cli_models import app as models_app
 from .cli_run import run_find
 from .config import given
 from .errors import InputError
-from .reports import FORMATS
+from .reports import FORMATS, format_for
 from .workers import check_address_space
 
 app = typer.Typer(
@@ -258,17 +258,6 @@ def find(
         # Copies made last time inside a scanned folder are not new photos of you.
         request.skip.append(organise.dest)
     run_find(out, err, request, fmt, report, show_all, not no_progress, organise)
-
-
-_BY_EXTENSION = {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-_BY_EXTENSION |= {".json": "json", ".csv": "csv"}
-
-
-def format_for(output: str | None) -> str:
-    """The format a report file's extension names (``-o report.html``), else the table."""
-    if output is None or output == "-":
-        return "table"
-    return _BY_EXTENSION.get(os.path.splitext(output)[1].lower(), "table")
 
 
 @app.command()

@@ -28,6 +28,16 @@ class Writer(Protocol):
 
 FORMATS = ("table", "jsonl", "json", "csv", "html")
 
+_BY_EXTENSION = {".html": "html", ".htm": "html", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_BY_EXTENSION |= {".json": "json", ".csv": "csv"}
+
+
+def format_for(output: str | None) -> str:
+    """The format a report file's extension names (``-o report.html``), else the table."""
+    if output is None or output == "-":
+        return "table"
+    return _BY_EXTENSION.get(os.path.splitext(output)[1].lower(), "table")
+
 
 def writer_for(fmt: str, stream: IO[str], **options: object) -> Writer:
     """The writer for ``fmt`` writing to ``stream``. Options: ``threshold`` (the match
