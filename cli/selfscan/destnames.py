@@ -1,6 +1,7 @@
 """Names in the folder matches are gathered into: a safe base name for any path or archive
 member, the names already taken there (``name.jpg``, ``name (2).jpg``, …), and which of its
-files are hard links (``--link-to``), which show whatever their original shows now."""
+files are hard links (``--link-to``), which show whatever their original shows now; and the
+marker that says a folder holds only gathered matches."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from .locate import SEPARATOR, split_path
 from .members import repeated_name
+from .names import GATHERED_MARKER
 from .sources import CONTROL
 
 MAX_NAME_BYTES = 200  # well under the 255-byte limit of common file systems, room for " (n).xmp"
@@ -151,3 +153,34 @@ def linked_from(links: dict[tuple[int, int], Path], path: str) -> Path | None:
     except OSError:
         return None
     return links.get((st.st_dev, st.st_ino))
+
+
+def holds_nothing(dest: Path) -> bool:
+    """Whether ``dest`` holds nothing but, perhaps, the marker of gathered matches."""
+    try:
+        return all(p.name == GATHERED_MARKER for p in dest.iterdir())
+    except OSError:
+        return False
+
+
+def mark_gathered(dest: Path) -> None:
+    """Mark ``dest``, which held nothing before matches were placed in it, as a folder of
+    gathered matches (see ``names.GATHERED_MARKER``): a folder that already held the user's own
+    photos, or that nothing was placed in, is never marked, so a later scan of a folder above it
+    never leaves those out."""
+    marker = dest / GATHERED_MARKER
+    try:
+        if marker.exists():
+            return
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(_MARKER_TEXT)
+    except OSError:  # not marked: a later scan above it finds the copies again, nothing worse
+        return
+
+
+_MARKER_TEXT = (
+    "This folder holds the photos 'selfscan find --copy-to' or '--link-to' gathered.\n"
+    "A scan of a folder above it leaves it out (each match would be found twice); name this\n"
+    "folder on the command line to scan it. Deleting this file makes it an ordinary folder.\n"
+)

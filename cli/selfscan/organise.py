@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .destnames import Taken, candidates, free, safe_name
+from .destnames import Taken, candidates, free, holds_nothing, mark_gathered, safe_name
 from .errors import FileError, InputError
 from .fingerprints import fingerprint_bytes, fingerprint_file
 from .locate import Located, read_many, split_path
-from .names import GATHERED_MARKER
 from .reports.xmp import sidecar
 from .types import FileResult
 
@@ -65,29 +64,6 @@ def prepare_destination(dest: Path) -> None:
         raise InputError(f"cannot write into {dest}: permission denied")
 
 
-def _mark_gathered(dest: Path) -> None:
-    """Mark ``dest``, which held nothing before matches were placed in it, as a folder of
-    gathered matches (see ``names.GATHERED_MARKER``): a folder that already held the user's own
-    photos, or that nothing was placed in, is never marked, so a later scan of a folder above it
-    never leaves those out."""
-    marker = dest / GATHERED_MARKER
-    try:
-        if marker.exists():
-            return
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(_MARKER_TEXT)
-    except OSError:  # not marked: a later scan above it finds the copies again, nothing worse
-        return
-
-
-_MARKER_TEXT = (
-    "This folder holds the photos 'selfscan find --copy-to' or '--link-to' gathered.\n"
-    "A scan of a folder above it leaves it out (each match would be found twice); name this\n"
-    "folder on the command line to scan it. Deleting this file makes it an ordinary folder.\n"
-)
-
-
 def organise(
     results: list[FileResult],
     dest: Path,
@@ -115,7 +91,7 @@ def organise(
     if mode not in ("copy", "link"):
         raise InputError(f"unknown mode {mode!r}: use copy or link")
     prepare_destination(dest)
-    fresh = _holds_nothing(dest)
+    fresh = holds_nothing(dest)
     taken = Taken(dest)
     matches = [r for r in results if r.status == "match"]
     placed: dict[int, OrganisedFile] = {}
@@ -145,16 +121,8 @@ def organise(
         for i in members[path]:
             put(i, found)
     if fresh and any(p.error is None for p in placed.values()):
-        _mark_gathered(dest)
+        mark_gathered(dest)
     return [placed[i] for i in range(len(matches))]
-
-
-def _holds_nothing(dest: Path) -> bool:
-    """Whether ``dest`` holds nothing but, perhaps, the marker of gathered matches."""
-    try:
-        return all(p.name == GATHERED_MARKER for p in dest.iterdir())
-    except OSError:
-        return False
 
 
 def _place(
