@@ -257,6 +257,67 @@ def test_an_iphone_edit_goes_with_the_photo_it_edits() -> None:
     ]
 
 
+def _at(path: str, when: str | None = None, **photo: object) -> FileResult:
+    facts = {"photo": {"captured_at": when, **photo}} if when or photo else {}
+    return FileResult(path, "match", 0.7, _faces(0.7), width=4000, height=3000, facts=facts)
+
+
+def test_grouping_goes_by_the_moment_not_the_order_met() -> None:
+    """Found by testing the report: the count of photos of you changed with the order the
+    files were met, or with a copy's zone, its save time or its stored turn."""
+    same, near = "00ff00ff00ff00ff", "00ff00ff00ff00fe"
+
+    def paths(groups: list[list[FileResult]]) -> list[list[str]]:
+        return [[r.path for r in g] for g in groups]
+
+    video = {"video": {"duration": 2.0}}
+    live = [
+        (FileResult("/a/IMG_0001.MOV", "match", 0.8, facts=video, fingerprint="v"), None),
+        (FileResult("/b/IMG_0001.MOV", "match", 0.8, facts=video, fingerprint="v"), None),
+        (_at("/b/IMG_0001.JPG"), same),
+    ]  # the video joined its copy in /a first: the group still joins the still
+    assert len(group_duplicates(live)) == 1
+    edit_first = [(_at("/z/IMG_E0001.JPG"), near), (_at("/z/IMG_0001.JPG"), "ffffffff00000000")]
+    assert len(group_duplicates(edit_first)) == 1
+    via_share = [(_at("/a/shared.jpg"), same), (_at("/b/IMG_E0001.JPG"), same)]
+    via_share.append((_at("/b/IMG_0001.JPG"), "ffffffff00000000"))
+    assert len(group_duplicates(via_share)) == 1
+    # One moment written in two zones is one photo; the same clock in two zones is two.
+    zones = [
+        (_at("/p/a.jpg", "2023-07-15T14:32:10+02:00"), same),
+        (_at("/p/b.jpg", "2023-07-15T12:32:10+00:00"), same),
+        (_at("/p/c.jpg", "2023-07-15T14:32:10+00:00"), same),
+    ]
+    assert paths(group_duplicates(zones)) == [["/p/a.jpg", "/p/b.jpg"], ["/p/c.jpg"]]
+    # A copy whose only time is when an editor saved it (EXIF DateTime) is still a copy.
+    saved = [
+        (_at("/p/a.jpg", "2023-07-15T14:32:10"), same),
+        (_at("/p/a-edit.jpg", "2024-01-02T09:00:00", captured_saved=True), same),
+    ]
+    assert len(group_duplicates(saved)) == 1
+    # A re-share without EXIF joins the shot it copies most nearly, not the first near one.
+    frames = [
+        (_at("/d/1.jpg", "2023-07-15T14:32:10"), "00ff00ff00ff00ff"),
+        (_at("/d/3.jpg", "2023-07-15T14:32:12"), "00ff00ff00ff003f"),
+        (_at("/w/IMG-20230715-WA0003.jpg"), "00ff00ff00ff003f"),
+    ]
+    assert paths(group_duplicates(frames)) == [
+        ["/d/1.jpg"],
+        ["/d/3.jpg", "/w/IMG-20230715-WA0003.jpg"],
+    ]
+    # A photo stored on its side without a tag, shown turned, is its tagged copy: its face at
+    # (x, y) as stored is at (1480 - y, x) as shown.
+    tagged = FileResult(
+        "/s/tagged.jpg", "match", 0.7, (FaceHit((100.0, 50.0, 300.0, 300.0), 0.9, 0.7),),
+        width=1480, height=832,
+    )  # fmt: skip
+    untagged = FileResult(
+        "/s/untagged.jpg", "match", 0.7, (FaceHit((50.0, 1180.0, 300.0, 1380.0), 0.9, 0.7),),
+        width=832, height=1480, facts={"photo": {"turned": 90}},
+    )  # fmt: skip
+    assert len(group_duplicates([(tagged, same), (untagged, same)])) == 1
+
+
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:
     shutil.copyfile(samples["players"], tmp_path / "copy.jpg")
     imagegen.rescaled(samples["players"], tmp_path / "small.jpg", 0.5)

@@ -614,3 +614,30 @@ def test_a_face_shown_turned_is_measured_as_it_stands() -> None:
     # 700 px tall as stored: 56 px in a 320 px thumbnail; 300 px wide: 24 px when turned
     assert _enlarged_face(load, result, 320) is None
     assert _enlarged_face(load, result, 320, sideways=True) is not None
+
+
+def test_a_group_holding_a_match_is_a_photo_of_you() -> None:
+    """A Live Photo whose video matches and whose still is only possible was counted as no
+    photo of you (its still led the card, and the card was filed by its status)."""
+    still = FileResult("/d/IMG_0001.JPG", "possible", 0.57, width=400, height=300)
+    video = FileResult(
+        "/d/IMG_0001.MOV", "match", 0.75, width=400, height=300, facts={"video": {"duration": 2.0}}
+    )
+    page = _report([still, video])
+    assert _summary(page)["Photos of you"].startswith("1 (2 files")
+    matches = page.split('<section id="matches">', 1)[1].split("</section>", 1)[0]
+    assert "IMG_0001.JPG" in matches and "IMG_0001.MOV" in matches
+
+
+def test_the_duplicate_hash_is_of_the_photo_not_of_the_boxes_drawn(
+    results: dict[str, FileResult],
+) -> None:
+    """The hash that tells copies was taken after the face boxes were drawn on the thumbnail,
+    so it changed with --threshold (which boxes more faces)."""
+    from selfscan.images import open_for_thumbnail
+    from selfscan.thumbs import THUMB_SIDE, dhash, preview
+
+    r = results["players.jpg"]
+    plain = dhash(open_for_thumbnail(r.path, THUMB_SIDE))
+    assert preview(r.path, r).phash == plain
+    assert preview(r.path, r, threshold=0.01).phash == plain

@@ -36,6 +36,7 @@ _OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 KEYS = (
     "captured_at",
     "captured_subsec",
+    "captured_saved",
     "gps",
     "camera",
     "width",
@@ -56,7 +57,9 @@ def photo_facts(source: Source) -> dict[str, Any]:
     Returns:
         A dict with every key of ``KEYS``: ``captured_at`` (ISO 8601, with the UTC offset when
         the camera recorded one), ``captured_subsec`` (the digits of its fraction of a second,
-        EXIF SubSecTimeOriginal: the frames of a burst share their second),
+        EXIF SubSecTimeOriginal: the frames of a burst share their second), ``captured_saved``
+        (True when the time is EXIF DateTime, when the file was last saved, for want of
+        DateTimeOriginal),
         ``gps`` (``{"latitude", "longitude", "altitude"}`` in degrees
         and metres, altitude possibly None), ``camera`` (``{"make", "model"}``), the upright
         ``width``/``height`` and the ``stored_width``/``stored_height`` before the EXIF
@@ -97,6 +100,9 @@ def _fill(facts: dict[str, Any], im: Image.Image) -> None:
     sub = _ifd(exif, _EXIF_IFD)
     original = _timestamp(sub.get(_DATETIME_ORIGINAL), sub.get(_OFFSET_TIME_ORIGINAL))
     facts["captured_at"] = original or _timestamp(exif.get(_DATETIME), sub.get(_OFFSET_TIME))
+    # Without DateTimeOriginal, DateTime may be when an editor last saved a copy, not when it
+    # was taken: two copies saved apart are still one photo.
+    facts["captured_saved"] = True if facts["captured_at"] and not original else None
     subsec = (header_text(sub.get(_SUBSEC_TIME_ORIGINAL)) or "").strip() if original else ""
     facts["captured_subsec"] = subsec if subsec.isdigit() else None
     facts["gps"] = _gps(_ifd(exif, _GPS_IFD))

@@ -84,9 +84,10 @@ def preview(
         face = _enlarged_face(
             lambda side: open_for_thumbnail(source, side), result, im.width, turned in (90, 270)
         )
+        phash = dhash(_upright(im, turned))  # of the photo as shown, before boxes are drawn
         return Preview(
             _encode(_upright(_boxed(im, result, threshold), turned)),
-            dhash(im),
+            phash,
             None if face is None else _encode(_upright(face, turned)),
         )
     except FileError:

@@ -97,7 +97,7 @@ class HtmlWriter:
         photos = [[by_result[id(r)] for r in g] for g in groups]
         for group in photos:
             group.sort(key=_lead_order)
-        matches = [g for g in photos if g[0].result.status == "match"]
+        matches = [g for g in photos if g[0].result.status == "match"]  # a match leads
         review = [g for g in photos if g[0].result.status != "match"]
         who = self._who()
         write = self.stream.write  # cards are written one by one: no second copy in memory
@@ -216,18 +216,14 @@ class HtmlWriter:
 
 
 def _lead_order(entry: Entry) -> tuple[bool, bool, bool, float]:
-    """Which copy of a photo leads its card: a still before a Live Photo's video, a match,
-    then a copy that keeps its EXIF capture time (the camera's original, not a messaging
-    app's re-share), then the most similar."""
+    """Which copy of a photo leads its card: a match (a group holding one is a photo of you),
+    then a still before a Live Photo's video, then a copy that keeps its EXIF capture time (the
+    camera's original, not a messaging app's re-share), then the most similar."""
     result = entry.result
     photo = result.facts.get("photo")
     dated = isinstance(photo, dict) and isinstance(photo.get("captured_at"), str)
-    return (
-        bool(result.facts.get("video")),
-        result.status != "match",
-        not dated,
-        -(result.score or 0.0),
-    )
+    video = bool(result.facts.get("video"))
+    return (result.status != "match", video, not dated, -(result.score or 0.0))
 
 
 def _span(first: str, last: str) -> str:
