@@ -318,6 +318,73 @@ def test_grouping_goes_by_the_moment_not_the_order_met() -> None:
     assert len(group_duplicates([(tagged, same), (untagged, same)])) == 1
 
 
+def test_grouping_does_not_depend_on_the_order_or_on_names_alone() -> None:
+    """Found by testing again: names pair only an iPhone's files, and only when their times
+    agree; a re-share, or a copy without a zone, goes where it belongs whatever comes first."""
+    same, other = "00ff00ff00ff00ff", "ffffffff00000000"
+
+    def paths(groups: list[list[FileResult]]) -> list[list[str]]:
+        return sorted(sorted(r.path for r in g) for g in groups)
+
+    # An "edit" of another moment, and a different video of a photo's name, stay apart.
+    collide = [
+        (_at("/c/IMG_0001.JPG", "2019-03-02T10:00:00"), same),
+        (_at("/c/IMG_E0001.JPG", "2023-07-15T14:32:10"), other),
+    ]
+    assert len(group_duplicates(collide)) == 2
+    video = {"video": {"duration": 2.0}}
+    stem = [
+        (_at("/h/holiday.jpg"), same),
+        (FileResult("/h/holiday.mp4", "match", 0.8, facts=video), None),
+    ]
+    assert len(group_duplicates(stem)) == 2
+    # A lower-cased export's names pair too; names differing in case do not.
+    lower = [(_at("/l/img_0001.jpg"), same), (_at("/l/img_e0001.jpg"), other)]
+    assert len(group_duplicates(lower)) == 1
+    # Shot 2 re-shared without EXIF joins shot 2, whichever folder is met first.
+    shots = [
+        (_at("/d/IMG_0001.jpg", "2023-07-15T14:32:10"), "00ff00ff00ff00ff"),
+        (_at("/d/IMG_0002.jpg", "2023-07-15T14:32:11"), "00ff00ff00ff001f"),
+    ]
+    share = (_at("/w/IMG-20230715-WA0002.jpg"), "00ff00ff00ff001f")
+    for entries in ([share, *shots], [*shots, share]):
+        assert paths(group_duplicates(entries)) == [
+            ["/d/IMG_0001.jpg"],
+            ["/d/IMG_0002.jpg", "/w/IMG-20230715-WA0002.jpg"],
+        ]
+    # One moment in three copies (two zones, one without), in any order.
+    moment = [
+        (_at("/z/a.jpg", "2023-07-15T14:32:10+02:00"), same),
+        (_at("/z/b.jpg", "2023-07-15T12:32:10+00:00"), same),
+        (_at("/z/c.jpg", "2023-07-15T14:32:10"), same),
+    ]
+    for order in ((0, 1, 2), (2, 1, 0), (1, 2, 0)):
+        assert len(group_duplicates([moment[k] for k in order])) == 1, order
+
+    # A Takeout export's Live Photo split over two parts of the export.
+    def takeout(part: int, name: str, **facts: object) -> FileResult:
+        member = f"Takeout/Google Photos/Photos from 2023/{name}"
+        source = {"export": "google_takeout", "member": member}
+        return FileResult(
+            f"/t/takeout-00{part}.zip!/{member}", "match", 0.7, facts={"source": source, **facts}
+        )
+
+    split = [(takeout(1, "IMG_0001.JPG"), same), (takeout(2, "IMG_0001.MP4", **video), None)]
+    assert len(group_duplicates(split)) == 1
+
+
+def test_a_time_an_editor_saved_is_no_capture_time() -> None:
+    saved = _result(_photo(captured_at="2024-01-02T09:00:00", captured_saved=True))
+    facts = exposure_facts(saved)
+    assert (facts["taken"], facts["taken_source"]) == ("2024-01-02T09:00:00", "saved")
+    named = FileResult(
+        "/p/IMG_20230715_143210.jpg", "match", 0.7, _faces(0.7),
+        facts={"photo": _photo(captured_at="2024-01-02T09:00:00", captured_saved=True)},
+    )  # fmt: skip
+    facts = exposure_facts(named)
+    assert (facts["taken"], facts["taken_source"]) == ("2023-07-15T14:32:10", "file_name")
+
+
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:
     shutil.copyfile(samples["players"], tmp_path / "copy.jpg")
     imagegen.rescaled(samples["players"], tmp_path / "small.jpg", 0.5)

@@ -641,3 +641,20 @@ def test_the_duplicate_hash_is_of_the_photo_not_of_the_boxes_drawn(
     plain = dhash(open_for_thumbnail(r.path, THUMB_SIDE))
     assert preview(r.path, r).phash == plain
     assert preview(r.path, r, threshold=0.01).phash == plain
+
+
+def test_a_copy_saved_later_does_not_lead_nor_date_the_card() -> None:
+    """A copy whose only EXIF time is when an editor saved it led the card, its save time
+    shown as when the photo was taken and stretching the report's date range."""
+    original = FileResult(
+        "/d/IMG_0001.jpg", "match", 0.6, width=400, height=300,
+        facts={"photo": {"captured_at": "2023-07-15T14:32:10"}},
+    )  # fmt: skip
+    saved = FileResult(
+        "/e/IMG_0001.jpg", "match", 0.8, width=400, height=300,
+        facts={"photo": {"captured_at": "2024-01-02T09:00:00", "captured_saved": True}},
+    )  # fmt: skip
+    page = _report([saved, original])
+    assert _summary(page)["Taken"] == "2023-07-15"
+    card = page.split('<section id="matches">', 1)[1].split("<article")[1]
+    assert "when the file was last saved" in card

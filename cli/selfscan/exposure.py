@@ -27,7 +27,7 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     Keys: ``kind`` (photo/video), ``taken`` (ISO 8601) and ``taken_source`` (exif, video,
     export, posted: only when it was posted or sent, the export giving no capture time;
     file_name: a date or time in the file's name, such as a phone or messaging app writes;
-    None),
+    saved: only EXIF DateTime, when the file was last saved, is known; None),
     ``has_location`` (coordinates or a place's name), ``latitude``, ``longitude``, ``place``,
     ``location_source``, ``camera``, ``upload_ip`` (where an export says it was uploaded from),
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
@@ -44,8 +44,8 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     source = _dict(facts.get("source"))
     video = _dict(facts.get("video"))
     taken, taken_source = _taken(photo, source, video)
-    if taken is None and (taken := name_time(result.path)):
-        taken_source = "file_name"
+    if taken_source in (None, "saved") and (named := name_time(result.path)):
+        taken, taken_source = named, "file_name"  # a phone's name says more than a save time
     lat, lon, where_from = _location(photo, source, video)
     place = _text(source.get("place"))
     if where_from is None and place:
@@ -133,9 +133,10 @@ def iso_time(value: Any) -> str | None:
 def _taken(
     photo: dict[str, Any], source: dict[str, Any], video: dict[str, Any]
 ) -> tuple[str | None, str | None]:
+    saved = iso_time(photo.get("captured_at")) if photo.get("captured_saved") else None
     for key in ("captured_at", "taken"):
         found = iso_time(photo.get(key))
-        if found:
+        if found and not saved:
             return found, "exif"
     found = iso_time(video.get("created")) or iso_time(video.get("creation_time"))
     if found:
@@ -147,7 +148,7 @@ def _taken(
     found = iso_time(taken)
     if found:  # a Facebook/Instagram time may be only when it was posted: say so
         return found, "posted" if taken == source.get("posted_time") else "export"
-    return None, None
+    return (saved, "saved") if saved else (None, None)
 
 
 def _coords(geo: Any) -> tuple[float, float] | None:

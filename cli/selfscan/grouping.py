@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .geometry import iou
@@ -27,12 +27,36 @@ class _Taken:
     instant: dt.datetime | None
     fraction: str | None
 
-    def same_second(self, other: _Taken) -> bool:
-        """The same moment to the second: by the instants when both zones are known (a copy
-        written in another zone), else by the clocks (a copy may have lost its zone)."""
-        if self.instant is not None and other.instant is not None:
-            return self.instant == other.instant
-        return self.clock == other.clock
+
+@dataclass
+class _Times:
+    """The capture times of a group's photos: the instant its zoned photos share, every clock
+    they show, and the fractions of a second."""
+
+    instant: dt.datetime | None = None
+    clocks: set[str] = field(default_factory=set)
+    fractions: set[str] = field(default_factory=set)
+
+    def fits(self, taken: _Taken | None) -> bool:
+        """Whether a photo taken at ``taken`` may join: the same instant as the zoned photos
+        (a copy written in another zone), or a clock one of them shows (a copy that lost its
+        zone), and the same fraction of a second when both say one."""
+        if taken is None:
+            return True
+        if taken.instant is not None and self.instant is not None:
+            same = taken.instant == self.instant
+        else:
+            same = not self.clocks or taken.clock in self.clocks
+        return same and (taken.fraction is None or self.fractions <= {taken.fraction})
+
+    def add(self, taken: _Taken | None) -> None:
+        if taken is None:
+            return
+        if taken.instant is not None:
+            self.instant = taken.instant
+        self.clocks.add(taken.clock)
+        if taken.fraction is not None:
+            self.fractions.add(taken.fraction)
 
 
 def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[FileResult]]:
@@ -41,23 +65,28 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     (the best faces' boxes, relative to the photo as shown, overlapping by ``SAME_PLACE`` IoU or
     more: two shots of one scene hash alike, but a copy has you where the original does), and no
     two different capture times in a group's EXIF, to the fraction of a second where the camera
-    records it (the shots of a burst), whichever photo leads it (a copy without EXIF may). A
-    photo joins the group whose first photo it copies most nearly, never through another copy,
-    so near-duplicates do not chain a burst of shots into one. A result without a hash (a video)
-    joins an earlier one of identical content (the same fingerprint), or is a group of its own.
-    Then a Live Photo's video (the same name in the same folder as a photo) and an iPhone's edit
-    (``IMG_E0001.HEIC`` beside ``IMG_0001.HEIC``), with their groups, join the group of the
-    photo they belong to. Groups keep the input order, and are ordered by their first member."""
+    records it (the shots of a burst). Photos whose EXIF gives a zone are grouped first, then
+    those with a time but no zone, then those without a time (a messaging app's re-share), so
+    the order the files are met in does not decide. Each joins the group whose first photo it
+    copies most nearly, never through another copy, so near-duplicates do not chain a burst
+    into one. A result without a hash (a video) joins one of identical content (the same
+    fingerprint), or is a group of its own. Then a Live Photo's video and an iPhone's edit join
+    the group of the photo they belong to (``_join_moments``). Groups are ordered by their
+    first member in the input."""
     values = [int(h, 16) if _is_hash(h) else None for _, h in entries]
     identical: dict[str, int] = {}  # fingerprint of each unhashed group's first member
     # Pigeonhole: two hashes within 6 bits agree on at least one of their eight bytes.
     buckets: dict[tuple[int, int], list[int]] = {}  # of each group's first photo
     leader = list(range(len(entries)))
     taken = [_captured(result) for result, _ in entries]
-    # The capture times of each group's photos: a copy without one (a messaging app strips
-    # EXIF) may lead a group that photos taken at two different times must not both join.
-    times: dict[int, list[_Taken]] = {}
-    for i, value in enumerate(values):
+    times: dict[int, _Times] = {}
+
+    def dating(i: int) -> int:  # zoned first, then a clock alone, then no time
+        t = taken[i]
+        return 2 if t is None else 0 if t.instant is not None else 1
+
+    for i in sorted(range(len(entries)), key=lambda i: (dating(i), i)):
+        value = values[i]
         if value is None:
             content = entries[i][0].fingerprint
             if content is not None:
@@ -65,17 +94,19 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
             continue
         keys = [(band, (value >> (8 * band)) & 0xFF) for band in range(8)]
         candidates = sorted({j for key in keys for j in buckets.get(key, ())})
-        fits = [j for j in candidates if _copies(entries[i][0], entries[j][0], value, values[j])]
-        fits = [j for j in fits if _fits_times(taken[i], times[j])]
+        fits = [
+            j
+            for j in candidates
+            if _copies(entries[i][0], entries[j][0], value, values[j]) and times[j].fits(taken[i])
+        ]
         if fits:  # the nearest (the first of those as near): a re-share of the third frame
             leader[i] = min(fits, key=lambda j: (value ^ values[j]).bit_count())  # type: ignore[operator]
         else:
             for key in keys:
                 buckets.setdefault(key, []).append(i)
-            times[i] = []
-        if taken[i] is not None:
-            times[leader[i]].append(taken[i])  # type: ignore[arg-type]
-    _join_moments(entries, leader)
+            times[i] = _Times()
+        times[leader[i]].add(taken[i])
+    _join_moments(entries, leader, taken)
     groups: dict[int, list[FileResult]] = {}
     for i, (result, _) in enumerate(entries):
         groups.setdefault(leader[i], []).append(result)
@@ -92,40 +123,44 @@ def _copies(a: FileResult, b: FileResult, value: int, other: int | None) -> bool
     )
 
 
-def _fits_times(mine: _Taken | None, group: list[_Taken]) -> bool:
-    """Whether a photo taken at ``mine`` may join a group of photos taken at ``group``."""
-    if mine is None:
-        return True
-    return all(
-        mine.same_second(t)
-        and (mine.fraction is None or t.fraction is None or mine.fraction == t.fraction)
-        for t in group
-    )
-
-
-def _join_moments(entries: list[tuple[FileResult, str | None]], leader: list[int]) -> None:
+def _join_moments(
+    entries: list[tuple[FileResult, str | None]], leader: list[int], taken: list[_Taken | None]
+) -> None:
     """Fold a Live Photo's video, and an iPhone's edit of a photo, into the group of the photo,
-    whichever group each is in (either may have joined a copy of itself): a phone saves one
-    moment as a photo and a short video of one name side by side (``IMG_0001.HEIC``,
-    ``IMG_0001.MOV``), and an edit beside them as ``IMG_E0001.HEIC`` (and ``IMG_E0001.MOV``).
-    Two photos of one name otherwise (``IMG_0002.PNG``, ``IMG_0002.JPG``) stay apart."""
-    moments: dict[str, list[int]] = {}
+    whichever group each is in (either may have joined a copy of itself): an iPhone saves one
+    moment as ``IMG_0001.HEIC`` and ``IMG_0001.MOV`` side by side, and an edit beside them as
+    ``IMG_E0001.HEIC`` (and ``IMG_E0001.MOV``); a Takeout export may put them in two parts of
+    one export. Only such names pair, and only groups whose capture times agree: two photos
+    of one name otherwise stay apart."""
+    moments: dict[str, list[tuple[int, _CameraName]]] = {}
     for i, (result, _) in enumerate(entries):
-        moments.setdefault(_moment(result.path), []).append(i)
+        name = _camera_name(result)
+        if name is not None:
+            moments.setdefault(name.moment, []).append((i, name))
     for members in moments.values():
-        stills = [i for i in members if not _is_video(entries[i][0])]
-        originals = [i for i in stills if not _is_edit(entries[i][0].path)]
-        anchor = (originals or stills or [None])[0]
-        if anchor is None:
+        stills = [(i, n) for i, n in members if not _is_video(entries[i][0])]
+        originals = {i for i, n in stills if not n.edit}
+        if not stills:
             continue
-        for i in members:
+        anchor = min(originals) if originals else stills[0][0]
+        still_stems = {n.stem for _, n in stills}
+        for i, name in members:
             if i in originals:
                 continue
-            if _is_video(entries[i][0]) and not any(
-                _stem(entries[s][0].path) == _stem(entries[i][0].path) for s in stills
-            ):
+            if _is_video(entries[i][0]) and name.stem not in still_stems:
                 continue  # IMG_E0001.MOV goes with IMG_E0001.HEIC, not without it
-            _merge(leader, into=leader[anchor], group=leader[i])
+            if _agree(taken, leader, leader[anchor], leader[i]):
+                _merge(leader, into=leader[anchor], group=leader[i])
+
+
+def _agree(taken: list[_Taken | None], leader: list[int], a: int, b: int) -> bool:
+    """Whether the groups led by ``a`` and ``b`` were taken at one moment, by their photos'
+    EXIF (a group without a time agrees with any)."""
+    times = _Times()
+    for k, lead in enumerate(leader):
+        if lead == a:
+            times.add(taken[k])
+    return all(times.fits(taken[k]) for k, lead in enumerate(leader) if lead == b)
 
 
 def _merge(leader: list[int], into: int, group: int) -> None:
@@ -137,25 +172,32 @@ def _merge(leader: list[int], into: int, group: int) -> None:
             leader[k] = into
 
 
-_APPLE_EDIT = re.compile(r"IMG_E(\d{4})")
+# An iPhone's own names: IMG_0001 for a photo (and its Live Photo video), IMG_E0001 its edit.
+_CAMERA_NAME = re.compile(r"IMG_(E?)(\d{4})", re.IGNORECASE)
 
 
-def _stem(path: str) -> str:
-    """The path without its extension: the same folder and name, written the same way."""
+@dataclass(frozen=True)
+class _CameraName:
+    moment: str  # the folder (or place in a Takeout export) and the photo's number
+    edit: bool
+    stem: str  # its own name without the extension (names differing in case are others)
+
+
+def _camera_name(result: FileResult) -> _CameraName | None:
+    """For a file an iPhone named (or an export lower-cased: ``img_e0001.jpg``): the moment it
+    belongs to (its folder, or its place in a Takeout export, and its number), whether it is an
+    edit, and its own name without the extension; None for other names."""
+    path = result.path
+    source = _dict(result.facts.get("source"))
+    member = source.get("member")
+    if source.get("export") == "google_takeout" and isinstance(member, str):
+        path = "takeout:" + member  # the parts of one export hold one folder between them
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
-    return f"{folder}/{stem}"
-
-
-def _moment(path: str) -> str:
-    """``_stem`` without the mark of an iPhone's edit (``IMG_E0001`` is ``IMG_0001``)."""
-    folder, _, stem = _stem(path).rpartition("/")
-    edit = _APPLE_EDIT.fullmatch(stem)
-    return f"{folder}/IMG_{edit.group(1)}" if edit else f"{folder}/{stem}"
-
-
-def _is_edit(path: str) -> bool:
-    return _APPLE_EDIT.fullmatch(_stem(path).rpartition("/")[2]) is not None
+    found = _CAMERA_NAME.fullmatch(stem)
+    if found is None:
+        return None
+    return _CameraName(f"{folder}/{stem[:4]}{found.group(2)}", bool(found.group(1)), stem)
 
 
 def _is_video(result: FileResult) -> bool:

@@ -42,6 +42,7 @@ def when_text(facts: dict[str, Any]) -> str:
         "export": "from the export",
         "video": "from the video",
         "file_name": "from the file name",
+        "saved": "when the file was last saved; it gives no capture time",
         "posted": "when it was posted or sent; the export gives no capture time",
     }
     said = origin.get(facts["taken_source"])

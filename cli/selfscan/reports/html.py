@@ -140,12 +140,12 @@ class HtmlWriter:
     ) -> str:
         files = sum(len(g) for g in matches)
         located = sum(any(e.facts["has_location"] for e in g) for g in matches)
-        # When the photos were taken: a time that is only when one was posted is left out.
+        # When the photos were taken: a time that is only when one was posted or saved is not.
         dates = sorted(
             d
             for g in matches
             for e in g
-            if (d := e.facts["taken"]) and e.facts.get("taken_source") != "posted"
+            if (d := e.facts["taken"]) and e.facts.get("taken_source") not in ("posted", "saved")
         )
         sources: dict[str, int] = {}
         for group in matches:
@@ -221,7 +221,11 @@ def _lead_order(entry: Entry) -> tuple[bool, bool, bool, float]:
     camera's original, not a messaging app's re-share), then the most similar."""
     result = entry.result
     photo = result.facts.get("photo")
-    dated = isinstance(photo, dict) and isinstance(photo.get("captured_at"), str)
+    dated = (
+        isinstance(photo, dict)
+        and isinstance(photo.get("captured_at"), str)
+        and not photo.get("captured_saved")
+    )
     video = bool(result.facts.get("video"))
     return (result.status != "match", video, not dated, -(result.score or 0.0))
 
