@@ -373,6 +373,78 @@ def test_grouping_does_not_depend_on_the_order_or_on_names_alone() -> None:
     assert len(group_duplicates(split)) == 1
 
 
+def test_names_pair_only_what_was_taken_at_one_moment() -> None:
+    """A video of an iPhone name beside a photo of that name, recorded years apart (numbers
+    wrap after 9999; a folder may hold two phones' files), or two Takeout exports' files of
+    one name, are two moments."""
+    same = "00ff00ff00ff00ff"
+
+    def mov(path: str, recorded: str | None) -> FileResult:
+        return FileResult(path, "match", 0.8, facts={"video": {"creation_time": recorded}})
+
+    photo = _at("/p/IMG_0001.JPG", "2023-07-15T14:32:10+02:00")
+    assert (
+        len(
+            group_duplicates(
+                [(photo, same), (mov("/p/IMG_0001.MOV", "2019-03-02T10:00:00Z"), None)]
+            )
+        )
+        == 2
+    )
+    live = mov("/p/IMG_0001.MOV", "2023-07-15T12:32:08.000000Z")  # 1.5 s before the still
+    assert len(group_duplicates([(photo, same), (live, None)])) == 1
+    zoneless = _at("/p/IMG_0001.JPG", "2023-07-15T14:32:10")  # in some zone, 2 h from UTC
+    assert len(group_duplicates([(zoneless, same), (live, None)])) == 1
+    odd = mov("/p/IMG_0001.MOV", "2023-07-15T12:51:40Z")  # no zone is 19 min 30 s off
+    assert len(group_duplicates([(zoneless, same), (odd, None)])) == 2
+
+    def takeout(archive: str, name: str) -> FileResult:
+        member = f"Takeout/Google Photos/Photos from 2023/{name}"
+        source = {"export": "google_takeout", "member": member}
+        facts: dict[str, object] = {"source": source}
+        if name.endswith(".MP4"):
+            facts["video"] = {"duration": 2.0}
+        return FileResult(f"/t/{archive}!/{member}", "match", 0.7, facts=facts)
+
+    accounts = [
+        (takeout("takeout-20240101T000000Z-001.zip", "IMG_0001.JPG"), same),
+        (takeout("takeout-20240505T000000Z-001.zip", "IMG_0001.MP4"), None),
+    ]
+    assert len(group_duplicates(accounts)) == 2
+    parts = [
+        (takeout("takeout-20240101T000000Z-001.zip", "IMG_0001.JPG"), same),
+        (takeout("takeout-20240101T000000Z-002.zip", "IMG_0001.MP4"), None),
+    ]
+    assert len(group_duplicates(parts)) == 1
+
+
+def test_near_copies_group_the_same_in_any_order() -> None:
+    """Three crops of one photo whose hashes form a chain (5, 5 and 10 bits apart), and a copy
+    of a burst's third frame that lost its fraction of a second: grouped alike whatever order
+    they are met in."""
+    from itertools import permutations
+
+    chain = [
+        (_at("/c/a.jpg"), "0000000000000000"),
+        (_at("/c/b.jpg"), "000000000000001f"),
+        (_at("/c/c.jpg"), "00000000000003ff"),
+    ]
+    shapes = {
+        tuple(sorted(tuple(sorted(r.path for r in g)) for g in group_duplicates(list(p))))
+        for p in permutations(chain)
+    }
+    assert len(shapes) == 1
+    at = "2023-07-15T14:32:10"
+    frames = [
+        (_at(f"/b/{n}.jpg", at, captured_subsec=sub), h)
+        for n, sub, h in (("1", "1", "00ff00ff00ff00ff"), ("3", "3", "00ff00ff00ff000f"))
+    ]
+    copy = (_at("/b/0copy.jpg", at), "00ff00ff00ff000f")
+    for p in permutations([*frames, copy]):
+        groups = {tuple(sorted(r.path for r in g)) for g in group_duplicates(list(p))}
+        assert ("/b/0copy.jpg", "/b/3.jpg") in groups, groups
+
+
 def test_a_time_an_editor_saved_is_no_capture_time() -> None:
     saved = _result(_photo(captured_at="2024-01-02T09:00:00", captured_saved=True))
     facts = exposure_facts(saved)

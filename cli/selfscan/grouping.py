@@ -81,11 +81,24 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     taken = [_captured(result) for result, _ in entries]
     times: dict[int, _Times] = {}
 
-    def dating(i: int) -> int:  # zoned first, then a clock alone, then no time
-        t = taken[i]
-        return 2 if t is None else 0 if t.instant is not None else 1
+    def order(i: int) -> tuple[bool, bool, bool, int, int, str]:
+        """Zoned before a clock alone before no time, a fraction of a second before none (a
+        burst's frames lead, a copy that lost its fraction joins the one it copies), larger
+        before smaller (the original leads its copies), then by the hash: never by the order
+        the files were met in, which would decide where a chain of near copies splits."""
+        t, (result, _) = taken[i], entries[i]
+        pixels = (result.width or 0) * (result.height or 0)
+        undated, unzoned = t is None, t is None or t.instant is None
+        return (
+            undated,
+            unzoned,
+            t is None or t.fraction is None,
+            -pixels,
+            values[i] or 0,
+            result.path,
+        )
 
-    for i in sorted(range(len(entries)), key=lambda i: (dating(i), i)):
+    for i in sorted(range(len(entries)), key=order):
         value = values[i]
         if value is None:
             content = entries[i][0].fingerprint
@@ -149,18 +162,71 @@ def _join_moments(
                 continue
             if _is_video(entries[i][0]) and name.stem not in still_stems:
                 continue  # IMG_E0001.MOV goes with IMG_E0001.HEIC, not without it
-            if _agree(taken, leader, leader[anchor], leader[i]):
+            if _agree(entries, taken, leader, leader[anchor], leader[i]):
                 _merge(leader, into=leader[anchor], group=leader[i])
 
 
-def _agree(taken: list[_Taken | None], leader: list[int], a: int, b: int) -> bool:
+def _agree(
+    entries: list[tuple[FileResult, str | None]],
+    taken: list[_Taken | None],
+    leader: list[int],
+    a: int,
+    b: int,
+) -> bool:
     """Whether the groups led by ``a`` and ``b`` were taken at one moment, by their photos'
-    EXIF (a group without a time agrees with any)."""
+    EXIF and their videos' recording times (a group without a time agrees with any)."""
     times = _Times()
     for k, lead in enumerate(leader):
         if lead == a:
             times.add(taken[k])
-    return all(times.fits(taken[k]) for k, lead in enumerate(leader) if lead == b)
+    members = [k for k, lead in enumerate(leader) if lead in (a, b)]
+    if not all(times.fits(taken[k]) for k in members if leader[k] == b):
+        return False
+    for k in members:
+        times.add(taken[k])
+    recorded = [v for k in members if (v := _recorded(entries[k][0])) is not None]
+    return all(_near_in_time(times, v) for v in recorded)
+
+
+def _recorded(result: FileResult) -> dt.datetime | None:
+    """When a video was recorded, as an instant (its container's time, in UTC, or Apple's
+    creation date with its zone)."""
+    video = _dict(result.facts.get("video"))
+    for key in ("created", "creation_time"):
+        value = video.get(key)
+        if not isinstance(value, str):
+            continue
+        text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", value.strip().replace("Z", "+00:00"))
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            return moment
+    return None
+
+
+_LIVE_SECONDS = 5  # a Live Photo's video starts about 1.5 s before its still
+
+
+def _near_in_time(times: _Times, recorded: dt.datetime) -> bool:
+    """Whether a video recorded at ``recorded`` is of the moment of photos taken at ``times``:
+    within seconds of their instant, or of one of their clocks in some zone (a whole number of
+    quarter hours from UTC, at most 14 hours)."""
+    if times.instant is not None:
+        return abs((recorded - times.instant).total_seconds()) <= _LIVE_SECONDS
+    if not times.clocks:
+        return True
+    utc = recorded.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    for clock in times.clocks:
+        try:
+            apart = abs((utc - dt.datetime.fromisoformat(clock)).total_seconds())
+        except ValueError:
+            return True
+        off = apart % 900
+        if apart <= 14 * 3600 + _LIVE_SECONDS and min(off, 900 - off) <= _LIVE_SECONDS:
+            return True
+    return False
 
 
 def _merge(leader: list[int], into: int, group: int) -> None:
@@ -191,7 +257,11 @@ def _camera_name(result: FileResult) -> _CameraName | None:
     source = _dict(result.facts.get("source"))
     member = source.get("member")
     if source.get("export") == "google_takeout" and isinstance(member, str):
-        path = "takeout:" + member  # the parts of one export hold one folder between them
+        # The parts of one export (takeout-20240101T000000Z-001.zip, -002.zip, …) hold one
+        # folder between them; another export's parts are another's.
+        archive = path.split("!/", 1)[0]
+        export = re.sub(r"-\d+(\.[A-Za-z0-9]+)+$", "", archive)
+        path = f"{export}!/{member}"
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     found = _CAMERA_NAME.fullmatch(stem)

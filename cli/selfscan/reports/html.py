@@ -11,6 +11,7 @@ result is only counted, errors are kept as one line each. The cards are made in 
 from __future__ import annotations
 
 import base64
+import re
 from typing import IO
 
 from ..errors import FileError
@@ -215,19 +216,20 @@ class HtmlWriter:
         )
 
 
-def _lead_order(entry: Entry) -> tuple[bool, bool, bool, float]:
+def _lead_order(entry: Entry) -> tuple[bool, bool, bool, bool, int, float]:
     """Which copy of a photo leads its card: a match (a group holding one is a photo of you),
     then a still before a Live Photo's video, then a copy that keeps its EXIF capture time (the
-    camera's original, not a messaging app's re-share), then the most similar."""
+    camera's original, not a messaging app's re-share), with its zone, the largest, then the
+    most similar."""
     result = entry.result
     photo = result.facts.get("photo")
-    dated = (
-        isinstance(photo, dict)
-        and isinstance(photo.get("captured_at"), str)
-        and not photo.get("captured_saved")
-    )
+    photo = photo if isinstance(photo, dict) else {}
+    taken = photo.get("captured_at")
+    dated = isinstance(taken, str) and not photo.get("captured_saved")
+    zoned = dated and (taken.endswith("Z") or re.search(r"[+-]\d\d:?\d\d$", taken) is not None)
     video = bool(result.facts.get("video"))
-    return (result.status != "match", video, not dated, -(result.score or 0.0))
+    pixels = (result.width or 0) * (result.height or 0)
+    return (result.status != "match", video, not dated, not zoned, -pixels, -(result.score or 0.0))
 
 
 def _span(first: str, last: str) -> str:
