@@ -150,6 +150,9 @@ def _join_moments(
         name = _camera_name(result)
         if name is not None:
             moments.setdefault(name.moment, []).append((i, name))
+    groups: dict[int, list[int]] = {}  # each group's members, by its leader
+    for i, lead in enumerate(leader):
+        groups.setdefault(lead, []).append(i)
     for members in moments.values():
         stills = [(i, n) for i, n in members if not _is_video(entries[i][0])]
         originals = {i for i, n in stills if not n.edit}
@@ -158,33 +161,33 @@ def _join_moments(
         anchor = min(originals) if originals else stills[0][0]
         still_stems = {n.stem for _, n in stills}
         for i, name in members:
-            if i in originals:
+            into, group = leader[anchor], leader[i]
+            if i in originals or into == group:
                 continue
             if _is_video(entries[i][0]) and name.stem not in still_stems:
                 continue  # IMG_E0001.MOV goes with IMG_E0001.HEIC, not without it
-            if _agree(entries, taken, leader, leader[anchor], leader[i]):
-                _merge(leader, into=leader[anchor], group=leader[i])
+            if _agree(entries, taken, groups[into], groups[group]):
+                for k in groups[group]:
+                    leader[k] = into
+                groups[into] += groups.pop(group)
 
 
 def _agree(
     entries: list[tuple[FileResult, str | None]],
     taken: list[_Taken | None],
-    leader: list[int],
-    a: int,
-    b: int,
+    photo: list[int],
+    joining: list[int],
 ) -> bool:
-    """Whether the groups led by ``a`` and ``b`` were taken at one moment, by their photos'
-    EXIF and their videos' recording times (a group without a time agrees with any)."""
+    """Whether the group of ``joining`` was taken at the moment of the group of ``photo``, by
+    their photos' EXIF and their videos' recording times (a group without a time agrees)."""
     times = _Times()
-    for k, lead in enumerate(leader):
-        if lead == a:
-            times.add(taken[k])
-    members = [k for k, lead in enumerate(leader) if lead in (a, b)]
-    if not all(times.fits(taken[k]) for k in members if leader[k] == b):
-        return False
-    for k in members:
+    for k in photo:
         times.add(taken[k])
-    recorded = [v for k in members if (v := _recorded(entries[k][0])) is not None]
+    if not all(times.fits(taken[k]) for k in joining):
+        return False
+    for k in joining:
+        times.add(taken[k])
+    recorded = [v for k in photo + joining if (v := _recorded(entries[k][0])) is not None]
     return all(_near_in_time(times, v) for v in recorded)
 
 
@@ -227,15 +230,6 @@ def _near_in_time(times: _Times, recorded: dt.datetime) -> bool:
         if apart <= 14 * 3600 + _LIVE_SECONDS and min(off, 900 - off) <= _LIVE_SECONDS:
             return True
     return False
-
-
-def _merge(leader: list[int], into: int, group: int) -> None:
-    """Make every member of the group led by ``group`` a member of the group led by ``into``."""
-    if into == group:
-        return
-    for k, lead in enumerate(leader):
-        if lead == group:
-            leader[k] = into
 
 
 # An iPhone's own names: IMG_0001 for a photo (and its Live Photo video), IMG_E0001 its edit.
