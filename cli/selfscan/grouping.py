@@ -268,16 +268,10 @@ def _is_video(result: FileResult) -> bool:
     return bool(result.facts.get("video"))
 
 
-def _turns(result: FileResult) -> int:
-    """The quarter turns (clockwise) that show a photo stored turned upright (``facts``)."""
-    turned = _dict(result.facts.get("photo")).get("turned")
-    return turned // 90 if turned in (90, 180, 270) else 0
-
-
 def _shown_size(result: FileResult) -> tuple[int, int] | None:
     if not (result.width and result.height):
         return None
-    if _turns(result) % 2:
+    if result.turned in (90, 270):
         return result.height, result.width
     return result.width, result.height
 
@@ -291,7 +285,7 @@ def _best_box(result: FileResult) -> tuple[float, float, float, float] | None:
     x1, y1, x2, y2 = best.box
     w, h = result.width, result.height
     box = (x1 / w, y1 / h, x2 / w, y2 / h)
-    for _ in range(_turns(result)):  # a quarter turn clockwise: (x, y) -> (1 - y, x)
+    for _ in range(result.turned // 90):  # a quarter turn clockwise: (x, y) -> (1 - y, x)
         box = (1 - box[3], box[0], 1 - box[1], box[2])
     return box
 

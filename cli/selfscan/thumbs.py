@@ -80,7 +80,7 @@ def preview(
             return Preview(_encode(_boxed(frame, result, threshold)), None, _encoded(face))
         im = open_for_thumbnail(source, max_side)
         # A photo stored turned (facts.photo.turned) is shown the right way up.
-        turned = _turned(result)
+        turned = result.turned
         face = _enlarged_face(
             lambda side: open_for_thumbnail(source, side), result, im.width, turned in (90, 270)
         )
@@ -88,7 +88,7 @@ def preview(
         return Preview(
             _encode(_upright(_boxed(im, result, threshold), turned)),
             phash,
-            None if face is None else _encode(_upright(face, turned)),
+            _encoded(None if face is None else _upright(face, turned)),
         )
     except FileError:
         return Preview(None, None)
@@ -148,13 +148,6 @@ def _boxed(im: Image.Image, result: FileResult, threshold: float | None) -> Imag
             width=line if best else max(1, line // 2),
         )
     return im
-
-
-def _turned(result: FileResult) -> int:
-    """The degrees (clockwise) that show a photo read turned the right way up; 0 for others."""
-    photo = result.facts.get("photo")
-    turned = photo.get("turned") if isinstance(photo, dict) else None
-    return turned if turned in (90, 180, 270) else 0
 
 
 def _upright(im: Image.Image, turned: int) -> Image.Image:

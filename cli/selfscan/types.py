@@ -86,6 +86,14 @@ class FileResult:
         return max(frames.values(), default=0)
 
     @property
+    def turned(self) -> int:
+        """The degrees (clockwise: 90, 180, 270) that show a photo stored turned without an
+        orientation tag the right way up (``facts.photo.turned``); 0 for the others."""
+        photo = self.facts.get("photo")
+        turned = photo.get("turned") if isinstance(photo, dict) else None
+        return turned if turned in (90, 180, 270) else 0
+
+    @property
     def best_face(self) -> FaceHit | None:
         """The face the score comes from (the most similar one), or None."""
         if self.score is None:

@@ -122,9 +122,8 @@ def card(group: list[Entry]) -> str:
 
 def _stored_turned(result: FileResult) -> str:
     """What a card says of a photo stored turned without an orientation tag, read turned."""
-    photo = result.facts.get("photo")
-    turned = photo.get("turned") if isinstance(photo, dict) else None
-    if turned not in (90, 180, 270):
+    turned = result.turned
+    if not turned:
         return ""
     how = "upside down" if turned == 180 else "on its side"
     return f"{how}, with no orientation tag: shown turned {turned}° clockwise"
