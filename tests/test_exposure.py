@@ -445,6 +445,39 @@ def test_near_copies_group_the_same_in_any_order() -> None:
         assert ("/b/0copy.jpg", "/b/3.jpg") in groups, groups
 
 
+def test_two_phones_photos_of_one_name_each_keep_their_own_video() -> None:
+    """Two iPhones' IMG_0001 in one folder, taken years apart: the video recorded with the
+    second goes with it, whichever file is met first."""
+    from itertools import permutations
+
+    older = _at("/p/IMG_0001.HEIC", "2019-03-02T10:00:00+00:00")
+    newer = _at("/p/IMG_0001.JPG", "2023-07-15T14:32:10+02:00")
+    mov = FileResult(
+        "/p/IMG_0001.MOV", "match", 0.8, facts={"video": {"creation_time": "2023-07-15T12:32:10Z"}}
+    )
+    hashes = {older.path: "00ff00ff00ff00ff", newer.path: "ffffffff00000000", mov.path: None}
+    for p in permutations([older, newer, mov]):
+        groups = group_duplicates([(r, hashes[r.path]) for r in p])
+        assert sorted(sorted(r.path for r in g) for g in groups) == [
+            ["/p/IMG_0001.HEIC"],
+            ["/p/IMG_0001.JPG", "/p/IMG_0001.MOV"],
+        ]
+
+
+def test_a_zoned_copy_that_lost_its_fraction_joins_the_frame_it_copies() -> None:
+    from itertools import permutations
+
+    at = "2023-07-15T14:32:10"
+    frames = [
+        (_at(f"/b/{n}.jpg", at, captured_subsec=sub), h)
+        for n, sub, h in (("1", "1", "00ff00ff00ff00ff"), ("2", "4", "00ff00ff00ff000f"))
+    ]
+    copy = (_at("/b/0copy.jpg", at + "+02:00"), "00ff00ff00ff00ff")
+    for p in permutations([*frames, copy]):
+        groups = {tuple(sorted(r.path for r in g)) for g in group_duplicates(list(p))}
+        assert ("/b/0copy.jpg", "/b/1.jpg") in groups, groups
+
+
 def test_a_time_an_editor_saved_is_no_capture_time() -> None:
     saved = _result(_photo(captured_at="2024-01-02T09:00:00", captured_saved=True))
     facts = exposure_facts(saved)

@@ -82,17 +82,18 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
     times: dict[int, _Times] = {}
 
     def order(i: int) -> tuple[bool, bool, bool, int, int, str]:
-        """Zoned before a clock alone before no time, a fraction of a second before none (a
-        burst's frames lead, a copy that lost its fraction joins the one it copies), larger
-        before smaller (the original leads its copies), then by the hash: never by the order
-        the files were met in, which would decide where a chain of near copies splits."""
+        """Dated before undated; a fraction of a second before none (a burst's frames lead,
+        a copy that lost its fraction joins the one it copies); zoned before a clock alone (a
+        copy that lost its zone matches a zoned copy's clock); larger before smaller (the
+        original leads its copies); then by the hash: never by the order the files were met
+        in, which would decide where a chain of near copies splits."""
         t, (result, _) = taken[i], entries[i]
         pixels = (result.width or 0) * (result.height or 0)
         undated, unzoned = t is None, t is None or t.instant is None
         return (
             undated,
-            unzoned,
             t is None or t.fraction is None,
+            unzoned,
             -pixels,
             values[i] or 0,
             result.path,
@@ -113,7 +114,7 @@ def group_duplicates(entries: list[tuple[FileResult, str | None]]) -> list[list[
             if _copies(entries[i][0], entries[j][0], value, values[j]) and times[j].fits(taken[i])
         ]
         if fits:  # the nearest (the first of those as near): a re-share of the third frame
-            leader[i] = min(fits, key=lambda j: (value ^ values[j]).bit_count())  # type: ignore[operator]
+            leader[i] = min(fits, key=lambda j: ((value ^ values[j]).bit_count(), order(j)))  # type: ignore[operator]
         else:
             for key in keys:
                 buckets.setdefault(key, []).append(i)
@@ -158,18 +159,24 @@ def _join_moments(
         originals = {i for i, n in stills if not n.edit}
         if not stills:
             continue
-        anchor = min(originals) if originals else stills[0][0]
+        # Two phones' IMG_0001 in one folder: each video or edit goes with the first, by path,
+        # whose time agrees.
+        anchors = sorted(originals or [stills[0][0]], key=lambda k: entries[k][0].path)
         still_stems = {n.stem for _, n in stills}
         for i, name in members:
-            into, group = leader[anchor], leader[i]
-            if i in originals or into == group:
+            if i in originals:
                 continue
             if _is_video(entries[i][0]) and name.stem not in still_stems:
                 continue  # IMG_E0001.MOV goes with IMG_E0001.HEIC, not without it
-            if _agree(entries, taken, groups[into], groups[group]):
-                for k in groups[group]:
-                    leader[k] = into
-                groups[into] += groups.pop(group)
+            for anchor in anchors:
+                into, group = leader[anchor], leader[i]
+                if into == group:
+                    break
+                if _agree(entries, taken, groups[into], groups[group]):
+                    for k in groups[group]:
+                        leader[k] = into
+                    groups[into] += groups.pop(group)
+                    break
 
 
 def _agree(
