@@ -7,7 +7,6 @@ Every other archive is a set of its own. The members themselves are read by ``ar
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,13 +15,8 @@ from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing
 from .errors import short_reason
 from .exports import ExportIndex
 from .members import Budget, tar_stamp
-from .names import MAX_JSON_BYTES
+from .names import MAX_JSON_BYTES, split_export
 from .types import Item
-
-# ``takeout-…-003.zip``, also as a browser renames a part downloaded again: ``-003 (1).zip``.
-_SPLIT_PART = re.compile(
-    r"^(?P<stem>.+)-(?P<part>\d{3})(?: ?\(\d+\))?(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
-)
 
 
 @dataclass(frozen=True)
@@ -130,13 +124,7 @@ def archive_sets(entries: list[ArchiveEntry], with_facts: bool) -> dict[str, _Ar
     any other archive is a set of its own."""
     groups: dict[tuple[str, str], list[ArchiveEntry]] = {}
     for entry in entries:
-        match = _SPLIT_PART.match(os.path.basename(entry.path))
-        if match:
-            stem = os.path.join(os.path.dirname(entry.path), match["stem"]).lower()
-            key = (stem, match["ext"].lower())
-        else:
-            key = (entry.path, "")
-        groups.setdefault(key, []).append(entry)
+        groups.setdefault(split_export(entry.path) or (entry.path, ""), []).append(entry)
     sets: dict[str, _ArchiveSet] = {}
     for group in groups.values():
         shared = _ArchiveSet(group, with_facts)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .geometry import iou
+from .names import split_export
 from .types import FileResult
 
 DUPLICATE_BITS = 6  # of 64: copies differ in a few bits, different photos in about half
@@ -261,8 +262,7 @@ def _camera_name(result: FileResult) -> _CameraName | None:
         # The parts of one export (takeout-20240101T000000Z-001.zip, -002.zip, …) hold one
         # folder between them; another export's parts are another's.
         archive = path.split("!/", 1)[0]
-        export = re.sub(r"-\d+(\.[A-Za-z0-9]+)+$", "", archive)
-        path = f"{export}!/{member}"
+        path = f"{(split_export(archive) or (archive,))[0]}!/{member}"
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     found = _CAMERA_NAME.fullmatch(stem)

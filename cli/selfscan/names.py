@@ -4,6 +4,7 @@ that is not an image is instead."""
 from __future__ import annotations
 
 import os
+import re
 
 from .types import ItemKind
 
@@ -65,6 +66,22 @@ def kind_of(name: str) -> ItemKind | None:
 def is_archive_name(name: str) -> bool:
     """True for a ``.zip``, ``.tar``, ``.tar.gz`` or ``.tgz`` file name."""
     return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+# ``takeout-…-003.zip``, also as a browser renames a part downloaded again: ``-003 (1).zip``.
+_SPLIT_PART = re.compile(
+    r"^(?P<stem>.+)-(?P<part>\d{3})(?: ?\(\d+\))?(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
+)
+
+
+def split_export(path: str) -> tuple[str, str] | None:
+    """For a part of a split export (``takeout-20240101T000000Z-001.zip``): the export's path
+    without its part number, lower-cased, and its extension; None for any other archive."""
+    found = _SPLIT_PART.match(os.path.basename(path))
+    if found is None:
+        return None
+    stem = os.path.join(os.path.dirname(path), found["stem"]).lower()
+    return stem, found["ext"].lower()
 
 
 def sniff(head: bytes) -> str | None:
