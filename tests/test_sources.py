@@ -52,6 +52,25 @@ def test_extension_sets_and_kind_of() -> None:
     assert ".jfif" in names.IMAGE_EXTENSIONS and ".3gp" in names.VIDEO_EXTENSIONS
 
 
+def test_a_zip_counts_what_it_leaves_out_as_a_folder_does(tmp_path: Path, jpeg: bytes) -> None:
+    """A phone backup as a zip skipped its trash, hidden folders and other files without a word,
+    where the same backup as a folder says so."""
+    with zipfile.ZipFile(tmp_path / "backup.zip", "w") as zf:
+        zf.writestr("DCIM/IMG_1.jpg", jpeg)
+        zf.writestr("DCIM/.trashed-1700000000-IMG_2.jpg", jpeg)
+        zf.writestr("DCIM/.thumbnails/1.jpg", jpeg)
+        zf.writestr("DCIM/.thumbnails/2.jpg", jpeg)
+        zf.writestr("DCIM/IMG_1.AAE", b"<?xml?>")
+        zf.writestr("DCIM/IMG_3.dng", b"x")
+        zf.writestr("DCIM/notes.json", b"{}")  # an export's JSON is read, not left out
+        zf.writestr("__MACOSX/DCIM/._IMG_1.jpg", b"x")  # a Mac's copies: no files of yours
+    walk = sources.Walk()
+    items = list(iter_items([tmp_path], walk=walk))
+    assert [i.path.rsplit("!/", 1)[1] for i in items] == ["DCIM/IMG_1.jpg"]
+    assert (walk.hidden_files, walk.hidden_folders) == (1, 1)
+    assert walk.other == {".aae": 1, ".dng": 1}
+
+
 def test_walk_is_recursive_ordered_and_skips_quietly(tmp_path: Path, jpeg: bytes) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "deep").mkdir(parents=True)

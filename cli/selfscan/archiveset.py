@@ -10,13 +10,17 @@ import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing, zip_read
 from .errors import short_reason
 from .exports import ExportIndex
-from .members import Budget, tar_stamp
-from .names import MAX_JSON_BYTES, split_export
+from .members import Budget, classify, norm_name, tar_stamp
+from .names import MAX_JSON_BYTES, is_archive_name, kind_of, split_export
 from .types import Item
+
+if TYPE_CHECKING:
+    from .sources import Walk
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,11 @@ class _Part:
 class _ArchiveSet:
     """One archive, or all parts of a split export: one export index over every part."""
 
-    def __init__(self, entries: list[ArchiveEntry], with_facts: bool) -> None:
+    def __init__(
+        self, entries: list[ArchiveEntry], with_facts: bool, walk: Walk | None = None
+    ) -> None:
         self.with_facts = with_facts
+        self.walk = walk
         self.parts = {
             e.path: _Part(e.path, e.size, e.mtime_ns, e.fmt, Budget(e.size)) for e in entries
         }
@@ -64,6 +71,8 @@ class _ArchiveSet:
             if part.error is not None:
                 yield Item(part.path, part.size, part.mtime_ns, error=part.error)
             elif part.zf is not None:
+                if self.walk is not None:
+                    _left_out(part.zf, self.walk)
                 yield from zip_items(part.zf, part.path, self.index, 0, part.budget)
             else:
                 yield from tar_items(
@@ -119,15 +128,42 @@ class _ArchiveSet:
         self.index = ExportIndex(list(refs), load, where, hint)
 
 
-def archive_sets(entries: list[ArchiveEntry], with_facts: bool) -> dict[str, _ArchiveSet]:
+def _left_out(zf: zipfile.ZipFile, walk: Walk) -> None:
+    """Count what a zip's members leave out, as a walk of the same files in folders would:
+    photos, videos and archives named with a leading ".", hidden folders, files of other
+    types by extension (a Mac's ``__MACOSX`` copies are no files of the user's)."""
+    hidden_folders: set[str] = set()
+    for info in zf.infolist():
+        parts = norm_name(info.filename).rstrip("/").split("/")
+        if "__MACOSX" in parts:
+            continue
+        hidden = next((n for n, part in enumerate(parts[:-1]) if part.startswith(".")), None)
+        if hidden is not None:
+            hidden_folders.add("/".join(parts[: hidden + 1]))
+        elif info.is_dir():
+            if parts[-1].startswith("."):
+                hidden_folders.add("/".join(parts))
+        elif parts[-1].startswith("."):
+            base = parts[-1]
+            walk.hidden_files += kind_of(base) is not None or is_archive_name(base)
+        elif classify(parts[-1]) == "other":  # an export's JSON and HTML are read
+            ext = os.path.splitext(parts[-1].lower())[1]
+            walk.other[ext] = walk.other.get(ext, 0) + 1
+    walk.hidden_folders += len(hidden_folders)
+
+
+def archive_sets(
+    entries: list[ArchiveEntry], with_facts: bool, walk: Walk | None = None
+) -> dict[str, _ArchiveSet]:
     """Group the parts of split exports (``name-001.zip``, ``name-002.zip``) into one set each;
-    any other archive is a set of its own."""
+    any other archive is a set of its own. What a zip's members leave out (hidden photos and
+    folders, files of other types) is added to ``walk`` as its members are read."""
     groups: dict[tuple[str, str], list[ArchiveEntry]] = {}
     for entry in entries:
         groups.setdefault(split_export(entry.path) or (entry.path, ""), []).append(entry)
     sets: dict[str, _ArchiveSet] = {}
     for group in groups.values():
-        shared = _ArchiveSet(group, with_facts)
+        shared = _ArchiveSet(group, with_facts, walk)
         for entry in group:
             sets[entry.path] = shared
     return sets

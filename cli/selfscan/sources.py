@@ -85,7 +85,7 @@ def iter_items(
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)
     archives = [e for e in plan.entries if isinstance(e, ArchiveEntry)]
-    sets = archive_sets(archives, with_facts)
+    sets = archive_sets(archives, with_facts, plan.walk)
     for entry in plan.entries:
         if isinstance(entry, Item):
             yield entry
