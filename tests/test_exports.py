@@ -24,7 +24,9 @@ from selfscan.exports import (
     social_kind,
     unedited_name,
 )
+from selfscan.exposure import exposure_facts
 from selfscan.sources import iter_items
+from selfscan.types import FileResult
 from tests.exportgen import (
     TAKEOUT_ZIPS,
     Export,
@@ -628,6 +630,10 @@ def test_fuzz_export_index_never_raises(files: dict[str, bytes]) -> None:
         assert isinstance(source["people"], list)
 
 
+def _found(item: Any) -> FileResult:
+    return FileResult(item.path, "match", 0.7, facts=item.facts)
+
+
 def test_instagram_export_from_before_2020(tmp_path: Path, photos: dict[str, bytes]) -> None:
     """Instagram's older export lists its media in one ``media.json`` at the root, with the
     caption, an ISO time and a place's name: all reach the photo's facts, as a folder and as a
@@ -647,7 +653,10 @@ def test_instagram_export_from_before_2020(tmp_path: Path, photos: dict[str, byt
             }
         ],
         "stories": [{"taken_at": "2018-11-02T10:00:00+01:00", "path": "stories/201811/9a1.jpg"}],
+        "direct": [{"taken_at": "2018-10-01T09:00:00+00:00", "path": "direct/201810/d1.jpg"}],
     }
+    (root / "direct" / "201810").mkdir(parents=True)
+    (root / "direct" / "201810" / "d1.jpg").write_bytes(photos["gdp"])
     (root / "media.json").write_text(json.dumps(media))
     other = tmp_path / "other-app"
     other.mkdir()
@@ -665,8 +674,13 @@ def test_instagram_export_from_before_2020(tmp_path: Path, photos: dict[str, byt
         assert post["export"] == "instagram" and post["origin"] == "post"
         assert post["post"] == "Team photo 🏀" and post["place"] == "West End, Vancouver"
         assert post["taken_time"] == 1546243513  # 2018-12-31 08:05:13 UTC
+        # "taken_at" is when Instagram received it: said to be only when it was posted
+        assert post["posted_time"] == 1546243513
+        assert exposure_facts(_found(items["3e02b2be.jpg"]))["taken_source"] == "posted"
         story = items["9a1.jpg"].facts["source"]
         assert story["origin"] == "story" and story["taken_time"] == 1541149200
+        sent = items["d1.jpg"].facts["source"]  # a photo sent in a direct message
+        assert sent["origin"] == "message" and sent["posted_time"] == 1538384400
     assert {Path(i.path).name for i in iter_items([other])} == {"t1.jpg"}
 
 

@@ -114,7 +114,13 @@ def parse_social(
 
 # The lists of Instagram's export before 2020 (media.json): {"photos": [{"path", "caption",
 # "taken_at", "location"}], "videos": [...], ...}, ``path`` relative to the export's root.
-_OLD_IG_LISTS = {"photos": "post", "videos": "post", "stories": "story", "profile": "profile_photo"}
+_OLD_IG_LISTS = {
+    "photos": "post",
+    "videos": "post",
+    "stories": "story",
+    "profile": "profile_photo",
+    "direct": "message",  # the photos sent in direct messages
+}
 
 
 def _old_instagram(obj: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -131,7 +137,9 @@ def _old_instagram(obj: Any) -> list[tuple[str, dict[str, Any]]]:
                 "album": None,
                 "title": None,
                 "description": None,
-                "taken_time": as_timestamp(entry.get("taken_at")),
+                # Despite its name, when it was posted or sent: Instagram's time of upload.
+                "taken_time": (posted := as_timestamp(entry.get("taken_at"))),
+                "posted_time": posted,
                 "geo": None,
                 "place": as_text(entry.get("location"), True),
                 "post": as_text(entry.get("caption"), True),
