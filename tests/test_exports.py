@@ -381,6 +381,28 @@ def test_photos_named_one_by_one_find_their_sidecars(
         assert mismatches(item.facts["source"], export.expected[member]) == []
 
 
+def test_an_album_file_named_in_another_language_is_read(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """Takeout names an album's metadata file in the account's language (Bulgarian
+    ``метаданни.json``, not in the list of names): told by what it holds, the album keeps its
+    name. Elsewhere than in a Takeout export, a JSON with a title names no album."""
+    album = tmp_path / "Takeout" / "Google Снимки" / "Море 2023"
+    album.mkdir(parents=True)
+    (album / "IMG_1.jpg").write_bytes(photos["players"])
+    sidecar = {"title": "IMG_1.jpg", "photoTakenTime": {"timestamp": "1689424330"}}
+    (album / "IMG_1.jpg.supplemental-metadata.json").write_text(json.dumps(sidecar))
+    (album / "метаданни.json").write_text(json.dumps({"title": "Море 2023 🌊"}))
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "IMG_2.jpg").write_bytes(photos["gdp"])
+    (other / "settings.json").write_text(json.dumps({"title": "not an album"}))
+    items = {Path(i.path).name: i.facts["source"] for i in iter_items([tmp_path])}
+    assert items["IMG_1.jpg"]["album"] == "Море 2023 🌊"
+    assert items["IMG_1.jpg"]["taken_time"] == 1689424330
+    assert items["IMG_2.jpg"]["album"] is None
+
+
 def test_takeout_split_zips_share_sidecars(tmp_path: Path, photos: dict[str, bytes]) -> None:
     export = build_takeout(tmp_path, photos)
     assert [p.name for p in export.archives] == list(TAKEOUT_ZIPS)

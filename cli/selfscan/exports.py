@@ -46,11 +46,12 @@ Instagram JSON), over the shared value parsing in ``exportjson``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from .exportjson import fix_mojibake
-from .names import kind_of
+from .names import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, kind_of
 from .social import TOP_FOLDERS, export_root, parse_social, social_kind, social_order
 from .takeout import (
     ALBUM_METADATA_NAMES,
@@ -68,6 +69,11 @@ from .takeout import (
     unedited_name,
 )
 from .types import Item
+
+# A JSON named after a photo or video (a sidecar: "IMG_1.jpg.json", "IMG_1.HEIC(1).json").
+_MEDIA_IN_NAME = re.compile(
+    "|".join(re.escape(e) + r"\b" for e in sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))
+)
 
 __all__ = [
     "ALBUM_METADATA_NAMES",
@@ -218,7 +224,7 @@ class ExportIndex:
                 source.update(self._sidecar(found))
                 source["sidecar"] = self._where(found)
                 source["export"] = "google_takeout"
-            source["album"] = self._album(folder, jsons)
+            source["album"] = self._album(folder, jsons, in_takeout)
         if source["export"] is None and in_takeout:
             source["export"] = "google_takeout"
         return source
@@ -274,7 +280,7 @@ class ExportIndex:
         facts["people"] = list(facts.get("people") or [])
         return facts
 
-    def _album(self, folder: str, jsons: dict[str, str]) -> str | None:
+    def _album(self, folder: str, jsons: dict[str, str], in_takeout: bool) -> str | None:
         if folder not in self._albums:
             title = None
             found = next((jsons[k] for k in ALBUM_METADATA_NAMES if k in jsons), None)
@@ -284,8 +290,24 @@ class ExportIndex:
                 except Exception:  # an unreadable album file only loses the album name
                     title = None
                 title = title or folder.rpartition("/")[2] or None
+            elif in_takeout:  # named in a language not listed: told by what it holds
+                title = self._album_by_content(jsons)
             self._albums[folder] = title
         return self._albums[folder]
+
+    def _album_by_content(self, jsons: dict[str, str]) -> str | None:
+        """The title of a Takeout album file under another name (Bulgarian ``метаданни.json``):
+        a JSON in the folder that names no photo and holds a title and no photo's time."""
+        for key in sorted(jsons):
+            if _MEDIA_IN_NAME.search(key.lower()) or "supplemental" in key.lower():
+                continue  # a photo's sidecar
+            try:
+                title = parse_takeout_album(self._load(jsons[key]), strict=True)
+            except Exception:
+                continue
+            if title:
+                return title
+        return None
 
     def _note_instagram(self, name: str) -> None:
         """Note the root of an Instagram export (its messages look like Facebook's): it holds

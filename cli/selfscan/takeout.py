@@ -84,10 +84,13 @@ def _origin(value: Any) -> str | None:
     return f"{kind}:{device}" if device else kind
 
 
-def parse_takeout_album(data: bytes | str) -> str | None:
-    """The album title in a Takeout album ``metadata.json`` (old and new layouts), or None."""
+def parse_takeout_album(data: bytes | str, strict: bool = False) -> str | None:
+    """The album title in a Takeout album ``metadata.json`` (old and new layouts), or None;
+    ``strict``: None too for a file that is a photo's sidecar (it gives the photo's time)."""
     obj, error = load_json(data)
     if error is not None or not isinstance(obj, dict):
+        return None
+    if strict and "photoTakenTime" in obj:
         return None
     album = obj.get("albumData")
     if isinstance(album, dict):
