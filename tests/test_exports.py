@@ -223,6 +223,14 @@ def test_fix_mojibake() -> None:
         ("posts/your_uncategorized_photos.json", ("facebook", "uncategorized_photos")),
         ("posts/your_posts__check_ins__photos_and_videos_1.json", ("facebook", "post")),
         ("your_facebook_activity/posts/your_posts_1.json", ("facebook", "post")),
+        ("groups/group_posts_and_comments.json", ("facebook", "group_post")),
+        ("your_facebook_activity/groups/your_posts_in_groups.json", ("facebook", "post")),
+        (
+            "posts/other_people's_posts_to_your_timeline.json",
+            ("facebook", "timeline_post"),
+        ),
+        ("comments_and_reactions/comments.json", ("facebook", "comment")),
+        ("some/comments.json", None),
         ("messages/inbox/jane_1/message_1.json", ("messages", "message")),
         ("your_instagram_activity/content/posts_1.json", ("instagram", "post")),
         ("content/stories.json", ("instagram", "story")),
@@ -1005,6 +1013,54 @@ def test_photos_whose_names_share_the_cut_get_their_own_sidecars() -> None:
         "IMG_1.jpg": 1_200_000_000,
         "IMG_1-edited.jpg": 1_200_000_000,
     }
+
+
+def test_facebook_photos_in_groups_timelines_and_comments(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """A photo posted in a group, one a friend posted on your timeline, one attached to a
+    comment: their files were not read, so the photos had no facts at all, not even which
+    export they came from."""
+    root = tmp_path / "facebook-jdoe-2023-02-01-XyZ"
+    media = root / "your_facebook_activity/posts/media/Group_1"
+    media.mkdir(parents=True)
+    for name, photo in (("g.jpg", "players"), ("t.jpg", "gdp"), ("c.jpg", "t1")):
+        (media / name).write_bytes(photos[photo])
+    uri = "your_facebook_activity/posts/media/Group_1/"
+
+    def attached(name: str, text: str, when: int) -> dict[str, Any]:
+        exif = {"upload_ip": "198.51.100.7", "taken_timestamp": when - 3600}
+        meta = {"photo_metadata": {"exif_data": [exif]}}
+        return {
+            "timestamp": when,
+            "data": [{"post": text}],
+            "attachments": [{"data": [{"media": {"uri": uri + name, "media_metadata": meta}}]}],
+        }
+
+    docs = {
+        "your_facebook_activity/groups/group_posts_and_comments.json": {
+            "group_posts_v2": [attached("g.jpg", "Club night", 1_600_000_000)]
+        },
+        "your_facebook_activity/posts/other_people's_posts_to_your_timeline.json": {
+            "wall_posts_sent_to_you_v2": [attached("t.jpg", "Happy birthday!", 1_610_000_000)]
+        },
+        "your_facebook_activity/comments_and_reactions/comments.json": {
+            "comments_v2": [attached("c.jpg", "Look at this", 1_620_000_000)]
+        },
+    }
+    for name, doc in docs.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps(doc))
+    items = {Path(i.path).name: i.facts["source"] for i in iter_items([root])}
+    for name, text, when in (
+        ("g.jpg", "Club night", 1_600_000_000),
+        ("t.jpg", "Happy birthday!", 1_610_000_000),
+        ("c.jpg", "Look at this", 1_620_000_000),
+    ):
+        source = items[name]
+        assert source["export"] == "facebook", (name, source)
+        assert source["upload_ip"] == "198.51.100.7" and source["taken_time"] == when - 3600
+        assert source["post"] == text and source["posted_time"] == when
 
 
 def test_facebook_facts_from_every_file_that_lists_a_photo(

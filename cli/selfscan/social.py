@@ -33,6 +33,7 @@ _IG_FILES = {
 TOP_FOLDERS = frozenset(
     {"posts", "messages", "photos_and_videos", "content", "your_instagram_activity"}
     | {"your_activity_across_facebook", "your_facebook_activity"}
+    | {"groups", "comments_and_reactions"}
 )
 
 
@@ -67,6 +68,12 @@ def social_kind(path: str) -> tuple[str, str] | None:
         return "facebook", "story"
     if re.fullmatch(r"your_posts.*\.json", base):
         return "facebook", "post"
+    if re.fullmatch(r"group_posts.*\.json", base):
+        return "facebook", "group_post"  # a photo posted in a group
+    if re.fullmatch(r"other_people.s_posts_to_your_timeline.*\.json", base):
+        return "facebook", "timeline_post"  # a photo someone else posted on your timeline
+    if re.fullmatch(r"comments(_\d+)?\.json", base) and "comments_and_reactions" in parts:
+        return "facebook", "comment"  # a photo attached to a comment
     if re.fullmatch(r"posts_\d+\.json", base):
         return "instagram", "post"
     if base in _IG_FILES:
