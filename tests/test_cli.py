@@ -932,6 +932,26 @@ def test_the_copy_destination_inside_the_library_is_not_scanned(
         assert "not scanned" not in err  # and not said to be left out
 
 
+def test_the_json_summary_says_what_was_gathered(
+    samples: dict[str, Path], library: Path, tmp_path: Path
+) -> None:
+    """A script could not tell from the records what --copy-to placed: the JSON summary says."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    dest = tmp_path / "me"
+    shutil.copyfile(library / "players.jpg", library / "players-copy.jpg")
+    summaries = []
+    for _ in range(2):
+        code, out, err = run("find", str(library), "--copy-to", str(dest), "-f", "json")
+        assert code == 0, err
+        summaries.append(json.loads(out)["summary"]["gathered"])
+    first = {"folder": str(dest), "placed": 1, "linked": 0, "already_there": 0}
+    assert summaries[0] == {**first, "identical": 1, "not_placed": 0}
+    again = {"placed": 0, "already_there": 2, "identical": 0, "not_placed": 0}
+    assert summaries[1] == {"folder": str(dest), "linked": 0, **again}
+    code, out, _ = run("find", str(library), "-f", "json")
+    assert code == 0 and json.loads(out)["summary"]["gathered"] is None
+
+
 def test_a_gathered_link_whose_photo_changed_since_is_said(
     samples: dict[str, Path], library: Path, tmp_path: Path
 ) -> None:

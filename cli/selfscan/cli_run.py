@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -27,6 +28,9 @@ from .ops import (
 from .render import escape
 from .reports import FileReport, Writer, writer_for
 from .types import FileResult, ScanSummary
+
+if TYPE_CHECKING:
+    from .organise import OrganisedFile
 
 
 def run_find(
@@ -101,6 +105,12 @@ def run_find(
     finally:
         session.close()
     done = session.progress
+    # Placed before the report is closed, so that its summary says what was placed.
+    organised = None
+    if organise is not None and matched:
+        organised = organise_matches(
+            matched, organise, session.thresholds.match, session.profile.name
+        )
     summary = ScanSummary(
         total=done.done,
         counts=dict(done.counts),
@@ -115,6 +125,7 @@ def run_find(
             "other": dict(sorted(done.walk.other.items())),
             "gathered": list(done.walk.gathered),
         },
+        gathered=None if organise is None else _gathered(organise, organised or []),
     )
     if writer is not None:
         writer.close(summary)
@@ -152,8 +163,8 @@ def run_find(
         )
     if output is not None:
         screen.print(f"report written to {escape(str(output))}", soft_wrap=True)
-    if organise is not None and matched:
-        done = organise_matches(matched, organise, session.thresholds.match, session.profile.name)
+    if organise is not None and organised is not None:
+        done = organised
         placed = [d for d in done if d.error is None and not d.existing]
         there = sum(d.existing and not d.twin for d in done)
         twins = sum(d.twin for d in done)
@@ -193,3 +204,16 @@ def run_find(
         )
     if interrupted:
         raise typer.Exit(interrupted_status())
+
+
+def _gathered(organise: OrganiseRequest, done: list[OrganisedFile]) -> dict[str, object]:
+    """What ``--copy-to``/``--link-to`` did, for the JSON summary."""
+    placed = [d for d in done if d.error is None and not d.existing]
+    return {
+        "folder": str(organise.dest),
+        "placed": len(placed),
+        "linked": sum(d.linked for d in placed),
+        "already_there": sum(d.existing and not d.twin for d in done),
+        "identical": sum(d.twin for d in done),
+        "not_placed": sum(d.error is not None for d in done),
+    }

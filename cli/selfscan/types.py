@@ -143,6 +143,9 @@ class ScanSummary:
     # What the walk of the folders left out: hidden_files, hidden_folders, other (by extension),
     # gathered (folders of matches an earlier --copy-to filled).
     left_out: dict[str, Any] = field(default_factory=dict)
+    # What --copy-to/--link-to placed: folder, placed, linked, already_there, identical (to
+    # another match of the scan), not_placed; None when not asked.
+    gathered: dict[str, Any] | None = None
 
 
 ItemKind = Literal["image", "video"]

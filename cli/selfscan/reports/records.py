@@ -67,6 +67,7 @@ def summary_record(summary: ScanSummary) -> dict[str, Any]:
         "seconds": round(summary.seconds, 3),
         "interrupted": summary.interrupted,
         "left_out": summary.left_out,
+        "gathered": summary.gathered,
     }
 
 
