@@ -6,7 +6,6 @@ a Live Photo's video and an iPhone's edit go with the photo they belong to.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from .geometry import iou
 from .moments import Times, captured, join_moments
@@ -134,7 +133,3 @@ def _same_shape(a: FileResult, b: FileResult) -> bool:
         return True
     ratio_a, ratio_b = size_a[0] / size_a[1], size_b[0] / size_b[1]
     return abs(ratio_a - ratio_b) <= _ASPECT_TOLERANCE * ratio_a
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}

@@ -11,13 +11,13 @@ result is only counted, errors are kept as one line each. The cards are made in 
 from __future__ import annotations
 
 import base64
-import re
 from typing import IO
 
 from ..errors import FileError
 from ..exposure import exposure_facts
 from ..grouping import group_duplicates
 from ..locate import read_many, split_path
+from ..moments import captured
 from ..thumbs import THUMB_SIDE, preview
 from ..types import FileResult, ScanSummary
 from .cards import Entry, card
@@ -222,11 +222,8 @@ def _lead_order(entry: Entry) -> tuple[bool, bool, bool, bool, int, float]:
     camera's original, not a messaging app's re-share), with its zone, the largest, then the
     most similar."""
     result = entry.result
-    photo = result.facts.get("photo")
-    photo = photo if isinstance(photo, dict) else {}
-    taken = photo.get("captured_at")
-    dated = isinstance(taken, str) and not photo.get("captured_saved")
-    zoned = dated and (taken.endswith("Z") or re.search(r"[+-]\d\d:?\d\d$", taken) is not None)
+    taken = captured(result)  # DateTimeOriginal, as report grouping reads it
+    dated, zoned = taken is not None, taken is not None and taken.instant is not None
     video = bool(result.facts.get("video"))
     pixels = (result.width or 0) * (result.height or 0)
     return (result.status != "match", video, not dated, not zoned, -pixels, -(result.score or 0.0))
