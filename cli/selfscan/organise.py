@@ -137,18 +137,14 @@ def _place(
     data, mtime = (member.data, member.mtime) if member is not None else (None, None)
     if member is None and not os.path.isfile(source):
         raise FileError("the file no longer exists")
+    size = len(data) if data is not None else _size(source)
     if result.fingerprint is not None:
         try:
-            now = (
-                fingerprint_bytes(data)
-                if data is not None
-                else fingerprint_file(source, os.stat(source).st_size)
-            )
+            now = fingerprint_bytes(data) if data is not None else fingerprint_file(source, size)
         except OSError as exc:
             raise FileError(f"cannot read: {exc.strerror or exc}") from None
         if now != result.fingerprint:
             raise FileError("changed since it was scanned (scan again to include it)")
-    size = len(data) if data is not None else _size(source)
     # Its name first, then any file of its size: renamed or moved since, or an identical copy.
     for there in dict.fromkeys([*taken.variants(name), *taken.of_size(size)]):
         same = _same_file(there, source, data)

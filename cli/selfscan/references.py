@@ -251,11 +251,8 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
     # else's (a profile of one photo has no other photo to tell it by).
     for ref in profile.references:
         if ref.fingerprint is not None and _fingerprint(Path(ref.source)) != ref.fingerprint:
-            raise ProfileError(
-                f"profile {profile.name!r} was made with model {profile.model_id}, and its photo "
-                f"{ref.source} is no longer the file enrolled (it changed since), so it cannot "
-                f"be re-embedded with {analyzer.model_id}: remove it with 'selfscan forget "
-                f"--profile {profile.name} --photo {ref.source}', then enroll it again if it is you"
+            raise _changed(
+                profile, analyzer, ref.source, "is no longer the file enrolled (it changed since)"
             )
     try:
         built = build_profile(analyzer, [Path(r.source) for r in profile.references], profile.name)
@@ -265,9 +262,9 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
             f"earlier photos cannot be re-embedded with {analyzer.model_id} ({exc}): remove it "
             f"with 'selfscan forget --profile {profile.name} --photo PHOTO'"
         ) from None
-    # A photo replaced under its name since it was enrolled would make the profile someone
-    # else's: the face re-embedded must be where the one enrolled was, and the photos must be as
-    # much one person as they were (a group let in with --allow-unlike stays one of its own).
+    # For a profile saved before fingerprints were kept: the face re-embedded must be where the
+    # one enrolled was, and the photos must be as much one person as they were (a group let in
+    # with --allow-unlike stays one of its own).
     sources = {r.source for r in profile.references}
 
     def odd(p: Profile) -> set[str]:
@@ -276,12 +273,11 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
 
     for old, new in zip(profile.references, built.references, strict=True):
         if iou(old.box, new.box) < SAME_FACE_IOU:
-            raise ProfileError(
-                f"profile {profile.name!r} was made with model {profile.model_id}, and its photo "
-                f"{old.source} no longer shows the face enrolled from it (the file changed), so "
-                f"it cannot be re-embedded with {analyzer.model_id}: remove it with 'selfscan "
-                f"forget --profile {profile.name} --photo {old.source}', then enroll it again if "
-                "it is you"
+            raise _changed(
+                profile,
+                analyzer,
+                old.source,
+                "no longer shows the face enrolled from it (the file changed)",
             )
     changed = sorted(odd(built) - odd(profile))
     if changed:  # which photo of a pair changed cannot be told: both are named
@@ -294,3 +290,13 @@ def for_model(profile: Profile, analyzer: FaceAnalyzer) -> Profile:
             f"--profile {profile.name} --photo PHOTO', then enroll it again if it is you"
         )
     return built
+
+
+def _changed(profile: Profile, analyzer: FaceAnalyzer, source: str, how: str) -> ProfileError:
+    """Why ``profile``'s photo ``source`` cannot be re-embedded: it changed since (``how``)."""
+    return ProfileError(
+        f"profile {profile.name!r} was made with model {profile.model_id}, and its photo "
+        f"{source} {how}, so it cannot be re-embedded with {analyzer.model_id}: remove it with "
+        f"'selfscan forget --profile {profile.name} --photo {source}', then enroll it again if "
+        "it is you"
+    )

@@ -135,8 +135,9 @@ def best_turn(
         # A face still on its side in this turn can read as clearly as it does upright (its
         # landmarks turned with it): only faces the right way up count for the turn.
         seen = [c for f, c in zip(glance, seen, strict=True) if _upright(f)]
-        if _clearer(seen, clarity) and _standing(seen) > best_standing:
-            best, best_standing = (turns, turned), _standing(seen)
+        standing = _standing(seen)
+        if _clearer(seen, clarity) and standing > best_standing:
+            best, best_standing = (turns, turned), standing
     return best
 
 
