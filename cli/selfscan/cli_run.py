@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -119,12 +119,7 @@ def run_find(
         copies=done.copies,
         seconds=time.monotonic() - started,
         interrupted=interrupted,
-        left_out={
-            "hidden_files": done.walk.hidden_files,
-            "hidden_folders": done.walk.hidden_folders,
-            "other": dict(sorted(done.walk.other.items())),
-            "gathered": list(done.walk.gathered),
-        },
+        left_out=done.walk.left_out(),
         gathered=None if organise is None else _gathered(organise, organised or []),
     )
     if writer is not None:
@@ -163,15 +158,14 @@ def run_find(
         )
     if output is not None:
         screen.print(f"report written to {escape(str(output))}", soft_wrap=True)
-    if organise is not None and organised is not None:
+    if organise is not None and organised is not None and summary.gathered is not None:
         done = organised
-        placed = [d for d in done if d.error is None and not d.existing]
-        there = sum(d.existing and not d.twin for d in done)
-        twins = sum(d.twin for d in done)
-        linked = sum(d.linked for d in placed)
+        counts = summary.gathered
+        placed, linked = counts["placed"], counts["linked"]
+        there, twins = counts["already_there"], counts["identical"]
         verb = "copied"
         if organise.mode == "link":  # a link needs the same file system; else it is a copy
-            verb = f"placed ({linked} linked, {len(placed) - linked} copied)"
+            verb = f"placed ({linked} linked, {placed - linked} copied)"
         xmp_note = " with XMP face regions" if organise.xmp else ""
         already = ", ".join(
             ([f"{there} already there"] if there else [])
@@ -180,7 +174,7 @@ def run_find(
         already = f" ({already})" if already else ""
         where = escape(str(organise.dest))
         screen.print(
-            f"{render.plural(len(placed), 'matched photo')} {verb} into {where}{xmp_note}{already}",
+            f"{render.plural(placed, 'matched photo')} {verb} into {where}{xmp_note}{already}",
             soft_wrap=True,
         )
         for failed in (d for d in done if d.error is not None):
@@ -206,7 +200,7 @@ def run_find(
         raise typer.Exit(interrupted_status())
 
 
-def _gathered(organise: OrganiseRequest, done: list[OrganisedFile]) -> dict[str, object]:
+def _gathered(organise: OrganiseRequest, done: list[OrganisedFile]) -> dict[str, Any]:
     """What ``--copy-to``/``--link-to`` did, for the JSON summary."""
     placed = [d for d in done if d.error is None and not d.existing]
     return {

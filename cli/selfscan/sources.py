@@ -25,6 +25,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .archiveset import ArchiveEntry, archive_sets
 from .errors import FileError
@@ -118,6 +119,15 @@ class Walk:
     hidden_files: int = 0  # photos, videos and archives named with a leading "." (a trash)
     hidden_folders: int = 0
     other: dict[str, int] = field(default_factory=dict)  # files of other types, by extension
+
+    def left_out(self) -> dict[str, Any]:
+        """The summary's ``left_out``: hidden files and folders, other types, gathered folders."""
+        return {
+            "hidden_files": self.hidden_files,
+            "hidden_folders": self.hidden_folders,
+            "other": dict(sorted(self.other.items())),
+            "gathered": list(self.gathered),
+        }
 
 
 @dataclass
