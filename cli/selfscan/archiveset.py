@@ -16,7 +16,7 @@ from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing
 from .errors import short_reason
 from .exports import ExportIndex
 from .members import Budget, classify, norm_name, tar_stamp
-from .names import MAX_JSON_BYTES, is_archive_name, kind_of, split_export
+from .names import MAX_JSON_BYTES, scannable, split_export
 from .types import Item
 
 if TYPE_CHECKING:
@@ -144,8 +144,7 @@ def _left_out(zf: zipfile.ZipFile, walk: Walk) -> None:
             if parts[-1].startswith("."):
                 hidden_folders.add("/".join(parts))
         elif parts[-1].startswith("."):
-            base = parts[-1]
-            walk.hidden_files += kind_of(base) is not None or is_archive_name(base)
+            walk.hidden_files += scannable(parts[-1])
         elif classify(parts[-1]) == "other":  # an export's JSON and HTML are read
             ext = os.path.splitext(parts[-1].lower())[1]
             walk.other[ext] = walk.other.get(ext, 0) + 1

@@ -68,6 +68,11 @@ def is_archive_name(name: str) -> bool:
     return name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def scannable(name: str) -> bool:
+    """Whether a file so named is one selfscan scans: a photo, a video or an archive."""
+    return kind_of(name) is not None or is_archive_name(name)
+
+
 # ``takeout-…-003.zip``, also as a browser renames a part downloaded again: ``-003 (1).zip``.
 _SPLIT_PART = re.compile(
     r"^(?P<stem>.+)-(?P<part>\d{3})(?: ?\(\d+\))?(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I

@@ -31,7 +31,15 @@ from .archiveset import ArchiveEntry, archive_sets
 from .errors import FileError
 from .exports import ExportIndex, empty_source
 from .fingerprints import open_regular
-from .names import GATHERED_MARKER, MAX_JSON_BYTES, SNIFF_BYTES, is_archive_name, kind_of, sniff
+from .names import (
+    GATHERED_MARKER,
+    MAX_JSON_BYTES,
+    SNIFF_BYTES,
+    is_archive_name,
+    kind_of,
+    scannable,
+    sniff,
+)
 from .types import Item, ItemKind
 
 
@@ -251,7 +259,7 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
         try:
             est = entry.stat()
         except FileNotFoundError:
-            if entry.is_symlink() and _scannable(entry.name):
+            if entry.is_symlink() and scannable(entry.name):
                 plan.entries.append(
                     Item(entry.path, 0, 0, error="dangling symlink (its target does not exist)")
                 )
@@ -260,7 +268,7 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             # A loop is reported whatever its name: it can only be a mistake; and a path too
             # long to reach, which may be a folder of photos.
             mistake = exc.errno in (errno.ELOOP, errno.ENAMETOOLONG)
-            if mistake or _scannable(entry.name):
+            if mistake or scannable(entry.name):
                 plan.entries.append(Item(entry.path, 0, 0, error=_why(exc)))
             continue
         if stat.S_ISDIR(est.st_mode):
@@ -277,17 +285,12 @@ def _walk(root: str, st: os.stat_result, plan: _Plan) -> None:
             plan.seen_dirs.add(key)
             stack.append(iter(_list_dir(entry.path, plan)))
         elif stat.S_ISREG(est.st_mode) and est.st_dev in _system_devices():  # /proc/kmsg
-            if _scannable(entry.name):
+            if scannable(entry.name):
                 plan.entries.append(Item(entry.path, 0, 0, error=SYSTEM_FOLDER))
         elif stat.S_ISREG(est.st_mode):
             _add_file(entry.path, entry.name, est, plan, explicit=False)
-        elif _scannable(entry.name):  # named like one, but is not
+        elif scannable(entry.name):  # named like one, but is not
             plan.entries.append(Item(entry.path, 0, 0, error=_special(est.st_mode)))
-
-
-def _scannable(name: str) -> bool:
-    """Whether a file so named is one selfscan scans: a photo, a video or an archive."""
-    return kind_of(name) is not None or is_archive_name(name)
 
 
 SYSTEM_FOLDER = "in a system folder (/proc, /sys or /dev): the kernel's, not photos; not scanned"
@@ -318,7 +321,7 @@ def _list_dir(path: str, plan: _Plan) -> list[os.DirEntry[str]]:
         with contextlib.suppress(OSError):
             if e.is_dir():
                 plan.walk.hidden_folders += 1
-            elif _scannable(e.name):
+            elif scannable(e.name):
                 plan.walk.hidden_files += 1
     entries = [e for e in entries if not e.name.startswith(".")]
     entries.sort(key=lambda e: e.name)
