@@ -15,7 +15,7 @@ from typing import Any
 
 from .exportjson import camera_name, plausible_time
 from .filedates import name_time
-from .types import FileResult
+from .types import FileResult, most_in_a_frame
 
 _NO_FRACTION = re.compile(r"\.0+(?=Z$|[+-]\d\d:?\d\d$|$)")
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(.*)$")
@@ -191,11 +191,10 @@ def _faces(result: FileResult, threshold: float | None, video: bool) -> tuple[in
     frame)."""
     if result.score is None:
         return 0, None if video else len(result.faces)
-    per_frame: dict[float | None, int] = {}
-    for f in result.faces:
-        if f.similarity is not None and (
-            f.similarity == result.score or (threshold is not None and f.similarity >= threshold)
-        ):
-            per_frame[f.time] = per_frame.get(f.time, 0) + 1
-    matching = max(per_frame.values(), default=0)
+    matching = most_in_a_frame(
+        f
+        for f in result.faces
+        if f.similarity is not None
+        and (f.similarity == result.score or (threshold is not None and f.similarity >= threshold))
+    )
     return matching, None if video else len(result.faces) - matching

@@ -5,7 +5,7 @@ Everything outside ``faces.py`` and ``models.py`` sees these types, never insigh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,6 +59,15 @@ class FaceHit:
     time: float | None = None  # seconds into a video (the sampled frame); None for photos
 
 
+def most_in_a_frame(faces: Iterable[FaceHit]) -> int:
+    """How many of ``faces`` one photo, or one sampled frame of a video, holds at most: a
+    video's faces come once per frame, so the same person seen in ten frames is one face."""
+    frames: dict[float | None, int] = {}
+    for f in faces:
+        frames[f.time] = frames.get(f.time, 0) + 1
+    return max(frames.values(), default=0)
+
+
 @dataclass(frozen=True)
 class FileResult:
     """The outcome for one scanned item (a file, an archive member or a video)."""
@@ -78,12 +87,7 @@ class FileResult:
     def face_count(self) -> int:
         """How many faces the item shows: for a video, the most found in one sampled frame (its
         faces come once per frame, so the same person seen in ten frames is one face)."""
-        frames: dict[float, int] = {}
-        for f in self.faces:
-            if f.time is None:
-                return len(self.faces)
-            frames[f.time] = frames.get(f.time, 0) + 1
-        return max(frames.values(), default=0)
+        return most_in_a_frame(self.faces)
 
     @property
     def turned(self) -> int:
