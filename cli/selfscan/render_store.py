@@ -67,14 +67,14 @@ def _mb(n: int) -> str:
     return f"{n / 1e3:.1f} kB" if n >= 1_000 else f"{n} B"
 
 
-def _photo_lines(photos: list[str]) -> list[str]:
+def _photo_lines(photos: list[str], missing: list[str]) -> list[str]:
     """A profile's reference photos as ``data`` lists them: by file name, or by path where two
     share a name (``forget --photo`` needs the path then), and saying which are gone."""
     names = [os.path.basename(s) for s in photos]
     lines = []
     for source, name in zip(photos, names, strict=True):
         line = source if names.count(name) > 1 else name
-        if not os.path.exists(source):
+        if source in missing:
             line += " (no longer there: moved or deleted; its face stays in the profile)"
         lines.append(line)
     return lines
@@ -95,7 +95,10 @@ def data_report(console: Console, info: dict[str, Any]) -> None:
             "left by an interrupted save of a profile (may hold embeddings)"
             if p.get("leftover")
             else f"{plural(p['embeddings'], 'reference embedding')} ({escape(p['model_id'])})"
-            + "".join(f"\n  {escape(line)}" for line in _photo_lines(p.get("photos", [])))
+            + "".join(
+                f"\n  {escape(line)}"
+                for line in _photo_lines(p.get("photos", []), p.get("missing_photos", []))
+            )
         )
         table.add_row(f"profile {escape(p['name'])}", contents, _mb(p["bytes"]), escape(p["path"]))
     ix = info["index"]

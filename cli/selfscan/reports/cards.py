@@ -121,7 +121,7 @@ def card(group: list[Entry]) -> str:
 
 
 def _stored_turned(result: FileResult) -> str:
-    """What a card says of a photo stored turned without an orientation tag, read turned."""
+    """What a card says of a photo stored turned without an orientation tag, shown upright."""
     turned = result.turned
     if not turned:
         return ""
