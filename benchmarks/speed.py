@@ -20,6 +20,7 @@ all the run's processes together, sampled every 0.1 s on Linux) and recall on th
 (IoU >= 0.4).
 
     python benchmarks/speed.py [--n 60] [--workers 2] [--sizes 200,2000] [--cache DIR]
+                               [--device auto|cpu|cuda]
 """
 
 from __future__ import annotations
@@ -179,15 +180,17 @@ def _boxes(stdout: str) -> dict[str, list]:
     return found
 
 
-def selfscan_cmd(me: Path, workers: int, *extra: str) -> list[str]:
+def selfscan_cmd(me: Path, workers: int, *extra: str, device: str = "auto") -> list[str]:
     """``selfscan find`` without its folder argument."""
     return [
         sys.executable, "-m", "selfscan", "find", "--me", str(me), "--format", "jsonl",
-        "--no-progress", "--workers", str(workers), *extra,
+        "--no-progress", "--workers", str(workers), "--device", device, *extra,
     ]  # fmt: skip
 
 
-def run_suite(lib: Path, frames: list[libgen.Frame], workers: int, quick: bool = True) -> None:
+def run_suite(
+    lib: Path, frames: list[libgen.Frame], workers: int, quick: bool = True, device: str = "auto"
+) -> None:
     n = len(frames)
     me = libgen.sample_paths()["yaoming"]
     results: dict[str, dict] = {}
@@ -207,14 +210,16 @@ def run_suite(lib: Path, frames: list[libgen.Frame], workers: int, quick: bool =
             startup[name] = measure([*cmd, str(one)], env_one)["wall"]
 
         both("baseline", [sys.executable, str(HERE), "_baseline"])
-        both("cold", selfscan_cmd(me, workers), home("home"))
-        results["warm"] = measure([*selfscan_cmd(me, workers), str(lib)], home("home"))
+        both("cold", selfscan_cmd(me, workers, device=device), home("home"))
+        warm = selfscan_cmd(me, workers, device=device)
+        results["warm"] = measure([*warm, str(lib)], home("home"))
         if quick:
-            both("quick", selfscan_cmd(me, workers, "--quick"), home("home-quick"))
+            both("quick", selfscan_cmd(me, workers, "--quick", device=device), home("home-quick"))
         both("floor", [sys.executable, str(HERE), "_floor", str(workers)])
     base = n / results["baseline"]["wall"]
     steady_base = (n - 1) / (results["baseline"]["wall"] - startup["baseline"])
-    print(f"\n{n} images of 4032x3024, {workers} workers, {os.cpu_count()} cores")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"\n{n} images of 4032x3024, {workers} workers, {cores} cores, selfscan on {device}")
     print(
         f"{'run':<10}{'seconds':>8}{'img/s':>7}{'x base':>7}{'start s':>8}{'steady':>7}"
         f"{'x base':>7}{'peak MiB':>9}{'all MiB':>8}  faces found"
@@ -250,7 +255,7 @@ def _mib(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def memory_runs(sizes: list[int], cache: Path, workers: int) -> None:
+def memory_runs(sizes: list[int], cache: Path, workers: int, device: str = "auto") -> None:
     """Peak RSS of a cold default scan at each library size (libraries cached under ``cache``):
     of its largest process, and of all its processes together."""
     me = libgen.sample_paths()["yaoming"]
@@ -261,7 +266,7 @@ def memory_runs(sizes: list[int], cache: Path, workers: int) -> None:
         libgen.build(lib, size, seed=3, per_frame=(0, 4), crops=crops)
         with tempfile.TemporaryDirectory(prefix="selfscan-speed-") as tmp:
             env = {**os.environ, "SELFSCAN_HOME": str(Path(tmp) / "home")}
-            r = measure([*selfscan_cmd(me, workers), str(lib)], env)
+            r = measure([*selfscan_cmd(me, workers, device=device), str(lib)], env)
         line = f"{size:>8}{r['wall']:9.1f}{size / r['wall']:8.2f}{r['rss_mib']:10.0f}"
         print(f"{line}{_mib(r['total_mib']):>9}", flush=True)
 
@@ -281,13 +286,17 @@ def main() -> int:
         "--sizes", default="", help="also measure peak memory at these library sizes: 200,2000"
     )
     parser.add_argument("--no-quick", action="store_true", help="skip the --quick run")
+    parser.add_argument(
+        "--device", default="auto", help="selfscan's --device (the baseline runs on the CPU)"
+    )
     args = parser.parse_args()
     libgen.compile_selfscan()
     lib = args.cache / f"lib-{args.n}"
     frames = libgen.build(lib, args.n, seed=2, per_frame=(0, 4))
-    run_suite(lib, frames, args.workers, quick=not args.no_quick)
+    run_suite(lib, frames, args.workers, quick=not args.no_quick, device=args.device)
     if args.sizes:
-        memory_runs([int(s) for s in args.sizes.split(",") if s], args.cache, args.workers)
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        memory_runs(sizes, args.cache, args.workers, args.device)
     return 0
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from . import __version__
 from .config import data_dir, loose_permissions
+from .devices import cuda_problem, onnxruntime
 from .errors import SelfscanError
 from .index import Index, index_path
-from .models import LICENCE, PACKS, active_pack_name, bad_copies, find_pack, load_pack, onnxruntime
+from .models import LICENCE, PACKS, active_pack_name, bad_copies, find_pack, load_pack
 
 
 def diagnose() -> dict[str, Any]:
@@ -79,6 +80,7 @@ def diagnose() -> dict[str, Any]:
         "packs": packs,
         "licence": LICENCE,
         "providers": ort.get_available_providers(),
+        "cuda": "usable" if (why := cuda_problem()) is None else f"not usable: {why}",
         "formats": formats,
         "data_dir": str(home),
         "data_dir_exists": home.exists(),

@@ -10,10 +10,11 @@ import numpy as np
 
 from . import lock
 from .config import ensure_data_dir, refuse_url
+from .devices import check_device
 from .errors import EnrollError, ProfileError
 from .faces import FaceAnalyzer
 from .match import thresholds_for
-from .models import active_pack_name, check_device, load_pack
+from .models import active_pack_name, load_pack
 from .profiles import load_profile, profile_exists, save_profile
 from .references import SAME_PHOTO, Unlike, build_profile, for_model, same_photos, unlike
 from .types import Profile

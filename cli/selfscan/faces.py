@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .devices import providers_for, wants_cuda
 from .geometry import (
     SEAM,
     TILE_OVERLAP,
@@ -23,6 +24,7 @@ from .geometry import (
     DetectPlan,
     detector_blob,
     fit_size,
+    gpu_shape,
     iou,
     landmark_span,
     nms,
@@ -30,7 +32,7 @@ from .geometry import (
     similarity,
     tile_grid,
 )
-from .models import ModelPack, create_session, providers_for
+from .models import ModelPack, create_session
 from .offline import import_insightface
 from .types import DecodedImage, Face
 
@@ -56,6 +58,7 @@ class FaceAnalyzer:
         self.threads = threads
         self._detector: Any = None
         self._recognizer: Any = None
+        self._gpu = False  # inputs padded to a few fixed shapes, one session each
 
     @property
     def model_id(self) -> str:
@@ -69,10 +72,20 @@ class FaceAnalyzer:
         from insightface.model_zoo.scrfd import SCRFD
 
         providers = providers_for(self.device)
+        self._gpu = wants_cuda(providers)
         det_session = create_session(self.pack.detector_path, providers, self.threads)
         rec_session = create_session(self.pack.recognizer_path, providers, self.threads)
+
+        # On the CPU one session takes every input size; on a GPU each size (see gpu_shape) gets
+        # its own, built once, with the same options and providers.
+        def per_size(model_file: str, size: tuple[int, int], reference: Any) -> Any:
+            return create_session(self.pack.detector_path, providers, self.threads, fixed=size)
+
         detector = SCRFD(
-            str(self.pack.detector_path), session=det_session, static_shape_sessions=False
+            str(self.pack.detector_path),
+            session=det_session,
+            static_shape_sessions=self._gpu,
+            resolution_session_factory=per_size,
         )
         detector.nms_thresh = NMS_THRESHOLD
         if getattr(detector, "input_dtype", np.float32) == np.float32:
@@ -130,6 +143,8 @@ class FaceAnalyzer:
         import cv2
 
         in_w, in_h = fit_size(pixels.shape[1], pixels.shape[0], max(pixels.shape[:2]))
+        if self._gpu:
+            in_w, in_h = gpu_shape(in_w, in_h)
         pad_b, pad_r = in_h - pixels.shape[0], in_w - pixels.shape[1]
         if pad_b or pad_r:
             pixels = cv2.copyMakeBorder(pixels, 0, pad_b, 0, pad_r, cv2.BORDER_CONSTANT, value=0)
@@ -276,7 +291,10 @@ class FaceAnalyzer:
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
             crops = [align(image.pixels, faces[i].landmarks / image.scale, size) for i in batch]
-            parts.append(np.asarray(self._recognizer.get_feat(crops), dtype=np.float32))
+            if self._gpu:  # one batch shape on a GPU (a new one costs cuDNN a new plan)
+                crops += [crops[0]] * (EMBED_BATCH - len(crops))
+            feats = np.asarray(self._recognizer.get_feat(crops), dtype=np.float32)
+            parts.append(feats[: len(batch)])
         feats = np.concatenate(parts)
         norms = np.linalg.norm(feats, axis=1, keepdims=True)
         feats /= np.maximum(norms, 1e-12)

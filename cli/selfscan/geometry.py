@@ -96,6 +96,30 @@ def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return w, h
 
 
+# Detector input sides on a GPU. A CUDA session runs a shape it has seen in about 3 ms, but a new
+# one costs 0.1-3 s while cuDNN plans it, so inputs are padded to these sides (each about 1.5x
+# the last; then multiples of 512) and each shape gets a session of its own.
+GPU_SIDES = (128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+
+
+def gpu_side(side: int) -> int:
+    """The smallest of ``GPU_SIDES`` that holds ``side`` (beyond them: a multiple of 512)."""
+    for bucket in GPU_SIDES:
+        if side <= bucket:
+            return bucket
+    return -(-side // 512) * 512
+
+
+def gpu_shape(width: int, height: int) -> tuple[int, int]:
+    """The padded input for ``width`` x ``height`` on a GPU: a square up to 1024 (second looks
+    at candidates, whose crops take every shape near the image's edges), then each side
+    rounded up by itself (whole photos, mostly 4:3 or 3:4)."""
+    if max(width, height) <= 1024:
+        side = gpu_side(max(width, height))
+        return side, side
+    return gpu_side(width), gpu_side(height)
+
+
 def spans(length: int, longest: int, overlap: int) -> list[tuple[int, int]]:
     """The fewest ``(start, end)`` spans of at most ``longest`` pixels that cover ``length``,
     neighbours overlapping by at least ``overlap``; one span when ``length`` fits."""

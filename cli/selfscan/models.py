@@ -7,7 +7,6 @@ other packs live in the data dir (``selfscan models install|import``) or in an e
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
 import os
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .config import data_dir
-from .errors import InputError, ModelError
+from .devices import onnxruntime, wants_cuda
+from .errors import ModelError
 
 DEFAULT_PACK = "buffalo_s"
 LICENCE = (
@@ -240,49 +240,12 @@ def load_pack(name: str | None = None) -> ModelPack:
     raise ModelError(f"model pack {name} is not installed or failed verification{detail}; {fix}")
 
 
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def check_device(device: str) -> None:
-    """An ``InputError`` for a device name other than auto, cpu or cuda (whether CUDA works is
-    known only once onnxruntime is loaded: :func:`providers_for`)."""
-    if device not in DEVICES:
-        raise InputError(f"unknown device {device!r}: use {', '.join(DEVICES)}")
-
-
-def onnxruntime() -> Any:
-    """The onnxruntime module, its telemetry off (the switch in ``selfscan/__init__`` keeps it
-    from starting; this also stops events from a process that imported onnxruntime first)."""
-    import onnxruntime as ort
-
-    with contextlib.suppress(AttributeError):
-        ort.disable_telemetry_events()
-    return ort
-
-
-def providers_for(device: str) -> list[str]:
-    """onnxruntime providers for ``auto``, ``cpu`` or ``cuda``."""
-    check_device(device)
-    ort = onnxruntime()
-
-    available = ort.get_available_providers()
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    if device == "cuda":
-        if "CUDAExecutionProvider" not in available:
-            raise ModelError(
-                "--device cuda needs onnxruntime-gpu with a working CUDA install; "
-                f"available providers: {', '.join(available)}"
-            )
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if "CUDAExecutionProvider" in available:  # auto
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
-
-
-def create_session(path: Path, providers: list[str], threads: int) -> Any:
+def create_session(
+    path: Path, providers: list[Any], threads: int, fixed: tuple[int, int] | None = None
+) -> Any:
     """An onnxruntime session with a fixed thread count (workers run one thread each so that
-    processes, not threads, share the cores)."""
+    processes, not threads, share the cores); with ``fixed`` (width, height), for images of
+    that size only."""
     ort = onnxruntime()
 
     options = ort.SessionOptions()
@@ -295,6 +258,22 @@ def create_session(path: Path, providers: list[str], threads: int) -> Any:
     # 100 MiB lower (400 against 505 MiB on 12 MP photos) at the same speed.
     options.enable_mem_pattern = False
     try:
-        return ort.InferenceSession(str(path), options, providers=providers)
+        source = str(path) if fixed is None else fixed_input_model(path, *fixed)
+        session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load {path.name}: {exc}") from None
+    if wants_cuda(providers) and "CUDAExecutionProvider" not in session.get_providers():
+        # CUDA ran in a first trial session, so this is the GPU's memory or the driver now.
+        raise ModelError(f"cannot load {path.name} on the GPU (onnxruntime fell back to the CPU)")
+    return session
+
+
+def fixed_input_model(path: Path, width: int, height: int) -> bytes:
+    """The model at ``path`` with its image input fixed to one ``width`` x ``height`` image."""
+    import onnx
+
+    model = onnx.load_model(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for dim, value in zip(dims, (1, 3, height, width), strict=True):
+        dim.dim_value = value  # (replaces a named dimension)
+    return bytes(model.SerializeToString())

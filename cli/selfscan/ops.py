@@ -13,6 +13,7 @@ from typing import Any
 
 from . import lock
 from .config import data_dir
+from .devices import refuse_uninstalled
 from .enrolment import (  # noqa: F401  (enroll and Enrolled are part of this module's API)
     Enrolled,
     check_photos,
@@ -26,13 +27,7 @@ from .faces import FaceAnalyzer
 from .index import Index, open_index
 from .locate import split_path
 from .match import Thresholds, thresholds_for
-from .models import (
-    active_pack_name,
-    check_device,
-    load_pack,
-    providers_for,
-    vectron_model_dir,
-)
+from .models import active_pack_name, load_pack, vectron_model_dir
 from .profiles import load_profile, save_profile
 from .references import build_profile, for_model, unlike
 from .scan import Progress, ScanOptions, check_paths, scan
@@ -152,9 +147,9 @@ def prepare_find(req: FindRequest) -> FindSession:
         # Each worker holds its own models (about 400 MiB): more than the cores only compete.
         notes.append(f"--workers {req.workers}: using {cores}, one per core")
         req = replace(req, workers=cores)
-    check_device(req.device)
-    if req.device == "cuda":  # asked for by name: refused at once, even if nothing needs a model
-        providers_for(req.device)
+    # --device cuda without onnxruntime-gpu is refused at once, even if nothing needs a model;
+    # whether CUDA runs is tried when a file first needs the models.
+    refuse_uninstalled(req.device)
     thresholds = thresholds_for(req.model or active_pack_name(), req.threshold)
     pack = load_pack(req.model)
     analyzer = FaceAnalyzer(pack, req.device)

@@ -20,6 +20,7 @@ def doctor_report(console: Console, info: dict[str, Any]) -> None:
         table.add_row(name, version or "[dim]not installed[/]")
     table.add_row("platform", escape(info["platform"]))
     table.add_row("providers", ", ".join(info["providers"]))
+    table.add_row("cuda", escape(info["cuda"]))
     table.add_row("formats", ", ".join(info["formats"]))
     table.add_row(
         "data dir",

@@ -24,10 +24,11 @@ import numpy as np
 from .config import refuse_url
 from .copies import Copies, Copy
 from .counting import count
+from .devices import resolve_device
 from .errors import InputError
 from .index import Index
 from .match import Thresholds, similarities
-from .models import ModelPack, providers_for
+from .models import ModelPack
 from .reuse import plan_item
 from .sources import Walk, iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
@@ -171,9 +172,11 @@ def scan(
         from .analyze import init_worker
         from .faces import FaceAnalyzer
 
+        # A device that cannot run stops the scan here, once; ``auto`` becomes cpu or cuda here,
+        # so that the workers need not try CUDA each.
+        device = resolve_device(options.device)
         if options.workers <= 1:
-            return Inline(analyzer or FaceAnalyzer(pack, options.device, threads=1))
-        providers_for(options.device)  # a device that cannot run stops the scan here, once
+            return Inline(analyzer or FaceAnalyzer(pack, device, threads=1))
         # A scan killed outright leaves multiprocessing's resource tracker to clean up after it;
         # what it finds is the pool's own queues, not worth a warning on the user's terminal.
         os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
@@ -182,7 +185,7 @@ def scan(
                 max_workers=workers or options.workers,
                 mp_context=get_context("spawn"),
                 initializer=init_worker,
-                initargs=(pack.name, str(pack.directory), options.device, 1),
+                initargs=(pack.name, str(pack.directory), device, 1),
             )
 
     window = max(2, 2 * options.workers)
