@@ -95,13 +95,13 @@ def test_cpu_only_onnxruntime_is_not_tried_in_a_child(monkeypatch: pytest.Monkey
     def no_child(*args: object, **kwargs: object) -> None:
         raise AssertionError("a child process was started")
 
-    devices.cuda_problem.cache_clear()
+    devices._tried.cache_clear()
     monkeypatch.setattr(devices, "onnxruntime", lambda: CpuOnly)
     monkeypatch.setattr(devices.subprocess, "run", no_child)
     try:
         problem = devices.cuda_problem()
     finally:
-        devices.cuda_problem.cache_clear()
+        devices._tried.cache_clear()
     assert problem is not None and problem.startswith("onnxruntime-gpu is not installed")
     assert "pip install 'onnxruntime-gpu[cuda,cudnn]'" in problem
 
@@ -119,13 +119,13 @@ def test_a_failed_probe_is_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
         assert kwargs.get("capture_output") is True
         return subprocess.CompletedProcess([], 1, "", ORT_MISSING_CUBLAS)
 
-    devices.cuda_problem.cache_clear()
+    devices._tried.cache_clear()
     monkeypatch.setattr(devices, "onnxruntime", lambda: GpuBuild)
     monkeypatch.setattr(devices.subprocess, "run", failing)
     try:
         problem = devices.cuda_problem()
     finally:
-        devices.cuda_problem.cache_clear()
+        devices._tried.cache_clear()
     assert problem is not None and problem.startswith("libcublasLt.so.13: cannot open")
 
 
@@ -286,3 +286,17 @@ def test_gpu_input_shapes_find_what_the_cpu_does(
         assert session.get_providers() == ["CPUExecutionProvider"]
     # on the CPU, one session takes every size
     assert len({id(s) for s in plain._detector.resolution_sessions.values()}) == 1
+
+
+def test_workers_trust_the_scan_that_started_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker started for ``cuda`` does not try CUDA again (the scan did, once)."""
+
+    def no_child(*args: object, **kwargs: object) -> None:
+        raise AssertionError("CUDA was tried")
+
+    monkeypatch.setattr(devices.subprocess, "run", no_child)
+    monkeypatch.setattr(devices, "_TRUSTED", [])
+    devices._tried.cache_clear()
+    devices.trust_cuda()
+    assert devices.cuda_problem() is None
+    assert devices.resolve_device("auto") == "cuda"

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import quiet
+from .devices import trust_cuda
 from .errors import FileError, ModelError
 from .faces import MIN_EMBED_PX, DetectPlan, FaceAnalyzer
 from .fingerprints import fingerprint_bytes, fingerprint_file, open_regular
@@ -59,6 +60,8 @@ def init_worker(pack_name: str, pack_dir: str, device: str, threads: int) -> Non
             signal.signal(getattr(signal, name), signal.SIG_IGN)
     _exit_with_parent()
     quiet.enable()  # libjpeg's and libtiff's own messages stay off the terminal
+    if device == "cuda":  # the scan found it working before starting the workers
+        trust_cuda()
     set_analyzer(FaceAnalyzer(ModelPack(PACKS[pack_name], Path(pack_dir)), device, threads))
 
 

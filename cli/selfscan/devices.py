@@ -100,9 +100,23 @@ def wants_cuda(providers: list[Any]) -> bool:
     return any((p[0] if isinstance(p, tuple) else p) == CUDA for p in providers)
 
 
-@lru_cache(maxsize=1)
+# [True] in a worker process whose parent found CUDA working (see ``trust_cuda``).
+_TRUSTED: list[bool] = []
+
+
+def trust_cuda() -> None:
+    """In a worker process: the scan that started it found CUDA working, so it is not tried
+    again (each try is a child process that starts CUDA: a second or more)."""
+    _TRUSTED[:] = [True]
+
+
 def cuda_problem() -> str | None:
     """None when a CUDA session runs here; otherwise why not, in a few words."""
+    return None if _TRUSTED else _tried()
+
+
+@lru_cache(maxsize=1)
+def _tried() -> str | None:
     if (problem := _not_installed()) is not None:
         return problem
     try:
