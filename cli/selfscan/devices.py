@@ -24,9 +24,11 @@ from .errors import InputError, ModelError
 DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
-# cuDNN's own pick of convolution algorithms for each input shape. The default, an exhaustive
-# timing of every algorithm, runs again for every new shape; the detector sees a new one for
-# most tiles and zoomed confirmations, so it cost more than it saved (benchmarks/speed.py).
+# cuDNN picks each convolution's algorithm by its heuristics. Measured on an H100 (onnxruntime-gpu
+# 1.31.1, the detector): a new input shape costs 0.1-3.0 s of planning so, 0.6-3.2 s with
+# EXHAUSTIVE (onnxruntime's default), and a shape seen before about 3 ms with either; DEFAULT
+# plans nothing and runs every convolution in a fallback, 100-190 ms a run. (So the detector's
+# inputs come in a few fixed shapes on a GPU: geometry.gpu_shape.)
 CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}
 # A child process that builds a tiny CUDA session and runs it once.
 _PROBE = "from selfscan.devices import cuda_probe; cuda_probe()"
