@@ -403,6 +403,13 @@ def test_use_records_the_choice_and_env_overrides(
     monkeypatch.setenv("SELFSCAN_MODEL", "nope")
     with pytest.raises(ModelError, match="SELFSCAN_MODEL"):
         load_pack()
+    # a known pack that is not installed: the message says where the choice came from
+    monkeypatch.setenv("SELFSCAN_MODEL", "buffalo_l")
+    with pytest.raises(ModelError) as caught:
+        load_pack()
+    said = str(caught.value)
+    assert "buffalo_l (set by SELFSCAN_MODEL) is not installed" in said
+    assert said.endswith("or unset SELFSCAN_MODEL")
 
 
 def test_list_table_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -218,10 +218,10 @@ def load_pack(name: str | None = None) -> ModelPack:
     get it. Never downloads."""
     from_env = name is None and active_pack_source() == "env"
     name = name or active_pack_name()
+    where = " (set by SELFSCAN_MODEL)" if from_env else ""
     spec = PACKS.get(name)
     if spec is None:
         known = ", ".join(sorted(PACKS))
-        where = " (set by SELFSCAN_MODEL)" if from_env else ""
         raise ModelError(f"unknown model pack {name!r}{where}; known packs: {known}")
     pack = find_pack(name)
     if pack is not None:
@@ -235,9 +235,13 @@ def load_pack(name: str | None = None) -> ModelPack:
         )
     else:
         fix = f"run 'selfscan models install {name}' or 'selfscan models import ZIP|DIR'"
-        if not from_env and find_pack(DEFAULT_PACK) is not None:
+        if from_env:
+            fix += ", or unset SELFSCAN_MODEL"
+        elif find_pack(DEFAULT_PACK) is not None:
             fix += f", or go back to the default pack: 'selfscan models use {DEFAULT_PACK}'"
-    raise ModelError(f"model pack {name} is not installed or failed verification{detail}; {fix}")
+    raise ModelError(
+        f"model pack {name}{where} is not installed or failed verification{detail}; {fix}"
+    )
 
 
 def create_session(
