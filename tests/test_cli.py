@@ -1012,6 +1012,22 @@ def test_nothing_to_scan_says_why(tmp_path: Path, samples: dict[str, Path]) -> N
     assert code == 0 and "0 files scanned" in said and "nothing to scan" in said, said
 
 
+def test_a_failed_first_enroll_leaves_no_data_dir(tmp_path: Path, home: Path) -> None:
+    """Nothing stored, nothing left: an enroll that fails before anything is saved does not
+    leave an empty data dir behind (a data dir that was there stays)."""
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (400, 300), (120, 130, 140)).save(blank)
+    for photo in (text, blank):
+        code, _, err = run("enroll", str(photo))
+        assert code == 1 and "error:" in err
+        assert not home.exists(), photo
+    home.mkdir(mode=0o700, parents=True)
+    assert run("enroll", str(blank))[0] == 1
+    assert home.is_dir()
+
+
 def test_enrolling_a_photo_again_renews_it(samples: dict[str, Path], home: Path) -> None:
     assert run("enroll", str(samples["yaoming"]))[0] == 0
     code, out, _ = run("enroll", str(samples["yaoming"]))

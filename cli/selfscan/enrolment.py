@@ -3,13 +3,14 @@ keep a profile one person (``enroll``, and ``find --me`` with ``--save-profile``
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import lock
-from .config import ensure_data_dir, refuse_url
+from .config import data_dir, ensure_data_dir, refuse_url
 from .devices import check_device
 from .errors import EnrollError, ProfileError
 from .faces import FaceAnalyzer
@@ -44,8 +45,15 @@ def enroll(
     analyzer = FaceAnalyzer(load_pack(), device)
     # A forget meanwhile must not be undone by this save (the data dir made first: the lock
     # is on it, and two first enrolls at once must take turns too).
-    with lock.profiles_held(ensure_data_dir()):
-        return _enroll(analyzer, photos, name, allow_unlike)
+    made = not data_dir().exists()
+    try:
+        with lock.profiles_held(ensure_data_dir()):
+            return _enroll(analyzer, photos, name, allow_unlike)
+    except BaseException:
+        if made:  # nothing was stored: leave no empty data dir behind (it holds nothing to list)
+            with contextlib.suppress(OSError):
+                data_dir().rmdir()
+        raise
 
 
 def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike: bool) -> Enrolled:
