@@ -84,24 +84,30 @@ def test_auto_falls_back_and_cuda_by_name_says_why(monkeypatch: pytest.MonkeyPat
     assert devices.resolve_device("cpu") == "cpu"
 
 
-def test_cpu_only_onnxruntime_is_not_tried_in_a_child(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without onnxruntime-gpu the answer needs no child process (every scan asks)."""
+def onnxruntime_with(*providers: str) -> object:
+    """A stand-in for the onnxruntime module that lists ``providers``."""
+    return type("Onnxruntime", (), {"get_available_providers": staticmethod(lambda: [*providers])})
 
-    class CpuOnly:
-        @staticmethod
-        def get_available_providers() -> list[str]:
-            return ["AzureExecutionProvider", "CPUExecutionProvider"]
 
-    def no_child(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a child process was started")
+def no_child(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a child process was started to try CUDA")
 
+
+def fresh_problem(monkeypatch: pytest.MonkeyPatch, ort: object, run: object) -> str | None:
+    """``cuda_problem`` asked anew, with ``ort`` as onnxruntime and ``run`` for the child."""
+    monkeypatch.setattr(devices, "onnxruntime", lambda: ort)
+    monkeypatch.setattr(devices.subprocess, "run", run)
     devices._tried.cache_clear()
-    monkeypatch.setattr(devices, "onnxruntime", lambda: CpuOnly)
-    monkeypatch.setattr(devices.subprocess, "run", no_child)
     try:
-        problem = devices.cuda_problem()
+        return devices.cuda_problem()
     finally:
         devices._tried.cache_clear()
+
+
+def test_cpu_only_onnxruntime_is_not_tried_in_a_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without onnxruntime-gpu the answer needs no child process (every scan asks)."""
+    ort = onnxruntime_with("AzureExecutionProvider", "CPUExecutionProvider")
+    problem = fresh_problem(monkeypatch, ort, no_child)
     assert problem is not None and problem.startswith("onnxruntime-gpu is not installed")
     assert "pip install 'onnxruntime-gpu[cuda,cudnn]'" in problem
 
@@ -110,22 +116,12 @@ def test_a_failed_probe_is_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     """onnxruntime-gpu installed where CUDA cannot load: the child's messages give the reason,
     and nothing of them reaches the terminal."""
 
-    class GpuBuild:
-        @staticmethod
-        def get_available_providers() -> list[str]:
-            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-
     def failing(*args: object, **kwargs: object) -> subprocess.CompletedProcess[str]:
         assert kwargs.get("capture_output") is True
         return subprocess.CompletedProcess([], 1, "", ORT_MISSING_CUBLAS)
 
-    devices._tried.cache_clear()
-    monkeypatch.setattr(devices, "onnxruntime", lambda: GpuBuild)
-    monkeypatch.setattr(devices.subprocess, "run", failing)
-    try:
-        problem = devices.cuda_problem()
-    finally:
-        devices._tried.cache_clear()
+    ort = onnxruntime_with("CUDAExecutionProvider", "CPUExecutionProvider")
+    problem = fresh_problem(monkeypatch, ort, failing)
     assert problem is not None and problem.startswith("libcublasLt.so.13: cannot open")
 
 
@@ -202,24 +198,15 @@ def test_find_on_cuda_finds_him(
 def test_a_rescan_does_not_try_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
     """``--device cuda`` with onnxruntime-gpu installed is let through before the scan without
     starting a CUDA session: only a file that needs the models tries it."""
-
-    class GpuBuild:
-        @staticmethod
-        def get_available_providers() -> list[str]:
-            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-
-    def no_child(*args: object, **kwargs: object) -> None:
-        raise AssertionError("CUDA was tried")
-
-    monkeypatch.setattr(devices, "onnxruntime", lambda: GpuBuild)
+    gpu_build = onnxruntime_with("CUDAExecutionProvider", "CPUExecutionProvider")
+    monkeypatch.setattr(devices, "onnxruntime", lambda: gpu_build)
     monkeypatch.setattr(devices.subprocess, "run", no_child)
     devices.refuse_uninstalled("cuda")
     devices.refuse_uninstalled("auto")
     with pytest.raises(InputError):
         devices.refuse_uninstalled("tpu")
-    monkeypatch.setattr(devices, "onnxruntime", lambda: type("Cpu", (), {
-        "get_available_providers": staticmethod(lambda: ["CPUExecutionProvider"])
-    }))  # fmt: skip
+    cpu_only = onnxruntime_with("CPUExecutionProvider")
+    monkeypatch.setattr(devices, "onnxruntime", lambda: cpu_only)
     with pytest.raises(ModelError, match="onnxruntime-gpu is not installed"):
         devices.refuse_uninstalled("cuda")
     devices.refuse_uninstalled("auto")
@@ -290,9 +277,6 @@ def test_gpu_input_shapes_find_what_the_cpu_does(
 
 def test_workers_trust_the_scan_that_started_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker started for ``cuda`` does not try CUDA again (the scan did, once)."""
-
-    def no_child(*args: object, **kwargs: object) -> None:
-        raise AssertionError("CUDA was tried")
 
     monkeypatch.setattr(devices.subprocess, "run", no_child)
     monkeypatch.setattr(devices, "_TRUSTED", [])
