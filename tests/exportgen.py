@@ -347,6 +347,7 @@ def build_facebook(root: Path, photos: dict[str, bytes]) -> Export:
         "export": "facebook",
         "origin": "message",
         "thread": "Jane Smïth",
+        "sender": "Jane Smïth",
         "post": "Look at this 😀",
         "taken_time": 1_590_000_000,
         "sidecar": "message_1.json",
@@ -480,6 +481,7 @@ def build_instagram(root: Path, photos: dict[str, bytes]) -> Export:
         "export": "instagram",
         "origin": "message",
         "thread": "Frïend",
+        "sender": "friend",
         "post": None,
         "taken_time": 1_600_000_000,
     }

@@ -282,6 +282,7 @@ def test_parse_social_facebook_album() -> None:
                 "place": None,
                 "post": None,
                 "thread": None,
+                "sender": None,
                 "people": [],
                 "captured": True,
             },
@@ -821,6 +822,7 @@ def test_facebook_is_not_taken_for_instagram(tmp_path: Path, photos: dict[str, b
         (root / marker).write_text('{"profile_v2": {}}')
         (source,) = (s for k, s in _folder_facts([root]).items() if k.endswith("1_n.jpg"))
         assert source["export"] == service and source["thread"] == "John"
+        assert source["sender"] == "John"  # who sent it, in a thread of several people
 
 
 def test_instagram_gives_the_time_taken_and_mojibake_names_resolve(

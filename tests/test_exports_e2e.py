@@ -158,6 +158,11 @@ def test_exports_report_copies_and_sidecars(
     # each card shows what the exports say about every copy of its photo
     assert re.search(r"<dt>Description</dt><dd>[^<]*Yao at the game", html)
     assert re.search(r"<dt>Post</dt><dd>[^<]*Visited the Louvre", html)
+    # who sent the photo that came in a message, in the record and on its card
+    sent = next(r for p, r in records.items() if p.endswith("/photos/40001.jpg"))
+    assert sent["facts"]["source"]["sender"] == "Jane Smïth"
+    if sent["status"] == "match":
+        assert re.search(r"<dt>Sent by</dt><dd>[^<]*Jane Smïth", html)
     # titles that are file names left out; the copy that gives this one is named
     assert re.search(r"<dt>Title</dt><dd>Été à Zürich \[cop(y|ies) [\d, and]+\]</dd>", html)
 

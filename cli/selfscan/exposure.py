@@ -76,6 +76,7 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
         "description": _text(source.get("description")),
         "post": _text(source.get("post")),
         "thread": _text(source.get("thread")),
+        "sender": _text(source.get("sender")),
         "origin": _text(source.get("origin")),
         "people": [p for p in source.get("people") or [] if isinstance(p, str)],
     }

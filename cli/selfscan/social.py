@@ -88,6 +88,7 @@ class _Context:
     album: str | None = None
     post: str | None = None
     thread: str | None = None
+    sender: str | None = None  # who sent the message a photo came in
     taken: int | None = None
     geo: dict[str, float | None] | None = None
     place: str | None = None
@@ -151,6 +152,7 @@ def _old_instagram(obj: Any) -> list[tuple[str, dict[str, Any]]]:
                 "place": as_text(entry.get("location"), True),
                 "post": as_text(entry.get("caption"), True),
                 "thread": None,
+                "sender": None,
                 "origin": origin,
             }
             found.append((path.strip(), facts))
@@ -200,6 +202,7 @@ def _around(node: dict, context: _Context) -> _Context:
         return replace(
             context,
             post=as_text(node.get("content"), True),
+            sender=as_text(node.get("sender_name"), True),
             taken=as_timestamp(millis / 1000 if millis is not None else None) or context.taken,
         )
     if isinstance(node.get("media"), list):  # an Instagram post with one or more media
@@ -259,6 +262,7 @@ def _media_facts(node: dict, context: _Context) -> dict[str, Any]:
         "place": place_name,
         "post": context.post,
         "thread": context.thread,
+        "sender": context.sender,
         "people": list(dict.fromkeys((*context.people, *_tagged(node)))),
         "captured": taken is not None or local is not None,  # not only when it was posted
     }

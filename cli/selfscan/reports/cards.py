@@ -97,7 +97,8 @@ def card(group: list[Entry]) -> str:
     # What the exports say about the photo, from every copy of it (a Takeout copy may carry
     # a description, a Facebook copy the post it was shared in).
     labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
-    for key, label in (*labels, ("post", "Post"), ("thread", "Conversation")):
+    talk = (("post", "Post"), ("thread", "Conversation"), ("sender", "Sent by"))
+    for key, label in (*labels, *talk):
 
         def said(f: dict[str, Any], key: str = key) -> str:
             text = f.get(key) or ""
