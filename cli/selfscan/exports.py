@@ -120,6 +120,7 @@ SOURCE_KEYS = (
     "origin",
     "post",
     "thread",
+    "sender",
     "sidecar",
     "sidecar_error",
 )
