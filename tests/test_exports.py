@@ -25,6 +25,7 @@ from selfscan.exports import (
     unedited_name,
 )
 from selfscan.exposure import exposure_facts
+from selfscan.names import split_export
 from selfscan.sources import iter_items
 from selfscan.types import FileResult
 from tests.exportgen import (
@@ -713,6 +714,29 @@ def test_instagram_export_from_before_2020(tmp_path: Path, photos: dict[str, byt
         sent = items["d1.jpg"].facts["source"]  # a photo sent in a direct message
         assert sent["origin"] == "message" and sent["posted_time"] == 1538384400
     assert {Path(i.path).name for i in iter_items([other])} == {"t1.jpg"}
+
+
+def test_an_old_instagram_export_in_parts_is_one_export(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """Instagram sent a large export in parts (``user_20190105_part_1.zip``, ``_part_2.zip``):
+    ``media.json`` in the first part names photos in the second, which get its facts."""
+    media = {"photos": [{"caption": "At the game", "taken_at": "2018-12-31T08:05:13",
+                         "path": "photos/201812/3e02b2be.jpg"}]}  # fmt: skip
+    parts = [tmp_path / f"olduser_20190105_part_{n}.zip" for n in (1, 2)]
+    with zipfile.ZipFile(parts[0], "w") as zf:
+        zf.writestr("media.json", json.dumps(media))
+    with zipfile.ZipFile(parts[1], "w") as zf:
+        zf.writestr("photos/201812/3e02b2be.jpg", photos["players"])
+    items = {Path(i.path).name: i for i in iter_items([tmp_path])}
+    post = items["3e02b2be.jpg"].facts["source"]
+    assert post["export"] == "instagram" and post["post"] == "At the game"
+    assert split_export(str(parts[1])) == (str(tmp_path / "olduser_20190105").lower(), ".zip")
+    assert split_export("/x/takeout-20240101T000000Z-002 (1).zip") == (
+        "/x/takeout-20240101t000000z", ".zip",
+    )  # fmt: skip
+    assert split_export("/x/holiday_part_one.zip") is None
+    assert split_export("/x/photos-2019.zip") is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -73,15 +73,18 @@ def scannable(name: str) -> bool:
     return kind_of(name) is not None or is_archive_name(name)
 
 
-# ``takeout-…-003.zip``, also as a browser renames a part downloaded again: ``-003 (1).zip``.
+# ``takeout-…-003.zip``, Instagram's ``user_20190105_part_2.zip``, also as a browser renames a
+# part downloaded again: ``-003 (1).zip``.
 _SPLIT_PART = re.compile(
-    r"^(?P<stem>.+)-(?P<part>\d{3})(?: ?\(\d+\))?(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$", re.I
+    r"^(?P<stem>.+)(?:-\d{3}|_part_\d{1,3})(?: ?\(\d+\))?(?P<ext>\.zip|\.tgz|\.tar\.gz|\.tar)$",
+    re.I,
 )
 
 
 def split_export(path: str) -> tuple[str, str] | None:
-    """For a part of a split export (``takeout-20240101T000000Z-001.zip``): the export's path
-    without its part number, lower-cased, and its extension; None for any other archive."""
+    """For a part of a split export (``takeout-20240101T000000Z-001.zip``, Instagram's
+    ``user_20190105_part_1.zip``): the export's path without its part number, lower-cased,
+    and its extension; None for any other archive."""
     found = _SPLIT_PART.match(os.path.basename(path))
     if found is None:
         return None
