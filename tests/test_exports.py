@@ -1103,6 +1103,7 @@ def test_facebook_facts_from_every_file_that_lists_a_photo(
     (media / "1.jpg").write_bytes(photos["players"])
     (media / "2.jpg").write_bytes(photos["gdp"])
     (media / "3.jpg").write_bytes(photos["t1"])
+    (media / "unlisted.jpg").write_bytes(photos["t1"])
     uri = "photos_and_videos/MobileUploads_1/1.jpg"
     exif = {"taken_timestamp": 1_400_000_000, "latitude": 43.29, "longitude": 5.37}
     metadata = {"photo_metadata": {"exif_data": [exif]}}
@@ -1152,6 +1153,9 @@ def test_facebook_facts_from_every_file_that_lists_a_photo(
     story = facts["facebook-me/photos_and_videos/MobileUploads_1/3.jpg"]
     assert story["upload_ip"] == "203.0.113.9" and story["origin"] == "story"
     assert facts["photos_and_videos/MobileUploads_1/gone.jpg"]["export"] is None
+    # a photo inside the export that none of its files lists still came from it
+    unlisted = facts["facebook-me/photos_and_videos/MobileUploads_1/unlisted.jpg"]
+    assert unlisted["export"] == "facebook" and unlisted["origin"] is None
 
     _message_thread(
         tmp_path / "instagram-me-20220501", "zoe_1", "zoe", 1_571_000_000_000, photos["players"]

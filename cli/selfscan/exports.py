@@ -160,6 +160,7 @@ class ExportIndex:
         self._albums: dict[str, str | None] = {}
         self._social: dict[str, dict[str, Any]] = {}
         self._instagram_roots: set[str] = set()
+        self._services: dict[str, str] = {}  # a Facebook/Instagram export's root -> which
         self._captured: set[str] = set()  # media whose capture time a social file gave
         self._by_lower: dict[str, str] | None = None  # names by lower case, made when needed
         self._folders: dict[str, tuple[str, bool]] = {}  # see _folder
@@ -228,7 +229,15 @@ class ExportIndex:
             source["album"] = self._album(folder, jsons, in_takeout)
         if source["export"] is None and in_takeout:
             source["export"] = "google_takeout"
+        if source["export"] is None:  # in a Facebook/Instagram export, though no file lists it
+            source["export"] = self._service_of(name)
         return source
+
+    def _service_of(self, name: str) -> str | None:
+        """``facebook`` or ``instagram`` when ``name`` is inside the root of such an export
+        (the nearest, when one holds another), else None."""
+        inside = [root for root in self._services if not root or name.startswith(root + "/")]
+        return self._services[max(inside, key=len)] if inside else None
 
     def _sidecar_of(self, base: str, jsons: dict[str, str], name: str) -> str | None:
         """The sidecar, among a folder's JSON files (in every part of its export), of the media
@@ -342,6 +351,7 @@ class ExportIndex:
                 folder = (root or "").rsplit("/", 1)[-1].lower()  # "instagram-name-20220501"
                 instagram = root in self._instagram_roots or "instagram" in self._hint + folder
                 export = "instagram" if instagram else "facebook"
+            self._services.setdefault(root or "", export)
             facts.update(export=export, sidecar=self._where(name))
             facts.setdefault("origin", origin)
             captured, people = facts.pop("captured", False), facts.pop("people", [])
