@@ -939,11 +939,19 @@ def test_the_json_summary_says_what_was_gathered(
     assert run("enroll", str(samples["yaoming"]))[0] == 0
     dest = tmp_path / "me"
     shutil.copyfile(library / "players.jpg", library / "players-copy.jpg")
-    summaries = []
+    summaries, files = [], []
     for _ in range(2):
         code, out, err = run("find", str(library), "--copy-to", str(dest), "-f", "json")
         assert code == 0, err
         summaries.append(json.loads(out)["summary"]["gathered"])
+        files.append({Path(f.pop("path")).name: f for f in summaries[-1].pop("files")})
+    # where each match is in the folder: the records are written before anything is placed
+    assert set(files[0]) == {"players.jpg", "players-copy.jpg"}
+    assert sorted(f["how"] for f in files[0].values()) == ["copied", "identical"]
+    (placed,) = {f["dest"] for f in files[0].values()}  # the one copy of the two
+    assert Path(placed).parent == dest and Path(placed).is_file()
+    assert {f["how"] for f in files[1].values()} == {"already_there"}
+    assert {f["dest"] for f in files[1].values()} == {placed}
     first = {"folder": str(dest), "placed": 1, "linked": 0, "already_there": 0}
     assert summaries[0] == {**first, "identical": 1, "not_placed": 0}
     again = {"placed": 0, "already_there": 2, "identical": 0, "not_placed": 0}

@@ -210,4 +210,25 @@ def _gathered(organise: OrganiseRequest, done: list[OrganisedFile]) -> dict[str,
         "already_there": sum(d.existing and not d.twin for d in done),
         "identical": sum(d.twin for d in done),
         "not_placed": sum(d.error is not None for d in done),
+        # each match, and where it is in the folder now (the records are written before)
+        "files": [
+            {
+                "path": d.source,
+                "how": _how(d),
+                "dest": None if d.error is not None else str(d.dest),
+                "error": d.error,
+            }
+            for d in done
+        ],
     }
+
+
+def _how(done: OrganisedFile) -> str:
+    """``copied``, ``linked``, ``already_there``, ``identical`` or ``not_placed``."""
+    if done.error is not None:
+        return "not_placed"
+    if done.twin:
+        return "identical"
+    if done.existing:
+        return "already_there"
+    return "linked" if done.linked else "copied"
