@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,25 +202,27 @@ def run_find(
 
 
 def _gathered(organise: OrganiseRequest, done: list[OrganisedFile]) -> dict[str, Any]:
-    """What ``--copy-to``/``--link-to`` did, for the JSON summary."""
-    placed = [d for d in done if d.error is None and not d.existing]
+    """What ``--copy-to``/``--link-to`` did, for the JSON summary: the counts of each ``how``
+    (``placed``: copied or linked) and, for each match, where it is in the folder now (the
+    records are written before anything is placed)."""
+    files = [
+        {
+            "path": d.source,
+            "how": _how(d),
+            "dest": None if d.error is not None else str(d.dest),
+            "error": d.error,
+        }
+        for d in done
+    ]
+    hows = Counter(f["how"] for f in files)
     return {
         "folder": str(organise.dest),
-        "placed": len(placed),
-        "linked": sum(d.linked for d in placed),
-        "already_there": sum(d.existing and not d.twin for d in done),
-        "identical": sum(d.twin for d in done),
-        "not_placed": sum(d.error is not None for d in done),
-        # each match, and where it is in the folder now (the records are written before)
-        "files": [
-            {
-                "path": d.source,
-                "how": _how(d),
-                "dest": None if d.error is not None else str(d.dest),
-                "error": d.error,
-            }
-            for d in done
-        ],
+        "placed": hows["copied"] + hows["linked"],
+        "linked": hows["linked"],
+        "already_there": hows["already_there"],
+        "identical": hows["identical"],
+        "not_placed": hows["not_placed"],
+        "files": files,
     }
 
 

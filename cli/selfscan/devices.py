@@ -25,8 +25,8 @@ DEVICES = ("auto", "cpu", "cuda")
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 # cuDNN picks each convolution's algorithm by its heuristics. Measured on an H100 (onnxruntime-gpu
-# 1.31.1, the detector): a new input shape costs 0.1-3.0 s of planning so, 0.6-3.2 s with
-# EXHAUSTIVE (onnxruntime's default), and a shape seen before about 3 ms with either; DEFAULT
+# 1.31.1, the detector): a new input shape costs 0.1-3.0 s of planning with HEURISTIC, 0.6-3.2 s
+# with EXHAUSTIVE (onnxruntime's default), and a shape seen before about 3 ms with either; DEFAULT
 # plans nothing and runs every convolution in a fallback, 100-190 ms a run. (So the detector's
 # inputs come in a few fixed shapes on a GPU: geometry.gpu_shape.)
 CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}

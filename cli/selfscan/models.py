@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .config import data_dir
-from .devices import onnxruntime, wants_cuda
+from .devices import CUDA, onnxruntime, wants_cuda
 from .errors import ModelError
 
 DEFAULT_PACK = "buffalo_s"
@@ -266,7 +266,7 @@ def create_session(
         session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own untyped errors
         raise ModelError(f"cannot load {path.name}: {exc}") from None
-    if wants_cuda(providers) and "CUDAExecutionProvider" not in session.get_providers():
+    if wants_cuda(providers) and CUDA not in session.get_providers():
         # CUDA ran in a first trial session, so this is the GPU's memory or the driver now.
         raise ModelError(f"cannot load {path.name} on the GPU (onnxruntime fell back to the CPU)")
     return session

@@ -148,7 +148,8 @@ class ScanSummary:
     # gathered (folders of matches an earlier --copy-to filled).
     left_out: dict[str, Any] = field(default_factory=dict)
     # What --copy-to/--link-to placed: folder, placed, linked, already_there, identical (to
-    # another match of the scan), not_placed; None when not asked.
+    # another match of the scan), not_placed, and files (each match: path, how, dest, error);
+    # None when not asked.
     gathered: dict[str, Any] | None = None
 
 
