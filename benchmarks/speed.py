@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import libgen
 from selfscan.analyze import PLANS
-from selfscan.workers import default_workers
+from selfscan.workers import cpu_cores, default_workers
 
 HERE = Path(__file__).resolve()
 
@@ -218,7 +218,7 @@ def run_suite(
         both("floor", [sys.executable, str(HERE), "_floor", str(workers)])
     base = n / results["baseline"]["wall"]
     steady_base = (n - 1) / (results["baseline"]["wall"] - startup["baseline"])
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cpu_cores()
     print(f"\n{n} images of 4032x3024, {workers} workers, {cores} cores, selfscan on {device}")
     print(
         f"{'run':<10}{'seconds':>8}{'img/s':>7}{'x base':>7}{'start s':>8}{'steady':>7}"
