@@ -290,7 +290,9 @@ class FaceAnalyzer:
         parts = []
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
-            crops = [align(image.pixels, faces[i].landmarks / image.scale, size) for i in batch]
+            crops = [
+                align(image.pixels, _in_pixels(image, faces[i].landmarks), size) for i in batch
+            ]
             if self._gpu:  # one batch shape on a GPU (a new one costs cuDNN a new plan)
                 crops += [crops[0]] * (EMBED_BATCH - len(crops))
             feats = np.asarray(self._recognizer.get_feat(crops), dtype=np.float32)
@@ -305,6 +307,18 @@ class FaceAnalyzer:
             clarity[i] = float(norms[row, 0])
         return out, clarity
 
+    def embed_window(self, face: Face) -> tuple[float, float, float, float]:
+        """The part of the image (original upright coordinates) ``embed`` reads for ``face``:
+        the recogniser's input square mapped back, two pixels wider for interpolation."""
+        import cv2
+
+        self._load()
+        size = self._recognizer.input_size[0]
+        inverse = cv2.invertAffineTransform(similarity(face.landmarks, _template(size)))
+        square = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], np.float64)
+        xs, ys = (square @ inverse.T).T
+        return (xs.min() - 2, ys.min() - 2, xs.max() + 2, ys.max() + 2)
+
     def analyze(self, image: DecodedImage, plan: DetectPlan | None = None) -> list[Face]:
         """Detect, then embed what is large enough."""
         return self.embed(image, self.detect(image, plan))
@@ -318,13 +332,22 @@ def align(
     estimated by ``geometry.similarity`` instead of scikit-image."""
     import cv2
 
+    matrix = similarity(landmarks, _template(size))
+    return cv2.warpAffine(pixels, matrix, (size, size), borderValue=0.0)
+
+
+def _template(size: int) -> NDArray[np.float64]:
+    """insightface's ArcFace landmark template for a ``size`` px square crop."""
     import_insightface()
     from insightface.utils.face_align import arcface_dst
 
     if size % 112 == 0:
-        template = arcface_dst * (size / 112.0)
-    else:
-        template = arcface_dst * (size / 128.0)
-        template[:, 0] += 8.0 * size / 128.0
-    matrix = similarity(landmarks, template)
-    return cv2.warpAffine(pixels, matrix, (size, size), borderValue=0.0)
+        return arcface_dst * (size / 112.0)
+    template = arcface_dst * (size / 128.0)
+    template[:, 0] += 8.0 * size / 128.0
+    return template
+
+
+def _in_pixels(image: DecodedImage, points: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Original upright coordinates as coordinates in ``image.pixels``."""
+    return (points - np.asarray(image.origin, np.float32)) / np.float32(image.scale)

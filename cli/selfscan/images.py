@@ -28,7 +28,7 @@ from .imagefile import (
     orientation_of,
     upright_size,
 )
-from .jpeg import decode_jpeg, scale_for, upright
+from .jpeg import decode_jpeg, decode_jpeg_window, scale_for, stored_box, upright
 from .types import DecodedImage
 
 _ORIENT_OPS = {
@@ -226,6 +226,52 @@ def _fast_jpeg(source: Source, max_side: int | None, fraction: float = 0.0) -> D
         raise FileError(reason, transient=True)
     up_w, up_h = upright_size(width, height, orientation)
     return _decoded(upright(pixels, orientation), up_w, up_h, orientation, "JPEG")
+
+
+def decode_window(source: Source, box: tuple[float, float, float, float]) -> DecodedImage:
+    """The full-resolution pixels of ``box`` (original upright coordinates, clipped to the
+    image), to embed faces from. A JPEG decodes only the rows down to the window's (see
+    ``jpeg.decode_jpeg_window``); anything else, or a window near a JPEG's last rows, is decoded
+    whole, and the result is then the whole image.
+
+    Raises:
+        FileError: with a reason for anything that cannot be decoded.
+    """
+    window = _jpeg_window(source, box)
+    return window if window is not None else decode(source)
+
+
+def _jpeg_window(source: Source, box: tuple[float, float, float, float]) -> DecodedImage | None:
+    try:
+        if isinstance(source, bytes):
+            data, ident = source, None
+        else:
+            fh, ident = open_file(source)
+            with fh:
+                if fh.read(3) != b"\xff\xd8\xff":
+                    return None
+                fh.seek(0)
+                data = fh.read()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(data))
+            width, height = im.size
+            orientation = orientation_of(im)
+    except Exception:  # the whole decode will say what is wrong
+        return None
+    up_w, up_h = upright_size(width, height, orientation)
+    x0, y0 = max(0, math.floor(box[0])), max(0, math.floor(box[1]))
+    x1, y1 = min(up_w, math.ceil(box[2])), min(up_h, math.ceil(box[3]))
+    if x0 >= x1 or y0 >= y1:
+        return None
+    stored = stored_box((x0, y0, x1, y1), orientation, width, height)
+    pixels = decode_jpeg_window(data, stored)
+    if pixels is None:
+        return None
+    if ident is not None and (reason := changed_reason(source, ident)) is not None:  # type: ignore[arg-type]
+        raise FileError(reason, transient=True)
+    pixels = np.ascontiguousarray(upright(pixels, orientation))
+    return DecodedImage(pixels, 1.0, up_w, up_h, orientation, "JPEG", (float(x0), float(y0)))
 
 
 def open_for_thumbnail(source: Source, max_side: int) -> Image.Image:

@@ -22,8 +22,10 @@ Box = tuple[float, float, float, float]
 class DecodedImage:
     """One image decoded for detection, upright (EXIF orientation applied).
 
-    ``pixels`` may be smaller than the original: multiply a pixel coordinate by ``scale`` to get
-    the coordinate in the original upright image of ``width`` x ``height`` pixels.
+    ``pixels`` may be smaller than the original: multiply a pixel coordinate by ``scale`` and add
+    ``origin`` to get the coordinate in the original upright image of ``width`` x ``height``
+    pixels. ``origin`` is not (0, 0) only for a window of the image (``images.decode_window``),
+    made to embed faces from, never to detect in.
     """
 
     pixels: NDArray[np.uint8]  # H x W x 3, BGR, contiguous
@@ -32,6 +34,7 @@ class DecodedImage:
     height: int
     orientation: int = 1  # EXIF orientation that was applied (1 = none)
     format: str = ""
+    origin: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
