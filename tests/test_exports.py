@@ -1162,3 +1162,83 @@ def test_facebook_facts_from_every_file_that_lists_a_photo(
     )
     (source,) = _folder_facts([tmp_path / "instagram-me-20220501"]).values()
     assert source["export"] == "instagram" and source["thread"] == "zoe"
+
+
+def _secure_download(root: Path, photos: dict[str, bytes]) -> None:
+    """Messenger's "download secure storage data": a JSON file per end-to-end encrypted
+    conversation beside a ``media`` folder, its uris in the forms seen in the wild."""
+    (root / "media").mkdir(parents=True)
+    for name, sample in (("a.jpg", "players"), ("b.jpg", "gdp"), ("c.jpg", "t1"), ("d.jpg", "t1")):
+        (root / "media" / name).write_bytes(photos[sample])
+
+    def message(sender: str, text: str, sent_ms: int, uri: str) -> dict[str, Any]:
+        return {
+            "isUnsent": False,
+            "media": [{"uri": uri}],
+            "reactions": [],
+            "senderName": sender,
+            "text": text,
+            "timestamp": sent_ms,
+            "type": "media",
+        }
+
+    conversation = {
+        "participants": ["Jane Smïth", "Alex Doe"],
+        "threadName": "Jane Smïth",
+        "messages": [
+            message("Jane Smïth", "at the beach", 1717000000000, "media/a.jpg"),
+            message("Alex Doe", "", 1717000100000, "b.jpg"),
+            message("Jane Smïth", "", 1717000200000, "/storage/emulated/0/Messenger/c.jpg"),
+            message("Jane Smïth", "", 1717000300000, "Failed to download media"),
+        ],
+    }
+    (root / "Jane Smïth_8812.json").write_text(json.dumps(conversation), encoding="utf-8")
+    (root / "notes.json").write_text('{"participants": 3}')  # not a conversation
+    (root / "broken.json").write_text('{"threadName": ')
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_messenger_secure_storage_download_gives_thread_sender_and_time(
+    tmp_path: Path, photos: dict[str, bytes], packed: bool
+) -> None:
+    """Messenger's end-to-end encrypted chats (every personal chat since 2024) come in a
+    download of their own, whose JSON files have names of no fixed form: told by what they hold,
+    they give each photo its conversation, sender, message and time. Other JSON files beside the
+    media folder are not conversations, and are neither read as ones nor reported."""
+    root = tmp_path / "secure_storage"
+    _secure_download(root, photos)
+    target = root
+    if packed:
+        target = tmp_path / "messenger_secure_storage.zip"
+        with zipfile.ZipFile(target, "w") as zf:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(root).as_posix())
+    items = list(iter_items([target]))
+    assert all(i.error is None for i in items), [(i.path, i.error) for i in items if i.error]
+    found = {i.path.rpartition("/")[2]: i.facts["source"] for i in items}
+    assert set(found) == {"a.jpg", "b.jpg", "c.jpg", "d.jpg"}
+    a, b, c, d = (found[n] for n in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"))
+    assert a["export"] == "facebook" and a["origin"] == "message"
+    assert a["thread"] == "Jane Smïth" and a["sender"] == "Jane Smïth"
+    assert a["post"] == "at the beach"
+    assert a["taken_time"] == a["posted_time"] == 1717000000
+    assert a["sidecar"].endswith("Jane Smïth_8812.json")
+    assert (b["sender"], b["post"], b["posted_time"]) == ("Alex Doe", None, 1717000100)
+    assert (c["sender"], c["posted_time"]) == ("Jane Smïth", 1717000200)  # by its file name
+    # in the download, though no message lists it
+    assert d["export"] == "facebook" and d["sender"] is None and d["sidecar"] is None
+
+
+def test_a_json_beside_a_media_folder_is_not_taken_for_a_conversation(
+    tmp_path: Path, photos: dict[str, bytes]
+) -> None:
+    """A folder of one's own with a ``media`` folder and JSON files of other kinds: nothing is
+    read into its photos."""
+    root = tmp_path / "project"
+    (root / "media").mkdir(parents=True)
+    (root / "media/a.jpg").write_bytes(photos["players"])
+    (root / "data.json").write_text(json.dumps({"messages": [{"uri": "media/a.jpg"}]}))
+    (root / "chat.json").write_text(json.dumps({"participants": [], "messages": []}))
+    (item,) = list(iter_items([root]))
+    assert item.error is None and item.facts["source"] == exports.empty_source()

@@ -36,7 +36,9 @@ list) when unknown:
   Facebook/Instagram: the part of the export that lists it: ``album``, ``uncategorized_photos``,
   ``post``, ``video``, ``message``, ``story``, ``archived_post``, ``reel``, ``profile_photo``.
 - ``post``: text of the post or message that carried the photo (Facebook/Instagram).
-- ``thread``: title of the Messenger or Instagram conversation the photo was sent in.
+- ``thread``: title of the Messenger or Instagram conversation the photo was sent in (also from
+  Messenger's download of its end-to-end encrypted chats: see ``social.SECURE_MESSAGE``).
+- ``sender``: who sent the message the photo came in (Messenger and Instagram).
 - ``sidecar``: display path of the JSON file the facts came from.
 - ``sidecar_error``: why that JSON file could not be used (the photo is still scanned).
 
@@ -52,7 +54,14 @@ from typing import Any
 
 from .exportjson import fix_mojibake
 from .names import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, kind_of
-from .social import TOP_FOLDERS, export_root, parse_social, social_kind, social_order
+from .social import (
+    SECURE_MESSAGE,
+    TOP_FOLDERS,
+    export_root,
+    parse_social,
+    social_kind,
+    social_order,
+)
 from .takeout import (
     ALBUM_METADATA_NAMES,
     EDITED_SUFFIXES,
@@ -168,11 +177,18 @@ class ExportIndex:
         self.problems: list[tuple[str, str]] = []
         social: list[tuple[str, str, str]] = []
         html: dict[str, str] = {}  # export root -> a page of an export in HTML format
+        loose: list[str] = []  # JSON files of no known kind: maybe secure conversations
+        with_media: set[str] = set()  # folders that hold a "media" folder
         for name in names:
             if name in self._names:
                 continue
             self._names.add(name)
             lower = name.lower()
+            if "media/" in lower:
+                parts = name.split("/")
+                with_media.update(
+                    "/".join(parts[:i]) for i, p in enumerate(parts[:-1]) if p.lower() == "media"
+                )
             if lower.endswith((".html", ".htm")):
                 if social_kind(name.rpartition(".")[0] + ".json"):
                     html.setdefault(export_root(name), name)
@@ -191,9 +207,14 @@ class ExportIndex:
                 social.append((name, *kind))
                 if kind[0] == "instagram":  # its messages look like Facebook's
                     self._instagram_roots.add(export_root(name))
+            elif not _MEDIA_IN_NAME.search(lower):  # not a photo's sidecar
+                loose.append(name)
             self._note_instagram(name)
         for name, export, origin in sorted(social, key=social_order):
             self._read_social(name, export, origin)
+        for name in sorted(loose):
+            if name.rpartition("/")[0] in with_media:
+                self._read_social(name, "messages", SECURE_MESSAGE)
         with_json = {export_root(name) for name, _, _ in social}
         for root, page in sorted(html.items()):
             if root not in with_json:  # an export in HTML format: said once, whole
@@ -339,14 +360,20 @@ class ExportIndex:
             return
         found, error = parse_social(data, origin)
         if error is not None:
-            if origin != "media":  # "media.json" is a common name: only Instagram's is reported
+            # "media.json" is a common name, and a loose JSON file may be anything: only
+            # Instagram's and Facebook's own files are reported.
+            if origin not in ("media", SECURE_MESSAGE):
                 self.problems.append((self._where(name), f"{PROBLEM}: {error}"))
             return
         root: str | None = None
         for uri, facts in found:
             target, root = self._resolve(uri, name, root)
+            if target is None and origin == SECURE_MESSAGE:  # named as on the phone that sent it
+                target, root = self._resolve(f"media/{uri.rpartition('/')[2]}", name, root)
             if target is None:
                 continue
+            if origin == SECURE_MESSAGE:
+                facts["origin"] = "message"
             if export == "messages":
                 folder = (root or "").rsplit("/", 1)[-1].lower()  # "instagram-name-20220501"
                 instagram = root in self._instagram_roots or "instagram" in self._hint + folder

@@ -83,6 +83,23 @@ def social_kind(path: str) -> tuple[str, str] | None:
     return None
 
 
+# Messenger's end-to-end encrypted chats (every personal chat since 2024) are not in Facebook's
+# export: the Messenger app's "download secure storage data" gives a JSON file per conversation
+# beside a ``media`` folder, under names of no fixed form, so they are told by what they hold:
+# ``{"participants": [names], "threadName", "messages": [{"senderName", "timestamp" (ms),
+# "text", "media": [{"uri"}], ...}]}``. ``parse_social`` takes them with this origin.
+SECURE_MESSAGE = "secure_message"
+
+
+def is_secure_conversation(obj: Any) -> bool:
+    """Whether a JSON document is a conversation of Messenger's end-to-end encrypted download."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("messages"), list):
+        return False
+    if not isinstance(obj.get("participants"), list) or "threadName" not in obj:
+        return False
+    return all("senderName" in m for m in _dicts(obj["messages"]))
+
+
 @dataclass(frozen=True)
 class _Context:
     album: str | None = None
@@ -109,12 +126,16 @@ def parse_social(
         return [], error
     if origin == "media":
         return _old_instagram(obj), None
+    if origin == SECURE_MESSAGE and not is_secure_conversation(obj):
+        return [], None  # a JSON file of something else beside a media folder
     context = _Context()
     if isinstance(obj, dict):
         if origin == "album":
             context = replace(context, album=as_text(obj.get("name"), True))
         elif origin == "message":
             context = replace(context, thread=as_text(obj.get("title"), True))
+        elif origin == SECURE_MESSAGE:
+            context = replace(context, thread=as_text(obj.get("threadName"), True))
     found: list[tuple[str, dict[str, Any]]] = []
     _collect(obj, context, found, 0)
     return found, None
@@ -204,6 +225,16 @@ def _around(node: dict, context: _Context) -> _Context:
             post=as_text(node.get("content"), True),
             sender=as_text(node.get("sender_name"), True),
             taken=as_timestamp(millis / 1000 if millis is not None else None) or context.taken,
+        )
+    if "senderName" in node and "timestamp" in node:  # a message of a secure conversation
+        sent = as_number(node.get("timestamp"))
+        if sent is not None and sent > 1e11:  # milliseconds (seconds that large are past 5000)
+            sent /= 1000
+        return replace(
+            context,
+            post=as_text(node.get("text"), True),
+            sender=as_text(node.get("senderName"), True),
+            taken=as_timestamp(sent) or context.taken,
         )
     if isinstance(node.get("media"), list):  # an Instagram post with one or more media
         return replace(
