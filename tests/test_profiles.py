@@ -287,6 +287,12 @@ def test_data_lists_photos_and_forget_removes_one(
 
     code, out, _ = run("forget", "--photo", "mirror.jpg")  # gone already: nothing to forget
     assert code == 0 and "nothing to forget: profile 'me' holds no reference photo" in _said(out)
+    assert "'selfscan data' lists its photos" in _said(out)
+    # in another profile: which one is said
+    assert run("enroll", str(mirror), "--profile", "yao")[0] == 0
+    code, out, _ = run("forget", "--photo", "mirror.jpg")
+    assert code == 0 and "profile 'yao' does: add --profile yao" in _said(out), out
+    assert run("forget", "--photo", "mirror.jpg", "--profile", "yao")[0] == 0
     code, out, _ = run("forget", "--photo", str(samples["yaoming"]))
     assert code == 0 and "profile me (no reference photo left)" in _said(out)
     assert not _profile_file(home).exists()

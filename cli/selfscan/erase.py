@@ -13,13 +13,14 @@ from pathlib import Path
 
 from . import lock
 from .config import data_dir
-from .errors import ProfileError, StoreError
+from .errors import ProfileError, SelfscanError, StoreError
 from .index import Index, index_path
 from .index_rows import file_part
 from .models import models_home
 from .profiles import (
     check_name,
     is_profile_file,
+    list_profiles,
     load_profile,
     profiles_dir,
     save_profile,
@@ -157,15 +158,17 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     chosen: set[str] = set()
     absent: list[Removed] = []
     for photo in photos:
-        found = {str(Path(photo).expanduser().resolve()), photo} & sources
-        found = found or {s for s in sources if Path(s).name == photo}
+        found = _named(photo, sources)
         if not found:
-            absent.append(
-                _absent(
-                    f"profile {name!r} holds no reference photo {photo!r}; 'selfscan data' "
-                    "lists its photos"
-                )
+            elsewhere = [p for p in _holders(photo) if p != name]
+            hint = (
+                f"profile {elsewhere[0]!r} does: add --profile {elsewhere[0]}"
+                if len(elsewhere) == 1
+                else f"profiles {', '.join(map(repr, elsewhere))} do: add --profile NAME"
+                if elsewhere
+                else "'selfscan data' lists its photos"
             )
+            absent.append(_absent(f"profile {name!r} holds no reference photo {photo!r}; {hint}"))
             continue
         if len(found) > 1:
             raise ProfileError(
@@ -187,6 +190,25 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     if not kept.references:
         removed.append(Removed(f"profile {name} (no reference photo left)", str(path), size))
     return removed + absent
+
+
+def _named(photo: str, sources: set[str]) -> set[str]:
+    """The references among ``sources`` that ``photo`` names: by its path, else its file name."""
+    found = {str(Path(photo).expanduser().resolve()), photo} & sources
+    return found or {s for s in sources if Path(s).name == photo}
+
+
+def _holders(photo: str) -> list[str]:
+    """The stored profiles that hold a reference made from ``photo``."""
+    holders = []
+    for other in list_profiles():
+        try:
+            sources = {r.source for r in load_profile(other).references}
+        except SelfscanError:  # an unreadable profile is said elsewhere
+            continue
+        if _named(photo, sources):
+            holders.append(other)
+    return holders
 
 
 def _absent(what: str) -> Removed:
