@@ -356,7 +356,8 @@ class ExportIndex:
         try:
             data = self._load(name)
         except Exception as exc:  # reported with the export's problems, the scan goes on
-            self.problems.append((self._where(name), f"{PROBLEM}: cannot read: {_reason(exc)}"))
+            if origin != SECURE_MESSAGE:  # a loose JSON file may be anything
+                self.problems.append((self._where(name), f"{PROBLEM}: cannot read: {_reason(exc)}"))
             return
         found, error = parse_social(data, origin)
         if error is not None:

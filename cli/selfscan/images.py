@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 import warnings
 
@@ -195,6 +196,25 @@ def _fast_jpeg(source: Source, max_side: int | None, fraction: float = 0.0) -> D
     """
     if not quiet.enabled():  # libjpeg could not be heard: not worth reading the file for
         return None
+    jpeg = _read_jpeg(source)
+    if jpeg is None:
+        return None
+    data, ident, width, height, orientation = jpeg
+    max_side = working_side(max_side, fraction, width, height)
+    scale = scale_for(width, height, max_side)
+    pixels = decode_jpeg(data, width, height, scale)
+    if pixels is None or (max_side and max(pixels.shape[:2]) >= 2 * max_side):
+        return None
+    reason = changed_reason(source, ident) if ident is not None else None  # type: ignore[arg-type]
+    if reason is not None:
+        raise FileError(reason, transient=True)
+    up_w, up_h = upright_size(width, height, orientation)
+    return _decoded(upright(pixels, orientation), up_w, up_h, orientation, "JPEG")
+
+
+def _read_jpeg(source: Source) -> tuple[bytes, os.stat_result | None, int, int, int] | None:
+    """A clean RGB or grey JPEG's bytes, its file's identity (None for bytes), its stored size
+    and EXIF orientation; None for anything else (``decode``'s Pillow path says what)."""
     try:
         if isinstance(source, bytes):
             data, ident = source, None
@@ -213,19 +233,9 @@ def _fast_jpeg(source: Source, max_side: int | None, fraction: float = 0.0) -> D
             width, height = im.size
             if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
                 return None
-            orientation = orientation_of(im)
-    except Exception:  # FileError, Pillow's many errors: the Pillow path will say what
+            return data, ident, width, height, orientation_of(im)
+    except Exception:  # FileError, Pillow's many errors
         return None
-    max_side = working_side(max_side, fraction, width, height)
-    scale = scale_for(width, height, max_side)
-    pixels = decode_jpeg(data, width, height, scale)
-    if pixels is None or (max_side and max(pixels.shape[:2]) >= 2 * max_side):
-        return None
-    reason = changed_reason(source, ident) if ident is not None else None  # type: ignore[arg-type]
-    if reason is not None:
-        raise FileError(reason, transient=True)
-    up_w, up_h = upright_size(width, height, orientation)
-    return _decoded(upright(pixels, orientation), up_w, up_h, orientation, "JPEG")
 
 
 def decode_window(source: Source, box: tuple[float, float, float, float]) -> DecodedImage:
@@ -242,23 +252,10 @@ def decode_window(source: Source, box: tuple[float, float, float, float]) -> Dec
 
 
 def _jpeg_window(source: Source, box: tuple[float, float, float, float]) -> DecodedImage | None:
-    try:
-        if isinstance(source, bytes):
-            data, ident = source, None
-        else:
-            fh, ident = open_file(source)
-            with fh:
-                if fh.read(3) != b"\xff\xd8\xff":
-                    return None
-                fh.seek(0)
-                data = fh.read()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im = Image.open(io.BytesIO(data))
-            width, height = im.size
-            orientation = orientation_of(im)
-    except Exception:  # the whole decode will say what is wrong
+    jpeg = _read_jpeg(source)
+    if jpeg is None:
         return None
+    data, ident, width, height, orientation = jpeg
     up_w, up_h = upright_size(width, height, orientation)
     x0, y0 = max(0, math.floor(box[0])), max(0, math.floor(box[1]))
     x1, y1 = min(up_w, math.ceil(box[2])), min(up_h, math.ceil(box[3]))

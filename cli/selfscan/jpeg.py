@@ -160,12 +160,13 @@ def decode_jpeg_window(data: bytes, box: tuple[int, int, int, int]) -> NDArray[n
             if hasattr(tile, "_replace")
             else (tile[0], extents, *tile[2:])
         ]
-        im._size = (width, y1)
+        im._size = (width, y1)  # the image the decoder fills: the rows down to the box's last
         try:
             im.load()
         except OSError:
-            # libjpeg objects to a decode that stops before the last row, after writing the
-            # rows asked for; the image data itself decoded cleanly at reduced size already.
+            # libjpeg objects to a decode that stops before the last row, once it has written
+            # the rows asked for (Pillow then holds them and no tile is left to load). Damage
+            # in those rows is not this: it stops the reduced decode that comes first.
             if im.tile:  # stopped before any row was written
                 return None
         pixels = np.asarray(im.crop(box).convert("RGB"))
