@@ -558,3 +558,23 @@ def test_profile_names_that_cannot_name_a_file_safely_are_refused(name: str) -> 
     with pytest.raises(ProfileError, match="invalid profile name"):
         check_name(name)
     assert check_name("Me.2024_x-1") == "Me.2024_x-1"
+
+
+def test_names_that_differ_only_in_case_are_one_profile(
+    samples: dict[str, Path], mirror: Path, home: Path
+) -> None:
+    """On macOS's and Windows's file systems ``Me.json`` is ``me.json``: a profile named in
+    another case is the stored one on every system, so a data dir means the same everywhere
+    (on Linux, ``--profile Me`` made a second profile beside ``me``)."""
+    assert run("enroll", str(samples["yaoming"]))[0] == 0
+    code, out, _ = run("enroll", str(mirror), "--profile", "Me")
+    assert code == 0 and "profile 'me', which now has 2 reference photos" in _said(out), out
+    assert [p.name for p in (home / "profiles").iterdir()] == ["me.json"]
+    assert json.loads((home / "profiles/me.json").read_text())["name"] == "me"
+    code, out, _ = run("data", "--json")
+    assert [p["name"] for p in json.loads(out)["profiles"]] == ["me"]
+    code, out, _ = run("forget", "--photo", "mirror.jpg", "--profile", "ME")
+    assert code == 0 and "reference photo of profile me" in _said(out), out
+    code, out, _ = run("forget", "--profile", "mE")
+    assert code == 0 and "profile me" in _said(out), out
+    assert not (home / "profiles/me.json").exists()

@@ -16,7 +16,7 @@ from .errors import EnrollError, ProfileError
 from .faces import FaceAnalyzer
 from .match import thresholds_for
 from .models import active_pack_name, load_pack
-from .profiles import load_profile, profile_exists, save_profile
+from .profiles import load_profile, profile_exists, profile_path, save_profile
 from .references import SAME_PHOTO, Unlike, build_profile, for_model, same_photos, unlike
 from .types import Profile
 
@@ -58,6 +58,7 @@ def enroll(
 
 def _enroll(analyzer: FaceAnalyzer, photos: list[Path], name: str, allow_unlike: bool) -> Enrolled:
     notes: list[str] = []
+    name = profile_path(name).stem  # "Me" adds to a stored "me"
     base = load_profile(name) if profile_exists(name) else None  # unreadable: said, not replaced
     if base is not None and base.model_id != analyzer.model_id:
         base = for_model(base, analyzer)  # a photo gone or unusable: said, with the fix

@@ -18,10 +18,10 @@ from .index import Index, index_path
 from .index_rows import file_part
 from .models import models_home
 from .profiles import (
-    check_name,
     is_profile_file,
     list_profiles,
     load_profile,
+    profile_path,
     profiles_dir,
     save_profile,
     without,
@@ -108,7 +108,8 @@ def _forget(
         removed.append(Removed(what, str(pack), size))
 
     if profile is not None:
-        path = profiles_dir() / f"{check_name(profile)}.json"
+        path = profile_path(profile)
+        profile = path.stem  # "ME" is the stored "me"
         if path.exists() and not is_profile_file(path):
             raise ProfileError(
                 f"{path} is not a selfscan profile (selfscan did not make it): left alone; "
@@ -151,8 +152,9 @@ def _forget(
 def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     """Remove from profile ``name`` the references made from ``photos`` (given as paths, or
     as the file names ``selfscan data`` shows); the profile file goes when none is left."""
-    if not (profiles_dir() / f"{check_name(name)}.json").exists():
+    if not profile_path(name).exists():
         return [_absent(f"no profile named {name!r}; 'selfscan data' lists them")]
+    name = profile_path(name).stem
     stored = load_profile(name)
     sources = {r.source for r in stored.references}
     chosen: set[str] = set()
@@ -179,7 +181,7 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     if not chosen:
         return absent
     kept = without(stored, chosen)
-    path = profiles_dir() / f"{name}.json"
+    path = profile_path(name)
     size = size_of(path)
     if kept.references:
         save_profile(kept)

@@ -41,6 +41,18 @@ def check_name(name: str) -> str:
     return name
 
 
+def profile_path(name: str) -> Path:
+    """The file of profile ``name``: names that differ only in case are one profile, as they
+    are on macOS's and Windows's file systems (``Me`` is the stored ``me``), so that a data dir
+    means the same on every system; a new profile's is ``NAME.json``."""
+    check_name(name)
+    stored = list_profiles()
+    same = [n for n in stored if n == name] or [
+        n for n in stored if n.casefold() == name.casefold()
+    ]
+    return profiles_dir() / f"{same[0] if same else name}.json"
+
+
 def without(profile: Profile, sources: set[str]) -> Profile:
     """``profile`` less the references whose photo is one of ``sources``."""
     keep = tuple(r for r in profile.references if r.source not in sources)
@@ -69,7 +81,9 @@ def _encode(profile: Profile) -> bytes:
 
 def save_profile(profile: Profile) -> Path:
     """Write ``profile`` (mode 0600); returns its path."""
-    path = profiles_dir() / f"{check_name(profile.name)}.json"
+    path = profile_path(profile.name)
+    if path.stem != profile.name:  # stored under the name it already has
+        profile = Profile(name=path.stem, model_id=profile.model_id, references=profile.references)
     try:
         write_private(path, _encode(profile))
     except OSError as exc:
@@ -99,7 +113,7 @@ def is_profile_file(path: Path) -> bool:
 
 def load_profile(name: str) -> Profile:
     """The stored profile ``name``, or a ``ProfileError`` saying how to make one."""
-    path = profiles_dir() / f"{check_name(name)}.json"
+    path = profile_path(name)
     if path.exists() and not is_profile_file(path):
         raise ProfileError(
             f"{path} is not a selfscan profile (selfscan did not make it, and leaves it alone): "
@@ -139,7 +153,7 @@ def load_profile(name: str) -> Profile:
 
 def profile_exists(name: str) -> bool:
     """Whether a profile file named ``name`` exists (readable or not)."""
-    return (profiles_dir() / f"{check_name(name)}.json").is_file()
+    return profile_path(name).is_file()
 
 
 def _check_references(refs: tuple[Reference, ...]) -> None:
