@@ -9,7 +9,8 @@ the photo is still scanned, and the facts (Takeout) or an error result of its ow
 ``Item.facts["source"]`` always holds every key below; a value is None (``people``: an empty
 list) when unknown:
 
-- ``export``: ``"google_takeout"``, ``"facebook"``, ``"instagram"`` or None.
+- ``export``: ``"google_takeout"``, ``"facebook"``, ``"instagram"``, ``"iphone_backup"`` (see
+  ``phonebackup``) or None.
 - ``archive``: display path of the archive holding the item (``/a/outer.zip!/inner.zip`` when
   nested), None for a plain file.
 - ``member``: the member name inside that archive, None for a plain file.
@@ -39,7 +40,10 @@ list) when unknown:
 - ``thread``: title of the Messenger or Instagram conversation the photo was sent in (also from
   Messenger's download of its end-to-end encrypted chats: see ``social.SECURE_MESSAGE``).
 - ``sender``: who sent the message the photo came in (Messenger and Instagram).
-- ``sidecar``: display path of the JSON file the facts came from.
+- ``phone_path``: the file's path on the phone, in its domain (an iPhone backup, whose
+  ``origin`` is the domain: ``CameraRollDomain``, an app's, ``MediaDomain`` for Messages).
+- ``sidecar``: display path of the JSON file (an iPhone backup's ``Manifest.db``) the facts
+  came from.
 - ``sidecar_error``: why that JSON file could not be used (the photo is still scanned).
 
 Parsing lives in ``takeout`` (Google Takeout sidecars and albums) and ``social`` (Facebook and
@@ -130,6 +134,7 @@ SOURCE_KEYS = (
     "post",
     "thread",
     "sender",
+    "phone_path",
     "sidecar",
     "sidecar_error",
 )

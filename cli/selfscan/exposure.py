@@ -32,8 +32,9 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     ``location_source``, ``camera``, ``upload_ip`` (where an export says it was uploaded from),
     ``matching_faces``, ``other_faces`` (None for videos), ``file_size``, ``width``, ``height``,
     ``path``, ``archive``, ``member``, ``export``, ``album``, ``title``, ``description``, ``post``,
-    ``thread``, ``origin``, ``people``, for photos ``frames`` (pages or frames in the file, of
-    which only the first is scanned) and for videos ``appearances`` (seconds) and ``duration``.
+    ``thread``, ``sender``, ``phone_path``, ``origin``, ``people``, for photos ``frames`` (pages
+    or frames in the file, of which only the first is scanned) and for videos ``appearances``
+    (seconds) and ``duration``.
 
     Args:
         result: a scan result.
@@ -77,6 +78,7 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
         "post": _text(source.get("post")),
         "thread": _text(source.get("thread")),
         "sender": _text(source.get("sender")),
+        "phone_path": _text(source.get("phone_path")),
         "origin": _text(source.get("origin")),
         "people": [p for p in source.get("people") or [] if isinstance(p, str)],
     }

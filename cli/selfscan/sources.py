@@ -40,6 +40,7 @@ from .names import (
     scannable,
     sniff,
 )
+from .phonebackup import MANIFEST, PhoneBackups
 from .types import Item, ItemKind
 
 
@@ -93,17 +94,24 @@ def iter_items(
     folder_index = None
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)
+    backups = PhoneBackups(plan.manifests) if with_facts and plan.manifests else None
     archives = [e for e in plan.entries if isinstance(e, ArchiveEntry)]
     sets = archive_sets(archives, with_facts, plan.walk)
-    for entry in plan.entries:
-        if isinstance(entry, Item):
-            yield entry
-        elif isinstance(entry, _FileEntry):
-            yield _file_item(entry, folder_index)
-        else:
-            yield from sets[entry.path].items(entry.path)
-    if folder_index is not None:
-        yield from folder_index.problem_items()
+    try:
+        for entry in plan.entries:
+            if isinstance(entry, Item):
+                yield entry
+            elif isinstance(entry, _FileEntry):
+                yield _file_item(entry, folder_index, backups)
+            else:
+                yield from sets[entry.path].items(entry.path)
+        if folder_index is not None:
+            yield from folder_index.problem_items()
+        if backups is not None:
+            yield from backups.problem_items()
+    finally:
+        if backups is not None:
+            backups.close()
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,7 @@ class Walk:
 class _Plan:
     entries: list[Item | _FileEntry | ArchiveEntry] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # media and JSON files, for ``exports``
+    manifests: list[str] = field(default_factory=list)  # iPhone backups' (``phonebackup``)
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
     sidecar_dirs: set[str] = field(default_factory=set)
@@ -149,8 +158,10 @@ class _Plan:
     gathered: dict[tuple[int, int], str] = field(default_factory=dict)  # in walk.gathered
 
 
-def _file_item(entry: _FileEntry, index: ExportIndex | None) -> Item:
+def _file_item(entry: _FileEntry, index: ExportIndex | None, backups: PhoneBackups | None) -> Item:
     source = index.facts(entry.path) if index is not None else empty_source()
+    if backups is not None and (phone := backups.facts(entry.path)) is not None:
+        source.update(phone)
     return Item(
         entry.path,
         entry.size,
@@ -334,6 +345,8 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: _Plan, explicit: b
     plan.seen_files.add(path)
     lower = name.lower()
     kind = kind_of(lower)
+    if name == MANIFEST:  # an iPhone backup's: names the files beside it (not scanned itself)
+        plan.manifests.append(path)
     if kind is None and lower.endswith(".json"):
         plan.names.append(path)
         if not explicit:

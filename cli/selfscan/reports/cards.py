@@ -98,6 +98,7 @@ def card(group: list[Entry]) -> str:
     # a description, a Facebook copy the post it was shared in).
     labels = (("album", "Album"), ("title", "Title"), ("description", "Description"))
     talk = (("post", "Post"), ("thread", "Conversation"), ("sender", "Sent by"))
+    talk += (("phone_path", "On the phone"),)  # an iPhone backup's file, by its path there
     for key, label in (*labels, *talk):
 
         def said(f: dict[str, Any], key: str = key) -> str:

@@ -10,6 +10,7 @@ EXPORT_NAMES = {
     "google_takeout": "Google Takeout",
     "facebook": "Facebook export",
     "instagram": "Instagram export",
+    "iphone_backup": "iPhone backup",
 }
 
 
