@@ -547,10 +547,14 @@ def test_csv_columns() -> None:
         "title",
         "taken_source",
         "location_source",
+        "thread",
+        "sender",
+        "phone_path",
     ]
     buf = io.StringIO()
     writer = writer_for("csv", buf)
     source = {"export": "facebook", "upload_ip": "203.0.113.7", "album": "Trip", "title": "Beach"}
+    source |= {"thread": "Jane", "sender": "Jane Smith"}
     writer.add(_result(_photo(gps={"latitude": 1.5, "longitude": -2.5})))
     writer.add(_result(_photo(), source))
     writer.add(FileResult("/p/x.jpg", "no_face"))
@@ -567,6 +571,11 @@ def test_csv_columns() -> None:
         "203.0.113.7",
         "Trip",
         "Beach",
+    )
+    assert (rows[1]["thread"], rows[1]["sender"], rows[1]["phone_path"]) == (
+        "Jane",
+        "Jane Smith",
+        "",
     )
     assert rows[2]["latitude"] == "" and rows[2]["source"] == "" and rows[2]["title"] == ""
 

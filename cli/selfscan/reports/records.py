@@ -126,13 +126,16 @@ CSV_COLUMNS = [
     "title",
     "taken_source",
     "location_source",
+    "thread",
+    "sender",
+    "phone_path",
 ]
 EXPOSURE_CELLS = len(CSV_COLUMNS) - CSV_COLUMNS.index("taken")
 
 
 class CsvWriter:
     """One row per item; ``best_box`` is the box of the most similar face. The exposure columns
-    (``taken`` … ``title``) are filled for matches and possible matches."""
+    (``taken`` … ``phone_path``) are filled for matches and possible matches."""
 
     def __init__(self, stream: IO[str], threshold: float | None = None) -> None:
         self.stream = stream
@@ -185,4 +188,5 @@ def _exposure_cells(result: FileResult, threshold: float | None) -> list[Any]:
         *(facts[key] or "" for key in ("place", "upload_ip", "album", "title")),
         facts["taken_source"] or "",
         facts["location_source"] or "",
+        *(facts[key] or "" for key in ("thread", "sender", "phone_path")),
     ]
