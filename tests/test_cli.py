@@ -1322,6 +1322,40 @@ def test_what_a_scan_left_out_is_said(samples: dict[str, Path], tmp_path: Path) 
     }
 
 
+@pytest.mark.parametrize("packing", ["zip", "tgz"])
+def test_what_an_archive_left_out_is_said(
+    samples: dict[str, Path], tmp_path: Path, packing: str
+) -> None:
+    """Members of an archive count as a folder's files would, also in a tar (Takeout's .tgz),
+    whose members are counted as it is read (only a zip's were)."""
+    members = {
+        "Takeout/Google Photos/gdp.jpg": samples["gdp"].read_bytes(),
+        "Takeout/Google Photos/.trashed-IMG_1.jpg": samples["yaoming"].read_bytes(),
+        "Takeout/.cache/x.jpg": b"x",
+        "Takeout/Google Photos/IMG_2.dng": b"x",
+        "Takeout/archive_browser.html": b"<html></html>",
+    }
+    archive = tmp_path / f"takeout-001.{packing}"
+    if packing == "zip":
+        with zipfile.ZipFile(archive, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+    else:
+        with tarfile.open(archive, "w:gz") as tf:
+            for name, data in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tf.addfile(info, io.BytesIO(data))
+    me = str(samples["yaoming"])
+    code, out, _ = run(
+        "find", str(archive), "--me", me, "--no-store", "-f", "json", "--workers", "1"
+    )
+    assert code == 0
+    left_out = json.loads(out)["summary"]["left_out"]
+    assert (left_out["hidden_files"], left_out["hidden_folders"]) == (1, 1), left_out
+    assert left_out["other"] == {".dng": 1}, left_out
+
+
 def test_a_file_where_selfscan_keeps_a_folder_is_named(
     samples: dict[str, Path], home: Path
 ) -> None:

@@ -187,10 +187,12 @@ def tar_items(
     depth: int,
     budget: Budget,
     stamp: str | None = None,
+    listed: Callable[[str, bool], None] | None = None,
 ) -> Iterator[Item]:
     """The items of a tar's members; a hostile or damaged member is an error item, an
     unreadable archive one error item for the whole. ``stamp``: the archive's (see
-    ``Item.stamp``), given to each member."""
+    ``Item.stamp``), given to each member. ``listed`` is told each member's name and whether
+    it is a folder, as the stream goes."""
     try:
         tf = open_tar()
     except Exception as exc:  # one error for the archive
@@ -210,6 +212,8 @@ def tar_items(
                 return
             if member is None:
                 return
+            if listed is not None:
+                listed(member.name, member.isdir())
             if member.isdir():
                 continue
             path = f"{display}!/{occurrences.key(member.name)}"

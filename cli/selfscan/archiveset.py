@@ -72,9 +72,13 @@ class _ArchiveSet:
                 yield Item(part.path, part.size, part.mtime_ns, error=part.error)
             elif part.zf is not None:
                 if self.walk is not None:
-                    _left_out(part.zf, self.walk)
+                    left = _LeftOut(self.walk)
+                    for info in part.zf.infolist():
+                        left.see(info.filename, info.is_dir())
+                    left.done()
                 yield from zip_items(part.zf, part.path, self.index, 0, part.budget)
             else:
+                left = _LeftOut(self.walk) if self.walk is not None else None
                 yield from tar_items(
                     tar_opener(part.path),
                     part.path,
@@ -82,7 +86,10 @@ class _ArchiveSet:
                     0,
                     part.budget,
                     tar_stamp(part.path),
+                    listed=left.see if left is not None else None,
                 )
+                if left is not None:  # a tar is read as a stream: counted as it goes
+                    left.done()
         finally:
             self.left -= 1
             if self.left == 0:
@@ -128,27 +135,34 @@ class _ArchiveSet:
         self.index = ExportIndex(list(refs), load, where, hint)
 
 
-def _left_out(zf: zipfile.ZipFile, walk: Walk) -> None:
-    """Count what a zip's members leave out, as a walk of the same files in folders would:
+class _LeftOut:
+    """Count what an archive's members leave out, as a walk of the same files in folders would:
     photos, videos and archives named with a leading ".", hidden folders, files of other
     types by extension (a Mac's ``__MACOSX`` copies are no files of the user's)."""
-    hidden_folders: set[str] = set()
-    for info in zf.infolist():
-        parts = norm_name(info.filename).rstrip("/").split("/")
+
+    def __init__(self, walk: Walk) -> None:
+        self.walk = walk
+        self.hidden_folders: set[str] = set()
+
+    def see(self, name: str, is_dir: bool) -> None:
+        """One member, by its name in the archive."""
+        parts = norm_name(name).rstrip("/").split("/")
         if "__MACOSX" in parts:
-            continue
+            return
         hidden = next((n for n, part in enumerate(parts[:-1]) if part.startswith(".")), None)
         if hidden is not None:
-            hidden_folders.add("/".join(parts[: hidden + 1]))
-        elif info.is_dir():
+            self.hidden_folders.add("/".join(parts[: hidden + 1]))
+        elif is_dir:
             if parts[-1].startswith("."):
-                hidden_folders.add("/".join(parts))
+                self.hidden_folders.add("/".join(parts))
         elif parts[-1].startswith("."):
-            walk.hidden_files += scannable(parts[-1])
+            self.walk.hidden_files += scannable(parts[-1])
         elif classify(parts[-1]) == "other":  # an export's JSON and HTML are read
             ext = os.path.splitext(parts[-1].lower())[1]
-            walk.other[ext] = walk.other.get(ext, 0) + 1
-    walk.hidden_folders += len(hidden_folders)
+            self.walk.other[ext] = self.walk.other.get(ext, 0) + 1
+
+    def done(self) -> None:
+        self.walk.hidden_folders += len(self.hidden_folders)
 
 
 def archive_sets(
