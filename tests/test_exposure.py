@@ -257,6 +257,30 @@ def test_an_iphone_edit_goes_with_the_photo_it_edits() -> None:
     ]
 
 
+def test_a_live_photo_in_an_iphone_backup_pairs_by_its_name_on_the_phone() -> None:
+    """An iPhone backup stores IMG_0008.HEIC and IMG_0008.MOV under unrelated hashes: the
+    names and folder its manifest gives pair them; another folder's IMG_0008.MOV does not."""
+
+    def stored(
+        file_id: str, phone_path: str, video: bool = False, backup: str = "/Backup/A"
+    ) -> FileResult:
+        source = {"export": "iphone_backup", "origin": "CameraRollDomain", "phone_path": phone_path}
+        facts: dict = {"source": source, **({"video": {"duration": 2.0}} if video else {})}
+        return FileResult(f"{backup}/{file_id[:2]}/{file_id}", "match", 0.7, facts=facts)
+
+    still = stored("ab" + "1" * 38, "Media/DCIM/100APPLE/IMG_0008.HEIC")
+    live = stored("cd" + "2" * 38, "Media/DCIM/100APPLE/IMG_0008.MOV", video=True)
+    other = stored("ef" + "3" * 38, "Media/DCIM/101APPLE/IMG_0008.MOV", video=True)
+    another = stored("cd" + "2" * 38, "Media/DCIM/100APPLE/IMG_0008.MOV", True, "/Backup/B")
+    groups = group_duplicates([(still, "00ff00ff00ff00ff"), (live, None), (other, None),
+                               (another, None)])  # fmt: skip
+    assert [[r.path for r in g] for g in groups] == [
+        [still.path, live.path],
+        [other.path],
+        [another.path],
+    ]
+
+
 def _at(path: str, when: str | None = None, **photo: object) -> FileResult:
     facts = {"photo": {"captured_at": when, **photo}} if when or photo else {}
     return FileResult(path, "match", 0.7, _faces(0.7), width=4000, height=3000, facts=facts)

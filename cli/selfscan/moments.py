@@ -189,8 +189,9 @@ class _CameraName:
 
 def _camera_name(result: FileResult) -> _CameraName | None:
     """For a file an iPhone named (or an export lower-cased: ``img_e0001.jpg``): the moment it
-    belongs to (its folder, or its place in a Takeout export, and its number), whether it is an
-    edit, and its own name without the extension; None for other names."""
+    belongs to (its folder, or its place in a Takeout export or on the phone of an iPhone
+    backup, and its number), whether it is an edit, and its own name without the extension;
+    None for other names."""
     path = result.path
     source = _dict(result.facts.get("source"))
     member = source.get("member")
@@ -199,6 +200,11 @@ def _camera_name(result: FileResult) -> _CameraName | None:
         # folder between them; another export's parts are another's.
         archive = path.split("!/", 1)[0]
         path = f"{(split_export(archive) or (archive,))[0]}!/{member}"
+    phone_path = source.get("phone_path")
+    if source.get("export") == "iphone_backup" and isinstance(phone_path, str):
+        # Stored under hashes (``ab/ab12…``): its name and folder on the phone tell.
+        backup = path.rsplit("/", 2)[0]
+        path = f"{backup}/{source.get('origin')}/{phone_path}"
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     found = _CAMERA_NAME.fullmatch(stem)
