@@ -512,6 +512,15 @@ def test_a_time_an_editor_saved_is_no_capture_time() -> None:
     )  # fmt: skip
     facts = exposure_facts(named)
     assert (facts["taken"], facts["taken_source"]) == ("2023-07-15T14:32:10", "file_name")
+    # in an iPhone backup, by its name on the phone (a WhatsApp photo), not its hash
+    phone = "Message/Media/IMG-20220301-WA0007.jpg"
+    source = {"export": "iphone_backup", "phone_path": phone}
+    stored = FileResult("/Backup/A/12/12" + "0" * 38, "match", 0.7, _faces(0.7),
+                        facts={"source": source})  # fmt: skip
+    assert (exposure_facts(stored)["taken"], exposure_facts(stored)["taken_source"]) == (
+        "2022-03-01",
+        "file_name",
+    )
 
 
 def test_perceptual_hash_of_real_copies(samples: dict[str, Path], tmp_path: Path) -> None:

@@ -45,7 +45,9 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     source = _dict(facts.get("source"))
     video = _dict(facts.get("video"))
     taken, taken_source = _taken(photo, source, video)
-    if taken_source in (None, "saved") and (named := name_time(result.path)):
+    # (an iPhone backup stores a file under a hash: its name on the phone is the one to read)
+    shown_name = _text(source.get("phone_path")) or result.path
+    if taken_source in (None, "saved") and (named := name_time(shown_name)):
         taken, taken_source = named, "file_name"  # a phone's name says more than a save time
     lat, lon, where_from = _location(photo, source, video)
     place = _text(source.get("place"))
