@@ -128,6 +128,7 @@ def test_find_in_a_backup_reports_where_the_photo_was_on_the_phone(
     html = report.read_text(encoding="utf-8")
     assert "<dt>On the phone</dt><dd>Media/DCIM/100APPLE/IMG_0001.JPG</dd>" in html
     assert "iPhone backup" in html
+    assert "<h3>IMG_0001.JPG</h3>" in html  # the card is named as on the phone, not by its hash
     # gathered under its name on the phone, not its hash (no viewer opens a file without one)
     copied = sorted(p.name for p in gathered.iterdir() if not p.name.startswith("."))
     assert copied == ["IMG_0001.JPG"], copied

@@ -55,7 +55,7 @@ def card(group: list[Entry]) -> str:
     video = facts["kind"] == "video" and isinstance(facts.get("duration"), (int, float))
     if best.thumb:
         shown = "the best frame of the video" if facts["kind"] == "video" else "photo"
-        name = escape_name(base_name(best.result.path))
+        name = escape_name(_shown_name(best))
         img = (
             f'<img src="data:image/jpeg;base64,{best.thumb}" '
             f'alt="{escape_text(shown)} {name}, the face boxed">'
@@ -117,9 +117,15 @@ def card(group: list[Entry]) -> str:
         listed = f'<p class="where">Stored at:</p><ul>{where}</ul>'
     return (
         f'<article class="photo {escape_text(best.result.status)}">{img}<div>'
-        f"<h3>{escape_name(base_name(best.result.path))}</h3><dl>{dl}</dl>"
+        f"<h3>{escape_name(_shown_name(best))}</h3><dl>{dl}</dl>"
         f"{listed}</div></article>\n"
     )
+
+
+def _shown_name(entry: Entry) -> str:
+    """The photo's name: its file's, or for an iPhone backup's file (stored under a hash) the
+    name it had on the phone."""
+    return base_name(entry.facts.get("phone_path") or entry.result.path)
 
 
 def _stored_turned(result: FileResult) -> str:
