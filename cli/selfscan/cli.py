@@ -204,6 +204,8 @@ def find(
       selfscan find takeout-001.zip takeout-002.zip --format html -o report.html
 
       selfscan find ~/Pictures --copy-to ~/Pictures/me --xmp
+
+      selfscan find ~/Library/Application\\ Support/MobileSync/Backup -o phone.html
     """
     check_address_space()  # before any model's library is imported
     fmt = fmt or format_for(output)
