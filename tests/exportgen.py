@@ -10,7 +10,9 @@ each one must get. Pass the photo bytes in (e.g. ``{name: path.read_bytes()}`` f
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -488,3 +490,17 @@ def build_instagram(root: Path, photos: dict[str, bytes]) -> Export:
     }
     archives = w.close()
     return Export("instagram", w.folder, archives, expected, w.which)
+
+
+def write_archive(path: Path, members: dict[str, bytes]) -> None:
+    """A zip (``.zip``) or gzipped tar (any other name) holding ``members``, in that order."""
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        return
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))

@@ -23,6 +23,7 @@ from selfscan.cli import app
 from selfscan.reports import writer_for
 from selfscan.types import FileResult, ScanSummary
 from tests.child import command
+from tests.exportgen import write_archive
 
 runner = CliRunner()
 WIDTH = {"COLUMNS": "120", "TERM": "dumb"}
@@ -1336,16 +1337,7 @@ def test_what_an_archive_left_out_is_said(
         "Takeout/archive_browser.html": b"<html></html>",
     }
     archive = tmp_path / f"takeout-001.{packing}"
-    if packing == "zip":
-        with zipfile.ZipFile(archive, "w") as zf:
-            for name, data in members.items():
-                zf.writestr(name, data)
-    else:
-        with tarfile.open(archive, "w:gz") as tf:
-            for name, data in members.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tf.addfile(info, io.BytesIO(data))
+    write_archive(archive, members)
     me = str(samples["yaoming"])
     code, out, _ = run(
         "find", str(archive), "--me", me, "--no-store", "-f", "json", "--workers", "1"

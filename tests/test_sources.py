@@ -19,6 +19,7 @@ from selfscan.fingerprints import fingerprint_file
 from selfscan.images import decode
 from selfscan.sources import iter_items, kind_of, printable
 from selfscan.types import Item
+from tests.exportgen import write_archive
 
 
 @pytest.fixture
@@ -563,16 +564,7 @@ def test_a_member_without_an_extension_is_read_by_its_first_bytes(
     photo = samples["yaoming"].read_bytes()
     archive = tmp_path / f"export{suffix}"
     entries = {"IMG_2006": photo, "notes": b"plain text", "IMG_2007.jpg": photo}
-    if suffix == ".zip":
-        with zipfile.ZipFile(archive, "w") as zf:
-            for name, data in entries.items():
-                zf.writestr(name, data)
-    else:
-        with tarfile.open(archive, "w:gz") as tf:
-            for name, data in entries.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                tf.addfile(info, io.BytesIO(data))
+    write_archive(archive, entries)
     found = {}
     for item in iter_items([archive]):  # an item's bytes are read before the next
         assert item.error is None and item.read is not None
