@@ -7,6 +7,7 @@ names for one moment (``IMG_0001.HEIC``, its Live Photo video ``IMG_0001.MOV``, 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,7 +204,7 @@ def _camera_name(result: FileResult) -> _CameraName | None:
     phone_path = source.get("phone_path")
     if source.get("export") == "iphone_backup" and isinstance(phone_path, str):
         # Stored under hashes (``ab/ab12…``): its name and folder on the phone tell.
-        backup = path.rsplit("/", 2)[0]
+        backup = os.path.dirname(os.path.dirname(path))
         path = f"{backup}/{source.get('origin')}/{phone_path}"
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
