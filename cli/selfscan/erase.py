@@ -152,9 +152,10 @@ def _forget(
 def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     """Remove from profile ``name`` the references made from ``photos`` (given as paths, or
     as the file names ``selfscan data`` shows); the profile file goes when none is left."""
-    if not profile_path(name).exists():
+    path = profile_path(name)
+    if not path.exists():
         return [_absent(f"no profile named {name!r}; 'selfscan data' lists them")]
-    name = profile_path(name).stem
+    name = path.stem
     stored = load_profile(name)
     sources = {r.source for r in stored.references}
     chosen: set[str] = set()
@@ -162,14 +163,7 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     for photo in photos:
         found = _named(photo, sources)
         if not found:
-            elsewhere = [p for p in _holders(photo) if p != name]
-            hint = (
-                f"profile {elsewhere[0]!r} does: add --profile {elsewhere[0]}"
-                if len(elsewhere) == 1
-                else f"profiles {', '.join(map(repr, elsewhere))} do: add --profile NAME"
-                if elsewhere
-                else "'selfscan data' lists its photos"
-            )
+            hint = _where_else(photo, name)
             absent.append(_absent(f"profile {name!r} holds no reference photo {photo!r}; {hint}"))
             continue
         if len(found) > 1:
@@ -181,7 +175,6 @@ def _forget_photos(name: str, photos: list[str]) -> list[Removed]:
     if not chosen:
         return absent
     kept = without(stored, chosen)
-    path = profile_path(name)
     size = size_of(path)
     if kept.references:
         save_profile(kept)
@@ -200,10 +193,22 @@ def _named(photo: str, sources: set[str]) -> set[str]:
     return found or {s for s in sources if Path(s).name == photo}
 
 
-def _holders(photo: str) -> list[str]:
-    """The stored profiles that hold a reference made from ``photo``."""
+def _where_else(photo: str, name: str) -> str:
+    """What to do when profile ``name`` does not hold ``photo``: the profile that does."""
+    holders = _holders(photo, besides=name)
+    if len(holders) == 1:
+        return f"profile {holders[0]!r} does: add --profile {holders[0]}"
+    if holders:
+        return f"profiles {', '.join(map(repr, holders))} do: add --profile NAME"
+    return "'selfscan data' lists its photos"
+
+
+def _holders(photo: str, besides: str) -> list[str]:
+    """The stored profiles other than ``besides`` that hold a reference made from ``photo``."""
     holders = []
     for other in list_profiles():
+        if other == besides:
+            continue
         try:
             sources = {r.source for r in load_profile(other).references}
         except SelfscanError:  # an unreadable profile is said elsewhere
