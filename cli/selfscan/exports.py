@@ -378,8 +378,6 @@ class ExportIndex:
                 target, root = self._resolve(f"media/{uri.rpartition('/')[2]}", name, root)
             if target is None:
                 continue
-            if origin == SECURE_MESSAGE:
-                facts["origin"] = "message"
             if export == "messages":
                 folder = (root or "").rsplit("/", 1)[-1].lower()  # "instagram-name-20220501"
                 instagram = root in self._instagram_roots or "instagram" in self._hint + folder

@@ -138,6 +138,9 @@ def parse_social(
             context = replace(context, thread=as_text(obj.get("threadName"), True))
     found: list[tuple[str, dict[str, Any]]] = []
     _collect(obj, context, found, 0)
+    if origin == SECURE_MESSAGE:  # a photo sent in a message, as in Facebook's own export
+        for _, facts in found:
+            facts["origin"] = "message"
     return found, None
 
 
