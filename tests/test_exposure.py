@@ -14,11 +14,11 @@ from PIL import Image
 
 from selfscan.exports import empty_source
 from selfscan.exposure import exposure_facts, iso_time
+from selfscan.geometry import stored_point, stored_size
 from selfscan.grouping import group_duplicates
 from selfscan.images import _ORIENT_OPS
 from selfscan.reports import writer_for
 from selfscan.reports.records import CSV_COLUMNS, record
-from selfscan.reports.xmp import stored_point, stored_size
 from selfscan.thumbs import hamming, perceptual_hash
 from selfscan.types import FaceHit, FileResult, ScanSummary
 from tests import imagegen

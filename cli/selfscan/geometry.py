@@ -241,3 +241,42 @@ def similarity(src: NDArray[np.floating], dst: NDArray[np.floating]) -> NDArray[
     out[:, :2] = rot * scale
     out[:, 2] = dst_mean - scale * (rot @ src_mean)
     return out
+
+
+# EXIF orientations: upright coordinates back to those of the image as stored (XMP regions
+# describe the stored image; a JPEG's rows are decoded in stored order).
+def stored_size(width: int, height: int, orientation: int) -> tuple[int, int]:
+    """The stored image's size from its upright size (orientations 5..8 swap the axes)."""
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def stored_point(
+    u: float, v: float, width: int, height: int, orientation: int
+) -> tuple[float, float]:
+    """Where the upright point ``(u, v)`` of an upright ``width`` x ``height`` image lies in the
+    stored image that EXIF ``orientation`` turns upright."""
+    sw, sh = stored_size(width, height, orientation)
+    if orientation == 2:
+        return sw - u, v
+    if orientation == 3:
+        return sw - u, sh - v
+    if orientation == 4:
+        return u, sh - v
+    if orientation == 5:
+        return v, u
+    if orientation == 6:
+        return v, sh - u
+    if orientation == 7:
+        return sw - v, sh - u
+    if orientation == 8:
+        return sw - v, u
+    return u, v
+
+
+def stored_box(
+    box: tuple[float, float, float, float], width: int, height: int, orientation: int
+) -> tuple[float, float, float, float]:
+    """An upright box ``(x1, y1, x2, y2)`` in the stored image's pixel coordinates."""
+    ax, ay = stored_point(box[0], box[1], width, height, orientation)
+    bx, by = stored_point(box[2], box[3], width, height, orientation)
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from . import quiet
 from .errors import FileError, scarce, short_reason
+from .geometry import stored_box
 from .imagefile import (
     MAX_PIXELS,
     Source,
@@ -29,7 +30,7 @@ from .imagefile import (
     orientation_of,
     upright_size,
 )
-from .jpeg import decode_jpeg, decode_jpeg_window, scale_for, stored_box, upright
+from .jpeg import decode_jpeg, decode_jpeg_window, scale_for, upright
 from .types import DecodedImage
 
 _ORIENT_OPS = {
@@ -261,8 +262,8 @@ def _jpeg_window(source: Source, box: tuple[float, float, float, float]) -> Deco
     x1, y1 = min(up_w, math.ceil(box[2])), min(up_h, math.ceil(box[3]))
     if x0 >= x1 or y0 >= y1:
         return None
-    stored = stored_box((x0, y0, x1, y1), orientation, width, height)
-    pixels = decode_jpeg_window(data, stored)
+    sx0, sy0, sx1, sy1 = (int(v) for v in stored_box((x0, y0, x1, y1), up_w, up_h, orientation))
+    pixels = decode_jpeg_window(data, (sx0, sy0, sx1, sy1))
     if pixels is None:
         return None
     if ident is not None and (reason := changed_reason(source, ident)) is not None:  # type: ignore[arg-type]

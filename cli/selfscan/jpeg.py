@@ -115,24 +115,6 @@ def upright(pixels: NDArray[np.uint8], orientation: int) -> NDArray[np.uint8]:
 _WINDOW_ROWS = 0.75
 
 
-def stored_box(
-    box: tuple[int, int, int, int], orientation: int, width: int, height: int
-) -> tuple[int, int, int, int]:
-    """The box of the stored pixels (``width`` x ``height`` as stored) that shows ``box`` of the
-    upright image, for EXIF ``orientation`` (the turns of ``upright``)."""
-    x0, y0, x1, y1 = box
-    w, h = width, height
-    return {
-        2: (w - x1, y0, w - x0, y1),
-        3: (w - x1, h - y1, w - x0, h - y0),
-        4: (x0, h - y1, x1, h - y0),
-        5: (y0, x0, y1, x1),
-        6: (y0, h - x1, y1, h - x0),
-        7: (w - y1, h - x1, w - y0, h - x0),
-        8: (w - y1, x0, w - y0, x1),
-    }.get(orientation, box)
-
-
 def decode_jpeg_window(data: bytes, box: tuple[int, int, int, int]) -> NDArray[np.uint8] | None:
     """Full-resolution BGR pixels of ``box`` (stored coordinates) of JPEG ``data``, decoding only
     the rows down to the box's last: a small face near the top of a photo costs a fraction of a

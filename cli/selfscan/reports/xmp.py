@@ -7,7 +7,7 @@ Each matching face becomes a region named after the person, written twice:
 - Microsoft Photo regions (``MP:RegionInfo``): ``"left, top, width, height"``, normalised.
 
 Both describe the image as stored in the file, before its EXIF orientation is applied, while scan
-results give boxes in upright coordinates: ``stored_box`` maps them back.
+results give boxes in upright coordinates: ``geometry.stored_box`` maps them back.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from ..types import Box, FaceHit, FileResult
+from ..geometry import stored_box, stored_size
+from ..types import FaceHit, FileResult
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -28,41 +29,6 @@ NS = {
     "MPReg": "http://ns.microsoft.com/photo/1.2/t/Region#",
 }
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-def stored_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    """The stored image's size from its upright size (orientations 5..8 swap the axes)."""
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-
-
-def stored_point(
-    u: float, v: float, width: int, height: int, orientation: int
-) -> tuple[float, float]:
-    """Where the upright point ``(u, v)`` of an upright ``width`` x ``height`` image lies in the
-    stored image that EXIF ``orientation`` turns upright."""
-    sw, sh = stored_size(width, height, orientation)
-    if orientation == 2:
-        return sw - u, v
-    if orientation == 3:
-        return sw - u, sh - v
-    if orientation == 4:
-        return u, sh - v
-    if orientation == 5:
-        return v, u
-    if orientation == 6:
-        return v, sh - u
-    if orientation == 7:
-        return sw - v, sh - u
-    if orientation == 8:
-        return sw - v, u
-    return u, v
-
-
-def stored_box(box: Box, width: int, height: int, orientation: int) -> Box:
-    """An upright box ``(x1, y1, x2, y2)`` in the stored image's pixel coordinates."""
-    ax, ay = stored_point(box[0], box[1], width, height, orientation)
-    bx, by = stored_point(box[2], box[3], width, height, orientation)
-    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 
 
 def matching_faces(result: FileResult, threshold: float) -> list[FaceHit]:
