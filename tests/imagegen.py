@@ -32,6 +32,17 @@ def save_with_orientation(src: Path, dest: Path, orientation: int) -> None:
     im.save(dest, "JPEG", quality=95, exif=exif.tobytes())
 
 
+def stored_jpeg(upright: Image.Image, orientation: int, quality: int = 92, **save: object) -> bytes:
+    """A JPEG of ``upright`` stored turned so that EXIF ``orientation`` brings it back upright."""
+    op = STORE_OPS.get(orientation)
+    stored = upright if op is None else upright.transpose(op)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    stored.save(buf, "JPEG", quality=quality, exif=exif.tobytes(), **save)
+    return buf.getvalue()
+
+
 def rescaled(src: Path, dest: Path, factor: float) -> None:
     im = Image.open(src).convert("RGB")
     im.resize((round(im.width * factor), round(im.height * factor)), Image.LANCZOS).save(

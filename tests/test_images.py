@@ -26,7 +26,7 @@ from tests.hostile import (
     png_claiming,
     snapshot,
 )
-from tests.imagegen import STORE_OPS
+from tests.imagegen import STORE_OPS, stored_jpeg
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -366,11 +366,7 @@ def test_fast_jpeg_path_steps_aside_quietly(samples: dict[str, Path], capturing,
 
 
 def _stored(upright: Image.Image, orientation: int) -> bytes:
-    op = STORE_OPS.get(orientation)
-    stored = upright if op is None else upright.transpose(op)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    return _jpeg(stored, exif=exif.tobytes())
+    return stored_jpeg(upright, orientation)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ embedded from the whole photo."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from selfscan.analyze import PLANS
 from selfscan.faces import FaceAnalyzer
 from selfscan.geometry import landmark_span
 from selfscan.images import decode, decode_window
-from tests.imagegen import STORE_OPS
+from tests.imagegen import stored_jpeg
 
 SIZE = (1600, 1200)  # upright
 
@@ -29,13 +28,7 @@ def scene(samples: dict[str, Path]) -> Image.Image:
 
 
 def _stored(upright: Image.Image, orientation: int, **save: object) -> bytes:
-    op = STORE_OPS.get(orientation)
-    stored = upright if op is None else upright.transpose(op)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    buf = io.BytesIO()
-    stored.save(buf, "JPEG", quality=90, exif=exif.tobytes(), **save)
-    return buf.getvalue()
+    return stored_jpeg(upright, orientation, quality=90, **save)
 
 
 def _corners(w: int, h: int, side: int = 300) -> list[tuple[int, int, int, int]]:
