@@ -65,9 +65,11 @@ def test_a_zip_counts_what_it_leaves_out_as_a_folder_does(tmp_path: Path, jpeg: 
         zf.writestr("DCIM/IMG_3.dng", b"x")
         zf.writestr("DCIM/notes.json", b"{}")  # an export's JSON is read, not left out
         zf.writestr("__MACOSX/DCIM/._IMG_1.jpg", b"x")  # a Mac's copies: no files of yours
+        zf.writestr("../../escape.jpg", jpeg)  # an error of its own, not a hidden folder
     walk = sources.Walk()
     items = list(iter_items([tmp_path], walk=walk))
-    assert [i.path.rsplit("!/", 1)[1] for i in items] == ["DCIM/IMG_1.jpg"]
+    assert [i.path.rsplit("!/", 1)[1] for i in items] == ["DCIM/IMG_1.jpg", "../../escape.jpg"]
+    assert "path traversal" in (items[1].error or "")
     assert (walk.hidden_files, walk.hidden_folders) == (1, 1)
     assert walk.other == {".aae": 1, ".dng": 1}
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing, zip_read
 from .errors import short_reason
 from .exports import ExportIndex
-from .members import Budget, classify, norm_name, tar_stamp
+from .members import Budget, classify, norm_name, tar_stamp, unsafe_name
 from .names import MAX_JSON_BYTES, scannable, split_export
 from .types import Item
 
@@ -146,6 +146,8 @@ class _LeftOut:
 
     def see(self, name: str, is_dir: bool) -> None:
         """One member, by its name in the archive."""
+        if unsafe_name(name):  # an error of its own (``../x.jpg``), not a hidden folder ``..``
+            return
         parts = norm_name(name).rstrip("/").split("/")
         if "__MACOSX" in parts:
             return
