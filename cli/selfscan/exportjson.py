@@ -138,3 +138,14 @@ def as_geo(value: Any) -> dict[str, float | None] | None:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return {"latitude": lat, "longitude": lon, "altitude": as_number(value.get("altitude"))}
+
+
+def read_reason(exc: BaseException) -> str:
+    """Why an export file could not be read, for a message: a parse error's ``reason``, an OS
+    error's own words, else the exception's text or type."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, str):
+        return reason
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__

@@ -56,16 +56,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .exportjson import fix_mojibake
+from .exportjson import fix_mojibake, read_reason
 from .names import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, kind_of
-from .social import (
-    SECURE_MESSAGE,
-    TOP_FOLDERS,
-    export_root,
-    parse_social,
-    social_kind,
-    social_order,
-)
+from .social import SECURE_MESSAGE, export_root, parse_social, social_kind, social_order
+from .socialindex import PROBLEM, SocialIndex
 from .takeout import (
     ALBUM_METADATA_NAMES,
     EDITED_SUFFIXES,
@@ -111,8 +105,6 @@ HTML_EXPORT = (
     "a Facebook or Instagram export in HTML format: selfscan reads dates, places and captions "
     "from the JSON format only (choose JSON when you request the export)"
 )
-# The reason given for an export JSON file that could not be used.
-PROBLEM = "export file left out (its photos are still scanned, without what it says of them)"
 
 SOURCE_KEYS = (
     "export",
@@ -172,14 +164,10 @@ class ExportIndex:
         self._twins: dict[str, list[str]] = {}  # a JSON name -> same-named ones in other parts
         self._sidecars: dict[str, dict[str, Any]] = {}
         self._albums: dict[str, str | None] = {}
-        self._social: dict[str, dict[str, Any]] = {}
-        self._instagram_roots: set[str] = set()
-        self._services: dict[str, str] = {}  # a Facebook/Instagram export's root -> which
-        self._captured: set[str] = set()  # media whose capture time a social file gave
-        self._by_lower: dict[str, str] | None = None  # names by lower case, made when needed
         self._folders: dict[str, tuple[str, bool]] = {}  # see _folder
+        self._social = SocialIndex(self._names, load, where, self._hint)
         # Facebook/Instagram files that could not be read: (where, the error to report)
-        self.problems: list[tuple[str, str]] = []
+        self.problems = self._social.problems
         social: list[tuple[str, str, str]] = []
         html: dict[str, str] = {}  # export root -> a page of an export in HTML format
         loose: list[str] = []  # JSON files of no known kind: maybe secure conversations
@@ -211,15 +199,15 @@ class ExportIndex:
             if kind is not None:
                 social.append((name, *kind))
                 if kind[0] == "instagram":  # its messages look like Facebook's
-                    self._instagram_roots.add(export_root(name))
+                    self._social.add_instagram_root(export_root(name))
             elif not _MEDIA_IN_NAME.search(lower):  # not a photo's sidecar
                 loose.append(name)
-            self._note_instagram(name)
+            self._social.note(name)
         for name, export, origin in sorted(social, key=social_order):
-            self._read_social(name, export, origin)
+            self._social.read(name, export, origin)
         for name in sorted(loose):
             if name.rpartition("/")[0] in with_media:
-                self._read_social(name, "messages", SECURE_MESSAGE)
+                self._social.read(name, "messages", SECURE_MESSAGE)
         with_json = {export_root(name) for name, _, _ in social}
         for root, page in sorted(html.items()):
             if root not in with_json:  # an export in HTML format: said once, whole
@@ -233,7 +221,7 @@ class ExportIndex:
     def facts(self, name: str) -> dict[str, Any]:
         """``facts["source"]`` for the media file ``name`` (``archive``/``member`` left None)."""
         source = empty_source()
-        social = self._social.get(name)
+        social = self._social.facts(name)
         if social is not None:
             source.update(social)
             source["people"] = list(social.get("people") or [])
@@ -256,14 +244,8 @@ class ExportIndex:
         if source["export"] is None and in_takeout:
             source["export"] = "google_takeout"
         if source["export"] is None:  # in a Facebook/Instagram export, though no file lists it
-            source["export"] = self._service_of(name)
+            source["export"] = self._social.service_of(name)
         return source
-
-    def _service_of(self, name: str) -> str | None:
-        """``facebook`` or ``instagram`` when ``name`` is inside the root of such an export
-        (the nearest, when one holds another), else None."""
-        inside = [root for root in self._services if not root or name.startswith(root + "/")]
-        return self._services[max(inside, key=len)] if inside else None
 
     def _sidecar_of(self, base: str, jsons: dict[str, str], name: str) -> str | None:
         """The sidecar, among a folder's JSON files (in every part of its export), of the media
@@ -311,7 +293,8 @@ class ExportIndex:
             try:
                 self._sidecars[name] = parse_takeout_sidecar(self._load(name))
             except Exception as exc:  # a sidecar that cannot be read never stops the scan
-                self._sidecars[name] = {"sidecar_error": f"cannot read sidecar: {_reason(exc)}"}
+                why = f"cannot read sidecar: {read_reason(exc)}"
+                self._sidecars[name] = {"sidecar_error": why}
         facts = dict(self._sidecars[name])
         facts["people"] = list(facts.get("people") or [])
         return facts
@@ -344,107 +327,3 @@ class ExportIndex:
             if title:
                 return title
         return None
-
-    def _note_instagram(self, name: str) -> None:
-        """Note the root of an Instagram export (its messages look like Facebook's): it holds
-        ``your_instagram_activity/`` or ``personal_information/personal_information/``;
-        Facebook's exports have a ``personal_information`` folder too, with other files in it."""
-        parts = name.split("/")
-        lowered = [p.lower() for p in parts]
-        if "your_instagram_activity" in lowered:
-            self._instagram_roots.add("/".join(parts[: lowered.index("your_instagram_activity")]))
-        for i in range(len(lowered) - 1):
-            if lowered[i] == lowered[i + 1] == "personal_information":
-                self._instagram_roots.add("/".join(parts[:i]))
-
-    def _read_social(self, name: str, export: str, origin: str) -> None:
-        try:
-            data = self._load(name)
-        except Exception as exc:  # reported with the export's problems, the scan goes on
-            if origin != SECURE_MESSAGE:  # a loose JSON file may be anything
-                self.problems.append((self._where(name), f"{PROBLEM}: cannot read: {_reason(exc)}"))
-            return
-        found, error = parse_social(data, origin)
-        if error is not None:
-            # "media.json" is a common name, and a loose JSON file may be anything: only
-            # Instagram's and Facebook's own files are reported.
-            if origin not in ("media", SECURE_MESSAGE):
-                self.problems.append((self._where(name), f"{PROBLEM}: {error}"))
-            return
-        root: str | None = None
-        for uri, facts in found:
-            target, root = self._resolve(uri, name, root)
-            if target is None and origin == SECURE_MESSAGE:  # named as on the phone that sent it
-                target, root = self._resolve(f"media/{uri.rpartition('/')[2]}", name, root)
-            if target is None:
-                continue
-            if export == "messages":
-                folder = (root or "").rsplit("/", 1)[-1].lower()  # "instagram-name-20220501"
-                instagram = root in self._instagram_roots or "instagram" in self._hint + folder
-                export = "instagram" if instagram else "facebook"
-            self._services.setdefault(root or "", export)
-            facts.update(export=export, sidecar=self._where(name))
-            facts.setdefault("origin", origin)
-            captured, people = facts.pop("captured", False), facts.pop("people", [])
-            known = self._social.setdefault(target, {})
-            if captured and target not in self._captured:
-                # A capture time (a post's EXIF) wins over a time that is only when the photo
-                # was posted (an album lists every photo with one): read in either order.
-                known["taken_time"] = facts.get("taken_time")
-                self._captured.add(target)
-            for key, value in facts.items():
-                if known.get(key) is None:
-                    known[key] = value
-            known["people"] = list(dict.fromkeys([*known.get("people", []), *people]))
-
-    def _resolve(self, uri: str, json_name: str, root: str | None) -> tuple[str | None, str | None]:
-        """The file a ``uri`` names: it is relative to the export's root, an ancestor folder of
-        the JSON file. ``root`` is the one found for an earlier uri of the same file."""
-        uri = uri.replace("\\", "/").lstrip("/")
-        if (repaired := fix_mojibake(uri)) != uri:  # the file's own name is usually right
-            target, found = self._resolve(repaired, json_name, root)
-            if target is not None:
-                return target, found
-        if root is not None:
-            target = f"{root}/{uri}" if root else uri
-            if target in self._names:
-                return target, root
-        folder = json_name.rpartition("/")[0]
-        top = _top(uri, json_name)  # never above the export: a file beside it is not of it
-        while True:
-            target = f"{folder}/{uri}" if folder else uri
-            if target in self._names:
-                return target, folder
-            if (found := self._any_case(target)) is not None:  # a uri in another case
-                return found, folder
-            if not folder or len(folder) <= len(top):
-                return None, root
-            folder = folder.rpartition("/")[0]
-
-    def _any_case(self, target: str) -> str | None:
-        if self._by_lower is None:
-            self._by_lower = {}
-            for known in self._names:
-                self._by_lower.setdefault(known.lower(), known)
-        return self._by_lower.get(target.lower())
-
-
-def _top(uri: str, json_name: str) -> str:
-    """The highest folder a ``uri`` of ``json_name`` may be relative to: the export's root,
-    above its first top folder (``media/posts/...`` beside ``your_instagram_activity/``), or
-    above the folder the uri starts with when the JSON file is inside it; no limit when neither
-    can be told (a layout not known yet)."""
-    folders = json_name.split("/")[:-1]
-    lowered = [f.lower() for f in folders]
-    first = uri.split("/", 1)[0].lower()
-    found = [i for i, f in enumerate(lowered) if f in TOP_FOLDERS or f == first]
-    return "/".join(folders[: found[0]]) if found else ""
-
-
-def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, str):
-        return reason
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    return str(exc) or type(exc).__name__
