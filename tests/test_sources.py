@@ -17,8 +17,10 @@ from selfscan import members, names, sources
 from selfscan.errors import FileError, InputError
 from selfscan.fingerprints import fingerprint_file
 from selfscan.images import decode
-from selfscan.sources import iter_items, kind_of, printable
+from selfscan.shown import printable
+from selfscan.sources import iter_items, kind_of
 from selfscan.types import Item
+from selfscan.walk import SYSTEM_FOLDER
 from tests.exportgen import write_archive
 
 
@@ -596,11 +598,11 @@ def test_system_folders_are_not_walked(tmp_path: Path, jpeg: bytes) -> None:
     thread.join(timeout=120)
     assert [(Path(i.path).name, i.error) for i in found["lib"]] == [
         ("a.jpg", None),
-        ("kmsg.jpg", sources.SYSTEM_FOLDER),
+        ("kmsg.jpg", SYSTEM_FOLDER),
     ]
     assert [(i.path, i.error) for i in found["proc"]] == [
-        ("/proc", sources.SYSTEM_FOLDER),
-        ("/proc/kmsg", sources.SYSTEM_FOLDER),
+        ("/proc", SYSTEM_FOLDER),
+        ("/proc/kmsg", SYSTEM_FOLDER),
     ]
 
 

@@ -20,7 +20,7 @@ from .names import MAX_JSON_BYTES, scannable, split_export
 from .types import Item
 
 if TYPE_CHECKING:
-    from .sources import Walk
+    from .walk import Walk
 
 
 @dataclass(frozen=True)

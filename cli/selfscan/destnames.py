@@ -14,7 +14,7 @@ from pathlib import Path
 from .locate import SEPARATOR, split_path
 from .members import repeated_name
 from .names import GATHERED_MARKER
-from .sources import CONTROL
+from .shown import CONTROL
 
 MAX_NAME_BYTES = 200  # well under the 255-byte limit of common file systems, room for " (n).xmp"
 # Separators and reserved characters (Windows), and what a terminal shows escaped: control

@@ -22,8 +22,9 @@ from rich.progress import (
 from rich.table import Table
 
 from .scan import Progress as ScanProgress
-from .sources import Walk, visible
+from .shown import visible
 from .types import FileResult, Profile, ScanSummary
+from .walk import Walk
 
 
 def escape(text: str) -> str:

@@ -30,8 +30,9 @@ from .index import Index
 from .match import Thresholds, similarities
 from .models import ModelPack
 from .reuse import plan_item
-from .sources import Walk, iter_items
+from .sources import iter_items
 from .types import Analysis, Box, FaceHit, FileResult, Item, Job, Profile
+from .walk import Walk
 from .workers import Handle, Inline, Pool, interrupts_ignored_by_children
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..locate import split_path
 from ..names import kind_of
-from ..sources import visible
+from ..shown import visible
 from ..types import FileResult
 from .cardtext import (
     EXPORT_NAMES,

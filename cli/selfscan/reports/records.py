@@ -19,7 +19,7 @@ import json
 from typing import IO, Any
 
 from ..exposure import exposure_facts
-from ..sources import visible
+from ..shown import visible
 from ..types import STATUSES, FileResult, ScanSummary
 
 EXPOSED = ("match", "possible")
