@@ -1319,6 +1319,7 @@ def test_what_a_scan_left_out_is_said(samples: dict[str, Path], tmp_path: Path) 
         "hidden_files": 1,
         "hidden_folders": 1,
         "other": {".aae": 1, ".dng": 2},
+        "library_copies": 0,
         "gathered": [],
     }
 

@@ -211,6 +211,10 @@ def left_out_line(walk: Walk) -> str:
         kinds = ", ".join(f"{escape(ext)} {n}" for ext, n in common[:4])
         more = ", …" if len(common) > 4 else ""
         parts.append(f"{plural(sum(walk.other.values()), 'file')} of other types ({kinds}{more})")
+    if walk.library_copies:
+        many = "copies Photos made of photos"
+        copies = plural(walk.library_copies, "copy Photos made of a photo", many)
+        parts.append(f"{copies} in a Photos library, read from the original or a larger copy")
     if not parts:
         return ""
     return (

@@ -25,7 +25,7 @@ from .exports import ExportIndex, empty_source
 from .names import MAX_JSON_BYTES, kind_of
 from .phonebackup import PhoneBackups
 from .types import Item
-from .walk import FileEntry, Plan, Walk, discover
+from .walk import FileEntry, Plan, Walk, discover, leave_library_copies
 
 __all__ = ["Walk", "iter_items", "kind_of"]
 
@@ -50,6 +50,7 @@ def iter_items(
             plan.seen_dirs.add((st.st_dev, st.st_ino))
     for root in paths:
         discover(os.path.abspath(os.fspath(root)), plan)
+    leave_library_copies(plan)
     folder_index = None
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)

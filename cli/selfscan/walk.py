@@ -23,6 +23,7 @@ from .errors import FileError
 from .fingerprints import open_regular
 from .names import GATHERED_MARKER, SNIFF_BYTES, is_archive_name, kind_of, scannable, sniff
 from .phonebackup import MANIFEST
+from .photoslibrary import copies_not_read, might_hold_library
 from .types import Item, ItemKind
 
 
@@ -47,6 +48,8 @@ class Walk:
     hidden_files: int = 0  # photos, videos and archives named with a leading "." (a trash)
     hidden_folders: int = 0
     other: dict[str, int] = field(default_factory=dict)  # files of other types, by extension
+    # Copies a Mac Photos library made of photos read from their original or a larger copy
+    library_copies: int = 0
 
     def left_out(self) -> dict[str, Any]:
         """The summary's ``left_out``: hidden files and folders, other types, gathered folders."""
@@ -54,6 +57,7 @@ class Walk:
             "hidden_files": self.hidden_files,
             "hidden_folders": self.hidden_folders,
             "other": dict(sorted(self.other.items())),
+            "library_copies": self.library_copies,
             "gathered": list(self.gathered),
         }
 
@@ -67,6 +71,7 @@ class Plan:
     manifests: list[str] = field(default_factory=list)  # iPhone backups' (``phonebackup``)
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
     seen_files: set[str] = field(default_factory=set)  # overlapping arguments: each file once
+    named: set[str] = field(default_factory=set)  # files named on the command line
     sidecar_dirs: set[str] = field(default_factory=set)
     walk: Walk = field(default_factory=lambda: Walk())
     gathered: dict[tuple[int, int], str] = field(default_factory=dict)  # in walk.gathered
@@ -129,6 +134,7 @@ def discover(path: str, plan: Plan) -> None:
     elif stat.S_ISREG(st.st_mode) and st.st_dev in _system_devices():  # /proc/kmsg
         plan.entries.append(Item(path, 0, 0, error=SYSTEM_FOLDER))
     elif stat.S_ISREG(st.st_mode):
+        plan.named.add(path)
         _add_file(path, os.path.basename(path), st, plan, explicit=True)
         _add_sidecars(os.path.dirname(path), plan)
     else:
@@ -288,3 +294,17 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: Plan, explicit: bo
     plan.names.append(path)
     stamp = f"{st.st_ino}:{st.st_ctime_ns}"
     plan.entries.append(FileEntry(path, st.st_size, st.st_mtime_ns, kind or "image", stamp))
+
+
+def leave_library_copies(plan: Plan) -> None:
+    """Leave out the copies a Mac Photos library made of photos it holds the original or a
+    larger copy of (see ``photoslibrary``), counting them in ``plan.walk``."""
+    files = [e for e in plan.entries if isinstance(e, FileEntry) and might_hold_library(e.path)]
+    if not files:
+        return
+    skipped = copies_not_read((e.path, e.size, e.kind) for e in files) - plan.named
+    if skipped:
+        plan.entries = [
+            e for e in plan.entries if not (isinstance(e, FileEntry) and e.path in skipped)
+        ]
+        plan.walk.library_copies += len(skipped)
