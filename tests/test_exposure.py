@@ -281,6 +281,24 @@ def test_a_live_photo_in_an_iphone_backup_pairs_by_its_name_on_the_phone() -> No
     ]
 
 
+def test_a_live_photo_in_a_photos_library_pairs_by_the_name_it_was_imported_under() -> None:
+    """A Photos library stores IMG_0008.HEIC and its video by the photo's UUID: the names its
+    database gives pair them; another photo's video of the same name in another folder does
+    not."""
+
+    def stored(path: str, title: str, video: bool = False) -> FileResult:
+        source = {"export": "photos_library", "origin": "original", "title": title}
+        facts: dict = {"source": source, **({"video": {"duration": 2.0}} if video else {})}
+        return FileResult(f"/P.photoslibrary/originals/{path}", "match", 0.7, facts=facts)
+
+    uuid = "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+    still = stored(f"0/{uuid}.heic", "IMG_0008.HEIC")
+    live = stored(f"0/{uuid}_3.mov", "IMG_0008.mov", video=True)
+    other = stored(f"7/7{uuid[1:]}_3.mov", "IMG_0008.mov", video=True)
+    groups = group_duplicates([(still, "00ff00ff00ff00ff"), (live, None), (other, None)])
+    assert [[r.path for r in g] for g in groups] == [[still.path, live.path], [other.path]]
+
+
 def _at(path: str, when: str | None = None, **photo: object) -> FileResult:
     facts = {"photo": {"captured_at": when, **photo}} if when or photo else {}
     return FileResult(path, "match", 0.7, _faces(0.7), width=4000, height=3000, facts=facts)

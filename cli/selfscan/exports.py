@@ -10,7 +10,7 @@ the photo is still scanned, and the facts (Takeout) or an error result of its ow
 list) when unknown:
 
 - ``export``: ``"google_takeout"``, ``"facebook"``, ``"instagram"``, ``"iphone_backup"`` (see
-  ``phonebackup``) or None.
+  ``phonebackup``), ``"photos_library"`` (a Mac Photos library: see ``photoslibrary``) or None.
 - ``archive``: display path of the archive holding the item (``/a/outer.zip!/inner.zip`` when
   nested), None for a plain file.
 - ``member``: the member name inside that archive, None for a plain file.

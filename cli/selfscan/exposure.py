@@ -15,6 +15,7 @@ from typing import Any
 
 from .exportjson import camera_name, plausible_time
 from .filedates import name_time
+from .names import original_name
 from .types import FileResult, most_in_a_frame
 
 _NO_FRACTION = re.compile(r"\.0+(?=Z$|[+-]\d\d:?\d\d$|$)")
@@ -45,8 +46,9 @@ def exposure_facts(result: FileResult, threshold: float | None = None) -> dict[s
     source = _dict(facts.get("source"))
     video = _dict(facts.get("video"))
     taken, taken_source = _taken(photo, source, video)
-    # (an iPhone backup stores a file under a hash: its name on the phone is the one to read)
-    shown_name = _text(source.get("phone_path")) or result.path
+    # (an iPhone backup or a Photos library stores a file under a hash or a UUID: its name on
+    # the phone, or as imported, is the one to read)
+    shown_name = original_name(source) or result.path
     if taken_source in (None, "saved") and (named := name_time(shown_name)):
         taken, taken_source = named, "file_name"  # a phone's name says more than a save time
     lat, lon, where_from = _location(photo, source, video)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .names import split_export
+from .names import original_name, split_export
 from .types import FileResult
 
 
@@ -206,6 +206,10 @@ def _camera_name(result: FileResult) -> _CameraName | None:
         # Stored under hashes (``ab/ab12…``): its name and folder on the phone tell.
         backup = os.path.dirname(os.path.dirname(path))
         path = f"{backup}/{source.get('origin')}/{phone_path}"
+    elif source.get("export") == "photos_library" and (imported := original_name(source)):
+        # Named by UUID (``4A1B….heic``, its Live Photo video ``4A1B…_3.mov``): the name it
+        # was imported under tells.
+        path = f"{os.path.dirname(path)}/{imported}"
     folder, _, name = path.rpartition("/")
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     found = _CAMERA_NAME.fullmatch(stem)

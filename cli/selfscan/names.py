@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 from .types import ItemKind
 
@@ -169,3 +170,13 @@ def unidentified_reason(head: bytes) -> str:
     if text and all(c.isprintable() or c in "\t\r\n" for c in text):
         return "not an image: the file is plain text"
     return "not a supported image (unrecognised or corrupt data)"
+
+
+def original_name(source: dict[str, Any]) -> str | None:
+    """The name a file had before an iPhone backup or a Mac Photos library stored it under a
+    hash or a UUID (``IMG_0001.HEIC``), from its ``facts["source"]``; None for other files."""
+    export = source.get("export")
+    name = source.get("phone_path" if export == "iphone_backup" else "title")
+    if export not in ("iphone_backup", "photos_library") or not isinstance(name, str):
+        return None
+    return name.rpartition("/")[2] or None

@@ -27,6 +27,7 @@ from .destnames import Taken, candidates, free, holds_nothing, mark_gathered, sa
 from .errors import FileError, InputError
 from .fingerprints import fingerprint_bytes, fingerprint_file
 from .locate import Located, read_many, split_path
+from .names import original_name
 from .reports.xmp import sidecar
 from .types import FileResult
 
@@ -133,7 +134,7 @@ def _place(
     longer what was analysed (replaced during a long scan) is not placed: a stranger's photo
     would land among yours."""
     source = result.path
-    name = safe_name(_phone_name(result) or source)
+    name = safe_name(original_name((result.facts or {}).get("source") or {}) or source)
     data, mtime = (member.data, member.mtime) if member is not None else (None, None)
     if member is None and not os.path.isfile(source):
         raise FileError("the file no longer exists")
@@ -167,16 +168,6 @@ def _place(
         taken.add(target.name, size)
         return placed
     raise FileError(f"no free name for {name} in {dest}")
-
-
-def _phone_name(result: FileResult) -> str | None:
-    """The name a file of an iPhone backup had on the phone (``IMG_0001.HEIC``): its name in
-    the backup is a hash without an extension, which no photo viewer opens."""
-    source = (result.facts or {}).get("source") or {}
-    title = source.get("title")
-    if source.get("export") == "iphone_backup" and isinstance(title, str) and title:
-        return title
-    return None
 
 
 def _size(source: str) -> int:

@@ -12,13 +12,24 @@ the largest video) of each photo is read.
 
 Libraries from before macOS 10.15 (``Masters/``, named as the camera named the files) are
 read whole.
+
+The library's database (``database/Photos.sqlite``; its ``ZASSET`` table, ``ZGENERICASSET``
+on macOS 10.15) names each photo by UUID: ``PhotosLibraries`` gives a photo's file the name it
+was imported under (``IMG_1234.HEIC``), when it was taken, where, and whether it is in Recently
+Deleted. The database is opened read-only and immutable: nothing is written into the library.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sqlite3
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .exportjson import as_geo, as_timestamp
 
 LIBRARY_SUFFIX = ".photoslibrary"
 _UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}", re.IGNORECASE)
@@ -70,3 +81,107 @@ def copies_not_read(files: Iterable[tuple[str, int, str]]) -> set[str]:
 def might_hold_library(path: str) -> bool:
     """Whether ``path`` may be in a Photos library: a cheap test before ``copies_not_read``."""
     return LIBRARY_SUFFIX in path.lower()
+
+
+DATABASE = ("database", "Photos.sqlite")
+_APPLE_EPOCH = 978_307_200  # 2001-01-01, where Core Data counts its times from
+_WANTED = ("ZDATECREATED", "ZLATITUDE", "ZLONGITUDE", "ZTRASHEDSTATE")
+
+
+class PhotosLibraries:
+    """The Photos libraries a scan meets, each database opened on its first photo."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[sqlite3.Connection, str] | None] = {}
+
+    def facts(self, path: str) -> dict[str, Any] | None:
+        """``facts["source"]`` values for a photo's file in a library (``export``, ``title``:
+        the name it was imported under, ``taken_time``, ``geo``, ``origin``: ``original``,
+        ``copy`` or ``recently_deleted``, ``sidecar``: the database); None for any other file."""
+        place = _place(path) if might_hold_library(path) else None
+        if place is None:
+            return None
+        library, original, uuid = place
+        facts: dict[str, Any] = {
+            "export": "photos_library",
+            "origin": "original" if original else "copy",
+        }
+        if library not in self._open:
+            self._open[library] = _connect(os.path.join(library, *DATABASE))
+        opened = self._open[library]
+        if opened is None:
+            return facts
+        connection, query = opened
+        try:
+            row = connection.execute(query, (uuid,)).fetchone()
+        except sqlite3.Error:
+            return facts
+        if row is None:
+            return facts
+        created, lat, lon, trashed, name = row
+        if isinstance(created, (int, float)):
+            facts["taken_time"] = as_timestamp(created + _APPLE_EPOCH)
+        if lat != -180.0 and lon != -180.0:  # Photos' "no location"
+            facts["geo"] = as_geo({"latitude": lat, "longitude": lon})
+        if trashed == 1:
+            facts["origin"] = "recently_deleted"
+        if isinstance(name, str) and name:
+            facts["title"] = _as_read(name, path)
+        facts["sidecar"] = os.path.join(library, *DATABASE)
+        return facts
+
+    def close(self) -> None:
+        for opened in self._open.values():
+            if opened is not None:
+                opened[0].close()
+        self._open.clear()
+
+
+def _connect(database: str) -> tuple[sqlite3.Connection, str] | None:
+    """The database, read-only and immutable, and the query for one photo by UUID (the
+    columns this version of Photos has, NULL for the others); None when it cannot be read."""
+    if not os.path.isfile(database):
+        return None
+    uri = Path(database).absolute().as_uri() + "?mode=ro&immutable=1"
+    try:
+        connection = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        table = next((t for t in ("ZASSET", "ZGENERICASSET") if t in tables), None)
+        if table is None:
+            connection.close()
+            return None
+        have = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        if not {"Z_PK", "ZUUID"} <= have:
+            connection.close()
+            return None
+        picked = [f"a.{c}" if c in have else "NULL" for c in _WANTED]
+        extra = "ZADDITIONALASSETATTRIBUTES"
+        more = {r[1] for r in connection.execute(f"PRAGMA table_info({extra})")}
+        name = "NULL"
+        if {"ZASSET", "ZORIGINALFILENAME"} <= more:
+            name = f"(SELECT x.ZORIGINALFILENAME FROM {extra} x WHERE x.ZASSET = a.Z_PK LIMIT 1)"
+        query = f"SELECT {', '.join(picked)}, {name} FROM {table} a WHERE a.ZUUID = ? LIMIT 1"
+        connection.execute(query, ("",)).fetchall()  # it runs on this database
+    except sqlite3.Error:
+        with contextlib.suppress(sqlite3.Error):
+            connection.close()
+        return None
+    return connection, query
+
+
+# Extensions that name one format (Photos stores ``IMG_0001.JPG`` as ``….jpeg``)
+_SAME = {".jpg": ".jpeg", ".jpe": ".jpeg", ".tif": ".tiff", ".heif": ".heic", ".qt": ".mov"}
+
+
+def _as_read(name: str, path: str) -> str:
+    """The name a photo was imported under, with the extension of the file read when that is
+    another format: a preview of ``IMG_1234.HEIC`` is ``IMG_1234.jpeg``, a Live Photo's video
+    ``IMG_1234.mov``; ``IMG_1234.JPG`` stays as it is."""
+    stem, ext = os.path.splitext(name)
+    own = os.path.splitext(path)[1]
+    ext_l, own_l = ext.lower(), own.lower()
+    same = _SAME.get(ext_l, ext_l) == _SAME.get(own_l, own_l)
+    return name if same or not own else stem + own

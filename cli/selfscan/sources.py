@@ -24,6 +24,7 @@ from .archiveset import ArchiveEntry, archive_sets
 from .exports import ExportIndex, empty_source
 from .names import MAX_JSON_BYTES, kind_of
 from .phonebackup import PhoneBackups
+from .photoslibrary import PhotosLibraries
 from .types import Item
 from .walk import FileEntry, Plan, Walk, discover, leave_library_copies
 
@@ -55,6 +56,7 @@ def iter_items(
     if with_facts and plan.names:
         folder_index = ExportIndex(plan.names, _load_file, str)
     backups = PhoneBackups(plan.manifests) if with_facts and plan.manifests else None
+    libraries = PhotosLibraries() if with_facts else None
     archives = [e for e in plan.entries if isinstance(e, ArchiveEntry)]
     sets = archive_sets(archives, with_facts, plan.walk)
     try:
@@ -62,7 +64,7 @@ def iter_items(
             if isinstance(entry, Item):
                 yield entry
             elif isinstance(entry, FileEntry):
-                yield _file_item(entry, folder_index, backups)
+                yield _file_item(entry, folder_index, backups, libraries)
             else:
                 yield from sets[entry.path].items(entry.path)
         if folder_index is not None:
@@ -72,12 +74,21 @@ def iter_items(
     finally:
         if backups is not None:
             backups.close()
+        if libraries is not None:
+            libraries.close()
 
 
-def _file_item(entry: FileEntry, index: ExportIndex | None, backups: PhoneBackups | None) -> Item:
+def _file_item(
+    entry: FileEntry,
+    index: ExportIndex | None,
+    backups: PhoneBackups | None,
+    libraries: PhotosLibraries | None,
+) -> Item:
     source = index.facts(entry.path) if index is not None else empty_source()
     if backups is not None and (phone := backups.facts(entry.path)) is not None:
         source.update(phone)
+    if libraries is not None and (library := libraries.facts(entry.path)) is not None:
+        source.update(library)
     return Item(
         entry.path,
         entry.size,

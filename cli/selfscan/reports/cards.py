@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..locate import split_path
-from ..names import kind_of
+from ..names import kind_of, original_name
 from ..shown import visible
 from ..types import FileResult
 from .cardtext import (
@@ -123,9 +123,9 @@ def card(group: list[Entry]) -> str:
 
 
 def _shown_name(entry: Entry) -> str:
-    """The photo's name: its file's, or for an iPhone backup's file (stored under a hash) the
-    name it had on the phone."""
-    return base_name(entry.facts.get("phone_path") or entry.result.path)
+    """The photo's name: its file's, or for an iPhone backup's or a Photos library's file
+    (stored under a hash or a UUID) the name it had on the phone or was imported under."""
+    return original_name(entry.facts) or base_name(entry.result.path)
 
 
 def _stored_turned(result: FileResult) -> str:

@@ -11,6 +11,7 @@ EXPORT_NAMES = {
     "facebook": "Facebook export",
     "instagram": "Instagram export",
     "iphone_backup": "iPhone backup",
+    "photos_library": "Photos library",
 }
 
 
