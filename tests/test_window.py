@@ -15,6 +15,7 @@ from selfscan.analyze import PLANS
 from selfscan.faces import FaceAnalyzer
 from selfscan.geometry import landmark_span
 from selfscan.images import decode, decode_window
+from selfscan.types import Job
 from tests.imagegen import stored_jpeg
 
 SIZE = (1600, 1200)  # upright
@@ -115,7 +116,8 @@ def test_small_faces_come_from_a_window_large_ones_from_the_reduced_photo(
 
     windows: list[images.DecodedImage] = []
 
-    def window(source: str, box: tuple[float, ...]) -> images.DecodedImage:
+    def window(source: str, box: tuple[float, ...], reduced: object) -> images.DecodedImage:
+        assert reduced is image
         got = decode_window(source, box)
         windows.append(got)
         return got
@@ -138,3 +140,54 @@ def test_small_faces_come_from_a_window_large_ones_from_the_reduced_photo(
 
 def _default_decode() -> tuple[int | None, float]:
     return PLANS["default"][0], analyze.DECODE_FRACTION["default"]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "HEIF", "WEBP"])
+def test_formats_decoded_whole_keep_their_pixels_for_the_window(
+    scene: Image.Image, tmp_path: Path, fmt: str
+) -> None:
+    """A format without reduced decoding is decoded whole and halved: the small faces' window
+    is then made from those pixels, the same as decoding the photo again."""
+    if fmt == "HEIF":
+        pytest.importorskip("pillow_heif").register_heif_opener()
+    path = tmp_path / f"scene.{fmt.lower()}"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side
+    scene.save(path, fmt, exif=exif.tobytes(), **({"lossless": True} if fmt == "WEBP" else {}))
+    image = decode(str(path), 600)
+    assert image.scale == 2.0 and image.whole is not None
+    got = decode_window(str(path), (10, 10, 200, 200), image)
+    again = decode(str(path))
+    assert (got.width, got.height, got.orientation) == (again.width, again.height, 6)
+    assert (got.width, got.height) == SIZE[::-1]  # upright: the scene turned
+    assert np.array_equal(got.pixels, again.pixels)
+    assert decode(_stored(scene, 6), 600).whole is None  # a JPEG: decoded at half size
+
+
+def test_a_photo_decoded_whole_is_decoded_once(
+    samples: dict[str, Path], analyzer: FaceAnalyzer, tmp_path: Path, monkeypatch
+) -> None:
+    """A 12 MP PNG with his face about 55 px tall: found in the halved pixels, embedded from
+    the full-resolution ones, and the file decoded once for both."""
+    frame = Image.new("RGB", (4032, 3024), (92, 110, 84))
+    face = Image.open(samples["yaoming"]).convert("RGB")
+    frame.paste(face.resize((90, round(90 * face.height / face.width))), (1800, 2600))
+    path = tmp_path / "frame.png"
+    frame.save(path, compress_level=1)
+    loads: list[object] = []
+    real = images._load
+
+    def counted(*args: object, **kwargs: object) -> object:
+        loads.append(args[0])
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(images, "_load", counted)
+    monkeypatch.setattr(analyze, "_analyzer", analyzer)
+    st = path.stat()
+    done = analyze.run_job(Job("image", "default", st.st_size, st.st_mtime_ns, str(path)))
+    assert done.error is None and len(done.faces) == 1
+    (found,) = done.faces
+    assert found.embedding is not None and found.height < 80
+    assert len(loads) == 1
+    sharp = analyzer.embed(decode(str(path)), list(done.faces))[0]
+    assert float(found.embedding @ sharp.embedding) > 0.9999  # as from the full decode

@@ -222,7 +222,7 @@ def _embedded(
         return _analyzer.embed_scored(image, faces)
     windows = np.array([_analyzer.embed_window(faces[i]) for i in small])
     box = (*windows[:, :2].min(axis=0), *windows[:, 2:].max(axis=0))
-    sharp = decode_window(source, box)
+    sharp = decode_window(source, box, image)
     others = sorted(set(range(len(faces))) - set(small))
     out, clarity = list(faces), [0.0] * len(faces)
     for pixels_from, part in ((image, others), (sharp, small)):

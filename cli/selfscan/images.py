@@ -13,6 +13,8 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Callable
+from functools import partial
 
 import cv2
 import numpy as np
@@ -75,9 +77,11 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 
 def _load(
     source: Source, max_side: int | None, fraction: float = 0.0
-) -> tuple[Image.Image, int, int, int, str]:
-    """Upright RGB pixels (reduced towards ``max_side``), the upright full size, the applied
-    orientation and the format. Every failure is a ``FileError``."""
+) -> tuple[Image.Image, int, int, int, str, Callable[[], Image.Image] | None]:
+    """Upright RGB pixels (reduced towards ``max_side``), the upright full size, the
+    orientation, the format, and where the pixels were decoded whole and then reduced, what
+    makes the upright full-resolution RGB image from them (else None). Every failure is a
+    ``FileError``."""
     im, fh, ident = open_image(source)
     result = None
     transient = False
@@ -114,7 +118,9 @@ def _load(
     return result
 
 
-def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, int, int, int, str]:
+def _upright_rgb(
+    im: Image.Image, max_side: int | None
+) -> tuple[Image.Image, int, int, int, str, Callable[[], Image.Image] | None]:
     fmt = im.format or ""
     width, height = im.size
     if width <= 0 or height <= 0:
@@ -137,6 +143,7 @@ def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, in
         # The decoder turned it and dropped the tag (Pillow's TIFF plugin: its size is upright
         # from the start): turning it again would put the photo on its side.
         orientation = 1
+    full = None
     if max_side and max(im.size) >= 2 * max_side:
         # Halvings, as a JPEG's DCT scaling gives: the same working size whatever the format
         # (a 12 MP HEIC or PNG was reduced by 3, to 1344 px, where a JPEG gets 2016).
@@ -144,13 +151,16 @@ def _upright_rgb(im: Image.Image, max_side: int | None) -> tuple[Image.Image, in
         if factor > 1:
             if im.mode not in _REDUCIBLE:  # palette, 1-bit, 16-bit: Image.reduce refuses them
                 im = _to_rgb(im)
-            im = im.reduce(factor)
+            full, im = im, im.reduce(factor)
+    up_w, up_h = upright_size(width, height, orientation)
+    whole = None if full is None else partial(_oriented_rgb, full, orientation)
+    return _oriented_rgb(im, orientation), up_w, up_h, reported, fmt, whole
+
+
+def _oriented_rgb(im: Image.Image, orientation: int) -> Image.Image:
     rgb = _to_rgb(im)
     op = _ORIENT_OPS.get(orientation)
-    if op is not None:
-        rgb = rgb.transpose(op)
-    up_w, up_h = upright_size(width, height, orientation)
-    return rgb, up_w, up_h, reported, fmt
+    return rgb.transpose(op) if op is not None else rgb
 
 
 def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -> DecodedImage:
@@ -170,14 +180,33 @@ def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -
     fast = _fast_jpeg(source, max_side, fraction)
     if fast is not None:
         return fast
-    rgb, up_w, up_h, orientation, fmt = _load(source, max_side, fraction)
+    rgb, up_w, up_h, orientation, fmt, full = _load(source, max_side, fraction)
+    # Kept for a small face's window: a format without reduced decoding is not decoded again.
+    whole = None if full is None else partial(_whole, full, up_w, up_h, orientation, fmt)
+    return _decoded(_bgr(rgb), up_w, up_h, orientation, fmt, whole)
+
+
+def _bgr(rgb: Image.Image) -> np.ndarray:
     # Pillow has no BGR mode; OpenCV swaps the channels several times faster than numpy.
-    pixels = cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
-    return _decoded(pixels, up_w, up_h, orientation, fmt)
+    return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
 
 
-def _decoded(pixels: np.ndarray, up_w: int, up_h: int, orientation: int, fmt: str) -> DecodedImage:
-    return DecodedImage(pixels, up_w / pixels.shape[1], up_w, up_h, orientation, fmt)
+def _whole(
+    full: Callable[[], Image.Image], up_w: int, up_h: int, orientation: int, fmt: str
+) -> DecodedImage:
+    """The full-resolution decode, made from pixels decoded already: as ``decode`` gives."""
+    return _decoded(_bgr(full()), up_w, up_h, orientation, fmt)
+
+
+def _decoded(
+    pixels: np.ndarray,
+    up_w: int,
+    up_h: int,
+    orientation: int,
+    fmt: str,
+    whole: Callable[[], DecodedImage] | None = None,
+) -> DecodedImage:
+    return DecodedImage(pixels, up_w / pixels.shape[1], up_w, up_h, orientation, fmt, whole=whole)
 
 
 def working_side(max_side: int | None, fraction: float, width: int, height: int) -> int | None:
@@ -239,15 +268,21 @@ def _read_jpeg(source: Source) -> tuple[bytes, os.stat_result | None, int, int, 
         return None
 
 
-def decode_window(source: Source, box: tuple[float, float, float, float]) -> DecodedImage:
+def decode_window(
+    source: Source, box: tuple[float, float, float, float], image: DecodedImage | None = None
+) -> DecodedImage:
     """The full-resolution pixels of ``box`` (original upright coordinates, clipped to the
     image), to embed faces from. A JPEG decodes only the rows down to the window's (see
     ``jpeg.decode_jpeg_window``); anything else, or a window near a JPEG's last rows, is decoded
-    whole, and the result is then the whole image.
+    whole, and the result is then the whole image. Where ``image``, the reduced decode of the
+    same ``source``, was made from the whole image decoded (formats without reduced decoding),
+    the whole image is made from those pixels instead of decoding it again.
 
     Raises:
         FileError: with a reason for anything that cannot be decoded.
     """
+    if image is not None and image.whole is not None:
+        return image.whole()
     window = _jpeg_window(source, box)
     return window if window is not None else decode(source)
 

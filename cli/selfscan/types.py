@@ -35,6 +35,9 @@ class DecodedImage:
     orientation: int = 1  # EXIF orientation that was applied (1 = none)
     format: str = ""
     origin: tuple[float, float] = (0.0, 0.0)
+    # Makes the full-resolution image from pixels decoded already, where this one was decoded
+    # whole and then reduced (formats without reduced decoding); None otherwise.
+    whole: Callable[[], DecodedImage] | None = None
 
 
 @dataclass(frozen=True, eq=False)
