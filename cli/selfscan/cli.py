@@ -206,6 +206,8 @@ def find(
       selfscan find ~/Pictures --copy-to ~/Pictures/me --xmp
 
       selfscan find ~/Library/Application\\ Support/MobileSync/Backup -o phone.html
+
+      selfscan find ~/Pictures/Photos\\ Library.photoslibrary -o library.html
     """
     check_address_space()  # before any model's library is imported
     fmt = fmt or format_for(output)
