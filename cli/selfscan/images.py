@@ -180,9 +180,9 @@ def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -
     fast = _fast_jpeg(source, max_side, fraction)
     if fast is not None:
         return fast
-    rgb, up_w, up_h, orientation, fmt, full = _load(source, max_side, fraction)
+    rgb, up_w, up_h, orientation, fmt, full_rgb = _load(source, max_side, fraction)
     # Kept for a small face's window: a format without reduced decoding is not decoded again.
-    whole = None if full is None else partial(_whole, full, up_w, up_h, orientation, fmt)
+    whole = None if full_rgb is None else partial(_whole, full_rgb, up_w, up_h, orientation, fmt)
     return _decoded(_bgr(rgb), up_w, up_h, orientation, fmt, whole)
 
 
@@ -192,10 +192,10 @@ def _bgr(rgb: Image.Image) -> np.ndarray:
 
 
 def _whole(
-    full: Callable[[], Image.Image], up_w: int, up_h: int, orientation: int, fmt: str
+    full_rgb: Callable[[], Image.Image], up_w: int, up_h: int, orientation: int, fmt: str
 ) -> DecodedImage:
     """The full-resolution decode, made from pixels decoded already: as ``decode`` gives."""
-    return _decoded(_bgr(full()), up_w, up_h, orientation, fmt)
+    return _decoded(_bgr(full_rgb()), up_w, up_h, orientation, fmt)
 
 
 def _decoded(

@@ -34,6 +34,11 @@ from .exportjson import as_geo, as_timestamp
 LIBRARY_SUFFIX = ".photoslibrary"
 _UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}", re.IGNORECASE)
 _COPIES = (["derivatives"], ["renders"])  # the folders of resources/ holding copies of photos
+DATABASE = ("database", "Photos.sqlite")
+_APPLE_EPOCH = 978_307_200  # 2001-01-01, where Core Data counts its times from
+_WANTED = ("ZDATECREATED", "ZLATITUDE", "ZLONGITUDE", "ZTRASHEDSTATE")
+# Extensions that name one format (Photos stores ``IMG_0001.JPG`` as ``….jpeg``)
+_SAME = {".jpg": ".jpeg", ".jpe": ".jpeg", ".tif": ".tiff", ".heif": ".heic", ".qt": ".mov"}
 
 
 def _place(path: str) -> tuple[str, bool, str] | None:
@@ -81,11 +86,6 @@ def copies_not_read(files: Iterable[tuple[str, int, str]]) -> set[str]:
 def might_hold_library(path: str) -> bool:
     """Whether ``path`` may be in a Photos library: a cheap test before ``copies_not_read``."""
     return LIBRARY_SUFFIX in path.lower()
-
-
-DATABASE = ("database", "Photos.sqlite")
-_APPLE_EPOCH = 978_307_200  # 2001-01-01, where Core Data counts its times from
-_WANTED = ("ZDATECREATED", "ZLATITUDE", "ZLONGITUDE", "ZTRASHEDSTATE")
 
 
 class PhotosLibraries:
@@ -170,10 +170,6 @@ def _connect(database: str) -> tuple[sqlite3.Connection, str] | None:
             connection.close()
         return None
     return connection, query
-
-
-# Extensions that name one format (Photos stores ``IMG_0001.JPG`` as ``….jpeg``)
-_SAME = {".jpg": ".jpeg", ".jpe": ".jpeg", ".tif": ".tiff", ".heif": ".heic", ".qt": ".mov"}
 
 
 def _as_read(name: str, path: str) -> str:
