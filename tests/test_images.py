@@ -296,7 +296,7 @@ def test_file_changing_during_decode(
 
 
 def _pillow_decode(data: bytes, max_side: int | None) -> images.DecodedImage:
-    rgb, width, height, orientation, _ = images._load(data, max_side)
+    rgb, width, height, orientation, _, _ = images._load(data, max_side)
     return images.DecodedImage(_bgr(rgb).astype(np.uint8), width / rgb.width, width, height,
                                orientation)  # fmt: skip
 
