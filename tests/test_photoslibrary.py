@@ -178,5 +178,6 @@ def test_find_in_a_library_reports_each_photo_once(
     assert "4 copies Photos made of photos in a Photos library, read from the original" in said
     html = report.read_text(encoding="utf-8")
     assert "<h3>IMG_0001.JPG</h3>" in html and "Photos library" in html  # not by its UUID
+    assert "(Photos library, a copy Photos made of it, similarity" in html  # the iCloud photo
     copied = sorted(p.name for p in gathered.iterdir() if not p.name.startswith("."))
     assert copied == ["IMG_0001.JPG", "IMG_0002.jpeg"], copied

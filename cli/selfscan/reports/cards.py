@@ -16,6 +16,7 @@ from ..shown import visible
 from ..types import FileResult
 from .cardtext import (
     EXPORT_NAMES,
+    LIBRARY_ORIGINS,
     base_name,
     minutes_seconds,
     shortened,
@@ -182,7 +183,8 @@ def _location_html(entry: Entry, shown_as: str) -> str:
     if facts["export"]:
         extra.append(EXPORT_NAMES.get(facts["export"], facts["export"]))
     if facts["origin"]:
-        extra.append(facts["origin"])
+        words = LIBRARY_ORIGINS if facts["export"] == "photos_library" else {}
+        extra.append(words.get(facts["origin"], facts["origin"]))
     if entry.result.score is not None:
         extra.append(f"similarity {entry.result.score:.2f}")
     if entry.result.status != shown_as:  # a smaller copy of a match, say

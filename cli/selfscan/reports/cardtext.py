@@ -13,6 +13,11 @@ EXPORT_NAMES = {
     "iphone_backup": "iPhone backup",
     "photos_library": "Photos library",
 }
+# A Photos library's origins as a person reads them (other exports' as the export says them)
+LIBRARY_ORIGINS = {
+    "recently_deleted": "in Recently Deleted",
+    "copy": "a copy Photos made of it",
+}
 
 
 def now_text() -> str:
