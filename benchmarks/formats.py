@@ -55,22 +55,12 @@ def _converted(frames: list[libgen.Frame], folder: Path) -> dict[str, list[str]]
 
 
 def _analyse(path: str, again: bool = False) -> Any:
-    from selfscan import analyze, images
-    from selfscan.types import Job
+    from selfscan import images
 
     def decoded_again(source: str, box: tuple[float, ...], _image: Any) -> Any:
         return images.decode_window(source, box)
 
-    analyze.decode_window = decoded_again if again else images.decode_window  # type: ignore[assignment]
-    st = Path(path).stat()
-    try:
-        job = Job("image", "default", st.st_size, st.st_mtime_ns, fs_path=path)
-        analysis = analyze.run_job(job)
-    finally:
-        analyze.decode_window = images.decode_window
-    if analysis.error is not None:
-        raise SystemExit(f"{path}: {analysis.error}")
-    return analysis
+    return libgen.analyse(path, **({"decode_window": decoded_again} if again else {}))
 
 
 def _decode(path: str) -> None:
@@ -86,12 +76,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/selfscan-speed"))
     args = parser.parse_args()
 
-    from selfscan import analyze, quiet
-    from selfscan.faces import FaceAnalyzer
-    from selfscan.models import load_pack
-
-    quiet.enable()  # as in a worker: the fast JPEG path
-    analyze.set_analyzer(FaceAnalyzer(load_pack(), threads=1))
+    libgen.as_worker()
     frames = libgen.build(args.cache / "lib-60", 60, seed=2, per_frame=(0, 4))[: args.n]
     paths = _converted(frames, args.cache / "formats")
     for fmt in FORMATS:

@@ -13,6 +13,7 @@ import importlib.util
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -268,3 +269,33 @@ def score(frame: Frame, found: list[tuple[float, ...]], min_iou: float = 0.4) ->
         if best >= min_iou or not inside:
             false += 1
     return hits, false
+
+
+def as_worker() -> None:
+    """Set this process up as a scan's worker process is: libjpeg heard (the fast JPEG path
+    needs it), the active pack's models on one thread."""
+    from selfscan import analyze, quiet
+
+    quiet.enable()
+    analyze.set_analyzer(FaceAnalyzer(load_pack(), threads=1))
+
+
+def analyse(path: str, **replaced: Any) -> Any:
+    """``path`` analysed in the default mode as a worker does (after ``as_worker``), with the
+    ``analyze`` module's functions named in ``replaced`` swapped for the given ones meanwhile
+    (``decode_window=...``); stops the benchmark on an error."""
+    from selfscan import analyze
+    from selfscan.types import Job
+
+    kept = {name: getattr(analyze, name) for name in replaced}
+    for name, value in replaced.items():
+        setattr(analyze, name, value)
+    try:
+        st = Path(path).stat()
+        analysis = analyze.run_job(Job("image", "default", st.st_size, st.st_mtime_ns, path))
+    finally:
+        for name, value in kept.items():
+            setattr(analyze, name, value)
+    if analysis.error is not None:
+        raise SystemExit(f"{path}: {analysis.error}")
+    return analysis

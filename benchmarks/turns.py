@@ -30,7 +30,6 @@ import libgen
 
 def _analyse(path: str, on: bool, looked: collections.Counter[tuple[int, ...]]) -> Any:
     from selfscan import analyze
-    from selfscan.types import Job
 
     real = analyze.turns_to_try
 
@@ -39,17 +38,7 @@ def _analyse(path: str, on: bool, looked: collections.Counter[tuple[int, ...]]) 
         looked[tried] += 1
         return tried
 
-    analyze.turns_to_try = counted if on else (lambda *args: ())  # type: ignore[assignment]
-    try:
-        st = Path(path).stat()
-        analysis = analyze.run_job(
-            Job("image", "default", st.st_size, st.st_mtime_ns, fs_path=path)
-        )
-        if analysis.error is not None:
-            raise SystemExit(f"{path}: {analysis.error}")
-        return analysis
-    finally:
-        analyze.turns_to_try = real
+    return libgen.analyse(path, turns_to_try=counted if on else (lambda *args: ()))
 
 
 def _embedding_at(analysis: Any, box: tuple[float, ...]) -> np.ndarray | None:
@@ -63,11 +52,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/selfscan-speed"))
     args = parser.parse_args()
 
-    from selfscan import analyze
-    from selfscan.faces import FaceAnalyzer
-    from selfscan.models import load_pack
-
-    analyze.set_analyzer(FaceAnalyzer(load_pack(), threads=1))
+    libgen.as_worker()
     frames = libgen.build(args.cache / f"lib-{args.n}", args.n, seed=2, per_frame=(0, 4))
     _analyse(frames[0].path, False, collections.Counter())  # sessions and arenas
 

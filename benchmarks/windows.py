@@ -27,25 +27,14 @@ import libgen
 
 
 def _analyse(path: str, window: bool, reach: list[float]) -> Any:
-    from selfscan import analyze, images
-    from selfscan.types import Job
+    from selfscan import images
 
-    def windowed(source: str, box: tuple[float, ...]) -> Any:
+    def windowed(source: str, box: tuple[float, ...], _image: Any) -> Any:
         got = images.decode_window(source, box) if window else images.decode(source)
         reach.append(box[3] / got.height)
         return got
 
-    analyze.decode_window = windowed  # type: ignore[assignment]
-    try:
-        st = Path(path).stat()
-        analysis = analyze.run_job(
-            Job("image", "default", st.st_size, st.st_mtime_ns, fs_path=path)
-        )
-    finally:
-        analyze.decode_window = images.decode_window
-    if analysis.error is not None:
-        raise SystemExit(f"{path}: {analysis.error}")
-    return analysis
+    return libgen.analyse(path, decode_window=windowed)
 
 
 def main() -> int:
@@ -54,12 +43,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/selfscan-speed"))
     args = parser.parse_args()
 
-    from selfscan import analyze, quiet
-    from selfscan.faces import FaceAnalyzer
-    from selfscan.models import load_pack
-
-    quiet.enable()  # as in a worker: the fast JPEG path
-    analyze.set_analyzer(FaceAnalyzer(load_pack(), threads=1))
+    libgen.as_worker()
     frames = libgen.build(args.cache / f"lib-{args.n}", args.n, seed=2, per_frame=(0, 4))
     _analyse(frames[0].path, True, [])  # sessions and arenas
 

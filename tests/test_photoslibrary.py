@@ -148,11 +148,16 @@ def test_copies_not_read_keeps_a_photos_largest_image_and_video() -> None:
         (f"{lib}/resources/renders/A/{CLOUD}_2_0_a.mov", 3000, "video"),
         (f"{lib}/resources/derivatives/A/{CLOUD}_1_102_o.mov", 2000, "video"),
         (f"{lib}/resources/cpl/cloudsync.noindex/{KEPT}.jpeg", 100, "image"),  # no copy folder
+        # the iCloud Shared Library's photos are kept alike
+        (f"{lib}/scopes/momentshared/originals/B/{TRASHED}.heic", 900, "image"),
+        (f"{lib}/scopes/momentshared/resources/derivatives/B/{TRASHED}_1_105_c.jpeg", 99, "image"),
+        (f"{lib}/scopes/cloudsharing/resources/derivatives/B/{KEPT}_1_105_c.jpeg", 9, "image"),
         (f"/elsewhere/resources/derivatives/A/{KEPT}_1_105_c.jpeg", 100, "image"),  # no library
     ]
     assert copies_not_read(files) == {
         f"{lib}/resources/derivatives/A/{CLOUD}_1_105_c.jpeg",
         f"{lib}/resources/derivatives/A/{CLOUD}_1_102_o.mov",
+        f"{lib}/scopes/momentshared/resources/derivatives/B/{TRASHED}_1_105_c.jpeg",
     }
 
 

@@ -4,7 +4,8 @@ Photos keeps a photo's original under ``originals/``, named by the photo's UUID
 (``originals/4/4A1B…-….heic``; a Live Photo's video is ``…_3.mov`` beside it). Under
 ``resources/`` it keeps copies it made of the photo, named by the same UUID: previews and
 thumbnails (``resources/derivatives/``, ``resources/derivatives/masters/``, ``4A1B…_1_105_c.jpeg``)
-and edited versions (``resources/renders/``). Reading them all would analyse each photo two to
+and edited versions (``resources/renders/``); the iCloud Shared Library's photos are kept the
+same way under ``scopes/momentshared/``. Reading them all would analyse each photo two to
 four times and report it as many. With iCloud's "Optimise Mac Storage", though, the original may
 not be on the Mac, and a copy is then the only picture of the photo there. So a copy under
 ``resources/`` is not read when its photo's original is; otherwise only the largest image (and
@@ -52,6 +53,8 @@ def _place(path: str) -> tuple[str, bool, str] | None:
     if at is None:
         return None
     inside = [p.lower() for p in parts[at + 1 : -1]]
+    if inside[:2] == ["scopes", "momentshared"]:  # the iCloud Shared Library's photos
+        inside = inside[2:]
     original = inside[:1] == ["originals"]
     if not original and not (inside[:1] == ["resources"] and inside[1:2] in _COPIES):
         return None
