@@ -58,6 +58,8 @@ CANDIDATES: dict[str, tuple[int, DetectPlan]] = {
     "320+1344@.02c": (1280, DetectPlan((320, 1344), thresholds=(0.5, 0.02))),
     "320+1600@.05c": (1280, DetectPlan((320, 1600), thresholds=(0.5, 0.05))),
     "320+1600@.02c": (1280, DetectPlan((320, 1600), thresholds=(0.5, 0.02))),
+    "320+1792@.05c": (1280, DetectPlan((320, 1792), thresholds=(0.5, 0.05))),
+    "320+1792@.02c": (1280, DetectPlan((320, 1792), thresholds=(0.5, 0.02))),
     "640+3024 (full)": (2048, DetectPlan((640, 3024))),
     "640+2016+4032@.05c (full)": (2048, DetectPlan((640, 2016, 4032), thresholds=(0.5, 0.5, 0.05))),
 }
