@@ -38,6 +38,7 @@ _COPIES = (["derivatives"], ["renders"])  # the folders of resources/ holding co
 DATABASE = ("database", "Photos.sqlite")
 _APPLE_EPOCH = 978_307_200  # 2001-01-01, where Core Data counts its times from
 _WANTED = ("ZDATECREATED", "ZLATITUDE", "ZLONGITUDE", "ZTRASHEDSTATE")
+_MAX_ASSETS = 2_000_000  # rows read from one database (a large library holds 200,000 photos)
 # Extensions that name one format (Photos stores ``IMG_0001.JPG`` as ``….jpeg``)
 _SAME = {".jpg": ".jpeg", ".jpe": ".jpeg", ".tif": ".tiff", ".heif": ".heic", ".qt": ".mov"}
 
@@ -92,10 +93,10 @@ def might_hold_library(path: str) -> bool:
 
 
 class PhotosLibraries:
-    """The Photos libraries a scan meets, each database opened on its first photo."""
+    """The Photos libraries a scan meets, each database read on its first photo."""
 
     def __init__(self) -> None:
-        self._open: dict[str, tuple[sqlite3.Connection, str] | None] = {}
+        self._assets: dict[str, dict[str, tuple[Any, ...]] | None] = {}
 
     def facts(self, path: str) -> dict[str, Any] | None:
         """``facts["source"]`` values for a photo's file in a library (``export``, ``title``:
@@ -109,16 +110,10 @@ class PhotosLibraries:
             "export": "photos_library",
             "origin": "original" if original else "copy",
         }
-        if library not in self._open:
-            self._open[library] = _connect(os.path.join(library, *DATABASE))
-        opened = self._open[library]
-        if opened is None:
-            return facts
-        connection, query = opened
-        try:
-            row = connection.execute(query, (uuid,)).fetchone()
-        except sqlite3.Error:
-            return facts
+        database = os.path.join(library, *DATABASE)
+        if library not in self._assets:
+            self._assets[library] = _read_assets(database)
+        row = (self._assets[library] or {}).get(uuid)
         if row is None:
             return facts
         created, lat, lon, trashed, name = row
@@ -130,19 +125,17 @@ class PhotosLibraries:
             facts["origin"] = "recently_deleted"
         if isinstance(name, str) and name:
             facts["title"] = _as_read(name, path)
-        facts["sidecar"] = os.path.join(library, *DATABASE)
+        facts["sidecar"] = database
         return facts
 
     def close(self) -> None:
-        for opened in self._open.values():
-            if opened is not None:
-                opened[0].close()
-        self._open.clear()
+        self._assets.clear()
 
 
-def _connect(database: str) -> tuple[sqlite3.Connection, str] | None:
-    """The database, read-only and immutable, and the query for one photo by UUID (the
-    columns this version of Photos has, NULL for the others); None when it cannot be read."""
+def _read_assets(database: str) -> dict[str, tuple[Any, ...]] | None:
+    """Each photo's row by UUID (the columns this version of Photos has, None for the others),
+    read in one pass: one query a photo could scan the table for each where a version keeps no
+    index on the UUID. None when the database cannot be read."""
     if not os.path.isfile(database):
         return None
     uri = Path(database).absolute().as_uri() + "?mode=ro&immutable=1"
@@ -154,25 +147,29 @@ def _connect(database: str) -> tuple[sqlite3.Connection, str] | None:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         table = next((t for t in ("ZASSET", "ZGENERICASSET") if t in tables), None)
         if table is None:
-            connection.close()
             return None
         have = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
         if not {"Z_PK", "ZUUID"} <= have:
-            connection.close()
             return None
         picked = [f"a.{c}" if c in have else "NULL" for c in _WANTED]
         extra = "ZADDITIONALASSETATTRIBUTES"
         more = {r[1] for r in connection.execute(f"PRAGMA table_info({extra})")}
-        name = "NULL"
+        name, join = "NULL", ""
         if {"ZASSET", "ZORIGINALFILENAME"} <= more:
-            name = f"(SELECT x.ZORIGINALFILENAME FROM {extra} x WHERE x.ZASSET = a.Z_PK LIMIT 1)"
-        query = f"SELECT {', '.join(picked)}, {name} FROM {table} a WHERE a.ZUUID = ? LIMIT 1"
-        connection.execute(query, ("",)).fetchall()  # it runs on this database
+            name, join = "x.ZORIGINALFILENAME", f"LEFT JOIN {extra} x ON x.ZASSET = a.Z_PK"
+        query = f"SELECT a.ZUUID, {', '.join(picked)}, {name} FROM {table} a {join}"
+        assets: dict[str, tuple[Any, ...]] = {}
+        for uuid, *row in connection.execute(query):
+            if isinstance(uuid, str):
+                assets.setdefault(uuid.upper(), tuple(row))
+            if len(assets) >= _MAX_ASSETS:  # a hostile database: the rest get no names
+                break
+        return assets
     except sqlite3.Error:
+        return None
+    finally:
         with contextlib.suppress(sqlite3.Error):
             connection.close()
-        return None
-    return connection, query
 
 
 def _as_read(name: str, path: str) -> str:
