@@ -154,14 +154,15 @@ def test_formats_decoded_whole_keep_their_pixels_for_the_window(
     exif = Image.Exif()
     exif[0x0112] = 6  # stored on its side
     scene.save(path, fmt, exif=exif.tobytes(), **({"lossless": True} if fmt == "WEBP" else {}))
-    image = decode(str(path), 600)
+    assert decode(str(path), 600).whole is None  # kept only when asked for
+    image = decode(str(path), 600, keep_whole=True)
     assert image.scale == 2.0 and image.whole is not None
     got = decode_window(str(path), (10, 10, 200, 200), image)
     again = decode(str(path))
     assert (got.width, got.height, got.orientation) == (again.width, again.height, 6)
     assert (got.width, got.height) == SIZE[::-1]  # upright: the scene turned
     assert np.array_equal(got.pixels, again.pixels)
-    assert decode(_stored(scene, 6), 600).whole is None  # a JPEG: decoded at half size
+    assert decode(_stored(scene, 6), 600, keep_whole=True).whole is None  # a JPEG: at half size
 
 
 def test_a_photo_decoded_whole_is_decoded_once(

@@ -177,7 +177,10 @@ def _check_unchanged(job: Job) -> None:
 def _analyse(source: str | bytes, job: Job) -> Analysis:
     assert _analyzer is not None
     decode_side, plan = PLANS[job.mode]
-    image = decode(source, decode_side, DECODE_FRACTION.get(job.mode, 0.0))
+    # Only the default mode embeds small faces from full resolution (quick never does, and
+    # thorough decodes at full resolution): only it keeps the whole image decoded.
+    fraction = DECODE_FRACTION.get(job.mode, 0.0)
+    image = decode(source, decode_side, fraction, keep_whole=job.mode == "default")
     faces = _analyzer.detect(image, plan)
     clarity: list[float] = []
     if faces:

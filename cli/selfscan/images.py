@@ -163,7 +163,9 @@ def _oriented_rgb(im: Image.Image, orientation: int) -> Image.Image:
     return rgb.transpose(op) if op is not None else rgb
 
 
-def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -> DecodedImage:
+def decode(
+    source: Source, max_side: int | None = None, fraction: float = 0.0, keep_whole: bool = False
+) -> DecodedImage:
     """Decode ``source`` upright, as BGR pixels whose long side is at least ``max_side`` (when
     the image is that large) and at most about twice that: JPEGs use Pillow's draft mode (DCT
     scaling, much cheaper than a full decode), other formats a box reduction by halvings.
@@ -173,6 +175,8 @@ def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -
         max_side: the long side the caller will work at; None decodes at full size.
         fraction: with ``max_side``, also at least this fraction of the image's own long side
             (0.5: never smaller than half size, however large the photo).
+        keep_whole: where the image is decoded whole and then reduced (formats without reduced
+            decoding), keep the whole for ``decode_window`` (``DecodedImage.whole``).
 
     Raises:
         FileError: with a reason for anything that cannot be decoded.
@@ -182,7 +186,9 @@ def decode(source: Source, max_side: int | None = None, fraction: float = 0.0) -
         return fast
     rgb, up_w, up_h, orientation, fmt, full_rgb = _load(source, max_side, fraction)
     # Kept for a small face's window: a format without reduced decoding is not decoded again.
-    whole = None if full_rgb is None else partial(_whole, full_rgb, up_w, up_h, orientation, fmt)
+    whole = None
+    if keep_whole and full_rgb is not None:
+        whole = partial(_whole, full_rgb, up_w, up_h, orientation, fmt)
     return _decoded(_bgr(rgb), up_w, up_h, orientation, fmt, whole)
 
 
