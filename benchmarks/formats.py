@@ -77,7 +77,7 @@ def main() -> int:
     args = parser.parse_args()
 
     libgen.as_worker()
-    frames = libgen.build(args.cache / "lib-60", 60, seed=2, per_frame=(0, 4))[: args.n]
+    frames = libgen.speed_library(args.cache, 60)[: args.n]
     paths = _converted(frames, args.cache / "formats")
     for fmt in FORMATS:
         _analyse(paths[fmt][0])  # sessions, arenas, plugins

@@ -240,6 +240,12 @@ def build(
     return frames
 
 
+def speed_library(cache: Path, n: int) -> list[Frame]:
+    """The speed benchmark's library of ``n`` photos, built once under ``cache``; the other
+    benchmarks of a default scan's costs measure on the same photos."""
+    return build(cache / f"lib-{n}", n, seed=2, per_frame=(0, 4))
+
+
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Intersection over union of two ``(x1, y1, x2, y2)`` boxes."""
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

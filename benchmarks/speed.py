@@ -291,8 +291,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     libgen.compile_selfscan()
+    frames = libgen.speed_library(args.cache, args.n)
     lib = args.cache / f"lib-{args.n}"
-    frames = libgen.build(lib, args.n, seed=2, per_frame=(0, 4))
     run_suite(lib, frames, args.workers, quick=not args.no_quick, device=args.device)
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",") if s]

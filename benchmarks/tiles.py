@@ -72,7 +72,7 @@ def main() -> int:
     args = parser.parse_args()
     from selfscan.faces import TILE_SIDE
 
-    frames = libgen.build(args.cache / "lib-60", 60, seed=2, per_frame=(0, 4))
+    frames = libgen.speed_library(args.cache, 60)
     files = [f.path for f in frames[: args.n]]
     variants = {"whole": 10**6, "tiled": TILE_SIDE}
     best: dict[str, dict] = {}

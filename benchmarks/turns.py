@@ -53,7 +53,7 @@ def main() -> int:
     args = parser.parse_args()
 
     libgen.as_worker()
-    frames = libgen.build(args.cache / f"lib-{args.n}", args.n, seed=2, per_frame=(0, 4))
+    frames = libgen.speed_library(args.cache, args.n)
     _analyse(frames[0].path, False, collections.Counter())  # sessions and arenas
 
     spent = {True: 0.0, False: 0.0}
