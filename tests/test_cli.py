@@ -1320,6 +1320,7 @@ def test_what_a_scan_left_out_is_said(samples: dict[str, Path], tmp_path: Path) 
         "hidden_folders": 1,
         "other": {".aae": 1, ".dng": 2},
         "library_copies": 0,
+        "library_files": 0,
         "gathered": [],
     }
 

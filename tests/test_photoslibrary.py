@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from selfscan.cli import app
 from selfscan.photoslibrary import PhotosLibraries, copies_not_read
+from selfscan.render import left_out_line
 from selfscan.sources import Walk, iter_items
 from tests.hostile import snapshot
 
@@ -76,6 +77,10 @@ def _library(root: Path, samples: dict[str, Path]) -> Path:
         # Shared albums' photos, named by UUID too, are no copies of the library's own.
         f"scopes/cloudsharing/data/1/{KEPT}.jpg": samples["gdp"].read_bytes(),
         f"originals/1/{TRASHED}.jpeg": _jpeg(samples["gdp"], 0.5),
+        # Photos' own files: edit settings, journals, its private data
+        f"resources/renders/0/{KEPT}.plist": b"bplist00",
+        "resources/journals/Asset-change.plj": b"\0" * 16,
+        "private/com.apple.Photos/appPrivateData.plist": b"bplist00",
     }
     for name, data in files.items():
         (lib / name).parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +100,15 @@ def test_each_photo_is_read_once(samples: dict[str, Path], tmp_path: Path) -> No
         f"scopes/cloudsharing/data/1/{KEPT}.jpg",
     ]
     assert walk.library_copies == 4
+    # Photos' own files (and its database) are counted apart from files of other types.
+    assert walk.library_files == 4 and walk.other == {}
+    (tmp_path / "notes.txt").write_text("not a photo")
+    walk = Walk()
+    list(iter_items([tmp_path], walk=walk))
+    assert walk.library_files == 4 and walk.other == {".txt": 1}
+    line = left_out_line(walk)
+    assert "1 file of other types (.txt 1)" in line
+    assert "4 files Photos keeps for itself" in line
     # A copy named on the command line is read, as any file named is.
     thumb = lib / f"resources/derivatives/masters/0/{KEPT}_4_5005_c.jpeg"
     named = [i.path for i in iter_items([tmp_path, thumb])]
@@ -175,6 +189,7 @@ def test_find_in_a_library_reports_each_photo_once(
     matches = [Path(r["path"]).name for r in document["results"] if r["status"] == "match"]
     assert sorted(matches) == [f"{KEPT}.jpeg", f"{CLOUD}_1_105_c.jpeg"]
     assert document["summary"]["left_out"]["library_copies"] == 4
+    assert document["summary"]["left_out"]["library_files"] == 4
     gathered, report = tmp_path / "me", tmp_path / "report.html"
     more = ["--copy-to", str(gathered), "-o", str(report)]
     result = CliRunner().invoke(app, [*args, *more], env={"COLUMNS": "200"})

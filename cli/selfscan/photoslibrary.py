@@ -43,14 +43,26 @@ _MAX_ASSETS = 2_000_000  # rows read from one database (a large library holds 20
 _SAME = {".jpg": ".jpeg", ".jpe": ".jpeg", ".tif": ".tiff", ".heif": ".heic", ".qt": ".mov"}
 
 
-def _place(path: str) -> tuple[str, bool, str] | None:
-    """``(library, is_original, uuid)`` for a photo's file in a Photos library (its original,
-    or a copy Photos made of it); None for any other file."""
+def _parts(path: str) -> tuple[list[str], int | None]:
+    """``path`` split into its names, and the index of the innermost folder among them that is
+    a Photos library (None when it is in none)."""
     parts = path.replace(os.altsep, os.sep).split(os.sep) if os.altsep else path.split(os.sep)
     at = next(
         (i for i in range(len(parts) - 2, -1, -1) if parts[i].lower().endswith(LIBRARY_SUFFIX)),
         None,
     )
+    return parts, at
+
+
+def in_library(path: str) -> bool:
+    """Whether the file ``path`` is inside a Photos library."""
+    return might_hold_library(path) and _parts(path)[1] is not None
+
+
+def _place(path: str) -> tuple[str, bool, str] | None:
+    """``(library, is_original, uuid)`` for a photo's file in a Photos library (its original,
+    or a copy Photos made of it); None for any other file."""
+    parts, at = _parts(path)
     if at is None:
         return None
     inside = [p.lower() for p in parts[at + 1 : -1]]

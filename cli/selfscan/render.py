@@ -215,6 +215,9 @@ def left_out_line(walk: Walk) -> str:
         many = "copies Photos made of photos"
         copies = plural(walk.library_copies, "copy Photos made of a photo", many)
         parts.append(f"{copies} in a Photos library, read from the original or a larger copy")
+    if walk.library_files:
+        files = plural(walk.library_files, "file")
+        parts.append(f"{files} Photos keeps for itself (its database, edit settings, caches)")
     if not parts:
         return ""
     return (

@@ -151,8 +151,8 @@ class ScanSummary:
     seconds: float = 0.0
     interrupted: bool = False
     # What the walk of the folders left out: hidden_files, hidden_folders, other (by extension),
-    # library_copies (a Photos library's copies of photos read elsewhere), gathered (folders of
-    # matches an earlier --copy-to filled).
+    # library_copies (a Photos library's copies of photos read elsewhere), library_files (its
+    # own files of other types), gathered (folders of matches an earlier --copy-to filled).
     left_out: dict[str, Any] = field(default_factory=dict)
     # What --copy-to/--link-to placed: folder, placed, linked, already_there, identical (to
     # another match of the scan), not_placed, and files (each match: path, how, dest, error);

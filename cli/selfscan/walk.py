@@ -23,7 +23,7 @@ from .errors import FileError
 from .fingerprints import open_regular
 from .names import GATHERED_MARKER, SNIFF_BYTES, is_archive_name, kind_of, scannable, sniff
 from .phonebackup import MANIFEST
-from .photoslibrary import copies_not_read, might_hold_library
+from .photoslibrary import copies_not_read, in_library, might_hold_library
 from .types import Item, ItemKind
 
 
@@ -50,6 +50,8 @@ class Walk:
     other: dict[str, int] = field(default_factory=dict)  # files of other types, by extension
     # Copies a Mac Photos library made of photos read from their original or a larger copy
     library_copies: int = 0
+    # A Photos library's files of other types: its database, edit settings, journals, caches
+    library_files: int = 0
 
     def left_out(self) -> dict[str, Any]:
         """The summary's ``left_out``: hidden files and folders, other types, gathered folders."""
@@ -58,6 +60,7 @@ class Walk:
             "hidden_folders": self.hidden_folders,
             "other": dict(sorted(self.other.items())),
             "library_copies": self.library_copies,
+            "library_files": self.library_files,
             "gathered": list(self.gathered),
         }
 
@@ -284,6 +287,9 @@ def _add_file(path: str, name: str, st: os.stat_result, plan: Plan, explicit: bo
         return
     if kind is None and not explicit:
         plan.seen_files.discard(path)  # named among the paths too, it gets its own status
+        if in_library(path):  # Photos' own bookkeeping, not files of the user's to look at
+            plan.walk.library_files += 1
+            return
         ext = os.path.splitext(lower)[1]
         ext = ext if len(ext) > 1 else "no extension"
         plan.walk.other[ext] = plan.walk.other.get(ext, 0) + 1
