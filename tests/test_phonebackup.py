@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import plistlib
 import sqlite3
 from pathlib import Path
@@ -90,6 +91,34 @@ def test_an_encrypted_backup_is_said(samples: dict[str, Path], tmp_path: Path) -
     errors = [i for i in items if i.error is not None]
     assert [(i.path, i.error) for i in errors] == [(str(folder / "Manifest.db"), ENCRYPTED)]
     assert all(i.facts["source"]["export"] is None for i in items if i.error is None)
+
+
+@pytest.mark.parametrize(
+    "plist",
+    [
+        b'<?xml version="1.0"?><plist><dict><key>IsEncrypted</key>',  # an interrupted backup's
+        b"<plist><dict><key>IsEncrypted</key><date>garbage</date></dict></plist>",
+        b"<plist>" + b"<array>" * 50_000,
+        b"bplist00" + bytes(range(256)),
+        "fifo",
+    ],
+    ids=["truncated", "bad-date", "deep", "binary-garbage", "fifo"],
+)
+def test_a_damaged_backup_is_scanned_on(
+    samples: dict[str, Path], tmp_path: Path, plist: bytes | str
+) -> None:
+    """A backup whose manifest and Manifest.plist are damaged (or a pipe): its photos are still
+    found by their content, and nothing stops the scan."""
+    folder = _backup(tmp_path, samples)
+    (folder / "Manifest.db").write_text("not a database")
+    (folder / "Manifest.plist").unlink()
+    if plist == "fifo":
+        os.mkfifo(folder / "Manifest.plist")
+    else:
+        (folder / "Manifest.plist").write_bytes(plist)  # type: ignore[arg-type]
+    items = list(iter_items([tmp_path]))
+    assert [i.error for i in items if i.error] == []
+    assert len(items) == 3 and all(i.facts["source"]["export"] is None for i in items)
 
 
 def test_a_manifest_db_of_another_program_is_left_alone(tmp_path: Path) -> None:

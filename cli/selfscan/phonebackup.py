@@ -22,9 +22,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from .errors import FileError
+from .fingerprints import open_regular
 from .types import Item
 
 MANIFEST = "Manifest.db"
+# Manifest.plist lists the phone's apps with their metadata: a few MB at most
+_MAX_PLIST = 64 * 1024 * 1024
 _FILE_ID = re.compile(r"[0-9a-f]{40}")
 _SQLITE = b"SQLite format 3\x00"
 
@@ -108,17 +112,24 @@ def _connect(manifest: str) -> sqlite3.Connection | None:
 
 def _is_sqlite(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return fh.read(len(_SQLITE)) == _SQLITE
-    except OSError:
+    except (OSError, FileError):
         return False
 
 
 def _encrypted(folder: str) -> bool:
-    """Whether the backup's ``Manifest.plist`` says it is encrypted."""
+    """Whether the backup's ``Manifest.plist`` says it is encrypted. A damaged, hostile or
+    outsized one (an interrupted backup's) says nothing."""
     try:
-        with open(os.path.join(folder, "Manifest.plist"), "rb") as fh:
-            info = plistlib.load(fh)
-    except (OSError, ValueError, plistlib.InvalidFileException):
+        with open_regular(os.path.join(folder, "Manifest.plist")) as fh:
+            data = fh.read(_MAX_PLIST + 1)
+    except (OSError, FileError):
+        return False
+    if len(data) > _MAX_PLIST:
+        return False
+    try:
+        info = plistlib.loads(data)
+    except Exception:  # any damage (truncated XML, a bad date, deep nesting): not readable
         return False
     return isinstance(info, dict) and info.get("IsEncrypted") is True
