@@ -8,8 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from selfscan import ops
+from selfscan.cli import app
+from selfscan.shown import printable
 from tests.child import selfscan
 from tests.hostile import VOLATILE, Mutator, build_hostile_corpus, snapshot
 
@@ -85,3 +88,30 @@ def test_cli_scan_of_the_corpus(
     assert len(records) >= 30
     assert all(r["error"] for r in records if r["status"] == "error")
     assert snapshot(root, ignore=VOLATILE) == before
+
+
+def test_half_characters_in_export_text(
+    samples: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    """JSON text cut inside an emoji leaves a lone surrogate (``\\ud83d``), which no UTF-8 file can
+    hold: the CSV and HTML reports are written all the same, the half character shown as U+FFFD;
+    and text stored by the index before is shown escaped."""
+    trip = tmp_path / "Takeout/Google Photos/Trip"
+    trip.mkdir(parents=True)
+    (trip / "IMG_1.jpg").write_bytes(samples["yaoming"].read_bytes())
+    (trip / "IMG_1.jpg.json").write_text(
+        '{"title": "IMG_1\\udc00.jpg", "description": "caf\\ud83d", '
+        '"people": [{"name": "A\\udfff"}]}'
+    )
+    # (the CSV has the title, the report's card the description)
+    for fmt, shown in (("csv", "IMG_1\ufffd.jpg"), ("html", "caf\ufffd"), ("jsonl", "caf\ufffd")):
+        out = tmp_path / f"out.{fmt}"
+        result = CliRunner().invoke(
+            app,
+            ["find", "--me", str(samples["yaoming"]), str(tmp_path / "Takeout"), "-f", fmt,
+             "-o", str(out), "--no-progress", "--workers", "1"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        text = out.read_text(encoding="utf-8")
+        assert shown in text, fmt
+    assert printable("caf\ud83d \udfff " + os.fsdecode(b"\xff")) == "caf\\ud83d \\udfff \\xff"

@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from typing import Any
 
 _MIN_TIME = -2_208_988_800  # 1900-01-01
 _MAX_TIME = 4_102_444_800  # 2100-01-01
 _EARLIEST = dt.datetime(1900, 1, 1)  # as _MIN_TIME
 _CLOCK_SLACK = dt.timedelta(days=2)  # a camera's clock a zone or two ahead of this machine's
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in parsed JSON, only ever a lone one
 # QuickTime's, Unix's and zip's epochs, and where a camera whose clock was reset starts it
 _ZERO_TIMES = tuple(dt.datetime(y, 1, 1) for y in (1904, 1970, 1980, 2000))
 
@@ -56,10 +58,12 @@ def load_json(data: bytes | str) -> tuple[Any, str | None]:
 
 
 def as_text(value: Any, repair: bool = False) -> str | None:
-    """A non-empty, stripped string (mojibake repaired when ``repair``), else None."""
+    """A non-empty, stripped string (mojibake repaired when ``repair``), else None. A lone
+    surrogate (``\\ud83d``: half an emoji, from text cut short) becomes U+FFFD, as it is no
+    character and cannot be written as UTF-8."""
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    value = _SURROGATE.sub("\ufffd", value).strip()
     if not value:
         return None
     return fix_mojibake(value) if repair else value

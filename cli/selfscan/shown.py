@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 
+# Lone surrogates that are no undecodable byte of a file name (those are U+DC80-U+DCFF): half a
+# character, as JSON's ``\\ud83d`` escapes leave when text was cut inside an emoji.
+_LONE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
 
 def printable(path: str) -> str:
-    """``path`` safe to print anywhere: undecodable bytes of a file name become ``\\xNN``."""
+    """``path`` safe to print anywhere: undecodable bytes of a file name become ``\\xNN``, a
+    lone surrogate ``\\uNNNN``."""
+    path = _LONE.sub(lambda m: f"\\u{ord(m.group()):04x}", path)
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
