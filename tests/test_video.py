@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfscan import video
+from selfscan import imagefile, video
 from selfscan.errors import FileError
 from selfscan.types import DecodedImage
 from selfscan.video import frame_at, iter_frames, sample_times, video_info
@@ -399,7 +399,7 @@ def test_frames_over_the_pixel_limit_are_refused(clip: Path, analyzer, monkeypat
     here to just under this clip's 320x240 frames."""
     from selfscan.analyze import Job, run_job, set_analyzer
 
-    monkeypatch.setattr(video, "MAX_PIXELS", 320 * 240 - 1)
+    monkeypatch.setattr(imagefile, "MAX_PIXELS", 320 * 240 - 1)
     for call in (lambda: list(iter_frames(clip, 320)), lambda: frame_at(clip, 1.0, 320)):
         with pytest.raises(FileError, match=r"video frames are 320x240 .* safety limit"):
             call()
@@ -407,5 +407,5 @@ def test_frames_over_the_pixel_limit_are_refused(clip: Path, analyzer, monkeypat
     st = clip.stat()
     result = run_job(Job("video", "default", st.st_size, st.st_mtime_ns, fs_path=str(clip)))
     assert result.error is not None and "possible decompression bomb" in result.error
-    monkeypatch.setattr(video, "MAX_PIXELS", 320 * 240)
+    monkeypatch.setattr(imagefile, "MAX_PIXELS", 320 * 240)
     assert len(list(iter_frames(clip, 320))) == 3

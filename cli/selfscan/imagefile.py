@@ -26,10 +26,32 @@ from .names import AVIF_BRANDS, HEIF_BRANDS, brands, magic_kind, unidentified_re
 # Larger images are refused before any pixel is decoded (a decompression bomb costs nothing but
 # its header). 250 MP is more than any phone or consumer camera produces.
 MAX_PIXELS = 250_000_000
+# Nor a side longer than a JPEG's can be: the detector's work grows with the longer side, so a
+# header of a few bytes (a PNG 1 px wide and 200,000,000 tall) held a worker for ten minutes.
+MAX_SIDE = 65_535
 Image.MAX_IMAGE_PIXELS = None  # our own limit above replaces Pillow's warning/error pair
 # Pillow refuses a whole PNG whose one text chunk (a comment, an XMP packet) inflates past 1 MB;
 # the photo is still a photo. Its total for all text chunks (64 MB) still holds off a text bomb.
 PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY
+
+
+def size_problem(width: int, height: int, what: str = "image is") -> str | None:
+    """Why pixels of ``width`` x ``height`` are not decoded (``what``: ``image is``, ``video
+    frames are``), or None: refused from the header, before any pixel is."""
+    if width <= 0 or height <= 0:
+        return f"invalid image size {width}x{height}"
+    if width * height > MAX_PIXELS:
+        return (
+            f"{what} {width}x{height} ({width * height / 1e6:.0f} MP), over the "
+            f"{MAX_PIXELS / 1e6:.0f} MP safety limit (possible decompression bomb)"
+        )
+    if max(width, height) > MAX_SIDE:
+        return (
+            f"{what} {width}x{height}, a side over the {MAX_SIDE:,} px safety limit (no camera "
+            "makes one; possible decompression bomb)"
+        )
+    return None
+
 
 _HEIF_LOCK = threading.Lock()
 _heif_state: list[bool] = []  # [True] once pillow-heif is registered, [False] when missing

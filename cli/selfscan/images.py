@@ -24,12 +24,12 @@ from . import quiet
 from .errors import FileError, scarce, short_reason
 from .geometry import stored_box
 from .imagefile import (
-    MAX_PIXELS,
     Source,
     changed_reason,
     open_file,
     open_image,
     orientation_of,
+    size_problem,
     upright_size,
 )
 from .jpeg import decode_jpeg, decode_jpeg_window, scale_for, upright
@@ -123,13 +123,9 @@ def _upright_rgb(
 ) -> tuple[Image.Image, int, int, int, str, Callable[[], Image.Image] | None]:
     fmt = im.format or ""
     width, height = im.size
-    if width <= 0 or height <= 0:
-        raise FileError(f"invalid image size {width}x{height}")
-    if width * height > MAX_PIXELS:
-        raise FileError(
-            f"image is {width}x{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{MAX_PIXELS / 1e6:.0f} MP safety limit (possible decompression bomb)"
-        )
+    problem = size_problem(width, height)
+    if problem is not None:
+        raise FileError(problem)
     orientation = orientation_of(im)
     # HEIF decoders rotate while decoding and reset the tag: report the original, apply nothing.
     reported = im.info.get("original_orientation") or orientation
@@ -267,7 +263,7 @@ def _read_jpeg(source: Source) -> tuple[bytes, os.stat_result | None, int, int, 
             if im.format != "JPEG" or im.mode not in ("RGB", "L"):
                 return None
             width, height = im.size
-            if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+            if size_problem(width, height) is not None:
                 return None
             return data, ident, width, height, orientation_of(im)
     except Exception:  # FileError, Pillow's many errors

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import FileError
 from .exportjson import camera_name
 from .facts import header_text, video_location
-from .imagefile import MAX_PIXELS, Source, open_file
+from .imagefile import Source, open_file, size_problem
 from .types import DecodedImage
 from .videoread import (
     SEEK_SPACING,
@@ -71,13 +71,13 @@ def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
 
 
 def _check_size(width: int, height: int) -> None:
-    """Frames over the photos' pixel limit are refused before one is decoded: each decoded
+    """Frames over the photos' pixel or side limit are refused before one is decoded: each decoded
     frame costs about 12 bytes a pixel (a 16000x16000 video held 3.2 GB in one worker)."""
-    if width * height > MAX_PIXELS:
-        raise FileError(
-            f"video frames are {width}x{height} ({width * height / 1e6:.0f} MP), over the "
-            f"{MAX_PIXELS / 1e6:.0f} MP safety limit (possible decompression bomb)"
-        )
+    if width <= 0 or height <= 0:  # not in the header: the frames' own sizes are checked
+        return
+    problem = size_problem(width, height, "video frames are")
+    if problem is not None:
+        raise FileError(problem)
 
 
 def _duration(container: Any, stream: Any) -> float | None:
