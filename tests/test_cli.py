@@ -631,6 +631,21 @@ def test_an_unusable_copy_destination_stops_before_the_scan(
     assert not (home / "index.sqlite").exists()
 
 
+def test_a_scanned_folder_is_no_copy_destination(
+    samples: dict[str, Path], library: Path, home: Path
+) -> None:
+    """``find DIR --copy-to DIR`` would gather into the folder it scans, which is then left out:
+    refused at once, saying so, instead of "nothing to scan"; a folder inside it still serves."""
+    me = str(samples["yaoming"])
+    for option in ("--copy-to", "--link-to"):
+        code, _, err = run("find", "--me", me, str(library), option, f"{library}/./")
+        said = " ".join(err.split())
+        assert code == 1 and f"{library} is the {option} folder" in said, said
+    assert not (home / "index.sqlite").exists()
+    code, _, err = run("find", "--me", me, str(library), "--copy-to", str(library / "me"))
+    assert code == 0 and "nothing to scan" not in err
+
+
 def test_save_profile_says_what_it_replaced(
     samples: dict[str, Path], library: Path, tmp_path: Path, home: Path
 ) -> None:

@@ -258,7 +258,7 @@ def find(
             mode="copy" if copy_dest is not None else "link",
             xmp=xmp,
         )
-        ops.prepare_destination(organise)
+        ops.prepare_destination(organise, targets)
         # Copies made last time inside a scanned folder are not new photos of you.
         request.skip.append(organise.dest)
     run_find(out, err, request, fmt, report, show_all, not no_progress, organise)

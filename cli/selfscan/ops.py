@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -99,10 +100,20 @@ class OrganiseRequest:
     xmp: bool = False
 
 
-def prepare_destination(req: OrganiseRequest) -> None:
-    """Create ``req.dest`` now, or raise why it cannot be used, before any scanning."""
+def prepare_destination(req: OrganiseRequest, scanned: Sequence[Path] = ()) -> None:
+    """Create ``req.dest`` now, or raise why it cannot be used, before any scanning: a folder
+    among the ``scanned`` paths cannot be the one matches are gathered into (that folder is
+    never scanned)."""
     from .organise import prepare_destination
 
+    flag = "--copy-to" if req.mode == "copy" else "--link-to"
+    for path in scanned:
+        with contextlib.suppress(OSError):
+            if path.is_dir() and os.path.samefile(path, req.dest):
+                raise InputError(
+                    f"{path} is the {flag} folder: matches are gathered there, so it is not "
+                    f"scanned; give {flag} another folder"
+                )
     prepare_destination(req.dest)
 
 
