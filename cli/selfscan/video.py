@@ -21,6 +21,7 @@ from .errors import FileError
 from .exportjson import camera_name
 from .facts import header_text, video_location
 from .imagefile import Source, open_file, size_problem
+from .names import SNIFF_BYTES, unidentified_reason
 from .types import DecodedImage
 from .videoread import (
     SEEK_SPACING,
@@ -56,9 +57,7 @@ def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
         try:
             container = av.open(fh, "r")
         except Exception as exc:
-            raise FileError(
-                f"not a readable video (damaged, truncated or another format): {av_reason(exc)}"
-            ) from None
+            raise FileError(_unread_reason(fh, exc)) from None
         with container:
             if not container.streams.video:
                 raise FileError("no video stream in the file")
@@ -68,6 +67,20 @@ def _opened(source: Source) -> Iterator[tuple[Any, Any]]:
             yield container, stream
     finally:
         fh.close()
+
+
+def _unread_reason(fh: Any, exc: Exception) -> str:
+    """Why a file no demuxer opened is no video: what its first bytes are when they say (plain
+    text, HTML, a PDF), else the demuxer's reason."""
+    try:
+        fh.seek(0)
+        head = fh.read(SNIFF_BYTES)
+    except (OSError, ValueError):
+        head = b""
+    said = unidentified_reason(head) if head else ""
+    if said.startswith("not an image: the file is "):
+        return "not a video: " + said.removeprefix("not an image: ")
+    return f"not a readable video (damaged, truncated or another format): {av_reason(exc)}"
 
 
 def _check_size(width: int, height: int) -> None:
