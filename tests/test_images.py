@@ -468,7 +468,9 @@ def test_recompressed_and_gray_still_have_the_face(face: Image.Image, analyzer) 
         assert len(analyzer.detect(decode(data))) == 1
 
 
-def _heic(upright: Image.Image, orientation: int) -> bytes:
+def _heic(upright: Image.Image, orientation: int, tile: int = 0) -> bytes:
+    """``upright`` stored turned for ``orientation`` as HEIC; with ``tile``, as a grid of tiles
+    that size, as an iPhone stores its photos (512 px)."""
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
     op = STORE_OPS.get(orientation)
@@ -476,8 +478,23 @@ def _heic(upright: Image.Image, orientation: int) -> bytes:
     exif = Image.Exif()
     exif[0x0112] = orientation
     buf = io.BytesIO()
-    stored.save(buf, "HEIF", exif=exif.tobytes(), quality=90)
+    kept = pillow_heif.options.GRID_TILE_SIZE
+    pillow_heif.options.GRID_TILE_SIZE = tile
+    try:
+        stored.save(buf, "HEIF", exif=exif.tobytes(), quality=90)
+    finally:
+        pillow_heif.options.GRID_TILE_SIZE = kept
     return buf.getvalue()
+
+
+def test_an_iphone_tiled_heic_is_read_whole(scene) -> None:
+    """An iPhone's HEIC is a grid of 512 px tiles: the whole grid is decoded, not one tile."""
+    upright, _ = scene
+    data = _heic(upright, 6, tile=512)
+    assert data.count(b"grid") >= 1 and data.count(b"hvc1") > 2  # several tiles and their grid
+    image = decode(data)
+    assert (image.width, image.height) == upright.size
+    assert np.abs(image.pixels.astype(np.int16) - _bgr(upright)).mean() < 6
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
