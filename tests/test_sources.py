@@ -119,6 +119,27 @@ def test_a_file_named_after_its_folder_gets_its_status(tmp_path: Path) -> None:
     assert items[0].error == "empty file (0 bytes)"
 
 
+def test_a_zip_with_a_name_that_is_no_utf8_says_so(tmp_path: Path, jpeg: bytes) -> None:
+    """A member name marked UTF-8 that is not cannot be listed by Python's zip reader: the zip,
+    and a zip inside a zip, is one error that says so and what to do."""
+
+    def bad_zip() -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("okname.jpg", jpeg)
+            zf.writestr("caf\u00e9.jpg", jpeg)  # written with the UTF-8 flag
+        return buf.getvalue().replace("caf\u00e9".encode(), b"caf\xed\xa0")
+
+    (tmp_path / "bad.zip").write_bytes(bad_zip())
+    with zipfile.ZipFile(tmp_path / "outer.zip", "w") as zf:
+        zf.writestr("inner.zip", bad_zip())
+    items = list(iter_items([tmp_path]))
+    assert [(Path(i.path).name, i.error) for i in items] == [
+        ("bad.zip", members.BAD_NAME),
+        ("inner.zip", members.BAD_NAME),
+    ], [(i.path, i.error) for i in items]
+
+
 def test_explicit_file_is_always_reported(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")

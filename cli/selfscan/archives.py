@@ -22,6 +22,7 @@ from typing import Any
 from .errors import FileError, short_reason
 from .exports import ExportIndex, empty_source
 from .members import (
+    BAD_NAME,
     MAX_INNER_ARCHIVE,
     TOO_DEEP,
     Budget,
@@ -321,9 +322,9 @@ def _nested_items(
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
         except Exception as exc:
-            yield Item(
-                display, len(data), mtime_ns, error=f"corrupt nested zip: {short_reason(exc)}"
-            )
+            bad = BAD_NAME if isinstance(exc, UnicodeDecodeError) else None
+            reason = bad or f"corrupt nested zip: {short_reason(exc)}"
+            yield Item(display, len(data), mtime_ns, error=reason)
             return
         with zf:
             refs = dict(zip_listing(zf))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .archives import tar_items, tar_listing, tar_opener, zip_items, zip_listing, zip_read
 from .errors import short_reason
 from .exports import ExportIndex
-from .members import Budget, classify, norm_name, tar_stamp, unsafe_name
+from .members import BAD_NAME, Budget, classify, norm_name, tar_stamp, unsafe_name
 from .names import MAX_JSON_BYTES, scannable, split_export
 from .types import Item
 
@@ -109,6 +109,9 @@ class _ArchiveSet:
                     continue
                 except PermissionError:
                     part.error = "permission denied"
+                    continue
+                except UnicodeDecodeError:
+                    part.error = BAD_NAME
                     continue
                 except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
                     part.error = f"corrupt or truncated zip archive: {short_reason(exc)}"

@@ -30,6 +30,10 @@ BUDGET_FACTOR = 100
 MIN_BUDGET = 1024 * 1024 * 1024
 
 ENCRYPTED = "encrypted member: selfscan cannot read password-protected archives"
+BAD_NAME = (
+    "a member's name is not UTF-8, though the zip says it is: the zip cannot be listed (extract "
+    "it with another tool and scan the folder)"
+)
 TOO_DEEP = "nested archive too deep: selfscan opens archives inside archives one level deep"
 ZIP_METHODS = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
