@@ -78,7 +78,7 @@ def _unread_reason(fh: Any, exc: Exception) -> str:
     except (OSError, ValueError):
         head = b""
     said = unidentified_reason(head) if head else ""
-    if said.startswith("not an image: the file is "):
+    if said.startswith("not an image: the file is ") and "video" not in said:  # a damaged one
         return "not a video: " + said.removeprefix("not an image: ")
     return f"not a readable video (damaged, truncated or another format): {av_reason(exc)}"
 
