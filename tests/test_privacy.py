@@ -252,3 +252,34 @@ def test_a_forgotten_photos_embeddings_leave_the_index_file(
     )
     left = [p.name for p in home.rglob("index.sqlite*") for n in needles if n in p.read_bytes()]
     assert left == []
+
+
+def test_forget_path_leaves_no_byte_of_a_forgotten_face(
+    sandbox: dict, samples: dict[str, Path], home: Path
+) -> None:
+    """``forget --path`` of one photo among others: no face row of it (its box, landmarks,
+    embedding) stays anywhere in the index's files, not even in the unused part of a page that
+    still holds the other photos' faces."""
+    import contextlib
+    import sqlite3
+
+    env, lib, cwd = sandbox["env"], sandbox["lib"], sandbox["cwd"]
+    me = str(samples["yaoming"])
+    done = selfscan("find", "--me", me, str(lib), "--workers", "1", env=env, cwd=cwd)
+    assert done.returncode == 0
+    with contextlib.closing(sqlite3.connect(home / "index.sqlite")) as db:
+        rows = db.execute(
+            "SELECT landmarks, embedding FROM faces JOIN files ON files.id = faces.file_id "
+            "WHERE CAST(files.path AS TEXT) LIKE '%players.jpg'"
+        ).fetchall()
+        others = db.execute("SELECT COUNT(*) FROM faces").fetchone()[0] - len(rows)
+    needles = [blob for row in rows for blob in row if blob is not None]
+    assert len(rows) >= 10 and others >= 3
+    done = selfscan("forget", "--path", str(lib / "players.jpg"), env=env, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    files = list(home.rglob("index.sqlite*"))
+    left = sum(n in p.read_bytes() for p in files for n in needles)
+    assert left == 0
+    assert b"players.jpg" not in b"".join(p.read_bytes() for p in files)
+    with contextlib.closing(sqlite3.connect(home / "index.sqlite")) as db:
+        assert db.execute("SELECT COUNT(*) FROM faces").fetchone()[0] == others

@@ -263,7 +263,8 @@ def _forget_from(db: Index, paths: list[str], missing: bool) -> list[Removed]:
                 "indexed file that no longer exists",
             )
         )
-    db.compact()  # commits, then the file shrinks with what it holds
+    # Commits, then rewrites the file with what it still holds: nothing of a forgotten row stays.
+    db.compact(wipe=any(r.count for r in removed))
     return removed
 
 

@@ -345,17 +345,22 @@ class Index:
         self.db.executemany("DELETE FROM files WHERE path = ?", [(key_of(p),) for p in gone])
         return len(gone)
 
-    def compact(self) -> None:
+    def compact(self, wipe: bool = False) -> None:
         """Give the space of forgotten rows back to the file system when it is over a quarter of
-        the file and over 1 MB (deleted rows are already overwritten: this only shrinks it)."""
+        the file and over 1 MB; with ``wipe`` (what a user asked to forget), always. Deleted rows
+        are overwritten (``secure_delete``), but a page that still holds other rows keeps the
+        bytes of a deleted one in its unused gap when SQLite rebuilds it; rewriting the file
+        leaves only what it holds."""
         self.commit()
         pages = self.db.execute("PRAGMA page_count").fetchone()[0]
         free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
         size = self.db.execute("PRAGMA page_size").fetchone()[0]
-        if free * 4 >= pages and free * size > 1_000_000:
+        if wipe or (free * 4 >= pages and free * size > 1_000_000):
             # On a full disk there is no room for the copy VACUUM makes: it stays as large.
             with contextlib.suppress(sqlite3.OperationalError):
                 self.db.execute("VACUUM")
+                # The log held the pages as they were: emptied, so only the rewrite remains.
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def stats(self) -> dict[str, int]:
         """Counts of indexed items, faces and stored embeddings."""
