@@ -322,8 +322,8 @@ def _nested_items(
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
         except Exception as exc:
-            bad = BAD_NAME if isinstance(exc, UnicodeDecodeError) else None
-            reason = bad or f"corrupt nested zip: {short_reason(exc)}"
+            bad = isinstance(exc, UnicodeDecodeError)
+            reason = BAD_NAME if bad else f"corrupt nested zip: {short_reason(exc)}"
             yield Item(display, len(data), mtime_ns, error=reason)
             return
         with zf:

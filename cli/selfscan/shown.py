@@ -17,7 +17,7 @@ _LONE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 def printable(path: str) -> str:
     """``path`` safe to print anywhere: undecodable bytes of a file name become ``\\xNN``, a
     lone surrogate ``\\uNNNN``."""
-    path = _LONE.sub(lambda m: f"\\u{ord(m.group()):04x}", path)
+    path = _LONE.sub(shown_char, path)
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
